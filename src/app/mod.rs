@@ -1,0 +1,231 @@
+//! Wiring: a validated configuration in, stages run in order, an outcome
+//! (with its exit status) out. The threading lives in [`ingest`].
+
+mod ingest;
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+
+pub use ingest::{ingest, FileStats, Ingested};
+
+use crate::audit::{AuditReport, Auditor, FlowVerdict, Verdict};
+use crate::capture::{expand_inputs, InputError};
+use crate::flow::resolve;
+use crate::report::{self, RunSummary, Summary};
+use crate::rules::{Catalog, Deployment, RulesError, Severity};
+
+/// Exit statuses (README and `--help` document them).
+pub mod exit_code {
+    /// No finding at or above `--fail-on`.
+    pub const CLEAN: i32 = 0;
+    /// Findings at or above `--fail-on`.
+    pub const FINDINGS: i32 = 1;
+    /// Usage, deployment or rules error, or a capture that cannot be read.
+    pub const ERROR: i32 = 2;
+    /// A capture was damaged; what could be read was audited.
+    pub const DAMAGED: i32 = 3;
+}
+
+/// Report format for findings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Ndjson,
+}
+
+/// Where a report goes: a file, or stdout for `-`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    Stdout,
+    File(PathBuf),
+}
+
+impl Output {
+    pub fn parse(s: &std::path::Path) -> Output {
+        if s.as_os_str() == "-" {
+            Output::Stdout
+        } else {
+            Output::File(s.to_path_buf())
+        }
+    }
+
+    fn open(&self) -> io::Result<Box<dyn Write>> {
+        Ok(match self {
+            Output::Stdout => Box::new(BufWriter::new(io::stdout().lock())),
+            Output::File(p) => Box::new(BufWriter::new(File::create(p).map_err(|e| {
+                io::Error::new(e.kind(), format!("cannot write {}: {e}", p.display()))
+            })?)),
+        })
+    }
+}
+
+/// `portaudit audit`, validated.
+pub struct AuditConfig {
+    pub deployment: PathBuf,
+    pub rules_dirs: Vec<PathBuf>,
+    pub inputs: Vec<PathBuf>,
+    pub output: Output,
+    pub format: Format,
+    pub flows: Option<Output>,
+    pub stats: Option<PathBuf>,
+    /// `None`: never fail on findings.
+    pub fail_on: Option<Severity>,
+    pub threads: usize,
+    pub quiet: bool,
+}
+
+/// `portaudit flows`, validated.
+pub struct FlowsConfig {
+    pub inputs: Vec<PathBuf>,
+    pub output: Output,
+    pub stats: Option<PathBuf>,
+    pub threads: usize,
+    pub quiet: bool,
+}
+
+/// Why a run could not complete.
+#[derive(Debug)]
+pub enum RunError {
+    Rules(RulesError),
+    Input(InputError),
+    Io(io::Error),
+    Threads(String),
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Rules(e) => write!(f, "{e}"),
+            RunError::Input(e) => write!(f, "{e}"),
+            RunError::Io(e) => write!(f, "{e}"),
+            RunError::Threads(e) => write!(f, "cannot start worker threads: {e}"),
+        }
+    }
+}
+
+impl From<io::Error> for RunError {
+    fn from(e: io::Error) -> Self {
+        RunError::Io(e)
+    }
+}
+
+/// Loads the shipped profiles and any `--rules` directories.
+pub fn load_catalog(dirs: &[PathBuf]) -> Result<Catalog, RulesError> {
+    let mut c = Catalog::shipped()?;
+    for d in dirs {
+        c.add_dir(d)?;
+    }
+    Ok(c)
+}
+
+fn pool(threads: usize) -> Result<rayon::ThreadPool, RunError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| RunError::Threads(e.to_string()))
+}
+
+/// Exit status for what the inputs showed.
+fn input_status(files: &[FileStats]) -> Option<i32> {
+    if files.iter().any(|f| f.unreadable.is_some()) {
+        Some(exit_code::ERROR)
+    } else if files.iter().any(|f| !f.damage.is_empty()) {
+        Some(exit_code::DAMAGED)
+    } else {
+        None
+    }
+}
+
+fn write_stats(path: &Option<PathBuf>, summary: &RunSummary) -> Result<(), RunError> {
+    if let Some(p) = path {
+        let mut w = Output::File(p.clone()).open()?;
+        serde_json::to_writer_pretty(&mut w, &summary.to_json()).map_err(io::Error::other)?;
+        w.write_all(b"\n")?;
+        w.flush()?;
+    }
+    Ok(())
+}
+
+/// Runs an audit; returns the exit status.
+pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
+    let catalog = load_catalog(&cfg.rules_dirs).map_err(RunError::Rules)?;
+    let deployment = Deployment::load(&cfg.deployment, &catalog).map_err(RunError::Rules)?;
+    let inputs = expand_inputs(&cfg.inputs).map_err(RunError::Input)?;
+    let pool = pool(cfg.threads)?;
+    let ingested = pool.install(|| ingest(&inputs.captures));
+    let flows = ingested.table.finish();
+    let auditor = Auditor::new(&deployment);
+    let one_way = flows.iter().filter(|(_, s)| s.packets.contains(&0)).count();
+    let one_way_share = if flows.is_empty() { 0.0 } else { one_way as f64 / flows.len() as f64 };
+    let report: AuditReport = auditor.audit(&flows, one_way_share);
+    let summary_flows = Summary::of(report.flows.iter().map(|v| &v.flow));
+    let mut out = cfg.output.open()?;
+    match cfg.format {
+        Format::Csv => report::write_findings_csv(&mut out, &report.findings)?,
+        Format::Ndjson => report::write_findings_ndjson(&mut out, &report.findings)?,
+    }
+    drop(out);
+    if let Some(f) = &cfg.flows {
+        report::write_flows_csv(f.open()?, &report.flows, true)?;
+    }
+    let summary = RunSummary {
+        files: &ingested.files,
+        flows: summary_flows,
+        findings: Some(&report.findings),
+        coverage: &report.coverage,
+        not_captures: &inputs.not_captures,
+    };
+    if !cfg.quiet {
+        eprint!("{}", summary.to_text());
+    }
+    write_stats(&cfg.stats, &summary)?;
+    if let Some(code) = input_status(&ingested.files) {
+        if cfg.quiet {
+            for f in &ingested.files {
+                if let Some(u) = &f.unreadable {
+                    eprintln!("error: {}: {u}", f.name);
+                }
+                for d in &f.damage {
+                    eprintln!("damaged: {}: {d}", f.name);
+                }
+            }
+        }
+        return Ok(code);
+    }
+    let failing = cfg
+        .fail_on
+        .is_some_and(|level| report.findings.iter().any(|f| f.severity >= level));
+    Ok(if failing { exit_code::FINDINGS } else { exit_code::CLEAN })
+}
+
+/// Writes the flow table alone; returns the exit status.
+pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
+    let inputs = expand_inputs(&cfg.inputs).map_err(RunError::Input)?;
+    let pool = pool(cfg.threads)?;
+    let ingested = pool.install(|| ingest(&inputs.captures));
+    let flows: Vec<FlowVerdict> = ingested
+        .table
+        .finish()
+        .iter()
+        .map(|(k, s)| FlowVerdict {
+            flow: resolve(k, s, &|_, _| false),
+            verdict: Verdict::OutOfScope,
+            profile: String::new(),
+            rule_id: String::new(),
+        })
+        .collect();
+    report::write_flows_csv(cfg.output.open()?, &flows, false)?;
+    let summary = RunSummary {
+        files: &ingested.files,
+        flows: Summary::of(flows.iter().map(|v| &v.flow)),
+        findings: None,
+        coverage: &[],
+        not_captures: &inputs.not_captures,
+    };
+    if !cfg.quiet {
+        eprint!("{}", summary.to_text());
+    }
+    write_stats(&cfg.stats, &summary)?;
+    Ok(input_status(&ingested.files).unwrap_or(exit_code::CLEAN))
+}

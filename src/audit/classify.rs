@@ -1,0 +1,695 @@
+//! Rules × flows → verdicts, findings and rule coverage (DESIGN.md,
+//! "Classifying a flow", steps 1-7).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
+
+use crate::capture::Timestamp;
+use crate::decode::{PROTO_ICMP, PROTO_ICMPV6};
+use crate::flow::{resolve, Flow, FlowKey, FlowState, FlowStats};
+use crate::rules::{
+    AuditScope, Deployment, Expect, FindingKind, HostRef, Initiator, Requirement, Rule, Scope,
+};
+
+use super::finding::{proto_name, Finding};
+
+/// What the audit decided about one flow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Allowed,
+    Finding(FindingKind),
+    /// Neither end is bound (and no dedicated role is involved).
+    OutOfScope,
+    /// ICMP errors and neighbour discovery: they answer or support other
+    /// traffic rather than being a service of their own.
+    IcmpControl,
+}
+
+impl Verdict {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Verdict::Allowed => "allowed",
+            Verdict::Finding(k) => k.label(),
+            Verdict::OutOfScope => "out-of-scope",
+            Verdict::IcmpControl => "icmp-control",
+        }
+    }
+}
+
+/// A flow with its verdict, for `--flows`.
+#[derive(Clone, Debug)]
+pub struct FlowVerdict {
+    pub flow: Flow,
+    pub verdict: Verdict,
+    /// Profile and rule the verdict rests on (empty when none).
+    pub profile: String,
+    pub rule_id: String,
+}
+
+/// How well the captures exercised one rule.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RuleCoverage {
+    pub profile: String,
+    pub rule_id: String,
+    pub from: String,
+    pub to: String,
+    pub proto: String,
+    pub ports: String,
+    pub active: bool,
+    pub required: bool,
+    /// observed, missing, refused, unanswered, unused, inactive, unbound
+    pub status: String,
+    pub flows: u64,
+    pub observed: u64,
+    pub refused: u64,
+    pub unanswered: u64,
+    pub violations: u64,
+    pub bytes: u64,
+}
+
+/// Everything the audit produced.
+#[derive(Clone, Debug, Default)]
+pub struct AuditReport {
+    pub findings: Vec<Finding>,
+    pub flows: Vec<FlowVerdict>,
+    pub coverage: Vec<RuleCoverage>,
+}
+
+/// One rule of the deployment, profile or site, ready to match.
+struct ActiveRule<'d> {
+    profile: String,
+    rule: &'d Rule,
+    from: Vec<HostRef>,
+    to: Vec<HostRef>,
+    active: bool,
+}
+
+/// Role bindings of one address: (profile index, role id).
+type Roles = Vec<(usize, String)>;
+
+/// Classifies flows against a deployment.
+pub struct Auditor<'d> {
+    deployment: &'d Deployment,
+    rules: Vec<ActiveRule<'d>>,
+    server_ports: BTreeSet<(u8, u16)>,
+}
+
+impl<'d> Auditor<'d> {
+    pub fn new(deployment: &'d Deployment) -> Self {
+        let mut rules = Vec::new();
+        for (pi, b) in deployment.profiles.iter().enumerate() {
+            let refs = |roles: &[String]| {
+                roles
+                    .iter()
+                    .map(|r| HostRef::Role {
+                        profile: pi,
+                        role: r.clone(),
+                    })
+                    .collect::<Vec<_>>()
+            };
+            for r in &b.profile.rules {
+                rules.push(ActiveRule {
+                    profile: b.profile.id.clone(),
+                    rule: r,
+                    from: refs(&r.from),
+                    to: refs(&r.to),
+                    active: r.feature.as_ref().is_none_or(|f| b.features.contains(f)),
+                });
+            }
+        }
+        for s in &deployment.site_rules {
+            rules.push(ActiveRule {
+                profile: "site".into(),
+                rule: &s.rule,
+                from: s.from.clone(),
+                to: s.to.clone(),
+                active: true,
+            });
+        }
+        let mut server_ports = BTreeSet::new();
+        for r in rules.iter().filter(|r| r.active) {
+            for proto in [6u8, 17] {
+                if !r.rule.proto.matches(proto) {
+                    continue;
+                }
+                for &(lo, hi) in r.rule.ports.ranges() {
+                    // Wide "dynamic port" ranges say nothing about which side
+                    // listens; only specific ports steer the heuristic.
+                    if hi - lo < 16 {
+                        for p in lo..=hi {
+                            server_ports.insert((proto, p));
+                        }
+                    }
+                }
+            }
+        }
+        Auditor {
+            deployment,
+            rules,
+            server_ports,
+        }
+    }
+
+    /// True when a rule of the deployment names `port` as a listening port.
+    pub fn is_server_port(&self, proto: u8, port: u16) -> bool {
+        self.server_ports.contains(&(proto, port))
+    }
+
+    /// Audits the merged flows of all captures. `seen_hosts` are every
+    /// address that appears in the captures (for `expect = "each-source"`);
+    /// `one_way_share` is the capture's share of one-way flows, which
+    /// qualifies missing-expected findings.
+    pub fn audit(&self, flows: &[(FlowKey, FlowStats)], one_way_share: f64) -> AuditReport {
+        let mut roles_cache: HashMap<IpAddr, Roles> = HashMap::new();
+        let mut coverage: Vec<Cov> = self.rules.iter().map(|_| Cov::default()).collect();
+        let mut rows: BTreeMap<RowKey, Row> = BTreeMap::new();
+        let mut verdicts = Vec::with_capacity(flows.len());
+        let mut seen_hosts = BTreeSet::new();
+        let server = |p: u8, port: u16| self.is_server_port(p, port);
+        for (key, stats) in flows {
+            seen_hosts.insert(key.a.addr);
+            seen_hosts.insert(key.b.addr);
+            let flow = resolve(key, stats, &server);
+            let ri = self.roles_of(flow.initiator.addr, &mut roles_cache);
+            let rr = self.roles_of(flow.responder.addr, &mut roles_cache);
+            let (verdict, rule_idx) = self.classify(&flow, &ri, &rr, &mut coverage);
+            if let Verdict::Finding(kind) = &verdict {
+                let row_key = RowKey {
+                    kind: *kind,
+                    src: flow.initiator.addr,
+                    dst: flow.responder.addr,
+                    proto: flow.proto,
+                    port: port_cell(&flow),
+                };
+                let row = rows.entry(row_key).or_default();
+                row.add(&flow, rule_idx);
+                if let Some(i) = rule_idx {
+                    coverage[i].violations += 1;
+                }
+            }
+            let (profile, rule_id) = match rule_idx {
+                Some(i) => (self.rules[i].profile.clone(), self.rules[i].rule.id.clone()),
+                None => (String::new(), String::new()),
+            };
+            verdicts.push(FlowVerdict {
+                flow,
+                verdict,
+                profile,
+                rule_id,
+            });
+        }
+        let mut findings: Vec<Finding> = rows
+            .into_iter()
+            .map(|(k, row)| self.flow_finding(k, row, &mut roles_cache))
+            .collect();
+        findings.extend(self.missing_expected(&coverage, &seen_hosts, one_way_share, &mut roles_cache));
+        findings.sort_by(|a, b| {
+            (b.severity, a.kind, a.src_ip, a.dst_ip, &a.proto, &a.dst_port, &a.rule_id).cmp(&(
+                a.severity, b.kind, b.src_ip, b.dst_ip, &b.proto, &b.dst_port, &b.rule_id,
+            ))
+        });
+        let coverage = self.coverage_rows(&coverage);
+        AuditReport {
+            findings,
+            flows: verdicts,
+            coverage,
+        }
+    }
+
+    fn roles_of(&self, ip: IpAddr, cache: &mut HashMap<IpAddr, Roles>) -> Roles {
+        cache
+            .entry(ip)
+            .or_insert_with(|| {
+                let mut v = Vec::new();
+                for (pi, b) in self.deployment.profiles.iter().enumerate() {
+                    for (role, nets) in &b.hosts {
+                        if nets.iter().any(|n| n.contains(ip)) {
+                            v.push((pi, role.clone()));
+                        }
+                    }
+                }
+                v
+            })
+            .clone()
+    }
+
+    fn is_dedicated(&self, roles: &Roles) -> bool {
+        roles.iter().any(|(pi, r)| {
+            self.deployment.profiles[*pi]
+                .profile
+                .role(r)
+                .is_some_and(|role| role.dedicated)
+        })
+    }
+
+    fn side_matches(refs: &[HostRef], ip: IpAddr, roles: &Roles) -> bool {
+        refs.iter().any(|h| match h {
+            HostRef::AnyBound => !roles.is_empty(),
+            HostRef::Role { profile, role } => roles.iter().any(|(p, r)| p == profile && r == role),
+            HostRef::Net(n) => n.contains(ip),
+        })
+    }
+
+    fn classify(&self, f: &Flow, ri: &Roles, rr: &Roles, cov: &mut [Cov]) -> (Verdict, Option<usize>) {
+        if is_icmp_control(f) {
+            return (Verdict::IcmpControl, None);
+        }
+        let in_scope = (!ri.is_empty() && !rr.is_empty())
+            || self.is_dedicated(ri)
+            || self.is_dedicated(rr)
+            || self.deployment.scope == AuditScope::All;
+        if !in_scope {
+            return (Verdict::OutOfScope, None);
+        }
+        let (i, r) = (f.initiator.addr, f.responder.addr);
+        let port = f.service_port();
+        let forward = |x: &ActiveRule| Self::side_matches(&x.from, i, ri) && Self::side_matches(&x.to, r, rr);
+        let reverse = |x: &ActiveRule| Self::side_matches(&x.from, r, rr) && Self::side_matches(&x.to, i, ri);
+        let covers = |x: &ActiveRule| x.rule.covers(f.proto, port);
+        let mut allowed = None;
+        for (idx, x) in self.rules.iter().enumerate() {
+            if !x.active || x.rule.scope != Scope::Network || !covers(x) {
+                continue;
+            }
+            let fwd = forward(x);
+            let rev_ok = x.rule.initiator == Initiator::Either && reverse(x);
+            if fwd || rev_ok {
+                cov[idx].record(f, if fwd { i } else { r });
+                allowed.get_or_insert(idx);
+            }
+        }
+        if let Some(idx) = allowed {
+            return (Verdict::Allowed, Some(idx));
+        }
+        let find = |pred: &dyn Fn(&ActiveRule) -> bool| self.rules.iter().position(pred);
+        if let Some(idx) = find(&|x| x.active && x.rule.scope == Scope::Network && covers(x) && reverse(x)) {
+            return (Verdict::Finding(FindingKind::WrongDirection), Some(idx));
+        }
+        if let Some(idx) = find(&|x| {
+            !x.active
+                && x.rule.scope == Scope::Network
+                && covers(x)
+                && (forward(x) || (x.rule.initiator == Initiator::Either && reverse(x)))
+        }) {
+            return (Verdict::Finding(FindingKind::DisabledFeature), Some(idx));
+        }
+        if let Some(idx) = find(&|x| x.rule.scope == Scope::Local && covers(x)) {
+            return (Verdict::Finding(FindingKind::LocalOnlyExposed), Some(idx));
+        }
+        if let Some(idx) = find(&|x| x.rule.scope == Scope::Retired && covers(x)) {
+            return (Verdict::Finding(FindingKind::RetiredPort), Some(idx));
+        }
+        (Verdict::Finding(FindingKind::UnexpectedPort), None)
+    }
+
+    fn role_names(&self, roles: &Roles) -> String {
+        let set: BTreeSet<&str> = roles.iter().map(|(_, r)| r.as_str()).collect();
+        set.into_iter().collect::<Vec<_>>().join(";")
+    }
+
+    fn flow_finding(&self, k: RowKey, row: Row, cache: &mut HashMap<IpAddr, Roles>) -> Finding {
+        let ri = self.roles_of(k.src, cache);
+        let rr = self.roles_of(k.dst, cache);
+        let base = self.deployment.severity_of(k.kind);
+        let all_inferred = row.bases.iter().all(|b| !b.is_evidence());
+        let severity = if k.kind == FindingKind::WrongDirection && all_inferred {
+            base.inferred()
+        } else {
+            base
+        };
+        let rule = row.rule.map(|i| &self.rules[i]);
+        let mut profiles: BTreeSet<String> = BTreeSet::new();
+        match rule {
+            Some(x) => {
+                profiles.insert(x.profile.clone());
+            }
+            None => {
+                for (pi, _) in ri.iter().chain(rr.iter()) {
+                    profiles.insert(self.deployment.profiles[*pi].profile.id.clone());
+                }
+            }
+        }
+        let mut detail = match (k.kind, rule) {
+            (FindingKind::WrongDirection, Some(x)) => format!(
+                "rule {} lets {} open {} {} to {}; here the {} side opened it",
+                x.rule.id,
+                x.rule.from.join("/"),
+                x.rule.proto.label(),
+                x.rule.ports,
+                x.rule.to.join("/"),
+                side_name(&ri, "unbound")
+            ),
+            (FindingKind::DisabledFeature, Some(x)) => format!(
+                "rule {} allows this only with feature {:?}, which the deployment does not enable",
+                x.rule.id,
+                x.rule.feature.clone().unwrap_or_default()
+            ),
+            (FindingKind::LocalOnlyExposed, Some(x)) => format!(
+                "rule {} documents this port as internal/localhost only ({}), but it was used between two hosts",
+                x.rule.id, x.rule.purpose
+            ),
+            (FindingKind::RetiredPort, Some(x)) => format!(
+                "rule {} documents this port as disabled in current versions ({})",
+                x.rule.id, x.rule.purpose
+            ),
+            _ => "no rule of the deployment allows this flow".to_string(),
+        };
+        if all_inferred && matches!(k.kind, FindingKind::WrongDirection | FindingKind::UnexpectedPort) {
+            let bases: Vec<&str> = row.bases.iter().map(|b| b.label()).collect();
+            detail.push_str(&format!(
+                "; the initiator is inferred ({}), not seen in a handshake",
+                bases.join("/")
+            ));
+        }
+        if row.one_way == row.flows {
+            detail.push_str("; one-way: only one side was captured");
+        }
+        let ids: Vec<String> = row.community_ids.iter().take(MAX_IDS).cloned().collect();
+        let mut community_id = ids.join(";");
+        if row.community_ids.len() > MAX_IDS {
+            community_id.push_str(&format!(";+{} more", row.community_ids.len() - MAX_IDS));
+        }
+        Finding {
+            severity,
+            kind: k.kind,
+            profile: profiles.into_iter().collect::<Vec<_>>().join(";"),
+            rule_id: rule.map(|x| x.rule.id.clone()).unwrap_or_default(),
+            src_ip: Some(k.src),
+            src_role: self.role_names(&ri),
+            dst_ip: Some(k.dst),
+            dst_role: self.role_names(&rr),
+            proto: proto_name(k.proto),
+            dst_port: k.port,
+            initiator_basis: join_labels(row.bases.iter().map(|b| b.label())),
+            state: join_labels(row.states.iter().map(|s| s.label())),
+            connections: row.connections,
+            packets: row.packets,
+            bytes: row.bytes,
+            first_seen: row.first,
+            last_seen: row.last,
+            community_id,
+            detail,
+        }
+    }
+
+    fn missing_expected(
+        &self,
+        cov: &[Cov],
+        seen: &BTreeSet<IpAddr>,
+        one_way_share: f64,
+        cache: &mut HashMap<IpAddr, Roles>,
+    ) -> Vec<Finding> {
+        let mut out = Vec::new();
+        let severity = self.deployment.severity_of(FindingKind::MissingExpected);
+        let caveat = if one_way_share >= ONE_WAY_CAVEAT {
+            format!(
+                "; {:.0}% of flows in the captures are one-way: the capture, not the network, may be why this is missing",
+                one_way_share * 100.0
+            )
+        } else {
+            String::new()
+        };
+        for (idx, x) in self.rules.iter().enumerate() {
+            if !x.active || x.rule.requirement != Requirement::Required || x.rule.scope != Scope::Network {
+                continue;
+            }
+            if !self.checkable(x) {
+                continue;
+            }
+            let c = &cov[idx];
+            let mut sources: BTreeSet<IpAddr> = BTreeSet::new();
+            if x.rule.expect == Expect::EachSource {
+                sources = self.sources_of(&x.from, seen);
+            }
+            let template = |src: Option<IpAddr>, attempts: &Attempts, roles_src: String| {
+                let (state, detail) = attempts.describe();
+                Finding {
+                    severity,
+                    kind: FindingKind::MissingExpected,
+                    profile: x.profile.clone(),
+                    rule_id: x.rule.id.clone(),
+                    src_ip: src,
+                    src_role: roles_src,
+                    dst_ip: None,
+                    dst_role: x.rule.to.join(";"),
+                    proto: x.rule.proto.label().to_string(),
+                    dst_port: x.rule.ports.to_string(),
+                    initiator_basis: String::new(),
+                    state,
+                    connections: attempts.connections,
+                    packets: attempts.packets,
+                    bytes: attempts.bytes,
+                    first_seen: attempts.first,
+                    last_seen: attempts.last,
+                    community_id: String::new(),
+                    detail: format!(
+                        "required by rule {} ({}): {}{}",
+                        x.rule.id, x.rule.purpose, detail, caveat
+                    ),
+                }
+            };
+            if sources.is_empty() {
+                if c.observed == 0 {
+                    out.push(template(None, &c.all, x.rule.from.join(";")));
+                }
+            } else {
+                for s in sources {
+                    if c.observed_from.contains(&s) {
+                        continue;
+                    }
+                    let attempts = c.attempts_from.get(&s).cloned().unwrap_or_default();
+                    let roles = self.role_names(&self.roles_of(s, cache));
+                    out.push(template(Some(s), &attempts, roles));
+                }
+            }
+        }
+        out
+    }
+
+    /// A rule can only be missed if both of its sides can match a host.
+    fn checkable(&self, x: &ActiveRule) -> bool {
+        let bound = |refs: &[HostRef]| {
+            refs.iter().any(|h| match h {
+                HostRef::AnyBound | HostRef::Net(_) => true,
+                HostRef::Role { profile, role } => self.deployment.profiles[*profile]
+                    .hosts
+                    .get(role)
+                    .is_some_and(|n| !n.is_empty()),
+            })
+        };
+        bound(&x.from) && bound(&x.to)
+    }
+
+    /// Hosts that must each show the traffic: every host bound on its own,
+    /// and every host of a bound network that appears in the captures.
+    fn sources_of(&self, refs: &[HostRef], seen: &BTreeSet<IpAddr>) -> BTreeSet<IpAddr> {
+        let mut out = BTreeSet::new();
+        for h in refs {
+            let nets: Vec<crate::rules::Net> = match h {
+                HostRef::Role { profile, role } => self.deployment.profiles[*profile]
+                    .hosts
+                    .get(role)
+                    .cloned()
+                    .unwrap_or_default(),
+                HostRef::Net(n) => vec![*n],
+                HostRef::AnyBound => continue,
+            };
+            for n in nets {
+                if n.is_host() {
+                    out.insert(n.addr);
+                } else {
+                    out.extend(seen.iter().copied().filter(|a| n.contains(*a)));
+                }
+            }
+        }
+        out
+    }
+
+    fn coverage_rows(&self, cov: &[Cov]) -> Vec<RuleCoverage> {
+        self.rules
+            .iter()
+            .zip(cov)
+            .map(|(x, c)| {
+                let required = x.rule.requirement == Requirement::Required;
+                let status = if !x.active {
+                    "inactive"
+                } else if x.rule.scope != Scope::Network {
+                    if c.violations > 0 { "violated" } else { x.rule.scope.label() }
+                } else if c.violations > 0 {
+                    "violated"
+                } else if c.observed > 0 {
+                    "observed"
+                } else if !self.checkable(x) {
+                    "unbound"
+                } else if c.all.refused > 0 {
+                    "refused"
+                } else if c.all.unanswered > 0 {
+                    "unanswered"
+                } else if required {
+                    "missing"
+                } else {
+                    "unused"
+                };
+                RuleCoverage {
+                    profile: x.profile.clone(),
+                    rule_id: x.rule.id.clone(),
+                    from: x.rule.from.join(";"),
+                    to: x.rule.to.join(";"),
+                    proto: x.rule.proto.label().to_string(),
+                    ports: x.rule.ports.to_string(),
+                    active: x.active,
+                    required,
+                    status: status.to_string(),
+                    flows: c.flows,
+                    observed: c.observed,
+                    refused: c.all.refused,
+                    unanswered: c.all.unanswered,
+                    violations: c.violations,
+                    bytes: c.bytes,
+                }
+            })
+            .collect()
+    }
+}
+
+/// At or above this share of one-way flows, missing-expected findings say
+/// the capture may be the cause.
+const ONE_WAY_CAVEAT: f64 = 0.25;
+/// Community IDs listed in one finding row before "+N more".
+const MAX_IDS: usize = 16;
+
+fn is_icmp_control(f: &Flow) -> bool {
+    let t = f.initiator.port;
+    match f.proto {
+        PROTO_ICMP => matches!(t, 3 | 4 | 5 | 11 | 12),
+        PROTO_ICMPV6 => matches!(t, 1..=4 | 130..=137 | 143),
+        _ => false,
+    }
+}
+
+fn side_name(roles: &Roles, unbound: &str) -> String {
+    if roles.is_empty() {
+        return unbound.to_string();
+    }
+    let set: BTreeSet<&str> = roles.iter().map(|(_, r)| r.as_str()).collect();
+    set.into_iter().collect::<Vec<_>>().join("/")
+}
+
+fn port_cell(f: &Flow) -> String {
+    match f.proto {
+        6 | 17 | 132 | PROTO_ICMP | PROTO_ICMPV6 => f.service_port().to_string(),
+        _ => String::new(),
+    }
+}
+
+fn join_labels<'a>(it: impl Iterator<Item = &'a str>) -> String {
+    let set: BTreeSet<&str> = it.collect();
+    set.into_iter().collect::<Vec<_>>().join(";")
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct RowKey {
+    kind: FindingKind,
+    src: IpAddr,
+    dst: IpAddr,
+    proto: u8,
+    port: String,
+}
+
+#[derive(Default)]
+struct Row {
+    rule: Option<usize>,
+    flows: u64,
+    one_way: u64,
+    connections: u64,
+    packets: u64,
+    bytes: u64,
+    first: Option<Timestamp>,
+    last: Option<Timestamp>,
+    bases: BTreeSet<crate::flow::InitiatorBasis>,
+    states: BTreeSet<FlowState>,
+    community_ids: BTreeSet<String>,
+}
+
+impl Row {
+    fn add(&mut self, f: &Flow, rule: Option<usize>) {
+        self.rule = self.rule.or(rule);
+        self.flows += 1;
+        self.one_way += u64::from(f.is_one_way());
+        self.connections += u64::from(f.connections);
+        self.packets += f.total_packets();
+        self.bytes += f.total_bytes();
+        self.first = Timestamp::earliest(self.first, f.first_ts);
+        self.last = Timestamp::latest(self.last, f.last_ts);
+        self.bases.insert(f.basis);
+        self.states.insert(f.state);
+        self.community_ids.insert(f.community_id());
+    }
+}
+
+/// Attempts at a rule's traffic that did not establish.
+#[derive(Clone, Debug, Default)]
+struct Attempts {
+    refused: u64,
+    unanswered: u64,
+    connections: u64,
+    packets: u64,
+    bytes: u64,
+    first: Option<Timestamp>,
+    last: Option<Timestamp>,
+}
+
+impl Attempts {
+    fn add(&mut self, f: &Flow) {
+        match f.state {
+            FlowState::Refused => self.refused += u64::from(f.connections),
+            FlowState::Unanswered => self.unanswered += u64::from(f.connections),
+            _ => return,
+        }
+        self.connections += u64::from(f.connections);
+        self.packets += f.total_packets();
+        self.bytes += f.total_bytes();
+        self.first = Timestamp::earliest(self.first, f.first_ts);
+        self.last = Timestamp::latest(self.last, f.last_ts);
+    }
+
+    fn describe(&self) -> (String, String) {
+        match (self.refused, self.unanswered) {
+            (0, 0) => ("never-attempted".into(), "no matching traffic was attempted".into()),
+            (r, 0) => ("refused".into(), format!("attempted {r} time(s), all refused (RST)")),
+            (0, u) => ("unanswered".into(), format!("attempted {u} time(s), never answered")),
+            (r, u) => (
+                "refused;unanswered".into(),
+                format!("attempted {} time(s): {r} refused (RST), {u} never answered", r + u),
+            ),
+        }
+    }
+}
+
+/// Coverage accumulated per rule while classifying.
+#[derive(Default)]
+struct Cov {
+    flows: u64,
+    observed: u64,
+    violations: u64,
+    bytes: u64,
+    observed_from: BTreeSet<IpAddr>,
+    attempts_from: BTreeMap<IpAddr, Attempts>,
+    all: Attempts,
+}
+
+impl Cov {
+    /// A flow matched the rule; `from_side` is its end on the rule's
+    /// `from` side.
+    fn record(&mut self, f: &Flow, from_side: IpAddr) {
+        self.flows += 1;
+        self.bytes += f.total_bytes();
+        if f.state.is_observed() {
+            self.observed += 1;
+            self.observed_from.insert(from_side);
+        } else {
+            self.all.add(f);
+            self.attempts_from.entry(from_side).or_default().add(f);
+        }
+    }
+}

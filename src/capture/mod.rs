@@ -1,0 +1,18 @@
+//! Capture input: classic pcap and pcapng walked record by record over a byte
+//! buffer (a memory map or a streamed chunk), gzip and stdin, file discovery.
+//!
+//! A walker never copies packet bytes and never panics on bad input: a record
+//! that cannot be read is a [`Damage`] with its byte offset, and what came
+//! before it stays usable.
+
+mod input;
+mod pcap;
+mod pcapng;
+mod timestamp;
+mod walker;
+
+pub use input::{expand_inputs, CaptureInput, ExpandedInputs, InputError, InputSource};
+pub use pcap::PcapWalker;
+pub use pcapng::PcapngWalker;
+pub use timestamp::Timestamp;
+pub use walker::{Damage, FormatError, LinkType, Record, RecordSkip, Step, Walker};

@@ -1,0 +1,96 @@
+//! Command-line arguments (clap). Only `main.rs` uses this module; the
+//! library below `app` never sees clap.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXIT_STATUS: &str = "\
+Exit status:
+  0  no finding at or above --fail-on (default: error)
+  1  findings at or above --fail-on
+  2  usage, deployment or rules error, or a capture that cannot be read
+  3  a capture is damaged (truncated, corrupt record): what could be read
+     was audited and reported; the damage is named with file and byte offset";
+
+/// Audit packet captures against the port matrices vendors publish.
+#[derive(Parser, Debug)]
+#[command(name = "portaudit", version, about, after_help = EXIT_STATUS)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Audit captures against a deployment and write findings as CSV.
+    #[command(after_help = EXIT_STATUS)]
+    Audit(AuditArgs),
+    /// Write the flow table of captures as CSV, with no rules.
+    #[command(after_help = EXIT_STATUS)]
+    Flows(FlowsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CommonArgs {
+    /// Capture files (pcap, pcapng, gzip of either), directories of them,
+    /// or - for stdin.
+    #[arg(required = true, value_name = "CAPTURE")]
+    pub inputs: Vec<PathBuf>,
+    /// Write the run summary as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub stats: Option<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Print no summary on stderr (errors and damage are still printed).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    /// The deployment: which hosts hold which roles, features, site rules.
+    #[arg(long, short, value_name = "FILE")]
+    pub deployment: PathBuf,
+    /// Findings output (- for stdout).
+    #[arg(long, short, value_name = "FILE", default_value = "-")]
+    pub output: PathBuf,
+    /// Findings format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Csv)]
+    pub format: FormatArg,
+    /// Also write every flow with its verdict and matched rule as CSV.
+    #[arg(long, value_name = "FILE")]
+    pub flows: Option<PathBuf>,
+    /// Extra profile directory (*.toml); overrides shipped profiles by id.
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+    /// Lowest severity that makes the exit status 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct FlowsArgs {
+    /// Flows output (- for stdout).
+    #[arg(long, short, value_name = "FILE", default_value = "-")]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum FormatArg {
+    Csv,
+    Ndjson,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Info,
+    Never,
+}

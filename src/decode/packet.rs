@@ -1,0 +1,305 @@
+//! From a frame to a packet summary: the fields flows and rules need.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use etherparse::{err, IpNumber, Ipv6ExtensionSlice, LaxIpSlice};
+
+use super::link::{link_payload, LinkPayload};
+use crate::capture::LinkType;
+
+pub const PROTO_ICMP: u8 = 1;
+pub const PROTO_TCP: u8 = 6;
+pub const PROTO_UDP: u8 = 17;
+pub const PROTO_ICMPV6: u8 = 58;
+
+/// Why a captured frame could not be used. Every skipped packet is counted
+/// under one of these; the labels are stable (reports and `--stats` use them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SkipReason {
+    /// The capture's link type is not one portaudit reads.
+    UnsupportedLinkType(u32),
+    /// The frame ends inside its link-layer header.
+    TruncatedLinkHeader,
+    /// An Ethernet/SLL frame carrying something other than IP (ARP, LLDP...).
+    NonIpEthertype(u16),
+    /// An 802.3 frame with an LLC header (STP, CDP...).
+    NonIpLlc,
+    /// A BSD loopback frame of an address family other than IPv4/IPv6.
+    NonIpAddressFamily(u32),
+    /// More stacked VLAN tags than any real network uses.
+    TooManyVlanTags,
+    /// The frame ends inside the IP header.
+    TruncatedIpHeader,
+    /// The link layer announced one IP version, the header says another.
+    IpVersionMismatch,
+    /// The IP version nibble is neither 4 nor 6.
+    BadIpVersion,
+    /// IPv4 header length field below 20 bytes.
+    MalformedIpv4Header,
+    /// An IPv6 extension header (or IPv4 AH) that cannot be walked.
+    MalformedIpExtensionHeader,
+    /// The frame ends before the transport ports (or ICMP type).
+    TruncatedTransportHeader,
+    /// A non-first IP fragment whose first fragment never appeared, so its
+    /// ports (and flow) are unknown.
+    FragmentWithoutFirst,
+}
+
+impl SkipReason {
+    /// Stable kebab-case label.
+    pub fn label(self) -> String {
+        match self {
+            SkipReason::UnsupportedLinkType(n) => format!("unsupported-link-type-{n}"),
+            SkipReason::TruncatedLinkHeader => "truncated-link-header".into(),
+            SkipReason::NonIpEthertype(t) => format!("non-ip-ethertype-0x{t:04x}"),
+            SkipReason::NonIpLlc => "non-ip-llc".into(),
+            SkipReason::NonIpAddressFamily(f) => format!("non-ip-address-family-{f}"),
+            SkipReason::TooManyVlanTags => "too-many-vlan-tags".into(),
+            SkipReason::TruncatedIpHeader => "truncated-ip-header".into(),
+            SkipReason::IpVersionMismatch => "ip-version-mismatch".into(),
+            SkipReason::BadIpVersion => "bad-ip-version".into(),
+            SkipReason::MalformedIpv4Header => "malformed-ipv4-header".into(),
+            SkipReason::MalformedIpExtensionHeader => "malformed-ip-extension-header".into(),
+            SkipReason::TruncatedTransportHeader => "truncated-transport-header".into(),
+            SkipReason::FragmentWithoutFirst => "fragment-without-first".into(),
+        }
+    }
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.label())
+    }
+}
+
+/// The transport identity of a packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// TCP or UDP (or the first fragment of one).
+    Ports { src: u16, dst: u16 },
+    /// ICMP or ICMPv6 message type and code.
+    Icmp { kind: u8, code: u8 },
+    /// Another IP protocol (GRE, ESP, SCTP, IP-in-IP...): the flow is keyed
+    /// by addresses and protocol only; tunnels are not opened.
+    Other,
+    /// A non-first fragment: the ports are in the first fragment.
+    LaterFragment,
+}
+
+/// Identity of an IP fragment, to join later fragments to the first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fragment {
+    /// IPv4 identification (16 bits) or IPv6 fragment identification.
+    pub ident: u32,
+    /// Offset 0: this fragment carries the transport header.
+    pub first: bool,
+}
+
+/// What one decoded packet contributes to its flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PacketSummary {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// IP protocol number of the transport (after IPv6 extension headers).
+    pub proto: u8,
+    pub transport: Transport,
+    /// TCP flags byte; 0 when not TCP or when the snap length cut it off.
+    pub tcp_flags: u8,
+    /// TCP sequence number, to tell a retransmitted SYN from a new one.
+    pub tcp_seq: u32,
+    pub fragment: Option<Fragment>,
+    /// Frame length on the wire (the record's original length).
+    pub wire_len: u32,
+}
+
+pub const TCP_FIN: u8 = 0x01;
+pub const TCP_SYN: u8 = 0x02;
+pub const TCP_RST: u8 = 0x04;
+pub const TCP_ACK: u8 = 0x10;
+
+/// Decodes one frame of link type `link`.
+pub fn decode(link: LinkType, frame: &[u8], wire_len: u32) -> Result<PacketSummary, SkipReason> {
+    let LinkPayload::Ip { version, data } = link_payload(link, frame)?;
+    let Some(&first) = data.first() else {
+        return Err(SkipReason::TruncatedIpHeader);
+    };
+    let found = first >> 4;
+    if let Some(v) = version {
+        if v != found && (found == 4 || found == 6) {
+            return Err(SkipReason::IpVersionMismatch);
+        }
+    }
+    let (ip, ext_err) = LaxIpSlice::from_slice(data).map_err(|e| match e {
+        err::ip::LaxHeaderSliceError::Len(_) => SkipReason::TruncatedIpHeader,
+        err::ip::LaxHeaderSliceError::Content(err::ip::HeaderError::UnsupportedIpVersion {
+            ..
+        }) => SkipReason::BadIpVersion,
+        err::ip::LaxHeaderSliceError::Content(_) => SkipReason::MalformedIpv4Header,
+    })?;
+    if ext_err.is_some() {
+        return Err(SkipReason::MalformedIpExtensionHeader);
+    }
+    let (src, dst, fragment) = match &ip {
+        LaxIpSlice::Ipv4(v4) => {
+            let h = v4.header();
+            let fragment = (h.more_fragments() || h.fragments_offset().value() != 0).then(|| {
+                Fragment {
+                    ident: u32::from(h.identification()),
+                    first: h.fragments_offset().value() == 0,
+                }
+            });
+            (
+                IpAddr::from(h.source_addr()),
+                IpAddr::from(h.destination_addr()),
+                fragment,
+            )
+        }
+        LaxIpSlice::Ipv6(v6) => {
+            let h = v6.header();
+            let mut fragment = None;
+            for ext in v6.extensions().clone() {
+                if let Ipv6ExtensionSlice::Fragment(f) = ext {
+                    // An atomic fragment (offset 0, no more) is a whole packet.
+                    if f.more_fragments() || f.fragment_offset().value() != 0 {
+                        fragment = Some(Fragment {
+                            ident: f.identification(),
+                            first: f.fragment_offset().value() == 0,
+                        });
+                    }
+                }
+            }
+            (
+                IpAddr::from(h.source_addr()),
+                IpAddr::from(h.destination_addr()),
+                fragment,
+            )
+        }
+    };
+    let payload = ip.payload();
+    let proto = payload.ip_number.0;
+    let body = payload.payload;
+    let mut summary = PacketSummary {
+        src,
+        dst,
+        proto,
+        transport: Transport::Other,
+        tcp_flags: 0,
+        tcp_seq: 0,
+        fragment,
+        wire_len,
+    };
+    if matches!(fragment, Some(Fragment { first: false, .. })) {
+        summary.transport = Transport::LaterFragment;
+        return Ok(summary);
+    }
+    match payload.ip_number {
+        IpNumber::TCP | IpNumber::UDP => {
+            if body.len() < 4 {
+                return Err(SkipReason::TruncatedTransportHeader);
+            }
+            summary.transport = Transport::Ports {
+                src: u16::from_be_bytes([body[0], body[1]]),
+                dst: u16::from_be_bytes([body[2], body[3]]),
+            };
+            if proto == PROTO_TCP && body.len() >= 14 {
+                summary.tcp_seq = u32::from_be_bytes([body[4], body[5], body[6], body[7]]);
+                summary.tcp_flags = body[13];
+            }
+        }
+        IpNumber::ICMP | IpNumber::IPV6_ICMP => {
+            if body.len() < 2 {
+                return Err(SkipReason::TruncatedTransportHeader);
+            }
+            summary.transport = Transport::Icmp {
+                kind: body[0],
+                code: body[1],
+            };
+        }
+        _ => {}
+    }
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use etherparse::PacketBuilder;
+
+    fn tcp_frame(flags_syn: bool) -> Vec<u8> {
+        let mut b = PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .tcp(40000, 443, 7, 1024);
+        if flags_syn {
+            b = b.syn();
+        }
+        let mut v = Vec::new();
+        b.write(&mut v, &[1, 2, 3]).unwrap();
+        v
+    }
+
+    #[test]
+    fn tcp_syn_over_ethernet() {
+        let f = tcp_frame(true);
+        let p = decode(LinkType::ETHERNET, &f, f.len() as u32).unwrap();
+        assert_eq!(p.src, "10.0.0.1".parse::<IpAddr>().unwrap());
+        assert_eq!(p.transport, Transport::Ports { src: 40000, dst: 443 });
+        assert_eq!(p.tcp_flags & TCP_SYN, TCP_SYN);
+        assert_eq!(p.tcp_seq, 7);
+    }
+
+    #[test]
+    fn snap_cut_tcp_keeps_ports() {
+        let f = tcp_frame(false);
+        // Ethernet 14 + IPv4 20 + 4 bytes of TCP: ports only.
+        let cut = &f[..38];
+        let p = decode(LinkType::ETHERNET, cut, f.len() as u32).unwrap();
+        assert_eq!(p.transport, Transport::Ports { src: 40000, dst: 443 });
+        assert_eq!(p.tcp_flags, 0);
+        assert_eq!(p.wire_len, f.len() as u32);
+        assert_eq!(
+            decode(LinkType::ETHERNET, &f[..36], 0),
+            Err(SkipReason::TruncatedTransportHeader)
+        );
+    }
+
+    #[test]
+    fn ipv6_udp_raw() {
+        let b = PacketBuilder::ipv6([0xfd; 16], [0xfe; 16], 5).udp(5353, 53);
+        let mut v = Vec::new();
+        b.write(&mut v, &[0; 4]).unwrap();
+        let p = decode(LinkType::RAW, &v, 0).unwrap();
+        assert_eq!(p.proto, PROTO_UDP);
+        assert_eq!(p.transport, Transport::Ports { src: 5353, dst: 53 });
+    }
+
+    #[test]
+    fn bad_ihl_is_malformed_ipv4() {
+        let mut f = tcp_frame(false);
+        f[14] = 0x44;
+        assert_eq!(decode(LinkType::ETHERNET, &f, 0), Err(SkipReason::MalformedIpv4Header));
+    }
+
+    #[test]
+    fn ethertype_ipv6_with_v4_header_is_mismatch() {
+        let mut f = tcp_frame(false);
+        f[12..14].copy_from_slice(&[0x86, 0xDD]);
+        assert_eq!(decode(LinkType::ETHERNET, &f, 0), Err(SkipReason::IpVersionMismatch));
+    }
+
+    #[test]
+    fn ipv4_fragments_carry_ident() {
+        let mut f = tcp_frame(false);
+        // Set MF on the first fragment, then make a later fragment.
+        f[14 + 4..14 + 6].copy_from_slice(&0x1234u16.to_be_bytes());
+        f[14 + 6] = 0x20;
+        let p = decode(LinkType::ETHERNET, &f, 0).unwrap();
+        assert_eq!(p.fragment, Some(Fragment { ident: 0x1234, first: true }));
+        assert!(matches!(p.transport, Transport::Ports { .. }));
+        f[14 + 6] = 0x00;
+        f[14 + 7] = 0x10;
+        let p = decode(LinkType::ETHERNET, &f, 0).unwrap();
+        assert_eq!(p.fragment, Some(Fragment { ident: 0x1234, first: false }));
+        assert_eq!(p.transport, Transport::LaterFragment);
+    }
+}

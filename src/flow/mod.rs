@@ -1,0 +1,15 @@
+//! Flows: bidirectional conversations keyed by protocol and both endpoints,
+//! built in mergeable tables (so batches can be decoded on any thread), then
+//! resolved into flows with an initiator, a state and a connection count.
+
+mod community_id;
+mod key;
+mod resolve;
+mod stats;
+mod table;
+
+pub use community_id::community_id;
+pub use key::{icmp_ports, Dir, Endpoint, FlowKey};
+pub use resolve::{resolve, Flow, FlowState, InitiatorBasis};
+pub use stats::FlowStats;
+pub use table::FlowTable;

@@ -1,0 +1,318 @@
+//! From a key's packet summary to a flow with an initiator, a state and a
+//! connection count: the decisions DESIGN.md's "Classifying a flow" takes
+//! before any rule is consulted.
+
+use std::fmt;
+
+use crate::capture::Timestamp;
+use crate::decode::{PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP};
+
+use super::community_id::community_id;
+use super::key::{icmp_is_request, icmp_ports, Dir, Endpoint, FlowKey};
+use super::stats::FlowStats;
+
+/// How the initiator of a flow was decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum InitiatorBasis {
+    /// Sender of a SYN without ACK (evidence).
+    Syn,
+    /// Receiver of a SYN-ACK (evidence).
+    SynAck,
+    /// ICMP request/reply or message type (evidence).
+    IcmpType,
+    /// Mid-stream TCP, UDP: the side on a server port is the responder.
+    PortHeuristic,
+    /// Nothing better: the sender of the first packet.
+    FirstPacket,
+}
+
+impl InitiatorBasis {
+    pub fn label(self) -> &'static str {
+        match self {
+            InitiatorBasis::Syn => "syn",
+            InitiatorBasis::SynAck => "syn-ack",
+            InitiatorBasis::IcmpType => "icmp-type",
+            InitiatorBasis::PortHeuristic => "port-heuristic",
+            InitiatorBasis::FirstPacket => "first-packet",
+        }
+    }
+
+    /// True when the initiator was seen, not inferred.
+    pub fn is_evidence(self) -> bool {
+        matches!(
+            self,
+            InitiatorBasis::Syn | InitiatorBasis::SynAck | InitiatorBasis::IcmpType
+        )
+    }
+}
+
+impl fmt::Display for InitiatorBasis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// What a flow shows of its conversation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FlowState {
+    /// TCP: the responder accepted (SYN-ACK, or answered a SYN with data).
+    Established,
+    /// TCP: a SYN answered only by RST.
+    Refused,
+    /// TCP: a SYN never answered.
+    Unanswered,
+    /// TCP: no handshake in the capture.
+    MidStream,
+    /// Not TCP: packets both ways.
+    TwoWay,
+    /// Not TCP: packets one way only.
+    OneWay,
+}
+
+impl FlowState {
+    pub fn label(self) -> &'static str {
+        match self {
+            FlowState::Established => "established",
+            FlowState::Refused => "refused",
+            FlowState::Unanswered => "unanswered",
+            FlowState::MidStream => "mid-stream",
+            FlowState::TwoWay => "two-way",
+            FlowState::OneWay => "one-way",
+        }
+    }
+
+    /// The conversation evidently took place (for missing-expected checks):
+    /// an accepted or ongoing TCP connection, any UDP/ICMP traffic.
+    pub fn is_observed(self) -> bool {
+        !matches!(self, FlowState::Refused | FlowState::Unanswered)
+    }
+}
+
+impl fmt::Display for FlowState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// A flow with its direction decided.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Flow {
+    pub proto: u8,
+    pub initiator: Endpoint,
+    pub responder: Endpoint,
+    pub basis: InitiatorBasis,
+    pub state: FlowState,
+    pub connections: u32,
+    /// Packets and bytes sent by the initiator, then by the responder.
+    pub packets: [u64; 2],
+    pub bytes: [u64; 2],
+    pub first_ts: Option<Timestamp>,
+    pub last_ts: Option<Timestamp>,
+}
+
+impl Flow {
+    /// Only one side was ever seen sending.
+    pub fn is_one_way(&self) -> bool {
+        self.packets[0] == 0 || self.packets[1] == 0
+    }
+
+    /// No TCP handshake was seen.
+    pub fn is_mid_stream(&self) -> bool {
+        self.state == FlowState::MidStream
+    }
+
+    pub fn total_packets(&self) -> u64 {
+        self.packets[0] + self.packets[1]
+    }
+
+    pub fn total_bytes(&self) -> u64 {
+        self.bytes[0] + self.bytes[1]
+    }
+
+    /// The port a rule is matched on: the responder's (for ICMP, the
+    /// initiator's message type).
+    pub fn service_port(&self) -> u16 {
+        if self.proto == PROTO_ICMP || self.proto == PROTO_ICMPV6 {
+            self.initiator.port
+        } else {
+            self.responder.port
+        }
+    }
+
+    pub fn community_id(&self) -> String {
+        community_id(self.proto, self.initiator, self.responder)
+    }
+}
+
+/// Decides initiator, state and connections for the flow `key`.
+/// `is_server_port(proto, port)` says whether a rule names `port` as a
+/// listening port; it steers the port heuristic for flows without
+/// handshake evidence.
+pub fn resolve(key: &FlowKey, s: &FlowStats, is_server_port: &dyn Fn(u8, u16) -> bool) -> Flow {
+    let (init_dir, basis) = initiator(key, s, is_server_port);
+    let i = init_dir.index();
+    let r = init_dir.reverse().index();
+    let state = if key.proto == PROTO_TCP {
+        let syn = s.syns[i] > 0;
+        let synack = s.synacks[r] > 0;
+        let answered = s.packets[r] > u64::from(s.rsts[r]);
+        if synack || (syn && answered) {
+            FlowState::Established
+        } else if syn && s.rsts[r] > 0 {
+            FlowState::Refused
+        } else if syn {
+            FlowState::Unanswered
+        } else {
+            FlowState::MidStream
+        }
+    } else if s.packets[0] > 0 && s.packets[1] > 0 {
+        FlowState::TwoWay
+    } else {
+        FlowState::OneWay
+    };
+    let connections = if key.proto == PROTO_TCP {
+        s.conns.total().max(1)
+    } else {
+        1
+    };
+    Flow {
+        proto: key.proto,
+        initiator: key.sender(init_dir),
+        responder: key.sender(init_dir.reverse()),
+        basis,
+        state,
+        connections,
+        packets: [s.packets[i], s.packets[r]],
+        bytes: [s.bytes[i], s.bytes[r]],
+        first_ts: s.first_ts,
+        last_ts: s.last_ts,
+    }
+}
+
+/// Ports at or above this are treated as client-side (ephemeral) ports by
+/// the port heuristic: 32768 is where Linux's default range starts, and
+/// BSD/Windows ranges start higher.
+const EPHEMERAL_FLOOR: u16 = 32768;
+
+fn initiator(
+    key: &FlowKey,
+    s: &FlowStats,
+    is_server_port: &dyn Fn(u8, u16) -> bool,
+) -> (Dir, InitiatorBasis) {
+    let first = s.first_dir.unwrap_or(Dir::AtoB);
+    if key.proto == PROTO_TCP {
+        if let Some(d) = s.first_syn_dir {
+            return (d, InitiatorBasis::Syn);
+        }
+        if let Some(d) = s.first_synack_dir {
+            return (d.reverse(), InitiatorBasis::SynAck);
+        }
+    }
+    if key.proto == PROTO_ICMP || key.proto == PROTO_ICMPV6 {
+        let (a, b) = (key.a.port, key.b.port);
+        // Request/reply pairs: the endpoint holding the request type asked.
+        let paired = a <= 255 && !icmp_ports(key.proto, a as u8, b as u8).2;
+        if paired {
+            let d = if icmp_is_request(key.proto, a) {
+                Dir::AtoB
+            } else {
+                Dir::BtoA
+            };
+            return (d, InitiatorBasis::IcmpType);
+        }
+        return (first, InitiatorBasis::IcmpType);
+    }
+    if key.a.port != key.b.port && key.a.port != 0 && key.b.port != 0 {
+        let a_server = is_server_port(key.proto, key.a.port);
+        let b_server = is_server_port(key.proto, key.b.port);
+        if a_server != b_server {
+            let d = if a_server { Dir::BtoA } else { Dir::AtoB };
+            return (d, InitiatorBasis::PortHeuristic);
+        }
+        let (lo_dir, lo) = if key.a.port < key.b.port {
+            (Dir::BtoA, key.a.port)
+        } else {
+            (Dir::AtoB, key.b.port)
+        };
+        if lo < EPHEMERAL_FLOOR {
+            return (lo_dir, InitiatorBasis::PortHeuristic);
+        }
+    }
+    (first, InitiatorBasis::FirstPacket)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::{TCP_ACK, TCP_RST, TCP_SYN};
+
+    fn key(proto: u8, pa: u16, pb: u16) -> FlowKey {
+        FlowKey {
+            proto,
+            a: Endpoint {
+                addr: "10.0.0.1".parse().unwrap(),
+                port: pa,
+            },
+            b: Endpoint {
+                addr: "10.0.0.2".parse().unwrap(),
+                port: pb,
+            },
+        }
+    }
+
+    fn none(_: u8, _: u16) -> bool {
+        false
+    }
+
+    #[test]
+    fn syn_decides_and_rst_refuses() {
+        let k = key(PROTO_TCP, 443, 50000);
+        let mut s = FlowStats::default();
+        s.add(Dir::BtoA, 60, None, Some((TCP_SYN, 1)));
+        s.add(Dir::AtoB, 60, None, Some((TCP_RST | TCP_ACK, 0)));
+        let f = resolve(&k, &s, &none);
+        assert_eq!(f.initiator.port, 50000);
+        assert_eq!(f.basis, InitiatorBasis::Syn);
+        assert_eq!(f.state, FlowState::Refused);
+    }
+
+    #[test]
+    fn synack_alone_is_evidence_of_the_other_side() {
+        let k = key(PROTO_TCP, 443, 50000);
+        let mut s = FlowStats::default();
+        s.add(Dir::AtoB, 60, None, Some((TCP_SYN | TCP_ACK, 1)));
+        let f = resolve(&k, &s, &none);
+        assert_eq!(f.initiator.port, 50000);
+        assert_eq!(f.basis, InitiatorBasis::SynAck);
+        assert_eq!(f.state, FlowState::Established);
+    }
+
+    #[test]
+    fn mid_stream_uses_rule_ports_then_low_port() {
+        let k = key(PROTO_TCP, 4222, 8443);
+        let mut s = FlowStats::default();
+        s.add(Dir::AtoB, 60, None, Some((TCP_ACK, 1)));
+        let f = resolve(&k, &s, &|_, p| p == 8443);
+        assert_eq!(f.responder.port, 8443);
+        assert_eq!(f.basis, InitiatorBasis::PortHeuristic);
+        let f = resolve(&k, &s, &none);
+        assert_eq!(f.responder.port, 4222, "lower non-ephemeral port");
+        assert_eq!(f.state, FlowState::MidStream);
+        let k = key(PROTO_TCP, 40000, 50000);
+        let f = resolve(&k, &s, &none);
+        assert_eq!(f.basis, InitiatorBasis::FirstPacket);
+    }
+
+    #[test]
+    fn icmp_echo_reply_first_still_names_the_requester() {
+        // Echo reply from 10.0.0.1 (ports 0,8) to 10.0.0.2 (ports 8,0).
+        let k = key(PROTO_ICMP, 0, 8);
+        let mut s = FlowStats::default();
+        s.add(Dir::AtoB, 60, None, None);
+        let f = resolve(&k, &s, &none);
+        assert_eq!(f.initiator.addr.to_string(), "10.0.0.2");
+        assert_eq!(f.basis, InitiatorBasis::IcmpType);
+        assert_eq!(f.service_port(), 8);
+        assert_eq!(f.state, FlowState::OneWay);
+    }
+}

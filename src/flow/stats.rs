@@ -1,0 +1,229 @@
+//! What a flow table keeps per key: a summary of the key's packets in
+//! capture order that two adjacent summaries can be merged into, so that a
+//! capture split into any batches, decoded on any number of threads, gives
+//! exactly the flows of a single sequential pass.
+
+use crate::capture::Timestamp;
+use crate::decode::{TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN};
+
+use super::key::Dir;
+
+/// Connection counting as a mergeable summary. The sequential machine is:
+/// state Closed or Open(isn); a SYN (without ACK) whose ISN differs from the
+/// open connection's, or that arrives when none is open, starts a new
+/// connection; a FIN or RST closes. A segment's effect depends on the state
+/// it starts in only through its first event, so it is kept apart.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ConnCount {
+    first: Event,
+    /// Connections started after the first event.
+    rest: u32,
+    /// State after the last event.
+    open: Option<u32>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Event {
+    #[default]
+    None,
+    Close,
+    Syn(u32),
+}
+
+impl ConnCount {
+    fn push(&mut self, e: Event) {
+        match (self.first, e) {
+            (_, Event::None) => {}
+            (Event::None, _) => {
+                self.first = e;
+                self.open = match e {
+                    Event::Syn(isn) => Some(isn),
+                    _ => None,
+                };
+            }
+            (_, Event::Close) => self.open = None,
+            (_, Event::Syn(isn)) => {
+                if self.open != Some(isn) {
+                    self.rest += 1;
+                }
+                self.open = Some(isn);
+            }
+        }
+    }
+
+    fn merge(&mut self, right: &ConnCount) {
+        match (self.first, right.first) {
+            (_, Event::None) => {}
+            (Event::None, _) => *self = *right,
+            (_, r_first) => {
+                let starts = match r_first {
+                    Event::Syn(isn) => u32::from(self.open != Some(isn)),
+                    _ => 0,
+                };
+                self.rest += starts + right.rest;
+                self.open = right.open;
+            }
+        }
+    }
+
+    /// Connections counted from the start of the capture.
+    pub fn total(&self) -> u32 {
+        match self.first {
+            Event::Syn(_) => 1 + self.rest,
+            _ => self.rest,
+        }
+    }
+}
+
+/// Per-flow counters, indexed by [`Dir`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FlowStats {
+    pub packets: [u64; 2],
+    pub bytes: [u64; 2],
+    pub first_ts: Option<Timestamp>,
+    pub last_ts: Option<Timestamp>,
+    /// Direction of the first packet in capture order.
+    pub first_dir: Option<Dir>,
+    /// Direction of the first SYN without ACK.
+    pub first_syn_dir: Option<Dir>,
+    /// Direction of the first SYN-ACK.
+    pub first_synack_dir: Option<Dir>,
+    pub syns: [u32; 2],
+    pub synacks: [u32; 2],
+    pub rsts: [u32; 2],
+    pub fins: [u32; 2],
+    pub conns: ConnCount,
+}
+
+impl FlowStats {
+    /// Adds one packet (capture order matters; see the module comment).
+    #[inline]
+    pub fn add(&mut self, dir: Dir, wire_len: u32, ts: Option<Timestamp>, tcp: Option<(u8, u32)>) {
+        self.count(dir, 1, u64::from(wire_len), ts, ts);
+        self.first_dir.get_or_insert(dir);
+        if let Some((flags, seq)) = tcp {
+            let d = dir.index();
+            let syn = flags & TCP_SYN != 0;
+            let ack = flags & TCP_ACK != 0;
+            if syn && !ack {
+                self.syns[d] += 1;
+                self.first_syn_dir.get_or_insert(dir);
+                self.conns.push(Event::Syn(seq));
+            } else if syn {
+                self.synacks[d] += 1;
+                self.first_synack_dir.get_or_insert(dir);
+            }
+            if flags & TCP_RST != 0 {
+                self.rsts[d] += 1;
+                self.conns.push(Event::Close);
+            } else if flags & TCP_FIN != 0 {
+                self.fins[d] += 1;
+                self.conns.push(Event::Close);
+            }
+        }
+    }
+
+    /// Adds packets whose only contribution is volume and time (later IP
+    /// fragments joined to their flow).
+    pub fn count(
+        &mut self,
+        dir: Dir,
+        packets: u64,
+        bytes: u64,
+        first: Option<Timestamp>,
+        last: Option<Timestamp>,
+    ) {
+        let d = dir.index();
+        self.packets[d] += packets;
+        self.bytes[d] += bytes;
+        self.first_ts = Timestamp::earliest(self.first_ts, first);
+        self.last_ts = Timestamp::latest(self.last_ts, last);
+    }
+
+    /// Appends the summary of the packets that follow (`right`).
+    pub fn merge(&mut self, right: &FlowStats) {
+        for d in 0..2 {
+            self.packets[d] += right.packets[d];
+            self.bytes[d] += right.bytes[d];
+            self.syns[d] += right.syns[d];
+            self.synacks[d] += right.synacks[d];
+            self.rsts[d] += right.rsts[d];
+            self.fins[d] += right.fins[d];
+        }
+        self.first_ts = Timestamp::earliest(self.first_ts, right.first_ts);
+        self.last_ts = Timestamp::latest(self.last_ts, right.last_ts);
+        self.first_dir = self.first_dir.or(right.first_dir);
+        self.first_syn_dir = self.first_syn_dir.or(right.first_syn_dir);
+        self.first_synack_dir = self.first_synack_dir.or(right.first_synack_dir);
+        self.conns.merge(&right.conns);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn run(events: &[(Dir, u8, u32)]) -> FlowStats {
+        let mut s = FlowStats::default();
+        for (i, &(dir, flags, seq)) in events.iter().enumerate() {
+            s.add(dir, 60, Some(Timestamp(i as i128)), Some((flags, seq)));
+        }
+        s
+    }
+
+    #[test]
+    fn retransmitted_syn_is_one_connection_new_isn_is_two() {
+        let syn = TCP_SYN;
+        let s = run(&[(Dir::AtoB, syn, 1), (Dir::AtoB, syn, 1)]);
+        assert_eq!(s.conns.total(), 1);
+        let s = run(&[(Dir::AtoB, syn, 1), (Dir::AtoB, syn, 2)]);
+        assert_eq!(s.conns.total(), 2);
+        let s = run(&[
+            (Dir::AtoB, syn, 1),
+            (Dir::BtoA, TCP_RST | TCP_ACK, 0),
+            (Dir::AtoB, syn, 1),
+        ]);
+        assert_eq!(s.conns.total(), 2, "a SYN after a close is a new connection");
+        let s = run(&[(Dir::AtoB, TCP_ACK, 5), (Dir::AtoB, TCP_FIN | TCP_ACK, 6)]);
+        assert_eq!(s.conns.total(), 0, "mid-stream: no SYN seen");
+    }
+
+    fn event() -> impl Strategy<Value = (Dir, u8, u32)> {
+        (
+            prop_oneof![Just(Dir::AtoB), Just(Dir::BtoA)],
+            prop_oneof![
+                Just(TCP_SYN),
+                Just(TCP_SYN | TCP_ACK),
+                Just(TCP_ACK),
+                Just(TCP_FIN | TCP_ACK),
+                Just(TCP_RST),
+            ],
+            0u32..3,
+        )
+    }
+
+    proptest! {
+        /// Any split of a packet sequence, merged back, equals the whole.
+        #[test]
+        fn merge_is_exact_for_any_split(
+            events in proptest::collection::vec(event(), 0..40),
+            cuts in proptest::collection::vec(0usize..40, 0..5),
+        ) {
+            let whole = run(&events);
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(events.len())).collect();
+            cuts.push(0);
+            cuts.push(events.len());
+            cuts.sort();
+            let mut merged = FlowStats::default();
+            for w in cuts.windows(2) {
+                let mut part = FlowStats::default();
+                for (i, &(dir, flags, seq)) in events[w[0]..w[1]].iter().enumerate() {
+                    part.add(dir, 60, Some(Timestamp((w[0] + i) as i128)), Some((flags, seq)));
+                }
+                merged.merge(&part);
+            }
+            prop_assert_eq!(merged, whole);
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! portaudit: audits packet captures against the port matrices that vendors
+//! publish for their products.
+//!
+//! The pipeline runs one way: [`capture`] (records) → [`decode`] (packet
+//! summaries) → [`flow`] (mergeable flow tables) → [`audit`] (rules × flows
+//! → findings) → [`report`] (writers that format, never decide). [`rules`]
+//! loads profiles and deployments; [`app`] wires the stages and owns the
+//! threading. Nothing in the library sees the command line.
+
+pub mod app;
+pub mod audit;
+pub mod capture;
+pub mod decode;
+pub mod flow;
+pub mod rules;
+pub mod report;

@@ -1,0 +1,60 @@
+//! The `portaudit` binary: parse arguments, build a validated
+//! configuration, run, map the outcome to an exit status.
+
+mod cli;
+
+use std::io::ErrorKind;
+
+use clap::Parser;
+
+use cli::{Cli, Command, FailOn, FormatArg};
+use portaudit::app::{self, exit_code, AuditConfig, FlowsConfig, Format, Output, RunError};
+use portaudit::rules::Severity;
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Audit(a) => app::run_audit(&AuditConfig {
+            deployment: a.deployment,
+            rules_dirs: a.rules,
+            inputs: a.common.inputs,
+            output: Output::parse(&a.output),
+            format: match a.format {
+                FormatArg::Csv => Format::Csv,
+                FormatArg::Ndjson => Format::Ndjson,
+            },
+            flows: a.flows.as_deref().map(Output::parse),
+            stats: a.common.stats,
+            fail_on: match a.fail_on {
+                FailOn::Error => Some(Severity::Error),
+                FailOn::Warning => Some(Severity::Warning),
+                FailOn::Info => Some(Severity::Info),
+                FailOn::Never => None,
+            },
+            threads: threads(a.common.threads),
+            quiet: a.common.quiet,
+        }),
+        Command::Flows(f) => app::run_flows(&FlowsConfig {
+            inputs: f.common.inputs,
+            output: Output::parse(&f.output),
+            stats: f.common.stats,
+            threads: threads(f.common.threads),
+            quiet: f.common.quiet,
+        }),
+    };
+    let code = match result {
+        Ok(code) => code,
+        // A closed pipe (`| head`) is the reader's choice, not a failure.
+        Err(RunError::Io(e)) if e.kind() == ErrorKind::BrokenPipe => exit_code::CLEAN,
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit_code::ERROR
+        }
+    };
+    std::process::exit(code);
+}
+
+fn threads(n: Option<usize>) -> usize {
+    n.filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}

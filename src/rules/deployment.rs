@@ -1,0 +1,250 @@
+//! Deployments: which hosts hold which role of which profile, which features
+//! are on, the site's own rules, severities and audit scope.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::hosts::Net;
+use super::ports::PortSet;
+use super::profile::{check_id, Profile, RawRule, Rule};
+use super::severity::{FindingKind, Severity};
+use super::{Catalog, RulesError};
+
+/// Which flows are audited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuditScope {
+    /// Both ends bound, or one end holding a dedicated role.
+    #[default]
+    Bound,
+    /// Every flow in the captures.
+    All,
+}
+
+/// A side of a site rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostRef {
+    /// `*`: any host bound to a role of the deployment.
+    AnyBound,
+    /// A role of one of the deployment's profiles.
+    Role { profile: usize, role: String },
+    Net(Net),
+}
+
+/// A profile as this deployment uses it.
+#[derive(Clone, Debug)]
+pub struct ProfileBinding {
+    pub profile: Profile,
+    pub features: BTreeSet<String>,
+    /// Role id to the hosts bound to it, in file order.
+    pub hosts: BTreeMap<String, Vec<Net>>,
+}
+
+/// A rule the site adds beyond the vendor matrices.
+#[derive(Clone, Debug)]
+pub struct SiteRule {
+    /// Shares the profile rule shape; `from`/`to` hold the user's words.
+    pub rule: Rule,
+    pub from: Vec<HostRef>,
+    pub to: Vec<HostRef>,
+}
+
+/// A validated deployment.
+#[derive(Clone, Debug)]
+pub struct Deployment {
+    pub name: String,
+    pub scope: AuditScope,
+    pub profiles: Vec<ProfileBinding>,
+    pub site_rules: Vec<SiteRule>,
+    pub severity: BTreeMap<FindingKind, Severity>,
+}
+
+impl Deployment {
+    /// Reads and validates a deployment file against `catalog`.
+    pub fn load(path: &Path, catalog: &Catalog) -> Result<Deployment, RulesError> {
+        let text = std::fs::read_to_string(path).map_err(|e| RulesError {
+            file: path.to_path_buf(),
+            line: 1,
+            column: 1,
+            message: format!("cannot read deployment: {e}"),
+        })?;
+        Self::parse(path, &text, catalog)
+    }
+
+    pub fn parse(file: &Path, text: &str, catalog: &Catalog) -> Result<Deployment, RulesError> {
+        let raw: RawDeployment =
+            toml::from_str(text).map_err(|e| RulesError::from_toml(file, text, &e))?;
+        let err = |span: std::ops::Range<usize>, msg: String| RulesError::at(file, text, Some(span), msg);
+        if raw.profiles.is_empty() {
+            return Err(RulesError::at(
+                file,
+                text,
+                None,
+                format!(
+                    "the deployment names no profile; add a [profiles.<id>] table with its hosts (known profiles: {}); `portaudit init --profile ID` writes a skeleton",
+                    catalog.names().join(", ")
+                ),
+            ));
+        }
+        let mut profiles = Vec::new();
+        for (key, rp) in raw.profiles {
+            let Some(profile) = catalog.get(key.get_ref()) else {
+                return Err(err(key.span(), format!("unknown profile {:?}; known profiles: {}", key.get_ref(), catalog.names().join(", "))));
+            };
+            if profiles.iter().any(|b: &ProfileBinding| b.profile.id == profile.id) {
+                return Err(err(key.span(), format!("profile {:?} is named twice (an alias names the same profile)", profile.id)));
+            }
+            let mut features = BTreeSet::new();
+            for f in rp.features {
+                if !profile.has_feature(f.get_ref()) {
+                    let known: Vec<&str> = profile.features.iter().map(|f| f.id.as_str()).collect();
+                    return Err(err(f.span(), format!("unknown feature {:?} of profile {:?}; its features are: {}", f.get_ref(), profile.id, known.join(", "))));
+                }
+                features.insert(f.into_inner());
+            }
+            let mut hosts = BTreeMap::new();
+            for (role, specs) in rp.hosts {
+                if profile.role(role.get_ref()).is_none() {
+                    let known: Vec<&str> = profile.roles.iter().map(|r| r.id.as_str()).collect();
+                    return Err(err(role.span(), format!("unknown role {:?} of profile {:?}; its roles are: {}", role.get_ref(), profile.id, known.join(", "))));
+                }
+                let mut nets = Vec::new();
+                for s in specs {
+                    nets.push(Net::parse(s.get_ref()).map_err(|m| err(s.span(), m))?);
+                }
+                hosts.insert(role.into_inner(), nets);
+            }
+            profiles.push(ProfileBinding {
+                profile: profile.clone(),
+                features,
+                hosts,
+            });
+        }
+        let mut site_rules = Vec::new();
+        for r in raw.site_rules {
+            site_rules.push(site_rule(r, &profiles, file, text)?);
+        }
+        Ok(Deployment {
+            name: raw.name,
+            scope: raw.scope,
+            profiles,
+            site_rules,
+            severity: raw.severity,
+        })
+    }
+
+    /// The severity of a finding kind in this deployment.
+    pub fn severity_of(&self, kind: FindingKind) -> Severity {
+        self.severity.get(&kind).copied().unwrap_or_else(|| kind.default_severity())
+    }
+
+    /// Does `host` hold any role in the deployment?
+    pub fn is_bound(&self, host: IpAddr) -> bool {
+        self.profiles
+            .iter()
+            .any(|b| b.hosts.values().flatten().any(|n| n.contains(host)))
+    }
+}
+
+fn site_rule(r: RawRule, profiles: &[ProfileBinding], file: &Path, text: &str) -> Result<SiteRule, RulesError> {
+    let err = |span: std::ops::Range<usize>, msg: String| RulesError::at(file, text, Some(span), msg);
+    let id = r.id.get_ref().clone();
+    check_id(&id).map_err(|m| err(r.id.span(), m))?;
+    let mut sides = Vec::new();
+    for side in [&r.from, &r.to] {
+        if side.get_ref().is_empty() {
+            return Err(err(side.span(), format!("site rule {id:?} lists no host; use \"*\", a role, \"profile:role\", an address or a CIDR")));
+        }
+        let mut refs = Vec::new();
+        for h in side.get_ref() {
+            refs.push(host_ref(h.get_ref(), profiles).map_err(|m| err(h.span(), m))?);
+        }
+        sides.push(refs);
+    }
+    if r.feature.is_some() {
+        return Err(err(r.id.span(), format!("site rule {id:?} has a `feature`; site rules are always on, so remove it")));
+    }
+    let proto = *r.proto.get_ref();
+    let ports = match &r.ports {
+        Some(p) => PortSet::parse(p.get_ref()).map_err(|m| err(p.span(), m))?,
+        None if matches!(proto, super::Proto::Icmp | super::Proto::Icmpv6) => PortSet::default(),
+        None => return Err(err(r.proto.span(), format!("site rule {id:?} has no `ports`; add e.g. ports = \"53\""))),
+    };
+    let to = sides.pop().unwrap_or_default();
+    let from = sides.pop().unwrap_or_default();
+    Ok(SiteRule {
+        rule: Rule {
+            id,
+            from: r.from.into_inner().into_iter().map(Spanned::into_inner).collect(),
+            to: r.to.into_inner().into_iter().map(Spanned::into_inner).collect(),
+            proto,
+            ports,
+            initiator: r.initiator,
+            requirement: r.requirement,
+            expect: r.expect,
+            feature: None,
+            scope: r.scope,
+            purpose: r.purpose,
+            source: r.source.into_inner(),
+            note: r.note,
+        },
+        from,
+        to,
+    })
+}
+
+fn host_ref(s: &str, profiles: &[ProfileBinding]) -> Result<HostRef, String> {
+    if s == "*" {
+        return Ok(HostRef::AnyBound);
+    }
+    if let Some((p, role)) = s.split_once(':') {
+        let owner = profiles
+            .iter()
+            .position(|b| b.profile.id == p || b.profile.aliases.iter().any(|a| a == p));
+        if let Some(i) = owner {
+            if profiles[i].profile.role(role).is_none() {
+                return Err(format!("{s:?}: profile {p:?} has no role {role:?}"));
+            }
+            return Ok(HostRef::Role {
+                profile: i,
+                role: role.to_string(),
+            });
+        }
+    }
+    let owners: Vec<usize> = profiles.iter().enumerate().filter(|(_, b)| b.profile.role(s).is_some()).map(|(i, _)| i).collect();
+    match owners.as_slice() {
+        [i] => return Ok(HostRef::Role { profile: *i, role: s.to_string() }),
+        [_, _, ..] => return Err(format!("role {s:?} exists in several profiles; write \"profile:{s}\"")),
+        [] => {}
+    }
+    Net::parse(s).map(HostRef::Net).map_err(|_| {
+        format!("{s:?} is neither \"*\", a role of the deployment's profiles, \"profile:role\", an address nor a CIDR network")
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDeployment {
+    name: String,
+    #[serde(default)]
+    scope: AuditScope,
+    #[serde(default)]
+    profiles: BTreeMap<Spanned<String>, RawBinding>,
+    #[serde(default, rename = "site_rule")]
+    site_rules: Vec<RawRule>,
+    #[serde(default)]
+    severity: BTreeMap<FindingKind, Severity>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBinding {
+    #[serde(default)]
+    features: Vec<Spanned<String>>,
+    #[serde(default)]
+    hosts: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
+}

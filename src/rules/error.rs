@@ -1,0 +1,52 @@
+//! Errors in profiles and deployments, with file, line and column.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+/// A problem in a rules or deployment file, positioned in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RulesError {
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl RulesError {
+    /// Positions `message` at byte `span` of `text` (the file's contents).
+    pub fn at(file: &Path, text: &str, span: Option<Range<usize>>, message: impl Into<String>) -> Self {
+        let (line, column) = match span {
+            Some(s) => line_col(text, s.start),
+            None => (1, 1),
+        };
+        RulesError {
+            file: file.to_path_buf(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+
+    /// From a TOML syntax or type error.
+    pub fn from_toml(file: &Path, text: &str, e: &toml::de::Error) -> Self {
+        Self::at(file, text, e.span(), e.message().trim_end().to_string())
+    }
+}
+
+impl fmt::Display for RulesError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.file.display(), self.line, self.column, self.message)
+    }
+}
+
+impl std::error::Error for RulesError {}
+
+/// 1-based line and column (in characters) of byte `at`.
+fn line_col(text: &str, at: usize) -> (usize, usize) {
+    let at = at.min(text.len());
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}

@@ -1,0 +1,19 @@
+//! Profiles (vendor matrices) and deployments (a site's hosts, features,
+//! own rules and severities): loading and validation, with errors that name
+//! file, line and column and say what to fix.
+
+mod catalog;
+mod deployment;
+mod error;
+mod hosts;
+mod ports;
+mod profile;
+mod severity;
+
+pub use catalog::{load_profile, Catalog};
+pub use deployment::{AuditScope, Deployment, HostRef, ProfileBinding, SiteRule};
+pub use error::RulesError;
+pub use hosts::Net;
+pub use ports::PortSet;
+pub use profile::{Expect, Feature, Initiator, Profile, Proto, Requirement, Role, Rule, Scope};
+pub use severity::{FindingKind, Severity};

@@ -1,0 +1,322 @@
+//! Profiles: one product's documented port matrix (see `rules/README.md`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::ports::PortSet;
+use super::RulesError;
+use crate::decode::{PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP};
+
+/// Transport protocol of a rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+pub enum Proto {
+    #[serde(rename = "tcp")]
+    Tcp,
+    #[serde(rename = "udp")]
+    Udp,
+    #[serde(rename = "tcp/udp")]
+    TcpUdp,
+    #[serde(rename = "icmp")]
+    Icmp,
+    #[serde(rename = "icmpv6")]
+    Icmpv6,
+}
+
+impl Proto {
+    pub fn matches(self, ip_proto: u8) -> bool {
+        match self {
+            Proto::Tcp => ip_proto == PROTO_TCP,
+            Proto::Udp => ip_proto == PROTO_UDP,
+            Proto::TcpUdp => ip_proto == PROTO_TCP || ip_proto == PROTO_UDP,
+            Proto::Icmp => ip_proto == PROTO_ICMP,
+            Proto::Icmpv6 => ip_proto == PROTO_ICMPV6,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+            Proto::TcpUdp => "tcp/udp",
+            Proto::Icmp => "icmp",
+            Proto::Icmpv6 => "icmpv6",
+        }
+    }
+
+    fn has_ports(self) -> bool {
+        matches!(self, Proto::Tcp | Proto::Udp | Proto::TcpUdp)
+    }
+}
+
+/// Who may open the connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Initiator {
+    #[default]
+    From,
+    Either,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Requirement {
+    Required,
+    #[default]
+    Optional,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Expect {
+    #[default]
+    Any,
+    EachSource,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scope {
+    #[default]
+    Network,
+    Local,
+    Retired,
+}
+
+impl Scope {
+    pub fn label(self) -> &'static str {
+        match self {
+            Scope::Network => "network",
+            Scope::Local => "local",
+            Scope::Retired => "retired",
+        }
+    }
+}
+
+/// A role hosts can hold.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Role {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub dedicated: bool,
+}
+
+/// An optional integration or condition the deployment can turn on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Feature {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+}
+
+/// One documented port entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rule {
+    pub id: String,
+    pub from: Vec<String>,
+    pub to: Vec<String>,
+    pub proto: Proto,
+    /// Ports on the `to` side (ICMP types for ICMP; empty: any type).
+    pub ports: PortSet,
+    pub initiator: Initiator,
+    pub requirement: Requirement,
+    pub expect: Expect,
+    pub feature: Option<String>,
+    pub scope: Scope,
+    pub purpose: String,
+    pub source: String,
+    pub note: Option<String>,
+}
+
+impl Rule {
+    /// Does this rule cover protocol `ip_proto` on service port `port`?
+    pub fn covers(&self, ip_proto: u8, port: u16) -> bool {
+        self.proto.matches(ip_proto) && (self.ports.is_empty() || self.ports.contains(port))
+    }
+}
+
+/// A validated profile.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Profile {
+    pub id: String,
+    pub name: String,
+    pub vendor: String,
+    pub aliases: Vec<String>,
+    pub document: String,
+    pub seed: Option<String>,
+    pub roles: Vec<Role>,
+    pub features: Vec<Feature>,
+    pub rules: Vec<Rule>,
+}
+
+impl Profile {
+    pub fn role(&self, id: &str) -> Option<&Role> {
+        self.roles.iter().find(|r| r.id == id)
+    }
+
+    pub fn has_feature(&self, id: &str) -> bool {
+        self.features.iter().any(|f| f.id == id)
+    }
+
+    /// Parses and validates the profile text of `file`.
+    pub fn parse(file: &Path, text: &str) -> Result<Profile, RulesError> {
+        let raw: RawProfile =
+            toml::from_str(text).map_err(|e| RulesError::from_toml(file, text, &e))?;
+        let err = |span: std::ops::Range<usize>, msg: String| RulesError::at(file, text, Some(span), msg);
+        check_id(raw.id.get_ref()).map_err(|m| err(raw.id.span(), m))?;
+        let roles: Vec<Role> = raw
+            .roles
+            .into_iter()
+            .map(|(id, r)| Role {
+                id,
+                name: r.name,
+                description: r.description,
+                dedicated: r.dedicated,
+            })
+            .collect();
+        let features: Vec<Feature> = raw
+            .features
+            .into_iter()
+            .map(|(id, f)| Feature {
+                id,
+                name: f.name,
+                description: f.description,
+            })
+            .collect();
+        let role_ids: Vec<&str> = roles.iter().map(|r| r.id.as_str()).collect();
+        let feature_ids: Vec<&str> = features.iter().map(|f| f.id.as_str()).collect();
+        let mut rules = Vec::new();
+        let mut seen = BTreeMap::new();
+        for r in raw.rules {
+            let id = r.id.get_ref().clone();
+            check_id(&id).map_err(|m| err(r.id.span(), m))?;
+            if seen.insert(id.clone(), ()).is_some() {
+                return Err(err(r.id.span(), format!("rule id {id:?} is used twice; rule ids must be unique within a profile")));
+            }
+            for side in [&r.from, &r.to] {
+                if side.get_ref().is_empty() {
+                    return Err(err(side.span(), format!("rule {id:?} lists no role; name at least one of: {}", role_ids.join(", "))));
+                }
+                for role in side.get_ref() {
+                    if !role_ids.contains(&role.get_ref().as_str()) {
+                        return Err(err(role.span(), format!("unknown role {:?} in rule {id:?}; declare it under [roles.{}] or use one of: {}", role.get_ref(), role.get_ref(), role_ids.join(", "))));
+                    }
+                }
+            }
+            if let Some(f) = &r.feature {
+                if !feature_ids.contains(&f.get_ref().as_str()) {
+                    return Err(err(f.span(), format!("unknown feature {:?} in rule {id:?}; declare it under [features.{}] or use one of: {}", f.get_ref(), f.get_ref(), feature_ids.join(", "))));
+                }
+            }
+            let proto = *r.proto.get_ref();
+            let ports = match &r.ports {
+                Some(p) => PortSet::parse(p.get_ref()).map_err(|m| err(p.span(), m))?,
+                None if proto.has_ports() => {
+                    return Err(err(r.proto.span(), format!("rule {id:?} is {} but has no `ports`; add e.g. ports = \"443\"", proto.label())))
+                }
+                None => PortSet::default(),
+            };
+            if r.source.get_ref().trim().is_empty() {
+                return Err(err(r.source.span(), format!("rule {id:?} has an empty `source`; quote the document's sentence the rule comes from")));
+            }
+            rules.push(Rule {
+                id,
+                from: r.from.into_inner().into_iter().map(Spanned::into_inner).collect(),
+                to: r.to.into_inner().into_iter().map(Spanned::into_inner).collect(),
+                proto,
+                ports,
+                initiator: r.initiator,
+                requirement: r.requirement,
+                expect: r.expect,
+                feature: r.feature.map(Spanned::into_inner),
+                scope: r.scope,
+                purpose: r.purpose,
+                source: r.source.into_inner(),
+                note: r.note,
+            });
+        }
+        Ok(Profile {
+            id: raw.id.into_inner(),
+            name: raw.name,
+            vendor: raw.vendor,
+            aliases: raw.aliases,
+            document: raw.document,
+            seed: raw.seed,
+            roles,
+            features,
+            rules,
+        })
+    }
+}
+
+/// Ids are what users type in deployments: keep them plain.
+pub(crate) fn check_id(id: &str) -> Result<(), String> {
+    let ok = !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("id {id:?} may hold only lowercase letters, digits, '-' and '_'"))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProfile {
+    id: Spanned<String>,
+    name: String,
+    vendor: String,
+    #[serde(default)]
+    aliases: Vec<String>,
+    document: String,
+    seed: Option<String>,
+    #[serde(default)]
+    roles: BTreeMap<String, RawRole>,
+    #[serde(default)]
+    features: BTreeMap<String, RawFeature>,
+    #[serde(default, rename = "rule")]
+    rules: Vec<RawRule>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRole {
+    name: String,
+    description: String,
+    #[serde(default)]
+    dedicated: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFeature {
+    name: String,
+    description: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRule {
+    pub(crate) id: Spanned<String>,
+    pub(crate) from: Spanned<Vec<Spanned<String>>>,
+    pub(crate) to: Spanned<Vec<Spanned<String>>>,
+    pub(crate) proto: Spanned<Proto>,
+    pub(crate) ports: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) initiator: Initiator,
+    #[serde(default)]
+    pub(crate) requirement: Requirement,
+    #[serde(default)]
+    pub(crate) expect: Expect,
+    pub(crate) feature: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) scope: Scope,
+    pub(crate) purpose: String,
+    pub(crate) source: Spanned<String>,
+    pub(crate) note: Option<String>,
+}
