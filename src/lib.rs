@@ -14,3 +14,4 @@ pub mod decode;
 pub mod flow;
 pub mod rules;
 pub mod report;
+pub mod synth;

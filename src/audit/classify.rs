@@ -419,7 +419,11 @@ impl<'d> Auditor<'d> {
             let c = &cov[idx];
             let mut sources: BTreeSet<IpAddr> = BTreeSet::new();
             if x.rule.expect == Expect::EachSource {
+                // A host on the rule's `to` side (the console inside a
+                // responder network) need not reach itself.
                 sources = self.sources_of(&x.from, seen);
+                let mut roles_of = |a: IpAddr| self.roles_of(a, cache);
+                sources.retain(|&a| !Self::side_matches(&x.to, a, &roles_of(a)));
             }
             let template = |src: Option<IpAddr>, attempts: &Attempts, roles_src: String| {
                 let (state, detail) = attempts.describe();
