@@ -12,6 +12,6 @@ pub mod audit;
 pub mod capture;
 pub mod decode;
 pub mod flow;
-pub mod rules;
 pub mod report;
+pub mod rules;
 pub mod synth;

@@ -45,7 +45,15 @@ impl Scenario {
         self.clock += 1_250_000; // 1.25 ms between frames
     }
 
-    fn tcp(&mut self, src: Sock, dst: Sock, seq: u32, ack: Option<u32>, flags: &str, payload: usize) {
+    fn tcp(
+        &mut self,
+        src: Sock,
+        dst: Sock,
+        seq: u32,
+        ack: Option<u32>,
+        flags: &str,
+        payload: usize,
+    ) {
         let b = base(src.0, dst.0);
         let mut t = b.tcp(src.1, dst.1, seq, 64240);
         for f in flags.chars() {
@@ -62,7 +70,8 @@ impl Scenario {
         }
         let data = vec![0x5A; payload];
         let mut v = Vec::with_capacity(t.size(payload));
-        t.write(&mut v, &data).expect("building a frame into a Vec cannot fail");
+        t.write(&mut v, &data)
+            .expect("building a frame into a Vec cannot fail");
         self.push(v);
     }
 
@@ -129,7 +138,8 @@ impl Scenario {
     fn udp_one(&mut self, src: Sock, dst: Sock, payload: usize) {
         let u = base(src.0, dst.0).udp(src.1, dst.1);
         let mut v = Vec::with_capacity(u.size(payload));
-        u.write(&mut v, &vec![0x33; payload]).expect("building a frame into a Vec cannot fail");
+        u.write(&mut v, &vec![0x33; payload])
+            .expect("building a frame into a Vec cannot fail");
         self.push(v);
     }
 

@@ -125,7 +125,10 @@ pub fn ingest_one(input: &CaptureInput) -> (FlowTable, FileStats) {
     let orphans = table.seal();
     let mut tally = tally;
     if orphans > 0 {
-        *tally.skipped.entry(SkipReason::FragmentWithoutFirst).or_default() += orphans;
+        *tally
+            .skipped
+            .entry(SkipReason::FragmentWithoutFirst)
+            .or_default() += orphans;
         tally.decoded -= orphans;
     }
     stats.packets_read = tally.read;
@@ -134,7 +137,11 @@ pub fn ingest_one(input: &CaptureInput) -> (FlowTable, FileStats) {
     stats.untimed_packets = tally.untimed;
     stats.first_ts = tally.first;
     stats.last_ts = tally.last;
-    stats.link_types = tally.links.iter().map(|&l| crate::capture::LinkType(l).name()).collect();
+    stats.link_types = tally
+        .links
+        .iter()
+        .map(|&l| crate::capture::LinkType(l).name())
+        .collect();
     for (k, v) in tally.skipped {
         stats.skipped.insert(k.label(), v);
     }
@@ -255,7 +262,9 @@ fn plan_batches(
             start = pos;
         }
         match walker.step(buf, pos, base) {
-            Step::Packet { next, .. } | Step::Skipped { next, .. } | Step::Block { next, .. } => pos = next,
+            Step::Packet { next, .. } | Step::Skipped { next, .. } | Step::Block { next, .. } => {
+                pos = next
+            }
             Step::End => break,
             Step::NeedMore { need } => {
                 if at_eof {
@@ -308,7 +317,11 @@ fn process(buf: &[u8], base: u64, batches: Vec<Batch>) -> (FlowTable, Tally) {
 }
 
 fn decode_batch(buf: &[u8], base: u64, batch: Batch, table: &mut FlowTable, tally: &mut Tally) {
-    let Batch { start, end, mut walker } = batch;
+    let Batch {
+        start,
+        end,
+        mut walker,
+    } = batch;
     let region = &buf[..end];
     let mut pos = start;
     let mut last_link = None;

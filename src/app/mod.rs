@@ -137,6 +137,18 @@ fn input_status(files: &[FileStats]) -> Option<i32> {
     }
 }
 
+/// Unreadable and damaged inputs, printed even with `--quiet`.
+fn print_problems(files: &[FileStats]) {
+    for f in files {
+        if let Some(u) = &f.unreadable {
+            eprintln!("error: {}: {u}", f.name);
+        }
+        for d in &f.damage {
+            eprintln!("damaged: {}: {d}", f.name);
+        }
+    }
+}
+
 fn write_stats(path: &Option<PathBuf>, summary: &RunSummary) -> Result<(), RunError> {
     if let Some(p) = path {
         let mut w = Output::File(p.clone()).open()?;
@@ -157,7 +169,11 @@ pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
     let flows = ingested.table.finish();
     let auditor = Auditor::new(&deployment);
     let one_way = flows.iter().filter(|(_, s)| s.packets.contains(&0)).count();
-    let one_way_share = if flows.is_empty() { 0.0 } else { one_way as f64 / flows.len() as f64 };
+    let one_way_share = if flows.is_empty() {
+        0.0
+    } else {
+        one_way as f64 / flows.len() as f64
+    };
     let report: AuditReport = auditor.audit(&flows, one_way_share);
     let summary_flows = Summary::of(report.flows.iter().map(|v| &v.flow));
     let mut out = cfg.output.open()?;
@@ -182,21 +198,18 @@ pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
     write_stats(&cfg.stats, &summary)?;
     if let Some(code) = input_status(&ingested.files) {
         if cfg.quiet {
-            for f in &ingested.files {
-                if let Some(u) = &f.unreadable {
-                    eprintln!("error: {}: {u}", f.name);
-                }
-                for d in &f.damage {
-                    eprintln!("damaged: {}: {d}", f.name);
-                }
-            }
+            print_problems(&ingested.files);
         }
         return Ok(code);
     }
     let failing = cfg
         .fail_on
         .is_some_and(|level| report.findings.iter().any(|f| f.severity >= level));
-    Ok(if failing { exit_code::FINDINGS } else { exit_code::CLEAN })
+    Ok(if failing {
+        exit_code::FINDINGS
+    } else {
+        exit_code::CLEAN
+    })
 }
 
 /// Writes the flow table alone; returns the exit status.
@@ -223,7 +236,9 @@ pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
         coverage: &[],
         not_captures: &inputs.not_captures,
     };
-    if !cfg.quiet {
+    if cfg.quiet {
+        print_problems(&ingested.files);
+    } else {
         eprint!("{}", summary.to_text());
     }
     write_stats(&cfg.stats, &summary)?;

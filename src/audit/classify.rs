@@ -202,11 +202,31 @@ impl<'d> Auditor<'d> {
             .into_iter()
             .map(|(k, row)| self.flow_finding(k, row, &mut roles_cache))
             .collect();
-        findings.extend(self.missing_expected(&coverage, &seen_hosts, one_way_share, &mut roles_cache));
+        findings.extend(self.missing_expected(
+            &coverage,
+            &seen_hosts,
+            one_way_share,
+            &mut roles_cache,
+        ));
         findings.sort_by(|a, b| {
-            (b.severity, a.kind, a.src_ip, a.dst_ip, &a.proto, &a.dst_port, &a.rule_id).cmp(&(
-                a.severity, b.kind, b.src_ip, b.dst_ip, &b.proto, &b.dst_port, &b.rule_id,
-            ))
+            (
+                b.severity,
+                a.kind,
+                a.src_ip,
+                a.dst_ip,
+                &a.proto,
+                &a.dst_port,
+                &a.rule_id,
+            )
+                .cmp(&(
+                    a.severity,
+                    b.kind,
+                    b.src_ip,
+                    b.dst_ip,
+                    &b.proto,
+                    &b.dst_port,
+                    &b.rule_id,
+                ))
         });
         let coverage = self.coverage_rows(&coverage);
         AuditReport {
@@ -250,7 +270,13 @@ impl<'d> Auditor<'d> {
         })
     }
 
-    fn classify(&self, f: &Flow, ri: &Roles, rr: &Roles, cov: &mut [Cov]) -> (Verdict, Option<usize>) {
+    fn classify(
+        &self,
+        f: &Flow,
+        ri: &Roles,
+        rr: &Roles,
+        cov: &mut [Cov],
+    ) -> (Verdict, Option<usize>) {
         if is_icmp_control(f) {
             return (Verdict::IcmpControl, None);
         }
@@ -263,8 +289,10 @@ impl<'d> Auditor<'d> {
         }
         let (i, r) = (f.initiator.addr, f.responder.addr);
         let port = f.service_port();
-        let forward = |x: &ActiveRule| Self::side_matches(&x.from, i, ri) && Self::side_matches(&x.to, r, rr);
-        let reverse = |x: &ActiveRule| Self::side_matches(&x.from, r, rr) && Self::side_matches(&x.to, i, ri);
+        let forward =
+            |x: &ActiveRule| Self::side_matches(&x.from, i, ri) && Self::side_matches(&x.to, r, rr);
+        let reverse =
+            |x: &ActiveRule| Self::side_matches(&x.from, r, rr) && Self::side_matches(&x.to, i, ri);
         let covers = |x: &ActiveRule| x.rule.covers(f.proto, port);
         let mut allowed = None;
         for (idx, x) in self.rules.iter().enumerate() {
@@ -282,7 +310,9 @@ impl<'d> Auditor<'d> {
             return (Verdict::Allowed, Some(idx));
         }
         let find = |pred: &dyn Fn(&ActiveRule) -> bool| self.rules.iter().position(pred);
-        if let Some(idx) = find(&|x| x.active && x.rule.scope == Scope::Network && covers(x) && reverse(x)) {
+        if let Some(idx) =
+            find(&|x| x.active && x.rule.scope == Scope::Network && covers(x) && reverse(x))
+        {
             return (Verdict::Finding(FindingKind::WrongDirection), Some(idx));
         }
         if let Some(idx) = find(&|x| {
@@ -354,7 +384,12 @@ impl<'d> Auditor<'d> {
             ),
             _ => "no rule of the deployment allows this flow".to_string(),
         };
-        if all_inferred && matches!(k.kind, FindingKind::WrongDirection | FindingKind::UnexpectedPort) {
+        if all_inferred
+            && matches!(
+                k.kind,
+                FindingKind::WrongDirection | FindingKind::UnexpectedPort
+            )
+        {
             let bases: Vec<&str> = row.bases.iter().map(|b| b.label()).collect();
             detail.push_str(&format!(
                 "; the initiator is inferred ({}), not seen in a handshake",
@@ -410,7 +445,10 @@ impl<'d> Auditor<'d> {
             String::new()
         };
         for (idx, x) in self.rules.iter().enumerate() {
-            if !x.active || x.rule.requirement != Requirement::Required || x.rule.scope != Scope::Network {
+            if !x.active
+                || x.rule.requirement != Requirement::Required
+                || x.rule.scope != Scope::Network
+            {
                 continue;
             }
             if !self.checkable(x) {
@@ -518,7 +556,11 @@ impl<'d> Auditor<'d> {
                 let status = if !x.active {
                     "inactive"
                 } else if x.rule.scope != Scope::Network {
-                    if c.violations > 0 { "violated" } else { x.rule.scope.label() }
+                    if c.violations > 0 {
+                        "violated"
+                    } else {
+                        x.rule.scope.label()
+                    }
                 } else if c.violations > 0 {
                     "violated"
                 } else if c.observed > 0 {
@@ -659,12 +701,24 @@ impl Attempts {
 
     fn describe(&self) -> (String, String) {
         match (self.refused, self.unanswered) {
-            (0, 0) => ("never-attempted".into(), "no matching traffic was attempted".into()),
-            (r, 0) => ("refused".into(), format!("attempted {r} time(s), all refused (RST)")),
-            (0, u) => ("unanswered".into(), format!("attempted {u} time(s), never answered")),
+            (0, 0) => (
+                "never-attempted".into(),
+                "no matching traffic was attempted".into(),
+            ),
+            (r, 0) => (
+                "refused".into(),
+                format!("attempted {r} time(s), all refused (RST)"),
+            ),
+            (0, u) => (
+                "unanswered".into(),
+                format!("attempted {u} time(s), never answered"),
+            ),
             (r, u) => (
                 "refused;unanswered".into(),
-                format!("attempted {} time(s): {r} refused (RST), {u} never answered", r + u),
+                format!(
+                    "attempted {} time(s): {r} refused (RST), {u} never answered",
+                    r + u
+                ),
             ),
         }
     }

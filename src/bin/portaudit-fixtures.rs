@@ -38,7 +38,7 @@ fn air_compliant() -> Scenario {
 /// At least one finding of every kind.
 fn air_violations() -> Scenario {
     let mut s = Scenario::new(1_767_229_200); // 2026-01-01T01:00:00Z
-    // Compliant background so each-source checks see these responders.
+                                              // Compliant background so each-source checks see these responders.
     s.tcp_session(sock("10.1.20.11:50001"), sock("10.1.0.10:443"), 1);
     s.tcp_session(sock("10.1.20.12:50002"), sock("10.1.0.10:443"), 1);
     s.tcp_session(sock("10.1.0.10:40001"), sock("10.1.0.2:389"), 1);

@@ -22,9 +22,9 @@ pub struct PcapWalker {
 
 impl PcapWalker {
     pub(crate) fn recognises(magic: [u8; 4]) -> bool {
-        [MAGIC_USEC, MAGIC_NSEC, MAGIC_MODIFIED].iter().any(|&m| {
-            u32::from_le_bytes(magic) == m || u32::from_be_bytes(magic) == m
-        })
+        [MAGIC_USEC, MAGIC_NSEC, MAGIC_MODIFIED]
+            .iter()
+            .any(|&m| u32::from_le_bytes(magic) == m || u32::from_be_bytes(magic) == m)
     }
 
     /// Parses the 24-byte global header.
@@ -95,7 +95,9 @@ impl PcapWalker {
         }
         let hl = self.record_header_len;
         if remaining < hl {
-            return Step::NeedMore { need: hl - remaining };
+            return Step::NeedMore {
+                need: hl - remaining,
+            };
         }
         let e = self.endian;
         let caplen = e.u32(buf, pos + 8) as usize;
@@ -137,11 +139,19 @@ mod tests {
     fn header(magic: u32, big: bool, major: u16, network: u32) -> Vec<u8> {
         let mut v = Vec::new();
         let put32 = |v: &mut Vec<u8>, x: u32| {
-            v.extend_from_slice(&if big { x.to_be_bytes() } else { x.to_le_bytes() })
+            v.extend_from_slice(&if big {
+                x.to_be_bytes()
+            } else {
+                x.to_le_bytes()
+            })
         };
         put32(&mut v, magic);
         let put16 = |v: &mut Vec<u8>, x: u16| {
-            v.extend_from_slice(&if big { x.to_be_bytes() } else { x.to_le_bytes() })
+            v.extend_from_slice(&if big {
+                x.to_be_bytes()
+            } else {
+                x.to_le_bytes()
+            })
         };
         put16(&mut v, major);
         put16(&mut v, 4);

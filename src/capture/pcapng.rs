@@ -3,8 +3,8 @@
 //! `if_tsoffset`); Enhanced, Simple and obsolete Packet Blocks. Every other
 //! block (statistics, name resolution, custom, unknown) is stepped over.
 
-use super::walker::{Damage, Endian, FormatError, LinkType, Record, RecordSkip, Step};
 use super::walker::MAX_RECORD_LEN;
+use super::walker::{Damage, Endian, FormatError, LinkType, Record, RecordSkip, Step};
 use super::Timestamp;
 
 const SHB: u32 = 0x0A0D_0D0A;
@@ -98,7 +98,12 @@ impl PcapngWalker {
             };
         }
         let at = base + pos as u64;
-        let damaged = |message: String| Step::Damaged(Damage { offset: at, message });
+        let damaged = |message: String| {
+            Step::Damaged(Damage {
+                offset: at,
+                message,
+            })
+        };
         let block_type = self.endian.u32(buf, pos);
         if block_type == SHB {
             match section_endian(buf, pos) {
@@ -159,7 +164,9 @@ impl PcapngWalker {
         if major != 1 {
             return Step::Damaged(Damage {
                 offset: body_at + 4,
-                message: format!("section header says pcapng version {major}.{minor}; only 1.x exists"),
+                message: format!(
+                    "section header says pcapng version {major}.{minor}; only 1.x exists"
+                ),
             });
         }
         self.interfaces.clear();
@@ -202,7 +209,13 @@ impl PcapngWalker {
 
     fn enhanced_packet<'a>(&self, body: &'a [u8], body_at: u64, at: u64, next: usize) -> Step<'a> {
         self.timed_packet(body, body_at, at, next, 20, |e, b| {
-            (e.u32(b, 0), e.u32(b, 4), e.u32(b, 8), e.u32(b, 12), e.u32(b, 16))
+            (
+                e.u32(b, 0),
+                e.u32(b, 4),
+                e.u32(b, 8),
+                e.u32(b, 12),
+                e.u32(b, 16),
+            )
         })
     }
 
@@ -230,7 +243,11 @@ impl PcapngWalker {
         fields: impl Fn(Endian, &[u8]) -> (u32, u32, u32, u32, u32),
     ) -> Step<'a> {
         if body.len() < fixed {
-            return corrupt_packet(next, body_at - 8, "packet block too short for its fixed fields".into());
+            return corrupt_packet(
+                next,
+                body_at - 8,
+                "packet block too short for its fixed fields".into(),
+            );
         }
         let (id, hi, lo, caplen, orig_len) = fields(self.endian, body);
         let Some(iface) = self.interface(id) else {
@@ -350,7 +367,13 @@ mod tests {
     use super::*;
 
     fn block(big: bool, kind: u32, body: &[u8]) -> Vec<u8> {
-        let p = |x: u32| if big { x.to_be_bytes() } else { x.to_le_bytes() };
+        let p = |x: u32| {
+            if big {
+                x.to_be_bytes()
+            } else {
+                x.to_le_bytes()
+            }
+        };
         let mut padded = body.to_vec();
         while padded.len() % 4 != 0 {
             padded.push(0);
@@ -369,7 +392,13 @@ mod tests {
         } else {
             BYTE_ORDER_MAGIC.to_le_bytes().to_vec()
         };
-        let v16 = |x: u16| if big { x.to_be_bytes() } else { x.to_le_bytes() };
+        let v16 = |x: u16| {
+            if big {
+                x.to_be_bytes()
+            } else {
+                x.to_le_bytes()
+            }
+        };
         body.extend_from_slice(&v16(1));
         body.extend_from_slice(&v16(0));
         body.extend_from_slice(&[0xFF; 8]);
@@ -388,7 +417,11 @@ mod tests {
         loop {
             match w.step(buf, pos, 0) {
                 Step::Packet { record, next } => {
-                    out.push(format!("pkt {:?} {}", record.ts.map(|t| t.0), record.data.len()));
+                    out.push(format!(
+                        "pkt {:?} {}",
+                        record.ts.map(|t| t.0),
+                        record.data.len()
+                    ));
                     pos = next;
                 }
                 Step::Block { next, damage } => {
@@ -448,7 +481,12 @@ mod tests {
         f.extend(block(true, SPB, &[0, 0, 0, 1, 0xEE, 0, 0, 0]));
         assert_eq!(
             walk(&f),
-            vec!["blk None", "blk None", "blk None", "skip pcapng-unknown-interface"]
+            vec![
+                "blk None",
+                "blk None",
+                "blk None",
+                "skip pcapng-unknown-interface"
+            ]
         );
     }
 

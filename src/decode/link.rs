@@ -120,7 +120,9 @@ mod tests {
     #[test]
     fn triple_vlan_then_ipv4() {
         let mut f = vec![0u8; 12];
-        f.extend_from_slice(&[0x88, 0xA8, 0, 1, 0x81, 0x00, 0, 2, 0x81, 0x00, 0, 3, 0x08, 0x00]);
+        f.extend_from_slice(&[
+            0x88, 0xA8, 0, 1, 0x81, 0x00, 0, 2, 0x81, 0x00, 0, 3, 0x08, 0x00,
+        ]);
         f.extend_from_slice(&[0x45, 0]);
         assert_eq!(
             link_payload(LinkType::ETHERNET, &f),
@@ -152,6 +154,9 @@ mod tests {
         );
         let mut f = vec![0u8; 12];
         f.extend_from_slice(&[0x00, 0x26]);
-        assert_eq!(link_payload(LinkType::ETHERNET, &f), Err(SkipReason::NonIpLlc));
+        assert_eq!(
+            link_payload(LinkType::ETHERNET, &f),
+            Err(SkipReason::NonIpLlc)
+        );
     }
 }

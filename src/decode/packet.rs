@@ -143,12 +143,11 @@ pub fn decode(link: LinkType, frame: &[u8], wire_len: u32) -> Result<PacketSumma
     let (src, dst, fragment) = match &ip {
         LaxIpSlice::Ipv4(v4) => {
             let h = v4.header();
-            let fragment = (h.more_fragments() || h.fragments_offset().value() != 0).then(|| {
-                Fragment {
+            let fragment =
+                (h.more_fragments() || h.fragments_offset().value() != 0).then(|| Fragment {
                     ident: u32::from(h.identification()),
                     first: h.fragments_offset().value() == 0,
-                }
-            });
+                });
             (
                 IpAddr::from(h.source_addr()),
                 IpAddr::from(h.destination_addr()),
@@ -243,7 +242,13 @@ mod tests {
         let f = tcp_frame(true);
         let p = decode(LinkType::ETHERNET, &f, f.len() as u32).unwrap();
         assert_eq!(p.src, "10.0.0.1".parse::<IpAddr>().unwrap());
-        assert_eq!(p.transport, Transport::Ports { src: 40000, dst: 443 });
+        assert_eq!(
+            p.transport,
+            Transport::Ports {
+                src: 40000,
+                dst: 443
+            }
+        );
         assert_eq!(p.tcp_flags & TCP_SYN, TCP_SYN);
         assert_eq!(p.tcp_seq, 7);
     }
@@ -254,7 +259,13 @@ mod tests {
         // Ethernet 14 + IPv4 20 + 4 bytes of TCP: ports only.
         let cut = &f[..38];
         let p = decode(LinkType::ETHERNET, cut, f.len() as u32).unwrap();
-        assert_eq!(p.transport, Transport::Ports { src: 40000, dst: 443 });
+        assert_eq!(
+            p.transport,
+            Transport::Ports {
+                src: 40000,
+                dst: 443
+            }
+        );
         assert_eq!(p.tcp_flags, 0);
         assert_eq!(p.wire_len, f.len() as u32);
         assert_eq!(
@@ -277,14 +288,20 @@ mod tests {
     fn bad_ihl_is_malformed_ipv4() {
         let mut f = tcp_frame(false);
         f[14] = 0x44;
-        assert_eq!(decode(LinkType::ETHERNET, &f, 0), Err(SkipReason::MalformedIpv4Header));
+        assert_eq!(
+            decode(LinkType::ETHERNET, &f, 0),
+            Err(SkipReason::MalformedIpv4Header)
+        );
     }
 
     #[test]
     fn ethertype_ipv6_with_v4_header_is_mismatch() {
         let mut f = tcp_frame(false);
         f[12..14].copy_from_slice(&[0x86, 0xDD]);
-        assert_eq!(decode(LinkType::ETHERNET, &f, 0), Err(SkipReason::IpVersionMismatch));
+        assert_eq!(
+            decode(LinkType::ETHERNET, &f, 0),
+            Err(SkipReason::IpVersionMismatch)
+        );
     }
 
     #[test]
@@ -294,12 +311,24 @@ mod tests {
         f[14 + 4..14 + 6].copy_from_slice(&0x1234u16.to_be_bytes());
         f[14 + 6] = 0x20;
         let p = decode(LinkType::ETHERNET, &f, 0).unwrap();
-        assert_eq!(p.fragment, Some(Fragment { ident: 0x1234, first: true }));
+        assert_eq!(
+            p.fragment,
+            Some(Fragment {
+                ident: 0x1234,
+                first: true
+            })
+        );
         assert!(matches!(p.transport, Transport::Ports { .. }));
         f[14 + 6] = 0x00;
         f[14 + 7] = 0x10;
         let p = decode(LinkType::ETHERNET, &f, 0).unwrap();
-        assert_eq!(p.fragment, Some(Fragment { ident: 0x1234, first: false }));
+        assert_eq!(
+            p.fragment,
+            Some(Fragment {
+                ident: 0x1234,
+                first: false
+            })
+        );
         assert_eq!(p.transport, Transport::LaterFragment);
     }
 }

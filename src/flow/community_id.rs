@@ -15,7 +15,10 @@ const PROTO_SCTP: u8 = 132;
 /// the endpoints' ports are the Community ID port equivalents already (see
 /// [`icmp_ports`]); `one_way` ICMP messages keep their order.
 pub fn community_id(proto: u8, src: Endpoint, dst: Endpoint) -> String {
-    let has_ports = matches!(proto, PROTO_TCP | PROTO_UDP | PROTO_SCTP | PROTO_ICMP | PROTO_ICMPV6);
+    let has_ports = matches!(
+        proto,
+        PROTO_TCP | PROTO_UDP | PROTO_SCTP | PROTO_ICMP | PROTO_ICMPV6
+    );
     let one_way = if proto == PROTO_ICMP || proto == PROTO_ICMPV6 {
         src.port > 255 || icmp_ports(proto, src.port as u8, dst.port as u8).2
     } else {
@@ -65,10 +68,30 @@ mod tests {
     #[test]
     fn matches_reference_vectors() {
         let cases = [
-            (6, ep("128.232.110.120", 34855), ep("66.35.250.204", 80), "1:LQU9qZlK+B5F3KDmev6m5PMibrg="),
-            (6, ep("66.35.250.204", 80), ep("128.232.110.120", 34855), "1:LQU9qZlK+B5F3KDmev6m5PMibrg="),
-            (17, ep("192.168.1.52", 54585), ep("8.8.8.8", 53), "1:d/FP5EW3wiY1vCndhwleRRKHowQ="),
-            (132, ep("192.168.170.8", 7), ep("192.168.170.56", 7), "1:MP2EtRCAUIZvTw6MxJHLV7N7JDs="),
+            (
+                6,
+                ep("128.232.110.120", 34855),
+                ep("66.35.250.204", 80),
+                "1:LQU9qZlK+B5F3KDmev6m5PMibrg=",
+            ),
+            (
+                6,
+                ep("66.35.250.204", 80),
+                ep("128.232.110.120", 34855),
+                "1:LQU9qZlK+B5F3KDmev6m5PMibrg=",
+            ),
+            (
+                17,
+                ep("192.168.1.52", 54585),
+                ep("8.8.8.8", 53),
+                "1:d/FP5EW3wiY1vCndhwleRRKHowQ=",
+            ),
+            (
+                132,
+                ep("192.168.170.8", 7),
+                ep("192.168.170.56", 7),
+                "1:MP2EtRCAUIZvTw6MxJHLV7N7JDs=",
+            ),
             (
                 6,
                 ep("2001:470:e5bf:dead:4957:2174:e82c:4887", 63943),
@@ -92,7 +115,11 @@ mod tests {
         // Router advertisement 134 answers solicitation 133.
         let (sp, dp, _) = icmp_ports(PROTO_ICMPV6, 134, 0);
         assert_eq!(
-            community_id(PROTO_ICMPV6, ep("fe80::260:97ff:fe07:69ea", sp), ep("ff02::1", dp)),
+            community_id(
+                PROTO_ICMPV6,
+                ep("fe80::260:97ff:fe07:69ea", sp),
+                ep("ff02::1", dp)
+            ),
             "1:pkvHqCL88/tg1k4cPigmZXUtL00="
         );
     }

@@ -81,9 +81,23 @@ impl FlowKey {
     /// The key for a conversation whose packet goes `src` → `dst`.
     pub fn new(proto: u8, src: Endpoint, dst: Endpoint) -> (FlowKey, Dir) {
         if (src.addr, src.port) <= (dst.addr, dst.port) {
-            (FlowKey { proto, a: src, b: dst }, Dir::AtoB)
+            (
+                FlowKey {
+                    proto,
+                    a: src,
+                    b: dst,
+                },
+                Dir::AtoB,
+            )
         } else {
-            (FlowKey { proto, a: dst, b: src }, Dir::BtoA)
+            (
+                FlowKey {
+                    proto,
+                    a: dst,
+                    b: src,
+                },
+                Dir::BtoA,
+            )
         }
     }
 

@@ -184,7 +184,11 @@ mod tests {
             (Dir::BtoA, TCP_RST | TCP_ACK, 0),
             (Dir::AtoB, syn, 1),
         ]);
-        assert_eq!(s.conns.total(), 2, "a SYN after a close is a new connection");
+        assert_eq!(
+            s.conns.total(),
+            2,
+            "a SYN after a close is a new connection"
+        );
         let s = run(&[(Dir::AtoB, TCP_ACK, 5), (Dir::AtoB, TCP_FIN | TCP_ACK, 6)]);
         assert_eq!(s.conns.total(), 0, "mid-stream: no SYN seen");
     }

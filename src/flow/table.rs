@@ -63,7 +63,10 @@ impl FlowTable {
             Some((key, dir)) => {
                 let tcp = (p.proto == PROTO_TCP && matches!(p.transport, Transport::Ports { .. }))
                     .then_some((p.tcp_flags, p.tcp_seq));
-                self.flows.entry(key).or_default().add(dir, p.wire_len, ts, tcp);
+                self.flows
+                    .entry(key)
+                    .or_default()
+                    .add(dir, p.wire_len, ts, tcp);
                 if let Some(frag) = p.fragment {
                     self.fragments.insert(frag_key(p, frag.ident), (key, dir));
                 }
@@ -134,13 +137,16 @@ impl FlowTable {
     /// across files.
     pub fn seal(&mut self) -> u64 {
         self.fragments = Map::default();
-        std::mem::take(&mut self.orphans).values().map(|o| o.packets).sum()
+        std::mem::take(&mut self.orphans)
+            .values()
+            .map(|o| o.packets)
+            .sum()
     }
 
     /// The flows sorted by key.
     pub fn finish(self) -> Vec<(FlowKey, FlowStats)> {
         let mut flows: Vec<_> = self.flows.into_iter().collect();
-        flows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        flows.sort_unstable_by_key(|f| f.0);
         flows
     }
 }

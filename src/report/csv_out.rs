@@ -47,7 +47,9 @@ fn csv_err(e: csv::Error) -> io::Error {
 
 /// Writes findings as CSV with a header row.
 pub fn write_findings_csv<W: Write>(out: W, findings: &[Finding]) -> io::Result<()> {
-    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(out);
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(out);
     w.write_record(FINDINGS_COLUMNS).map_err(csv_err)?;
     for f in findings {
         w.write_record([
@@ -113,7 +115,9 @@ pub fn write_findings_ndjson<W: Write>(mut out: W, findings: &[Finding]) -> io::
 
 /// Writes every flow; the verdict columns are present when `audited`.
 pub fn write_flows_csv<W: Write>(out: W, flows: &[FlowVerdict], audited: bool) -> io::Result<()> {
-    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(out);
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(out);
     let mut header = vec![
         "proto",
         "initiator_ip",
@@ -155,7 +159,11 @@ pub fn write_flows_csv<W: Write>(out: W, flows: &[FlowVerdict], audited: bool) -
             f.community_id(),
         ];
         if audited {
-            rec.extend([v.verdict.label().to_string(), v.profile.clone(), v.rule_id.clone()]);
+            rec.extend([
+                v.verdict.label().to_string(),
+                v.profile.clone(),
+                v.rule_id.clone(),
+            ]);
         }
         w.write_record(&rec).map_err(csv_err)?;
     }

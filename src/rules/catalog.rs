@@ -8,10 +8,22 @@ use super::RulesError;
 
 /// Shipped profiles: (file name, contents).
 const SHIPPED: &[(&str, &str)] = &[
-    ("rules/binalyze-air.toml", include_str!("../../rules/binalyze-air.toml")),
-    ("rules/cayosoft-guardian.toml", include_str!("../../rules/cayosoft-guardian.toml")),
-    ("rules/juniper-jsa.toml", include_str!("../../rules/juniper-jsa.toml")),
-    ("rules/netwrix-threat-manager.toml", include_str!("../../rules/netwrix-threat-manager.toml")),
+    (
+        "rules/binalyze-air.toml",
+        include_str!("../../rules/binalyze-air.toml"),
+    ),
+    (
+        "rules/cayosoft-guardian.toml",
+        include_str!("../../rules/cayosoft-guardian.toml"),
+    ),
+    (
+        "rules/juniper-jsa.toml",
+        include_str!("../../rules/juniper-jsa.toml"),
+    ),
+    (
+        "rules/netwrix-threat-manager.toml",
+        include_str!("../../rules/netwrix-threat-manager.toml"),
+    ),
 ];
 
 /// Every profile a deployment may name.
@@ -60,10 +72,11 @@ impl Catalog {
 
     /// Looks a profile up by id or alias.
     pub fn get(&self, id: &str) -> Option<&Profile> {
-        self.profiles
-            .iter()
-            .find(|p| p.id == id)
-            .or_else(|| self.profiles.iter().find(|p| p.aliases.iter().any(|a| a == id)))
+        self.profiles.iter().find(|p| p.id == id).or_else(|| {
+            self.profiles
+                .iter()
+                .find(|p| p.aliases.iter().any(|a| a == id))
+        })
     }
 
     pub fn profiles(&self) -> &[Profile] {

@@ -31,7 +31,10 @@ pub enum HostRef {
     /// `*`: any host bound to a role of the deployment.
     AnyBound,
     /// A role of one of the deployment's profiles.
-    Role { profile: usize, role: String },
+    Role {
+        profile: usize,
+        role: String,
+    },
     Net(Net),
 }
 
@@ -78,7 +81,8 @@ impl Deployment {
     pub fn parse(file: &Path, text: &str, catalog: &Catalog) -> Result<Deployment, RulesError> {
         let raw: RawDeployment =
             toml::from_str(text).map_err(|e| RulesError::from_toml(file, text, &e))?;
-        let err = |span: std::ops::Range<usize>, msg: String| RulesError::at(file, text, Some(span), msg);
+        let err =
+            |span: std::ops::Range<usize>, msg: String| RulesError::at(file, text, Some(span), msg);
         if raw.profiles.is_empty() {
             return Err(RulesError::at(
                 file,
@@ -93,16 +97,40 @@ impl Deployment {
         let mut profiles = Vec::new();
         for (key, rp) in raw.profiles {
             let Some(profile) = catalog.get(key.get_ref()) else {
-                return Err(err(key.span(), format!("unknown profile {:?}; known profiles: {}", key.get_ref(), catalog.names().join(", "))));
+                return Err(err(
+                    key.span(),
+                    format!(
+                        "unknown profile {:?}; known profiles: {}",
+                        key.get_ref(),
+                        catalog.names().join(", ")
+                    ),
+                ));
             };
-            if profiles.iter().any(|b: &ProfileBinding| b.profile.id == profile.id) {
-                return Err(err(key.span(), format!("profile {:?} is named twice (an alias names the same profile)", profile.id)));
+            if profiles
+                .iter()
+                .any(|b: &ProfileBinding| b.profile.id == profile.id)
+            {
+                return Err(err(
+                    key.span(),
+                    format!(
+                        "profile {:?} is named twice (an alias names the same profile)",
+                        profile.id
+                    ),
+                ));
             }
             let mut features = BTreeSet::new();
             for f in rp.features {
                 if !profile.has_feature(f.get_ref()) {
                     let known: Vec<&str> = profile.features.iter().map(|f| f.id.as_str()).collect();
-                    return Err(err(f.span(), format!("unknown feature {:?} of profile {:?}; its features are: {}", f.get_ref(), profile.id, known.join(", "))));
+                    return Err(err(
+                        f.span(),
+                        format!(
+                            "unknown feature {:?} of profile {:?}; its features are: {}",
+                            f.get_ref(),
+                            profile.id,
+                            known.join(", ")
+                        ),
+                    ));
                 }
                 features.insert(f.into_inner());
             }
@@ -110,7 +138,15 @@ impl Deployment {
             for (role, specs) in rp.hosts {
                 if profile.role(role.get_ref()).is_none() {
                     let known: Vec<&str> = profile.roles.iter().map(|r| r.id.as_str()).collect();
-                    return Err(err(role.span(), format!("unknown role {:?} of profile {:?}; its roles are: {}", role.get_ref(), profile.id, known.join(", "))));
+                    return Err(err(
+                        role.span(),
+                        format!(
+                            "unknown role {:?} of profile {:?}; its roles are: {}",
+                            role.get_ref(),
+                            profile.id,
+                            known.join(", ")
+                        ),
+                    ));
                 }
                 let mut nets = Vec::new();
                 for s in specs {
@@ -139,7 +175,10 @@ impl Deployment {
 
     /// The severity of a finding kind in this deployment.
     pub fn severity_of(&self, kind: FindingKind) -> Severity {
-        self.severity.get(&kind).copied().unwrap_or_else(|| kind.default_severity())
+        self.severity
+            .get(&kind)
+            .copied()
+            .unwrap_or_else(|| kind.default_severity())
     }
 
     /// Does `host` hold any role in the deployment?
@@ -150,8 +189,14 @@ impl Deployment {
     }
 }
 
-fn site_rule(r: RawRule, profiles: &[ProfileBinding], file: &Path, text: &str) -> Result<SiteRule, RulesError> {
-    let err = |span: std::ops::Range<usize>, msg: String| RulesError::at(file, text, Some(span), msg);
+fn site_rule(
+    r: RawRule,
+    profiles: &[ProfileBinding],
+    file: &Path,
+    text: &str,
+) -> Result<SiteRule, RulesError> {
+    let err =
+        |span: std::ops::Range<usize>, msg: String| RulesError::at(file, text, Some(span), msg);
     let id = r.id.get_ref().clone();
     check_id(&id).map_err(|m| err(r.id.span(), m))?;
     let mut sides = Vec::new();
@@ -166,21 +211,39 @@ fn site_rule(r: RawRule, profiles: &[ProfileBinding], file: &Path, text: &str) -
         sides.push(refs);
     }
     if r.feature.is_some() {
-        return Err(err(r.id.span(), format!("site rule {id:?} has a `feature`; site rules are always on, so remove it")));
+        return Err(err(
+            r.id.span(),
+            format!("site rule {id:?} has a `feature`; site rules are always on, so remove it"),
+        ));
     }
     let proto = *r.proto.get_ref();
     let ports = match &r.ports {
         Some(p) => PortSet::parse(p.get_ref()).map_err(|m| err(p.span(), m))?,
         None if matches!(proto, super::Proto::Icmp | super::Proto::Icmpv6) => PortSet::default(),
-        None => return Err(err(r.proto.span(), format!("site rule {id:?} has no `ports`; add e.g. ports = \"53\""))),
+        None => {
+            return Err(err(
+                r.proto.span(),
+                format!("site rule {id:?} has no `ports`; add e.g. ports = \"53\""),
+            ))
+        }
     };
     let to = sides.pop().unwrap_or_default();
     let from = sides.pop().unwrap_or_default();
     Ok(SiteRule {
         rule: Rule {
             id,
-            from: r.from.into_inner().into_iter().map(Spanned::into_inner).collect(),
-            to: r.to.into_inner().into_iter().map(Spanned::into_inner).collect(),
+            from: r
+                .from
+                .into_inner()
+                .into_iter()
+                .map(Spanned::into_inner)
+                .collect(),
+            to: r
+                .to
+                .into_inner()
+                .into_iter()
+                .map(Spanned::into_inner)
+                .collect(),
             proto,
             ports,
             initiator: r.initiator,
@@ -215,10 +278,24 @@ fn host_ref(s: &str, profiles: &[ProfileBinding]) -> Result<HostRef, String> {
             });
         }
     }
-    let owners: Vec<usize> = profiles.iter().enumerate().filter(|(_, b)| b.profile.role(s).is_some()).map(|(i, _)| i).collect();
+    let owners: Vec<usize> = profiles
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| b.profile.role(s).is_some())
+        .map(|(i, _)| i)
+        .collect();
     match owners.as_slice() {
-        [i] => return Ok(HostRef::Role { profile: *i, role: s.to_string() }),
-        [_, _, ..] => return Err(format!("role {s:?} exists in several profiles; write \"profile:{s}\"")),
+        [i] => {
+            return Ok(HostRef::Role {
+                profile: *i,
+                role: s.to_string(),
+            })
+        }
+        [_, _, ..] => {
+            return Err(format!(
+                "role {s:?} exists in several profiles; write \"profile:{s}\""
+            ))
+        }
         [] => {}
     }
     Net::parse(s).map(HostRef::Net).map_err(|_| {

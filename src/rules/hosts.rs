@@ -32,7 +32,9 @@ impl Net {
         let net = Net { addr, prefix };
         let base = net.network();
         if base != addr {
-            return Err(format!("{s:?} has host bits set; did you mean \"{base}/{prefix}\"?"));
+            return Err(format!(
+                "{s:?} has host bits set; did you mean \"{base}/{prefix}\"?"
+            ));
         }
         Ok(net)
     }
@@ -54,11 +56,19 @@ impl Net {
 fn mask(ip: IpAddr, prefix: u8) -> IpAddr {
     match ip {
         IpAddr::V4(a) => {
-            let m = if prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(prefix)) };
+            let m = if prefix == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(prefix))
+            };
             IpAddr::from((u32::from(a) & m).to_be_bytes())
         }
         IpAddr::V6(a) => {
-            let m = if prefix == 0 { 0 } else { u128::MAX << (128 - u32::from(prefix)) };
+            let m = if prefix == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(prefix))
+            };
             IpAddr::from((u128::from(a) & m).to_be_bytes())
         }
     }
@@ -90,8 +100,12 @@ mod tests {
 
     #[test]
     fn rejects_typos() {
-        assert!(Net::parse("10.1.20.5/24").unwrap_err().contains("\"10.1.20.0/24\""));
+        assert!(Net::parse("10.1.20.5/24")
+            .unwrap_err()
+            .contains("\"10.1.20.0/24\""));
         assert!(Net::parse("10.1.20.0/33").unwrap_err().contains("0 to 32"));
-        assert!(Net::parse("10.1.300.0").unwrap_err().contains("not an IP address"));
+        assert!(Net::parse("10.1.300.0")
+            .unwrap_err()
+            .contains("not an IP address"));
     }
 }

@@ -26,7 +26,9 @@ impl PortSet {
                 }
             };
             if lo > hi {
-                return Err(format!("port range {part:?} is reversed; write it as \"{hi}-{lo}\""));
+                return Err(format!(
+                    "port range {part:?} is reversed; write it as \"{hi}-{lo}\""
+                ));
             }
             ranges.push((lo, hi));
         }
@@ -34,7 +36,9 @@ impl PortSet {
     }
 
     pub fn contains(&self, port: u16) -> bool {
-        self.ranges.iter().any(|&(lo, hi)| (lo..=hi).contains(&port))
+        self.ranges
+            .iter()
+            .any(|&(lo, hi)| (lo..=hi).contains(&port))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -88,8 +92,12 @@ mod tests {
     fn errors_say_what_to_fix() {
         assert!(PortSet::parse("0").unwrap_err().contains("1 to 65535"));
         assert!(PortSet::parse("70000").unwrap_err().contains("above 65535"));
-        assert!(PortSet::parse("23000-20000").unwrap_err().contains("\"20000-23000\""));
-        assert!(PortSet::parse("https").unwrap_err().contains("not a port number"));
+        assert!(PortSet::parse("23000-20000")
+            .unwrap_err()
+            .contains("\"20000-23000\""));
+        assert!(PortSet::parse("https")
+            .unwrap_err()
+            .contains("not a port number"));
         assert!(PortSet::parse("443,").unwrap_err().contains("empty entry"));
     }
 }

@@ -165,7 +165,8 @@ impl Profile {
     pub fn parse(file: &Path, text: &str) -> Result<Profile, RulesError> {
         let raw: RawProfile =
             toml::from_str(text).map_err(|e| RulesError::from_toml(file, text, &e))?;
-        let err = |span: std::ops::Range<usize>, msg: String| RulesError::at(file, text, Some(span), msg);
+        let err =
+            |span: std::ops::Range<usize>, msg: String| RulesError::at(file, text, Some(span), msg);
         check_id(raw.id.get_ref()).map_err(|m| err(raw.id.span(), m))?;
         let roles: Vec<Role> = raw
             .roles
@@ -194,11 +195,22 @@ impl Profile {
             let id = r.id.get_ref().clone();
             check_id(&id).map_err(|m| err(r.id.span(), m))?;
             if seen.insert(id.clone(), ()).is_some() {
-                return Err(err(r.id.span(), format!("rule id {id:?} is used twice; rule ids must be unique within a profile")));
+                return Err(err(
+                    r.id.span(),
+                    format!(
+                        "rule id {id:?} is used twice; rule ids must be unique within a profile"
+                    ),
+                ));
             }
             for side in [&r.from, &r.to] {
                 if side.get_ref().is_empty() {
-                    return Err(err(side.span(), format!("rule {id:?} lists no role; name at least one of: {}", role_ids.join(", "))));
+                    return Err(err(
+                        side.span(),
+                        format!(
+                            "rule {id:?} lists no role; name at least one of: {}",
+                            role_ids.join(", ")
+                        ),
+                    ));
                 }
                 for role in side.get_ref() {
                     if !role_ids.contains(&role.get_ref().as_str()) {
@@ -215,7 +227,13 @@ impl Profile {
             let ports = match &r.ports {
                 Some(p) => PortSet::parse(p.get_ref()).map_err(|m| err(p.span(), m))?,
                 None if proto.has_ports() => {
-                    return Err(err(r.proto.span(), format!("rule {id:?} is {} but has no `ports`; add e.g. ports = \"443\"", proto.label())))
+                    return Err(err(
+                        r.proto.span(),
+                        format!(
+                            "rule {id:?} is {} but has no `ports`; add e.g. ports = \"443\"",
+                            proto.label()
+                        ),
+                    ))
                 }
                 None => PortSet::default(),
             };
@@ -224,8 +242,18 @@ impl Profile {
             }
             rules.push(Rule {
                 id,
-                from: r.from.into_inner().into_iter().map(Spanned::into_inner).collect(),
-                to: r.to.into_inner().into_iter().map(Spanned::into_inner).collect(),
+                from: r
+                    .from
+                    .into_inner()
+                    .into_iter()
+                    .map(Spanned::into_inner)
+                    .collect(),
+                to: r
+                    .to
+                    .into_inner()
+                    .into_iter()
+                    .map(Spanned::into_inner)
+                    .collect(),
                 proto,
                 ports,
                 initiator: r.initiator,
@@ -261,7 +289,9 @@ pub(crate) fn check_id(id: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!("id {id:?} may hold only lowercase letters, digits, '-' and '_'"))
+        Err(format!(
+            "id {id:?} may hold only lowercase letters, digits, '-' and '_'"
+        ))
     }
 }
 

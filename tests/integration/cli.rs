@@ -1,0 +1,137 @@
+//! Command-line behaviour: errors in deployments and rules, exit statuses,
+//! stdin and gzip input.
+
+use std::io::Write;
+use std::process::Stdio;
+
+use crate::{bin, code, path_str, root, run};
+
+fn deployment(text: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("site.toml");
+    std::fs::write(&p, text).unwrap();
+    (dir, path_str(&p))
+}
+
+fn audit_err(text: &str) -> String {
+    let (_d, p) = deployment(text);
+    let capture = path_str(&root().join("fixtures/binalyze-air/compliant.pcapng"));
+    let o = run(&["audit", "-d", &p, &capture]);
+    assert_eq!(code(&o), 2);
+    String::from_utf8(o.stderr).unwrap()
+}
+
+#[test]
+fn unknown_role_names_line_and_column_and_the_known_roles() {
+    let err = audit_err("name = \"x\"\n[profiles.binalyze-air.hosts]\nconsol = [\"10.0.0.1\"]\n");
+    assert!(
+        err.contains("site.toml:3:1: unknown role \"consol\""),
+        "{err}"
+    );
+    assert!(err.contains("console"), "{err}");
+}
+
+#[test]
+fn bad_cidr_and_unknown_keys_are_positioned() {
+    let err =
+        audit_err("name = \"x\"\n[profiles.binalyze-air.hosts]\nconsole = [\"10.0.0.5/24\"]\n");
+    assert!(
+        err.contains(":3:12:") && err.contains("did you mean \"10.0.0.0/24\""),
+        "{err}"
+    );
+    let err = audit_err("name = \"x\"\nscop = \"all\"\n[profiles.binalyze-air.hosts]\n");
+    assert!(
+        err.contains(":2:1:") && err.contains("unknown field `scop`"),
+        "{err}"
+    );
+    let err = audit_err("name = \"x\"\n[profiles.nope]\n");
+    assert!(
+        err.contains(":2:11:") && err.contains("unknown profile \"nope\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn site_rule_port_errors_say_what_to_fix() {
+    let err = audit_err(
+        "name = \"x\"\n[profiles.binalyze-air.hosts]\nconsole = [\"10.0.0.1\"]\n[[site_rule]]\nid = \"a\"\nfrom = [\"*\"]\nto = [\"console\"]\nproto = \"tcp\"\nports = \"90-80\"\npurpose = \"p\"\nsource = \"s\"\n",
+    );
+    assert!(err.contains(":9:9:") && err.contains("reversed"), "{err}");
+}
+
+#[test]
+fn gzip_and_stdin_read_like_the_file() {
+    let capture = root().join("fixtures/binalyze-air/violations.pcap");
+    let bytes = std::fs::read(&capture).unwrap();
+    let dep = path_str(&root().join("examples/air-lab.toml"));
+    let plain = run(&["audit", "-q", "-d", &dep, &path_str(&capture)]);
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir.path().join("v.pcap.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(&bytes).unwrap();
+    std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+    let gzipped = run(&["audit", "-q", "-d", &dep, &path_str(&gz)]);
+    assert_eq!(plain.stdout, gzipped.stdout);
+    let mut child = bin()
+        .args(["audit", "-q", "-d", &dep, "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&bytes).unwrap();
+    let piped = child.wait_with_output().unwrap();
+    assert_eq!(plain.stdout, piped.stdout);
+    assert_eq!(code(&piped), 1);
+}
+
+#[test]
+fn truncated_gzip_is_damage_not_a_crash() {
+    let bytes = std::fs::read(root().join("fixtures/binalyze-air/violations.pcap")).unwrap();
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(&bytes).unwrap();
+    let gz = enc.finish().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.pcap.gz");
+    std::fs::write(&cut, &gz[..gz.len() / 2]).unwrap();
+    let o = run(&["flows", "-q", "-o", "/dev/null", &path_str(&cut)]);
+    assert_eq!(code(&o), 3);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("damaged:"));
+}
+
+#[test]
+fn directories_expand_and_skip_non_captures() {
+    let dir = root().join("fixtures/binalyze-air");
+    let stats = tempfile::NamedTempFile::new().unwrap();
+    let o = run(&[
+        "flows",
+        "-q",
+        "-o",
+        "/dev/null",
+        "--stats",
+        &path_str(stats.path()),
+        &path_str(&dir),
+    ]);
+    assert_eq!(code(&o), 0);
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(stats.path()).unwrap()).unwrap();
+    assert_eq!(v["files"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        v["not_captures"].as_array().unwrap().len(),
+        2,
+        "the golden CSVs"
+    );
+}
+
+#[test]
+fn shipped_profiles_all_load() {
+    let c = portaudit::rules::Catalog::shipped().expect("shipped profiles parse");
+    for id in [
+        "binalyze-air",
+        "xdr-forensics",
+        "netwrix-threat-manager",
+        "juniper-jsa",
+        "cayosoft-guardian",
+    ] {
+        assert!(c.get(id).is_some(), "{id}");
+    }
+}
