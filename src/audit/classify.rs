@@ -332,11 +332,6 @@ impl<'d> Auditor<'d> {
         (Verdict::Finding(FindingKind::UnexpectedPort), None)
     }
 
-    fn role_names(&self, roles: &Roles) -> String {
-        let set: BTreeSet<&str> = roles.iter().map(|(_, r)| r.as_str()).collect();
-        set.into_iter().collect::<Vec<_>>().join(";")
-    }
-
     fn flow_finding(&self, k: RowKey, row: Row, cache: &mut HashMap<IpAddr, Roles>) -> Finding {
         let ri = self.roles_of(k.src, cache);
         let rr = self.roles_of(k.dst, cache);
@@ -410,9 +405,9 @@ impl<'d> Auditor<'d> {
             profile: profiles.into_iter().collect::<Vec<_>>().join(";"),
             rule_id: rule.map(|x| x.rule.id.clone()).unwrap_or_default(),
             src_ip: Some(k.src),
-            src_role: self.role_names(&ri),
+            src_role: role_names(&ri),
             dst_ip: Some(k.dst),
-            dst_role: self.role_names(&rr),
+            dst_role: role_names(&rr),
             proto: proto_name(k.proto),
             dst_port: k.port,
             initiator_basis: join_labels(row.bases.iter().map(|b| b.label())),
@@ -500,7 +495,7 @@ impl<'d> Auditor<'d> {
                         continue;
                     }
                     let attempts = c.attempts_from.get(&s).cloned().unwrap_or_default();
-                    let roles = self.role_names(&self.roles_of(s, cache));
+                    let roles = role_names(&self.roles_of(s, cache));
                     out.push(template(Some(s), &attempts, roles));
                 }
             }
@@ -613,12 +608,17 @@ fn is_icmp_control(f: &Flow) -> bool {
     }
 }
 
+/// The role ids of a host, sorted and deduplicated, joined by `;`.
+fn role_names(roles: &Roles) -> String {
+    join_sorted(roles.iter().map(|(_, r)| r.as_str()), ";")
+}
+
+/// The role ids of a host for a sentence: joined by `/`, or `unbound`.
 fn side_name(roles: &Roles, unbound: &str) -> String {
     if roles.is_empty() {
         return unbound.to_string();
     }
-    let set: BTreeSet<&str> = roles.iter().map(|(_, r)| r.as_str()).collect();
-    set.into_iter().collect::<Vec<_>>().join("/")
+    join_sorted(roles.iter().map(|(_, r)| r.as_str()), "/")
 }
 
 fn port_cell(f: &Flow) -> String {
@@ -629,8 +629,12 @@ fn port_cell(f: &Flow) -> String {
 }
 
 fn join_labels<'a>(it: impl Iterator<Item = &'a str>) -> String {
+    join_sorted(it, ";")
+}
+
+fn join_sorted<'a>(it: impl Iterator<Item = &'a str>, sep: &str) -> String {
     let set: BTreeSet<&str> = it.collect();
-    set.into_iter().collect::<Vec<_>>().join(";")
+    set.into_iter().collect::<Vec<_>>().join(sep)
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -9,7 +9,6 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::hosts::Net;
-use super::ports::PortSet;
 use super::profile::{check_id, Profile, RawRule, Rule};
 use super::severity::{FindingKind, Severity};
 use super::{Catalog, RulesError};
@@ -216,45 +215,13 @@ fn site_rule(
             format!("site rule {id:?} has a `feature`; site rules are always on, so remove it"),
         ));
     }
-    let proto = *r.proto.get_ref();
-    let ports = match &r.ports {
-        Some(p) => PortSet::parse(p.get_ref()).map_err(|m| err(p.span(), m))?,
-        None if matches!(proto, super::Proto::Icmp | super::Proto::Icmpv6) => PortSet::default(),
-        None => {
-            return Err(err(
-                r.proto.span(),
-                format!("site rule {id:?} has no `ports`; add e.g. ports = \"53\""),
-            ))
-        }
-    };
+    let ports = r
+        .port_set(&format!("site rule {id:?}"), "53")
+        .map_err(|(span, m)| err(span, m))?;
     let to = sides.pop().unwrap_or_default();
     let from = sides.pop().unwrap_or_default();
     Ok(SiteRule {
-        rule: Rule {
-            id,
-            from: r
-                .from
-                .into_inner()
-                .into_iter()
-                .map(Spanned::into_inner)
-                .collect(),
-            to: r
-                .to
-                .into_inner()
-                .into_iter()
-                .map(Spanned::into_inner)
-                .collect(),
-            proto,
-            ports,
-            initiator: r.initiator,
-            requirement: r.requirement,
-            expect: r.expect,
-            feature: None,
-            scope: r.scope,
-            purpose: r.purpose,
-            source: r.source.into_inner(),
-            note: r.note,
-        },
+        rule: r.into_rule(ports),
         from,
         to,
     })

@@ -223,48 +223,13 @@ impl Profile {
                     return Err(err(f.span(), format!("unknown feature {:?} in rule {id:?}; declare it under [features.{}] or use one of: {}", f.get_ref(), f.get_ref(), feature_ids.join(", "))));
                 }
             }
-            let proto = *r.proto.get_ref();
-            let ports = match &r.ports {
-                Some(p) => PortSet::parse(p.get_ref()).map_err(|m| err(p.span(), m))?,
-                None if proto.has_ports() => {
-                    return Err(err(
-                        r.proto.span(),
-                        format!(
-                            "rule {id:?} is {} but has no `ports`; add e.g. ports = \"443\"",
-                            proto.label()
-                        ),
-                    ))
-                }
-                None => PortSet::default(),
-            };
+            let ports = r
+                .port_set(&format!("rule {id:?}"), "443")
+                .map_err(|(span, m)| err(span, m))?;
             if r.source.get_ref().trim().is_empty() {
                 return Err(err(r.source.span(), format!("rule {id:?} has an empty `source`; quote the document's sentence the rule comes from")));
             }
-            rules.push(Rule {
-                id,
-                from: r
-                    .from
-                    .into_inner()
-                    .into_iter()
-                    .map(Spanned::into_inner)
-                    .collect(),
-                to: r
-                    .to
-                    .into_inner()
-                    .into_iter()
-                    .map(Spanned::into_inner)
-                    .collect(),
-                proto,
-                ports,
-                initiator: r.initiator,
-                requirement: r.requirement,
-                expect: r.expect,
-                feature: r.feature.map(Spanned::into_inner),
-                scope: r.scope,
-                purpose: r.purpose,
-                source: r.source.into_inner(),
-                note: r.note,
-            });
+            rules.push(r.into_rule(ports));
         }
         Ok(Profile {
             id: raw.id.into_inner(),
@@ -349,4 +314,52 @@ pub(crate) struct RawRule {
     pub(crate) purpose: String,
     pub(crate) source: Spanned<String>,
     pub(crate) note: Option<String>,
+}
+
+impl RawRule {
+    /// The rule's ports; `what` names the rule in the message ("rule
+    /// \"x\"", "site rule \"x\""), `example` is a port to suggest.
+    pub(crate) fn port_set(
+        &self,
+        what: &str,
+        example: &str,
+    ) -> Result<PortSet, (std::ops::Range<usize>, String)> {
+        let proto = *self.proto.get_ref();
+        match &self.ports {
+            Some(p) => PortSet::parse(p.get_ref()).map_err(|m| (p.span(), m)),
+            None if proto.has_ports() => Err((
+                self.proto.span(),
+                format!(
+                    "{what} is {} but has no `ports`; add e.g. ports = \"{example}\"",
+                    proto.label()
+                ),
+            )),
+            None => Ok(PortSet::default()),
+        }
+    }
+
+    /// The validated rule, once its sides, feature and ports are checked.
+    pub(crate) fn into_rule(self, ports: PortSet) -> Rule {
+        let names = |side: Spanned<Vec<Spanned<String>>>| {
+            side.into_inner()
+                .into_iter()
+                .map(Spanned::into_inner)
+                .collect()
+        };
+        Rule {
+            id: self.id.into_inner(),
+            from: names(self.from),
+            to: names(self.to),
+            proto: self.proto.into_inner(),
+            ports,
+            initiator: self.initiator,
+            requirement: self.requirement,
+            expect: self.expect,
+            feature: self.feature.map(Spanned::into_inner),
+            scope: self.scope,
+            purpose: self.purpose,
+            source: self.source.into_inner(),
+            note: self.note,
+        }
+    }
 }

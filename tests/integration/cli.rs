@@ -101,19 +101,8 @@ fn truncated_gzip_is_damage_not_a_crash() {
 #[test]
 fn directories_expand_and_skip_non_captures() {
     let dir = root().join("fixtures/binalyze-air");
-    let stats = tempfile::NamedTempFile::new().unwrap();
-    let o = run(&[
-        "flows",
-        "-q",
-        "-o",
-        "/dev/null",
-        "--stats",
-        &path_str(stats.path()),
-        &path_str(&dir),
-    ]);
+    let (o, v) = crate::flows_with_stats(&dir);
     assert_eq!(code(&o), 0);
-    let v: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(stats.path()).unwrap()).unwrap();
     assert_eq!(v["files"].as_array().unwrap().len(), 2);
     assert_eq!(
         v["not_captures"].as_array().unwrap().len(),

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::{code, corpus, path_str, run};
+use crate::{code, corpus, flows_with_stats};
 
 struct Read {
     status: i32,
@@ -12,18 +12,7 @@ struct Read {
 }
 
 fn read(file: &Path) -> Read {
-    let stats = tempfile::NamedTempFile::new().unwrap();
-    let o = run(&[
-        "flows",
-        "-q",
-        "-o",
-        "/dev/null",
-        "--stats",
-        &path_str(stats.path()),
-        &path_str(file),
-    ]);
-    let stats = serde_json::from_slice(&std::fs::read(stats.path()).unwrap())
-        .unwrap_or_else(|e| panic!("{}: no stats: {e}", file.display()));
+    let (o, stats) = flows_with_stats(file);
     Read {
         status: code(&o),
         stats,

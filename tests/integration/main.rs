@@ -35,3 +35,21 @@ pub fn code(o: &Output) -> i32 {
 pub fn path_str(p: &Path) -> String {
     p.to_str().expect("test paths are UTF-8").to_string()
 }
+
+/// Runs `portaudit flows -q` on `input` and returns the run with its
+/// `--stats` JSON.
+pub fn flows_with_stats(input: &Path) -> (Output, serde_json::Value) {
+    let stats = tempfile::NamedTempFile::new().unwrap();
+    let o = run(&[
+        "flows",
+        "-q",
+        "-o",
+        "/dev/null",
+        "--stats",
+        &path_str(stats.path()),
+        &path_str(input),
+    ]);
+    let v = serde_json::from_slice(&std::fs::read(stats.path()).unwrap())
+        .unwrap_or_else(|e| panic!("{}: no stats: {e}", input.display()));
+    (o, v)
+}
