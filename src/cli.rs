@@ -29,6 +29,87 @@ pub enum Command {
     /// Write the flow table of captures as CSV, with no rules.
     #[command(after_help = EXIT_STATUS)]
     Flows(FlowsArgs),
+    /// List, show and check profiles; check deployments.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+    /// Print a deployment skeleton for one or more profiles, to fill in.
+    Init(InitArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RulesCommand {
+    /// The profiles: id, name, rule counts, aliases, source document.
+    List(ListArgs),
+    /// One profile's matrix: roles, features and every rule.
+    Show(ShowArgs),
+    /// Validate profiles and deployments; exit 2 on any error.
+    #[command(after_help = "\
+Each FILE is told apart by its keys: a profile has `id`, `vendor`, [roles]
+and [[rule]]; a deployment has [profiles.<id>]. Profiles given here are
+known to the deployments given with them. Errors name file:line:column and
+go to stderr; `ok` and `warning` lines go to stdout.
+
+Exit status:
+  0  every file is valid (warnings do not fail)
+  2  at least one file has an error")]
+    Check(CheckArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RulesDirArg {
+    /// Extra profile directory (*.toml); overrides shipped profiles by id.
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    #[arg(long, value_enum, default_value_t = MatrixFormatArg::Table)]
+    pub format: MatrixFormatArg,
+    #[command(flatten)]
+    pub dirs: RulesDirArg,
+}
+
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    /// Profile id or alias (see `portaudit rules list`).
+    #[arg(value_name = "ID")]
+    pub id: String,
+    #[arg(long, value_enum, default_value_t = MatrixFormatArg::Table)]
+    pub format: MatrixFormatArg,
+    #[command(flatten)]
+    pub dirs: RulesDirArg,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// Profile and deployment files.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub dirs: RulesDirArg,
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Profile id or alias; repeat for a deployment of several products.
+    #[arg(long = "profile", short, value_name = "ID", required = true)]
+    pub profiles: Vec<String>,
+    /// Where to write the skeleton (- for stdout).
+    #[arg(long, short, value_name = "FILE", default_value = "-")]
+    pub output: PathBuf,
+    /// Overwrite --output if it exists.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub dirs: RulesDirArg,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum MatrixFormatArg {
+    Table,
+    Csv,
+    Json,
 }
 
 #[derive(Args, Debug)]

@@ -7,8 +7,11 @@ use std::io::ErrorKind;
 
 use clap::Parser;
 
-use cli::{Cli, Command, FailOn, FormatArg};
-use portaudit::app::{self, exit_code, AuditConfig, FlowsConfig, Format, Output, RunError};
+use cli::{Cli, Command, FailOn, FormatArg, MatrixFormatArg, RulesCommand};
+use portaudit::app::{
+    self, exit_code, AuditConfig, CheckConfig, FlowsConfig, Format, Output, RunError,
+};
+use portaudit::report::MatrixFormat;
 use portaudit::rules::Severity;
 
 fn main() {
@@ -41,6 +44,28 @@ fn main() {
             threads: threads(f.common.threads),
             quiet: f.common.quiet,
         }),
+        Command::Rules(RulesCommand::List(l)) => {
+            app::run_rules_list(&l.dirs.rules, matrix_format(l.format), &Output::Stdout)
+        }
+        Command::Rules(RulesCommand::Show(s)) => app::run_rules_show(
+            &s.dirs.rules,
+            &s.id,
+            matrix_format(s.format),
+            &Output::Stdout,
+        ),
+        Command::Rules(RulesCommand::Check(c)) => app::run_check(
+            &CheckConfig {
+                files: c.files,
+                rules_dirs: c.dirs.rules,
+            },
+            &mut std::io::stdout().lock(),
+        ),
+        Command::Init(i) => app::run_init(
+            &i.dirs.rules,
+            &i.profiles,
+            &Output::parse(&i.output),
+            i.force,
+        ),
     };
     let code = match result {
         Ok(code) => code,
@@ -52,6 +77,14 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+fn matrix_format(f: MatrixFormatArg) -> MatrixFormat {
+    match f {
+        MatrixFormatArg::Table => MatrixFormat::Table,
+        MatrixFormatArg::Csv => MatrixFormat::Csv,
+        MatrixFormatArg::Json => MatrixFormat::Json,
+    }
 }
 
 fn threads(n: Option<usize>) -> usize {

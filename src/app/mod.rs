@@ -1,19 +1,23 @@
 //! Wiring: a validated configuration in, stages run in order, an outcome
 //! (with its exit status) out. The threading lives in [`ingest`].
 
+mod check;
 mod ingest;
+mod scaffold;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 
+pub use check::{run_check, CheckConfig};
 pub use ingest::{ingest, FileStats, Ingested};
+pub use scaffold::deployment_skeleton;
 
 use crate::audit::{AuditReport, Auditor, FlowVerdict, Verdict};
 use crate::capture::{expand_inputs, InputError};
 use crate::flow::resolve;
-use crate::report::{self, RunSummary, Summary};
-use crate::rules::{Catalog, Deployment, RulesError, Severity};
+use crate::report::{self, MatrixFormat, RunSummary, Summary};
+use crate::rules::{Catalog, Deployment, Profile, RulesError, Severity};
 
 /// Exit statuses (README and `--help` document them).
 pub mod exit_code {
@@ -50,7 +54,7 @@ impl Output {
         }
     }
 
-    fn open(&self) -> io::Result<Box<dyn Write>> {
+    pub fn open(&self) -> io::Result<Box<dyn Write>> {
         Ok(match self {
             Output::Stdout => Box::new(BufWriter::new(io::stdout().lock())),
             Output::File(p) => Box::new(BufWriter::new(File::create(p).map_err(|e| {
@@ -91,6 +95,8 @@ pub enum RunError {
     Input(InputError),
     Io(io::Error),
     Threads(String),
+    /// A name on the command line that means nothing (an unknown profile).
+    Usage(String),
 }
 
 impl std::fmt::Display for RunError {
@@ -100,6 +106,7 @@ impl std::fmt::Display for RunError {
             RunError::Input(e) => write!(f, "{e}"),
             RunError::Io(e) => write!(f, "{e}"),
             RunError::Threads(e) => write!(f, "cannot start worker threads: {e}"),
+            RunError::Usage(e) => write!(f, "{e}"),
         }
     }
 }
@@ -117,6 +124,73 @@ pub fn load_catalog(dirs: &[PathBuf]) -> Result<Catalog, RulesError> {
         c.add_dir(d)?;
     }
     Ok(c)
+}
+
+/// Looks profile `id` up, or says which ids exist.
+fn find_profile<'c>(catalog: &'c Catalog, id: &str) -> Result<&'c Profile, RunError> {
+    catalog.get(id).ok_or_else(|| {
+        RunError::Usage(format!(
+            "unknown profile {id:?}; known profiles: {} (see `portaudit rules list`)",
+            catalog.names().join(", ")
+        ))
+    })
+}
+
+/// `portaudit rules list`.
+pub fn run_rules_list(
+    rules_dirs: &[PathBuf],
+    format: MatrixFormat,
+    output: &Output,
+) -> Result<i32, RunError> {
+    let catalog = load_catalog(rules_dirs).map_err(RunError::Rules)?;
+    report::write_profile_list(output.open()?, catalog.profiles(), format)?;
+    Ok(exit_code::CLEAN)
+}
+
+/// `portaudit rules show ID`.
+pub fn run_rules_show(
+    rules_dirs: &[PathBuf],
+    id: &str,
+    format: MatrixFormat,
+    output: &Output,
+) -> Result<i32, RunError> {
+    let catalog = load_catalog(rules_dirs).map_err(RunError::Rules)?;
+    let p = find_profile(&catalog, id)?;
+    report::write_matrix(output.open()?, p, format)?;
+    Ok(exit_code::CLEAN)
+}
+
+/// `portaudit init --profile ID...`; an existing file is kept unless `force`.
+pub fn run_init(
+    rules_dirs: &[PathBuf],
+    ids: &[String],
+    output: &Output,
+    force: bool,
+) -> Result<i32, RunError> {
+    if let Output::File(p) = output {
+        if !force && p.exists() {
+            return Err(RunError::Usage(format!(
+                "{} exists; pass --force to overwrite it",
+                p.display()
+            )));
+        }
+    }
+    let catalog = load_catalog(rules_dirs).map_err(RunError::Rules)?;
+    let mut profiles: Vec<&Profile> = Vec::new();
+    for id in ids {
+        let p = find_profile(&catalog, id)?;
+        if profiles.iter().any(|q| q.id == p.id) {
+            return Err(RunError::Usage(format!(
+                "profile {:?} is named twice (an alias names the same profile)",
+                p.id
+            )));
+        }
+        profiles.push(p);
+    }
+    let mut out = output.open()?;
+    out.write_all(deployment_skeleton(&profiles).as_bytes())?;
+    out.flush()?;
+    Ok(exit_code::CLEAN)
 }
 
 fn pool(threads: usize) -> Result<rayon::ThreadPool, RunError> {

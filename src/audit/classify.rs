@@ -505,15 +505,7 @@ impl<'d> Auditor<'d> {
 
     /// A rule can only be missed if both of its sides can match a host.
     fn checkable(&self, x: &ActiveRule) -> bool {
-        let bound = |refs: &[HostRef]| {
-            refs.iter().any(|h| match h {
-                HostRef::AnyBound | HostRef::Net(_) => true,
-                HostRef::Role { profile, role } => self.deployment.profiles[*profile]
-                    .hosts
-                    .get(role)
-                    .is_some_and(|n| !n.is_empty()),
-            })
-        };
+        let bound = |refs: &[HostRef]| refs.iter().any(|h| self.deployment.binds(h));
         bound(&x.from) && bound(&x.to)
     }
 

@@ -38,7 +38,14 @@ fn opt<T: ToString>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
 }
 
-fn csv_err(e: csv::Error) -> io::Error {
+/// Every CSV report: RFC 4180, CRLF line ends.
+pub(crate) fn csv_writer<W: Write>(out: W) -> csv::Writer<W> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(out)
+}
+
+pub(crate) fn csv_err(e: csv::Error) -> io::Error {
     match e.into_kind() {
         csv::ErrorKind::Io(e) => e,
         other => io::Error::other(format!("{other:?}")),
@@ -47,9 +54,7 @@ fn csv_err(e: csv::Error) -> io::Error {
 
 /// Writes findings as CSV with a header row.
 pub fn write_findings_csv<W: Write>(out: W, findings: &[Finding]) -> io::Result<()> {
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(out);
+    let mut w = csv_writer(out);
     w.write_record(FINDINGS_COLUMNS).map_err(csv_err)?;
     for f in findings {
         w.write_record([
@@ -115,9 +120,7 @@ pub fn write_findings_ndjson<W: Write>(mut out: W, findings: &[Finding]) -> io::
 
 /// Writes every flow; the verdict columns are present when `audited`.
 pub fn write_flows_csv<W: Write>(out: W, flows: &[FlowVerdict], audited: bool) -> io::Result<()> {
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(out);
+    let mut w = csv_writer(out);
     let mut header = vec![
         "proto",
         "initiator_ip",

@@ -3,7 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::profile::Profile;
+use super::error::read_text;
+use super::profile::{Origin, Profile};
 use super::RulesError;
 
 /// Shipped profiles: (file name, contents).
@@ -38,7 +39,9 @@ impl Catalog {
     pub fn shipped() -> Result<Catalog, RulesError> {
         let mut c = Catalog::default();
         for (name, text) in SHIPPED {
-            c.insert(Profile::parse(Path::new(name), text)?);
+            let mut p = Profile::parse(Path::new(name), text)?;
+            p.origin = Origin::BuiltIn;
+            c.insert(p);
         }
         Ok(c)
     }
@@ -64,7 +67,8 @@ impl Catalog {
         Ok(())
     }
 
-    fn insert(&mut self, p: Profile) {
+    /// Adds one profile, replacing any with the same id.
+    pub fn insert(&mut self, p: Profile) {
         self.profiles.retain(|q| q.id != p.id);
         self.profiles.push(p);
         self.profiles.sort_by(|a, b| a.id.cmp(&b.id));
@@ -97,11 +101,5 @@ impl Catalog {
 
 /// Reads and validates one profile file.
 pub fn load_profile(path: &Path) -> Result<Profile, RulesError> {
-    let text = std::fs::read_to_string(path).map_err(|e| RulesError {
-        file: path.to_path_buf(),
-        line: 1,
-        column: 1,
-        message: format!("cannot read: {e}"),
-    })?;
-    Profile::parse(path, &text)
+    Profile::parse(path, &read_text(path)?)
 }

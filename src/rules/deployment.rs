@@ -8,8 +8,9 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::error::read_text;
 use super::hosts::Net;
-use super::profile::{check_id, Profile, RawRule, Rule};
+use super::profile::{check_id, Profile, RawRule, Requirement, Rule};
 use super::severity::{FindingKind, Severity};
 use super::{Catalog, RulesError};
 
@@ -68,13 +69,7 @@ pub struct Deployment {
 impl Deployment {
     /// Reads and validates a deployment file against `catalog`.
     pub fn load(path: &Path, catalog: &Catalog) -> Result<Deployment, RulesError> {
-        let text = std::fs::read_to_string(path).map_err(|e| RulesError {
-            file: path.to_path_buf(),
-            line: 1,
-            column: 1,
-            message: format!("cannot read deployment: {e}"),
-        })?;
-        Self::parse(path, &text, catalog)
+        Self::parse(path, &read_text(path)?, catalog)
     }
 
     pub fn parse(file: &Path, text: &str, catalog: &Catalog) -> Result<Deployment, RulesError> {
@@ -178,6 +173,45 @@ impl Deployment {
             .get(&kind)
             .copied()
             .unwrap_or_else(|| kind.default_severity())
+    }
+
+    /// Can `h` match any host? A role can only when hosts are bound to it.
+    pub fn binds(&self, h: &HostRef) -> bool {
+        match h {
+            HostRef::AnyBound | HostRef::Net(_) => true,
+            HostRef::Role { profile, role } => self.profiles[*profile]
+                .hosts
+                .get(role)
+                .is_some_and(|n| !n.is_empty()),
+        }
+    }
+
+    /// Required rules that apply (no feature, or the feature is on) but
+    /// cannot be checked because no host holds any role of one side:
+    /// (profile id, rule id, the roles of the unbound side).
+    pub fn unchecked_required(&self) -> Vec<(String, String, Vec<String>)> {
+        let mut out = Vec::new();
+        for (pi, b) in self.profiles.iter().enumerate() {
+            for r in &b.profile.rules {
+                let applies = r.feature.as_ref().is_none_or(|f| b.features.contains(f));
+                if r.requirement != Requirement::Required || !applies {
+                    continue;
+                }
+                for side in [&r.from, &r.to] {
+                    let bound = side.iter().any(|role| {
+                        self.binds(&HostRef::Role {
+                            profile: pi,
+                            role: role.clone(),
+                        })
+                    });
+                    if !bound {
+                        out.push((b.profile.id.clone(), r.id.clone(), side.clone()));
+                        break;
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// Does `host` hold any role in the deployment?

@@ -39,6 +39,16 @@ impl RulesError {
     }
 }
 
+/// Reads a profile or deployment; an I/O failure becomes an error at 1:1.
+pub fn read_text(path: &Path) -> Result<String, RulesError> {
+    std::fs::read_to_string(path).map_err(|e| RulesError {
+        file: path.to_path_buf(),
+        line: 1,
+        column: 1,
+        message: format!("cannot read: {e}"),
+    })
+}
+
 impl fmt::Display for RulesError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(

@@ -12,8 +12,10 @@ mod severity;
 
 pub use catalog::{load_profile, Catalog};
 pub use deployment::{AuditScope, Deployment, HostRef, ProfileBinding, SiteRule};
-pub use error::RulesError;
+pub use error::{read_text, RulesError};
 pub use hosts::Net;
 pub use ports::PortSet;
-pub use profile::{Expect, Feature, Initiator, Profile, Proto, Requirement, Role, Rule, Scope};
+pub use profile::{
+    Expect, Feature, Initiator, Origin, Profile, Proto, Requirement, Role, Rule, Scope,
+};
 pub use severity::{FindingKind, Severity};

@@ -1,8 +1,10 @@
 //! Profiles: one product's documented port matrix (see `rules/README.md`).
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::fmt;
+use std::path::{Path, PathBuf};
 
+use indexmap::IndexMap;
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -60,6 +62,15 @@ pub enum Initiator {
     Either,
 }
 
+impl Initiator {
+    pub fn label(self) -> &'static str {
+        match self {
+            Initiator::From => "from",
+            Initiator::Either => "either",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum Requirement {
@@ -68,12 +79,30 @@ pub enum Requirement {
     Optional,
 }
 
+impl Requirement {
+    pub fn label(self) -> &'static str {
+        match self {
+            Requirement::Required => "required",
+            Requirement::Optional => "optional",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum Expect {
     #[default]
     Any,
     EachSource,
+}
+
+impl Expect {
+    pub fn label(self) -> &'static str {
+        match self {
+            Expect::Any => "any",
+            Expect::EachSource => "each-source",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Default)]
@@ -138,6 +167,24 @@ impl Rule {
     }
 }
 
+/// Where a profile was read from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Compiled into the binary from `rules/`.
+    BuiltIn,
+    /// A file given with `--rules DIR` or to `rules check`.
+    File(PathBuf),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::BuiltIn => f.write_str("built-in"),
+            Origin::File(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
 /// A validated profile.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Profile {
@@ -150,6 +197,7 @@ pub struct Profile {
     pub roles: Vec<Role>,
     pub features: Vec<Feature>,
     pub rules: Vec<Rule>,
+    pub origin: Origin,
 }
 
 impl Profile {
@@ -241,6 +289,7 @@ impl Profile {
             roles,
             features,
             rules,
+            origin: Origin::File(file.to_path_buf()),
         })
     }
 }
@@ -271,9 +320,9 @@ struct RawProfile {
     document: String,
     seed: Option<String>,
     #[serde(default)]
-    roles: BTreeMap<String, RawRole>,
+    roles: IndexMap<String, RawRole>,
     #[serde(default)]
-    features: BTreeMap<String, RawFeature>,
+    features: IndexMap<String, RawFeature>,
     #[serde(default, rename = "rule")]
     rules: Vec<RawRule>,
 }

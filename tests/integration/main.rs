@@ -3,6 +3,7 @@
 mod cli;
 mod corpus;
 mod golden;
+mod profiles_cli;
 mod tshark;
 
 use std::path::{Path, PathBuf};

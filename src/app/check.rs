@@ -1,0 +1,176 @@
+//! `portaudit rules check`: validate profiles and deployments before an
+//! audit needs them. Every file is checked (one bad file does not hide the
+//! next); profiles given on the command line are known to the deployments
+//! given with them.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::{exit_code, load_catalog, RunError};
+use crate::rules::{read_text, Deployment, Profile, RulesError};
+
+pub struct CheckConfig {
+    pub files: Vec<PathBuf>,
+    pub rules_dirs: Vec<PathBuf>,
+}
+
+/// What a file is, told from its top-level keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Profile,
+    Deployment,
+}
+
+/// The verdict on one file: a summary line and warnings, or an error.
+enum Outcome {
+    Ok {
+        summary: String,
+        warnings: Vec<String>,
+    },
+    Err(RulesError),
+}
+
+/// Checks every file; prints `ok`/`warning` lines on `out` and errors on
+/// stderr; exit status 2 when any file has an error.
+pub fn run_check(cfg: &CheckConfig, out: &mut dyn Write) -> Result<i32, RunError> {
+    let mut catalog = load_catalog(&cfg.rules_dirs).map_err(RunError::Rules)?;
+    let mut texts = Vec::new();
+    let mut outcomes: Vec<Option<Outcome>> = Vec::new();
+    for f in &cfg.files {
+        let kind = read_text(f).and_then(|t| kind_of(f, &t).map(|k| (t, k)));
+        match kind {
+            Ok(tk) => {
+                texts.push(Some(tk));
+                outcomes.push(None);
+            }
+            Err(e) => {
+                texts.push(None);
+                outcomes.push(Some(Outcome::Err(e)));
+            }
+        }
+    }
+    // Profiles first, so that deployments may name them.
+    for (i, f) in cfg.files.iter().enumerate() {
+        if let Some((text, Kind::Profile)) = &texts[i] {
+            outcomes[i] = Some(match Profile::parse(f, text) {
+                Ok(p) => {
+                    let o = profile_outcome(&p);
+                    catalog.insert(p);
+                    o
+                }
+                Err(e) => Outcome::Err(e),
+            });
+        }
+    }
+    for (i, f) in cfg.files.iter().enumerate() {
+        if let Some((text, Kind::Deployment)) = &texts[i] {
+            outcomes[i] = Some(match Deployment::parse(f, text, &catalog) {
+                Ok(d) => deployment_outcome(&d),
+                Err(e) => Outcome::Err(e),
+            });
+        }
+    }
+    let mut failed = false;
+    for (f, o) in cfg.files.iter().zip(outcomes) {
+        match o {
+            Some(Outcome::Ok { summary, warnings }) => {
+                writeln!(out, "ok: {}: {summary}", f.display())?;
+                for w in warnings {
+                    writeln!(out, "warning: {}: {w}", f.display())?;
+                }
+            }
+            Some(Outcome::Err(e)) => {
+                failed = true;
+                out.flush()?;
+                eprintln!("error: {e}");
+            }
+            None => {}
+        }
+    }
+    out.flush()?;
+    Ok(if failed {
+        exit_code::ERROR
+    } else {
+        exit_code::CLEAN
+    })
+}
+
+fn kind_of(file: &Path, text: &str) -> Result<Kind, RulesError> {
+    let table: toml::Table =
+        toml::from_str(text).map_err(|e| RulesError::from_toml(file, text, &e))?;
+    let has = |k: &str| table.contains_key(k);
+    if has("profiles") || has("site_rule") || has("severity") || has("scope") {
+        Ok(Kind::Deployment)
+    } else if has("rule") || has("roles") || has("vendor") || has("id") {
+        Ok(Kind::Profile)
+    } else {
+        Err(RulesError::at(
+            file,
+            text,
+            None,
+            "neither a profile nor a deployment: a profile has `id`, `vendor`, [roles.<id>] and [[rule]] tables (see rules/README.md); a deployment has [profiles.<id>] tables (`portaudit init --profile ID` writes one)",
+        ))
+    }
+}
+
+fn profile_outcome(p: &Profile) -> Outcome {
+    let required = p
+        .rules
+        .iter()
+        .filter(|r| r.requirement == crate::rules::Requirement::Required)
+        .count();
+    let mut warnings = Vec::new();
+    for role in &p.roles {
+        if !p
+            .rules
+            .iter()
+            .any(|r| r.from.contains(&role.id) || r.to.contains(&role.id))
+        {
+            warnings.push(format!(
+                "role {:?} is used by no rule; remove it or add its rules",
+                role.id
+            ));
+        }
+    }
+    for f in &p.features {
+        if !p.rules.iter().any(|r| r.feature.as_deref() == Some(&f.id)) {
+            warnings.push(format!(
+                "feature {:?} gates no rule; remove it or set `feature = {:?}` on its rules",
+                f.id, f.id
+            ));
+        }
+    }
+    Outcome::Ok {
+        summary: format!(
+            "profile {}: {} rules ({required} required), {} roles, {} features",
+            p.id,
+            p.rules.len(),
+            p.roles.len(),
+            p.features.len()
+        ),
+        warnings,
+    }
+}
+
+fn deployment_outcome(d: &Deployment) -> Outcome {
+    let mut warnings = Vec::new();
+    for (profile, rule, roles) in d.unchecked_required() {
+        warnings.push(format!(
+            "required rule {profile}/{rule} is not checked: no host holds role {}; bind one under [profiles.{profile}.hosts] or it is reported as unbound",
+            roles.join(" or ")
+        ));
+    }
+    let roles: usize = d.profiles.iter().map(|b| b.hosts.len()).sum();
+    let features: usize = d.profiles.iter().map(|b| b.features.len()).sum();
+    let ids: Vec<&str> = d.profiles.iter().map(|b| b.profile.id.as_str()).collect();
+    Outcome::Ok {
+        summary: format!(
+            "deployment {:?}: profiles {}; {roles} roles bound, {} features on, {} site rules",
+            d.name,
+            ids.join(", "),
+            features,
+            d.site_rules.len()
+        ),
+        warnings,
+    }
+}

@@ -1,0 +1,333 @@
+//! Profiles for people and scripts: `rules list` and `rules show`.
+
+use std::io::{self, Write};
+
+use serde_json::{json, Value};
+
+use super::csv_out::{csv_err, csv_writer};
+use super::table::{write_table, Column};
+use crate::rules::{Expect, Profile, Requirement, Rule};
+
+/// Output format of `rules list` and `rules show`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MatrixFormat {
+    Table,
+    Csv,
+    Json,
+}
+
+const LIST_COLUMNS: [&str; 9] = [
+    "id", "name", "vendor", "rules", "required", "aliases", "document", "seed", "origin",
+];
+
+fn list_row(p: &Profile) -> Vec<String> {
+    vec![
+        p.id.clone(),
+        p.name.clone(),
+        p.vendor.clone(),
+        p.rules.len().to_string(),
+        required_count(p).to_string(),
+        p.aliases.join(";"),
+        p.document.clone(),
+        p.seed.clone().unwrap_or_default(),
+        p.origin.to_string(),
+    ]
+}
+
+fn required_count(p: &Profile) -> usize {
+    p.rules
+        .iter()
+        .filter(|r| r.requirement == Requirement::Required)
+        .count()
+}
+
+/// One line per profile: id, name, rule counts, aliases, source document.
+pub fn write_profile_list<W: Write>(
+    mut out: W,
+    profiles: &[Profile],
+    format: MatrixFormat,
+) -> io::Result<()> {
+    match format {
+        MatrixFormat::Table => {
+            let columns = [
+                Column::new("ID"),
+                Column::new("NAME"),
+                Column::new("RULES"),
+                Column::new("REQUIRED"),
+                Column::new("ALIASES"),
+                Column::wrapped("DOCUMENT", 48),
+                Column::new("ORIGIN"),
+            ];
+            let rows: Vec<Vec<String>> = profiles
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.id.clone(),
+                        p.name.clone(),
+                        p.rules.len().to_string(),
+                        required_count(p).to_string(),
+                        p.aliases.join(", "),
+                        p.document.clone(),
+                        p.origin.to_string(),
+                    ]
+                })
+                .collect();
+            write_table(&mut out, &columns, &rows)
+        }
+        MatrixFormat::Csv => {
+            let rows: Vec<Vec<String>> = profiles.iter().map(list_row).collect();
+            write_csv(out, &LIST_COLUMNS, &rows)
+        }
+        MatrixFormat::Json => {
+            let v: Vec<Value> = profiles
+                .iter()
+                .map(|p| {
+                    json!({
+                        "id": p.id,
+                        "name": p.name,
+                        "vendor": p.vendor,
+                        "rules": p.rules.len(),
+                        "required": required_count(p),
+                        "aliases": p.aliases,
+                        "document": p.document,
+                        "seed": p.seed,
+                        "origin": p.origin.to_string(),
+                    })
+                })
+                .collect();
+            write_json(out, &Value::Array(v))
+        }
+    }
+}
+
+const RULE_COLUMNS: [&str; 15] = [
+    "profile",
+    "rule_id",
+    "from",
+    "to",
+    "proto",
+    "ports",
+    "initiator",
+    "requirement",
+    "expect",
+    "feature",
+    "scope",
+    "purpose",
+    "source",
+    "note",
+    "origin",
+];
+
+/// Ports as a rule writes them (`389,636`); empty for "any ICMP type".
+fn ports_text(r: &Rule) -> String {
+    r.ports.to_string().replace(';', ",")
+}
+
+/// The requirement as a reader says it.
+fn requirement_text(r: &Rule) -> &'static str {
+    match (r.requirement, r.expect) {
+        (Requirement::Required, Expect::EachSource) => "required, each source",
+        (Requirement::Required, Expect::Any) => "required",
+        (Requirement::Optional, _) => "optional",
+    }
+}
+
+/// A profile's whole matrix: roles, features and every rule.
+pub fn write_matrix<W: Write>(mut out: W, p: &Profile, format: MatrixFormat) -> io::Result<()> {
+    match format {
+        MatrixFormat::Table => write_matrix_table(&mut out, p),
+        MatrixFormat::Csv => {
+            let rows: Vec<Vec<String>> = p
+                .rules
+                .iter()
+                .map(|r| {
+                    vec![
+                        p.id.clone(),
+                        r.id.clone(),
+                        r.from.join(";"),
+                        r.to.join(";"),
+                        r.proto.label().to_string(),
+                        r.ports.to_string(),
+                        r.initiator.label().to_string(),
+                        r.requirement.label().to_string(),
+                        r.expect.label().to_string(),
+                        r.feature.clone().unwrap_or_default(),
+                        r.scope.label().to_string(),
+                        r.purpose.clone(),
+                        r.source.clone(),
+                        r.note.clone().unwrap_or_default(),
+                        p.origin.to_string(),
+                    ]
+                })
+                .collect();
+            write_csv(out, &RULE_COLUMNS, &rows)
+        }
+        MatrixFormat::Json => write_json(out, &profile_json(p)),
+    }
+}
+
+fn profile_json(p: &Profile) -> Value {
+    json!({
+        "id": p.id,
+        "name": p.name,
+        "vendor": p.vendor,
+        "aliases": p.aliases,
+        "document": p.document,
+        "seed": p.seed,
+        "origin": p.origin.to_string(),
+        "roles": p.roles.iter().map(|r| json!({
+            "id": r.id,
+            "name": r.name,
+            "description": r.description,
+            "dedicated": r.dedicated,
+        })).collect::<Vec<_>>(),
+        "features": p.features.iter().map(|f| json!({
+            "id": f.id,
+            "name": f.name,
+            "description": f.description,
+        })).collect::<Vec<_>>(),
+        "rules": p.rules.iter().map(|r| json!({
+            "id": r.id,
+            "from": r.from,
+            "to": r.to,
+            "proto": r.proto.label(),
+            "ports": ports_text(r),
+            "initiator": r.initiator.label(),
+            "requirement": r.requirement.label(),
+            "expect": r.expect.label(),
+            "feature": r.feature,
+            "scope": r.scope.label(),
+            "purpose": r.purpose,
+            "source": r.source,
+            "note": r.note,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn write_matrix_table<W: Write>(out: &mut W, p: &Profile) -> io::Result<()> {
+    writeln!(out, "{} ({})", p.name, p.id)?;
+    writeln!(out, "vendor:   {}", p.vendor)?;
+    writeln!(out, "document: {}", p.document)?;
+    if let Some(seed) = &p.seed {
+        writeln!(out, "seed:     {seed}")?;
+    }
+    if !p.aliases.is_empty() {
+        writeln!(out, "aliases:  {}", p.aliases.join(", "))?;
+    }
+    writeln!(out, "origin:   {}", p.origin)?;
+
+    writeln!(out, "\nRoles ({})", p.roles.len())?;
+    let roles: Vec<Vec<String>> = p
+        .roles
+        .iter()
+        .map(|r| {
+            vec![
+                r.id.clone(),
+                r.name.clone(),
+                if r.dedicated { "yes" } else { "" }.to_string(),
+                r.description.clone(),
+            ]
+        })
+        .collect();
+    write_table(
+        out,
+        &[
+            Column::new("ROLE"),
+            Column::wrapped("NAME", 32),
+            Column::new("DEDICATED"),
+            Column::wrapped("DESCRIPTION", 72),
+        ],
+        &roles,
+    )?;
+
+    if !p.features.is_empty() {
+        writeln!(
+            out,
+            "\nFeatures ({}, off unless the deployment lists them)",
+            p.features.len()
+        )?;
+        let features: Vec<Vec<String>> = p
+            .features
+            .iter()
+            .map(|f| {
+                let n = p
+                    .rules
+                    .iter()
+                    .filter(|r| r.feature.as_deref() == Some(f.id.as_str()))
+                    .count();
+                vec![
+                    f.id.clone(),
+                    f.name.clone(),
+                    n.to_string(),
+                    f.description.clone(),
+                ]
+            })
+            .collect();
+        write_table(
+            out,
+            &[
+                Column::new("FEATURE"),
+                Column::wrapped("NAME", 40),
+                Column::new("RULES"),
+                Column::wrapped("DESCRIPTION", 64),
+            ],
+            &features,
+        )?;
+    }
+
+    writeln!(
+        out,
+        "\nRules ({}, {} required)",
+        p.rules.len(),
+        required_count(p)
+    )?;
+    let rules: Vec<Vec<String>> = p
+        .rules
+        .iter()
+        .map(|r| {
+            vec![
+                r.id.clone(),
+                r.from.join(", "),
+                r.to.join(", "),
+                r.proto.label().to_string(),
+                ports_text(r),
+                r.initiator.label().to_string(),
+                requirement_text(r).to_string(),
+                r.feature.clone().unwrap_or_default(),
+                r.scope.label().to_string(),
+                r.purpose.clone(),
+            ]
+        })
+        .collect();
+    write_table(
+        out,
+        &[
+            Column::new("RULE"),
+            Column::wrapped("FROM", 24),
+            Column::wrapped("TO", 24),
+            Column::new("PROTO"),
+            Column::wrapped("PORTS", 16),
+            Column::new("INITIATOR"),
+            Column::wrapped("REQUIREMENT", 21),
+            Column::new("FEATURE"),
+            Column::new("SCOPE"),
+            Column::wrapped("PURPOSE", 48),
+        ],
+        &rules,
+    )
+}
+
+fn write_csv<W: Write>(out: W, header: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
+    let mut w = csv_writer(out);
+    w.write_record(header).map_err(csv_err)?;
+    for r in rows {
+        w.write_record(r).map_err(csv_err)?;
+    }
+    w.flush()
+}
+
+fn write_json<W: Write>(mut out: W, v: &Value) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut out, v).map_err(io::Error::other)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
