@@ -4,6 +4,7 @@ mod cli;
 mod corpus;
 mod golden;
 mod profiles_cli;
+mod seeds;
 mod tshark;
 
 use std::path::{Path, PathBuf};
