@@ -143,6 +143,40 @@ impl Scenario {
         self.push(v);
     }
 
+    /// `count` ICMP (or ICMPv6) echo requests from `a` to `b`, each answered.
+    pub fn ping(&mut self, a: IpAddr, b: IpAddr, count: u16) {
+        let id = (self.next_isn() >> 8) as u16;
+        for seq in 0..count {
+            self.echo(a, b, id, seq, true);
+            self.echo(b, a, id, seq, false);
+        }
+    }
+
+    fn echo(&mut self, src: IpAddr, dst: IpAddr, id: u16, seq: u16, request: bool) {
+        let payload = [0x61; 56];
+        let mut v = Vec::new();
+        let built = match (src, request) {
+            (IpAddr::V4(_), true) => {
+                let e = base(src, dst).icmpv4_echo_request(id, seq);
+                e.write(&mut v, &payload)
+            }
+            (IpAddr::V4(_), false) => {
+                let e = base(src, dst).icmpv4_echo_reply(id, seq);
+                e.write(&mut v, &payload)
+            }
+            (IpAddr::V6(_), true) => {
+                let e = base(src, dst).icmpv6_echo_request(id, seq);
+                e.write(&mut v, &payload)
+            }
+            (IpAddr::V6(_), false) => {
+                let e = base(src, dst).icmpv6_echo_reply(id, seq);
+                e.write(&mut v, &payload)
+            }
+        };
+        built.expect("building a frame into a Vec cannot fail");
+        self.push(v);
+    }
+
     /// Writes a classic pcap (little-endian, microseconds, Ethernet).
     pub fn write_pcap<W: Write>(&self, mut w: W) -> io::Result<()> {
         w.write_all(&0xA1B2_C3D4u32.to_le_bytes())?;

@@ -3,14 +3,16 @@
 
 use crate::{code, path_str, root, run};
 
-fn audit(capture: &str, threads: &str) -> (i32, Vec<u8>, Vec<u8>) {
+/// Audits `capture` against `examples/<deployment>.toml`: exit status,
+/// findings, flows.
+fn audit(deployment: &str, capture: &str, threads: &str) -> (i32, Vec<u8>, Vec<u8>) {
     let dir = tempfile::tempdir().unwrap();
     let flows = dir.path().join("flows.csv");
     let o = run(&[
         "audit",
         "-q",
         "-d",
-        &path_str(&root().join("examples/air-lab.toml")),
+        &path_str(&root().join(format!("examples/{deployment}.toml"))),
         &path_str(&root().join(capture)),
         "--threads",
         threads,
@@ -20,44 +22,119 @@ fn audit(capture: &str, threads: &str) -> (i32, Vec<u8>, Vec<u8>) {
     (code(&o), o.stdout, std::fs::read(flows).unwrap())
 }
 
-#[test]
-fn air_compliant_capture_has_no_findings() {
-    let (status, out, _) = audit("fixtures/binalyze-air/compliant.pcapng", "2");
-    let golden =
-        std::fs::read(root().join("fixtures/binalyze-air/compliant.findings.csv")).unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&out),
-        String::from_utf8_lossy(&golden)
-    );
-    assert_eq!(
-        out.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count(),
+/// (directory under fixtures/, deployment under examples/, capture,
+/// expected exit status, finding kinds it must show).
+type Case = (
+    &'static str,
+    &'static str,
+    &'static str,
+    i32,
+    &'static [&'static str],
+);
+
+const EVERY_KIND: &[&str] = &[
+    "unexpected-port",
+    "wrong-direction",
+    "disabled-feature",
+    "local-only-exposed",
+    "retired-port",
+    "missing-expected",
+];
+
+const CASES: &[Case] = &[
+    ("binalyze-air", "air-lab", "compliant.pcapng", 0, &[]),
+    ("binalyze-air", "air-lab", "violations.pcap", 1, EVERY_KIND),
+    ("juniper-jsa", "jsa-site", "compliant.pcapng", 0, &[]),
+    ("juniper-jsa", "jsa-site", "violations.pcap", 1, EVERY_KIND),
+    (
+        "netwrix-threat-manager",
+        "netwrix-site",
+        "compliant.pcap",
+        0,
+        &[],
+    ),
+    (
+        "netwrix-threat-manager",
+        "netwrix-site",
+        "violations.pcapng",
         1,
-        "header only"
-    );
-    assert_eq!(status, 0);
+        &[
+            "unexpected-port",
+            "wrong-direction",
+            "disabled-feature",
+            "missing-expected",
+        ],
+    ),
+    (
+        "cayosoft-guardian",
+        "cayosoft-site",
+        "compliant.pcapng",
+        0,
+        &[],
+    ),
+    (
+        "cayosoft-guardian",
+        "cayosoft-site",
+        "violations.pcap",
+        1,
+        &[
+            "unexpected-port",
+            "wrong-direction",
+            "disabled-feature",
+            "missing-expected",
+        ],
+    ),
+    ("ad-shared", "ad-shared", "compliant.pcap", 0, &[]),
+    (
+        "ad-shared",
+        "ad-shared",
+        "violations.pcapng",
+        1,
+        &["unexpected-port", "wrong-direction", "missing-expected"],
+    ),
+];
+
+fn golden_path(dir: &str, capture: &str) -> std::path::PathBuf {
+    let stem = capture.split('.').next().unwrap_or(capture);
+    root().join(format!("fixtures/{dir}/{stem}.findings.csv"))
 }
 
 #[test]
-fn air_violations_capture_matches_golden_and_covers_every_kind() {
-    let (status, out, _) = audit("fixtures/binalyze-air/violations.pcap", "2");
-    let golden =
-        std::fs::read(root().join("fixtures/binalyze-air/violations.findings.csv")).unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&out),
-        String::from_utf8_lossy(&golden)
-    );
-    assert_eq!(status, 1);
-    let text = String::from_utf8(out).unwrap();
-    for kind in [
-        "unexpected-port",
-        "wrong-direction",
-        "disabled-feature",
-        "local-only-exposed",
-        "retired-port",
-        "missing-expected",
-    ] {
-        assert!(text.contains(&format!(",{kind},")), "no {kind} finding");
+fn every_fixture_matches_its_golden_findings() {
+    let mut failures = Vec::new();
+    for &(dir, deployment, capture, status, kinds) in CASES {
+        let (got, out, _) = audit(deployment, &format!("fixtures/{dir}/{capture}"), "2");
+        let golden = std::fs::read(golden_path(dir, capture)).unwrap();
+        if out != golden {
+            failures.push(format!(
+                "{dir}/{capture}: findings differ from the golden file\n--- golden\n{}--- got\n{}",
+                String::from_utf8_lossy(&golden),
+                String::from_utf8_lossy(&out)
+            ));
+        }
+        if got != status {
+            failures.push(format!("{dir}/{capture}: exit {got}, expected {status}"));
+        }
+        let text = String::from_utf8_lossy(&out);
+        let rows = text.lines().count() - 1;
+        if kinds.is_empty() && rows != 0 {
+            failures.push(format!(
+                "{dir}/{capture}: compliant capture has {rows} findings"
+            ));
+        }
+        for kind in kinds {
+            if !text.contains(&format!(",{kind},")) {
+                failures.push(format!("{dir}/{capture}: no {kind} finding"));
+            }
+        }
     }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn air_violations_show_every_missing_state_and_both_direction_severities() {
+    let (_, out, _) = audit("air-lab", "fixtures/binalyze-air/violations.pcap", "2");
+    let text = String::from_utf8(out).unwrap();
     for state in ["never-attempted", "refused", "unanswered"] {
         assert!(
             text.contains(&format!(",{state},")),
@@ -75,14 +152,47 @@ fn air_violations_capture_matches_golden_and_covers_every_kind() {
 }
 
 #[test]
+fn shared_hosts_do_not_lend_one_profile_rules_to_the_other() {
+    let (_, out, _) = audit("ad-shared", "fixtures/ad-shared/violations.pcapng", "1");
+    let text = String::from_utf8(out).unwrap();
+    // TCP 9389 is Threat Manager's; Guardian on the same domain controller
+    // gets no pass from it.
+    let row = text
+        .lines()
+        .find(|l| l.contains(",10.5.0.40,") && l.contains(",9389,"))
+        .unwrap_or_else(|| panic!("no finding for Guardian on 9389:\n{text}"));
+    assert!(row.contains("unexpected-port"), "{row}");
+}
+
+#[test]
+fn fixtures_on_disk_are_what_the_generator_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_portaudit-fixtures"))
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    for &(sub, _, capture, _, _) in CASES {
+        let fresh = std::fs::read(dir.path().join(sub).join(capture)).unwrap();
+        let shipped = std::fs::read(root().join("fixtures").join(sub).join(capture)).unwrap();
+        assert!(
+            fresh == shipped,
+            "fixtures/{sub}/{capture} is stale: rerun `cargo run --bin portaudit-fixtures -- fixtures`"
+        );
+    }
+}
+
+#[test]
 fn one_thread_and_four_threads_give_identical_reports() {
-    for capture in [
-        "fixtures/binalyze-air/violations.pcap",
-        "../shared/captures/tls-ipv4-ipv6-bulk.pcap",
-        "../shared/captures/ipv4-fragments-bulk.pcap",
+    for (deployment, capture) in [
+        ("air-lab", "fixtures/binalyze-air/violations.pcap"),
+        ("jsa-site", "fixtures/juniper-jsa/violations.pcap"),
+        ("ad-shared", "fixtures/ad-shared/violations.pcapng"),
+        ("air-lab", "../shared/captures/tls-ipv4-ipv6-bulk.pcap"),
+        ("air-lab", "../shared/captures/ipv4-fragments-bulk.pcap"),
     ] {
-        let one = audit(capture, "1");
-        let four = audit(capture, "4");
+        let one = audit(deployment, capture, "1");
+        let four = audit(deployment, capture, "4");
         assert_eq!(one, four, "{capture}");
     }
 }

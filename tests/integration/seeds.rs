@@ -173,7 +173,11 @@ fn uncovered(p: &Profile, entries: &[Entry]) -> Vec<String> {
             }
             continue;
         }
-        let protos: &[u8] = if e.protos.is_empty() { &[TCP, UDP] } else { &e.protos };
+        let protos: &[u8] = if e.protos.is_empty() {
+            &[TCP, UDP]
+        } else {
+            &e.protos
+        };
         for &(lo, hi) in &e.ports {
             let covered = |proto: u8, port: u16| p.rules.iter().any(|r| r.covers(proto, port));
             // A port with no stated protocol needs a rule for either.
@@ -221,7 +225,12 @@ fn air_covers_every_port_of_its_document_and_of_the_rebranded_copy() {
 
 #[test]
 fn netwrix_covers_every_port_of_its_document() {
-    check("netwrix-threat-manager", "002_0bd7dc4ddc864d86.txt", netwrix_entries, 11);
+    check(
+        "netwrix-threat-manager",
+        "002_0bd7dc4ddc864d86.txt",
+        netwrix_entries,
+        11,
+    );
 }
 
 #[test]
@@ -231,7 +240,12 @@ fn jsa_covers_every_port_of_its_document() {
 
 #[test]
 fn cayosoft_covers_every_port_of_its_document() {
-    check("cayosoft-guardian", "004_7d48626219c302ae.txt", cayosoft_entries, 12);
+    check(
+        "cayosoft-guardian",
+        "004_7d48626219c302ae.txt",
+        cayosoft_entries,
+        12,
+    );
 }
 
 #[test]
@@ -244,7 +258,10 @@ fn readers_find_what_the_documents_say() {
             .unwrap_or_else(|| panic!("no entry {start:?}"))
     };
     assert_eq!(get("135 and").ports, [(135, 135), (1025, 65535)]);
-    assert_eq!(get("7676,").ports, [(7676, 7676), (7677, 7677), (32001, 65535)]);
+    assert_eq!(
+        get("7676,").ports,
+        [(7676, 7676), (7677, 7677), (32001, 65535)]
+    );
     assert_eq!(get("20000-23000").ports, [(20000, 23000)]);
     assert_eq!(get("26000").protos, [TCP]);
     assert_eq!(get("514").protos, [TCP, UDP]);
@@ -264,11 +281,15 @@ fn a_profile_missing_a_documented_port_fails() {
     let entries = jsa_entries(&seed("003_b45ddd7f0351128e.txt"));
     let missing = uncovered(&p, &entries);
     assert!(
-        missing.iter().any(|m| m.contains("\"7789\": port 7789 ([6, 17])")),
+        missing
+            .iter()
+            .any(|m| m.contains("\"7789\": port 7789 ([6, 17])")),
         "{missing:?}"
     );
     p.rules.retain(|r| r.proto != Proto::Icmp);
-    assert!(uncovered(&p, &entries).iter().any(|m| m.contains("no icmp rule")));
+    assert!(uncovered(&p, &entries)
+        .iter()
+        .any(|m| m.contains("no icmp rule")));
 }
 
 /// Whitespace runs become one space; typographic quotes become plain.
@@ -301,5 +322,9 @@ fn every_rule_quotes_its_document() {
             }
         }
     }
-    assert!(bad.is_empty(), "sources not found in their seed:\n{}", bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "sources not found in their seed:\n{}",
+        bad.join("\n")
+    );
 }

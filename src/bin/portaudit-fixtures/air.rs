@@ -1,25 +1,9 @@
-//! Writes the fixture captures under `fixtures/` (see fixtures/README.md).
-//! Deterministic: the same binary writes the same bytes.
-//!
-//! Usage: cargo run --bin portaudit-fixtures -- [FIXTURES_DIR]
-
-use std::fs::File;
-use std::io::BufWriter;
-use std::path::PathBuf;
+//! Binalyze AIR: `examples/air-lab.toml`.
 
 use portaudit::synth::{sock, Scenario};
 
-fn main() -> std::io::Result<()> {
-    let dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "fixtures".into()));
-    let air = dir.join("binalyze-air");
-    std::fs::create_dir_all(&air)?;
-    air_compliant().write_pcapng(BufWriter::new(File::create(air.join("compliant.pcapng"))?))?;
-    air_violations().write_pcap(BufWriter::new(File::create(air.join("violations.pcap"))?))?;
-    Ok(())
-}
-
 /// Every required rule of examples/air-lab.toml observed, nothing else.
-fn air_compliant() -> Scenario {
+pub fn compliant() -> Scenario {
     let mut s = Scenario::new(1_767_225_600); // 2026-01-01T00:00:00Z
     s.tcp_session(sock("10.1.20.11:50001"), sock("10.1.0.10:443"), 3);
     s.tcp_session(sock("10.1.20.12:50002"), sock("10.1.0.10:443"), 2);
@@ -36,7 +20,7 @@ fn air_compliant() -> Scenario {
 }
 
 /// At least one finding of every kind.
-fn air_violations() -> Scenario {
+pub fn violations() -> Scenario {
     let mut s = Scenario::new(1_767_229_200); // 2026-01-01T01:00:00Z
                                               // Compliant background so each-source checks see these responders.
     s.tcp_session(sock("10.1.20.11:50001"), sock("10.1.0.10:443"), 1);
