@@ -11,6 +11,28 @@ fn stderr(o: &std::process::Output) -> String {
     String::from_utf8(o.stderr.clone()).unwrap()
 }
 
+fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> std::path::PathBuf {
+    let p = dir.path().join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// A one-rule profile "mine" with `roles`; `sides` holds the rule's
+/// `from`, `to` and any extra keys. With one role, `from` is on line 10
+/// and `to` on line 11.
+fn mine_profile(roles: &[&str], sides: &str) -> String {
+    let mut s = String::from("id = \"mine\"\nname = \"Mine\"\nvendor = \"Us\"\ndocument = \"d\"\n");
+    for r in roles {
+        s.push_str(&format!(
+            "[roles.{r}]\nname = \"{r}\"\ndescription = \"{r}\"\n"
+        ));
+    }
+    s.push_str("[[rule]]\nid = \"r\"\n");
+    s.push_str(sides);
+    s.push_str("proto = \"tcp\"\nports = \"1\"\npurpose = \"p\"\nsource = \"s\"\n");
+    s
+}
+
 fn rules_toml_count(id: &str) -> usize {
     let text = std::fs::read_to_string(root().join(format!("rules/{id}.toml"))).unwrap();
     text.lines().filter(|l| l.trim() == "[[rule]]").count()
@@ -120,21 +142,16 @@ fn check_accepts_the_shipped_profiles_and_examples() {
 #[test]
 fn check_reports_every_bad_file_with_its_position_and_exits_2() {
     let dir = tempfile::tempdir().unwrap();
-    let profile = dir.path().join("mine.toml");
-    std::fs::write(
-        &profile,
-        "id = \"mine\"\nname = \"Mine\"\nvendor = \"Us\"\ndocument = \"d\"\n\
-         [roles.server]\nname = \"S\"\ndescription = \"s\"\n\
-         [[rule]]\nid = \"r\"\nfrom = [\"server\"]\nto = [\"servr\"]\nproto = \"tcp\"\n\
-         ports = \"1\"\npurpose = \"p\"\nsource = \"s\"\n",
-    )
-    .unwrap();
-    let deployment = dir.path().join("site.toml");
-    std::fs::write(
-        &deployment,
+    let profile = write(
+        &dir,
+        "mine.toml",
+        &mine_profile(&["server"], "from = [\"server\"]\nto = [\"servr\"]\n"),
+    );
+    let deployment = write(
+        &dir,
+        "site.toml",
         "name = \"x\"\n[profiles.binalyze-air]\nfeatures = [\"syslogg\"]\n",
-    )
-    .unwrap();
+    );
     let good = root().join("examples/air-lab.toml");
     let o = run(&[
         "rules",
@@ -162,23 +179,19 @@ fn check_reports_every_bad_file_with_its_position_and_exits_2() {
 #[test]
 fn check_knows_profiles_given_with_the_deployment() {
     let dir = tempfile::tempdir().unwrap();
-    let profile = dir.path().join("mine.toml");
-    std::fs::write(
-        &profile,
-        "id = \"mine\"\nname = \"Mine\"\nvendor = \"Us\"\ndocument = \"d\"\n\
-         [roles.server]\nname = \"S\"\ndescription = \"s\"\n\
-         [roles.client]\nname = \"C\"\ndescription = \"c\"\n\
-         [roles.spare]\nname = \"X\"\ndescription = \"x\"\n\
-         [[rule]]\nid = \"r\"\nfrom = [\"client\"]\nto = [\"server\"]\nproto = \"tcp\"\n\
-         ports = \"1\"\nrequirement = \"required\"\npurpose = \"p\"\nsource = \"s\"\n",
-    )
-    .unwrap();
-    let deployment = dir.path().join("site.toml");
-    std::fs::write(
-        &deployment,
+    let profile = write(
+        &dir,
+        "mine.toml",
+        &mine_profile(
+            &["server", "client", "spare"],
+            "from = [\"client\"]\nto = [\"server\"]\nrequirement = \"required\"\n",
+        ),
+    );
+    let deployment = write(
+        &dir,
+        "site.toml",
         "name = \"x\"\n[profiles.mine.hosts]\nserver = [\"10.0.0.1\"]\n",
-    )
-    .unwrap();
+    );
     let o = run(&[
         "rules",
         "check",
