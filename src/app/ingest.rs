@@ -110,7 +110,7 @@ pub fn ingest_one(input: &CaptureInput) -> (FlowTable, FileStats) {
         name: input.display_name(),
         ..FileStats::default()
     };
-    let (mut table, tally) = match input.open() {
+    let (table, tally) = match input.open() {
         Err(e) => {
             stats.unreadable = Some(e.message);
             return (FlowTable::new(), stats);
@@ -122,8 +122,36 @@ pub fn ingest_one(input: &CaptureInput) -> (FlowTable, FileStats) {
             read_stream(reader, &mut stats)
         }
     };
+    finish_file(table, tally, stats)
+}
+
+/// Reads a capture held in memory, as a mapped file is read.
+pub fn ingest_bytes(name: &str, buf: &[u8]) -> (FlowTable, FileStats) {
+    let mut stats = FileStats {
+        name: name.to_string(),
+        ..FileStats::default()
+    };
+    let (table, tally) = read_buffer(buf, &mut stats);
+    finish_file(table, tally, stats)
+}
+
+/// Reads a capture front to back from `reader`, as stdin is read.
+pub fn ingest_reader(name: &str, reader: Box<dyn Read + Send>) -> (FlowTable, FileStats) {
+    let mut stats = FileStats {
+        name: name.to_string(),
+        ..FileStats::default()
+    };
+    let (table, tally) = read_stream(reader, &mut stats);
+    finish_file(table, tally, stats)
+}
+
+/// Seals the table and moves the tally into the file's stats.
+fn finish_file(
+    mut table: FlowTable,
+    mut tally: Tally,
+    mut stats: FileStats,
+) -> (FlowTable, FileStats) {
     let orphans = table.seal();
-    let mut tally = tally;
     if orphans > 0 {
         *tally
             .skipped

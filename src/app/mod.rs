@@ -10,7 +10,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 
 pub use check::{run_check, CheckConfig};
-pub use ingest::{ingest, FileStats, Ingested};
+pub use ingest::{ingest, ingest_bytes, ingest_reader, FileStats, Ingested};
 pub use scaffold::deployment_skeleton;
 
 use crate::audit::{AuditReport, Auditor, FlowVerdict, Verdict};

@@ -35,7 +35,23 @@ impl RulesError {
 
     /// From a TOML syntax or type error.
     pub fn from_toml(file: &Path, text: &str, e: &toml::de::Error) -> Self {
-        Self::at(file, text, e.span(), e.message().trim_end().to_string())
+        let mut message = e.message().trim_end().to_string();
+        if message.is_empty() {
+            // The parser says nothing for some bad characters; name it.
+            let ch = e
+                .span()
+                .and_then(|s| text.get(s.start..))
+                .and_then(|t| t.chars().next());
+            message = match ch {
+                Some(c) if c.is_control() => format!(
+                    "control character U+{:04X} is not allowed in TOML outside strings (and only tab inside them); remove it",
+                    c as u32
+                ),
+                Some(c) => format!("unexpected {c:?}: this is not valid TOML here"),
+                None => "the file ends where TOML expects more".to_string(),
+            };
+        }
+        Self::at(file, text, e.span(), message)
     }
 }
 
@@ -63,6 +79,22 @@ impl fmt::Display for RulesError {
 }
 
 impl std::error::Error for RulesError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_nul_byte_is_named_when_toml_says_nothing() {
+        let text = "#\0 comment\nname = \"x\"\n";
+        let e = toml::from_str::<toml::Table>(text).unwrap_err();
+        let r = RulesError::from_toml(Path::new("d.toml"), text, &e);
+        assert_eq!(
+            r.to_string(),
+            "d.toml:1:2: control character U+0000 is not allowed in TOML outside strings (and only tab inside them); remove it"
+        );
+    }
+}
 
 /// 1-based line and column (in characters) of byte `at`.
 fn line_col(text: &str, at: usize) -> (usize, usize) {

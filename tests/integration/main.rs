@@ -2,6 +2,7 @@
 
 mod cli;
 mod corpus;
+mod fuzz;
 mod golden;
 mod profiles_cli;
 mod seeds;

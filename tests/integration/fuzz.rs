@@ -1,0 +1,219 @@
+//! Property tests over hostile input, run in plain `cargo test`: the capture
+//! readers on arbitrary bytes and on mutated corpus files, the decoder on
+//! arbitrary frames of every link type, the profile and deployment parsers
+//! on mutated text. None may panic; every packet read is either used or
+//! skipped with a reason; a file read from memory and read as a stream gives
+//! the same counts.
+//!
+//! More cases: `PROPTEST_CASES=100000 cargo test --release --test
+//! integration fuzz`.
+
+use std::path::Path;
+
+use portaudit::app::{ingest_bytes, ingest_reader, FileStats};
+use portaudit::capture::LinkType;
+use portaudit::decode::decode;
+use portaudit::rules::{Catalog, Deployment, Profile};
+use proptest::prelude::*;
+
+use crate::{corpus, root};
+
+/// Small corpus files of every container and link type, as seeds.
+const SEEDS: &[&str] = &[
+    "pcap-le-nsec-sll-tcp-handshake.pcap",
+    "pcap-modified-kuznetzov.pcap",
+    "pcapng-test006-two-linktypes.pcapng",
+    "pcapng-test102-all-blocks-be.pcapng",
+    "pcapng-test202-multi-shb-mixed-endian.pcapng",
+    "pcapng-2-idb-ns-us-merged.pcapng",
+    "pcapng-test010-spb-be.pcapng",
+    "ipv6-ext-hdr-chain-hbh-rh-frag.pcap",
+    "raw-dlt229-ipv6-fragments.pcap",
+    "null-loopback-af2-af30.pcap",
+    "sll2-icmp-arp.pcap",
+    "qinq-8021ad-88a8.pcapng",
+    "trunc-snaplen68-tcp.pcap",
+    "ipip-4in6.pcap",
+];
+
+fn seeds() -> Vec<Vec<u8>> {
+    SEEDS
+        .iter()
+        .map(|s| std::fs::read(corpus().join(s)).unwrap_or_else(|e| panic!("{s}: {e}")))
+        .collect()
+}
+
+/// Every packet read is used or skipped with a reason.
+fn accounted(stats: &FileStats) -> bool {
+    stats.packets_decoded + stats.skipped.values().sum::<u64>() == stats.packets_read
+}
+
+/// The memory and stream readers agree on what a buffer holds.
+fn check_both_readers(buf: &[u8]) -> Result<(), TestCaseError> {
+    let (t1, a) = ingest_bytes("fuzz", buf);
+    let (t2, b) = ingest_reader("fuzz", Box::new(std::io::Cursor::new(buf.to_vec())));
+    prop_assert!(accounted(&a), "{a:?}");
+    prop_assert_eq!(a.packets_read, b.packets_read);
+    prop_assert_eq!(a.packets_decoded, b.packets_decoded);
+    prop_assert_eq!(&a.skipped, &b.skipped);
+    prop_assert_eq!(a.unreadable.is_some(), b.unreadable.is_some());
+    prop_assert_eq!(t1.finish(), t2.finish());
+    Ok(())
+}
+
+/// A mutation of a seed: flips, overwrites with boundary values, a cut, an
+/// insertion; applied in order.
+#[derive(Debug, Clone)]
+enum Mutation {
+    Flip(usize, u8),
+    Set32(usize, u32),
+    Cut(usize),
+    Insert(usize, Vec<u8>),
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    prop_oneof![
+        4 => (any::<usize>(), 1u8..=255).prop_map(|(i, m)| Mutation::Flip(i, m)),
+        3 => (
+            any::<usize>(),
+            prop_oneof![
+                Just(0u32),
+                Just(u32::MAX),
+                Just(0x8000_0000),
+                Just(65_535),
+                Just(65_536),
+                any::<u32>()
+            ]
+        )
+            .prop_map(|(i, v)| Mutation::Set32(i, v)),
+        1 => any::<usize>().prop_map(Mutation::Cut),
+        1 => (any::<usize>(), prop::collection::vec(any::<u8>(), 1..64))
+            .prop_map(|(i, v)| Mutation::Insert(i, v)),
+    ]
+}
+
+fn apply(mut buf: Vec<u8>, muts: &[Mutation]) -> Vec<u8> {
+    for m in muts {
+        if buf.is_empty() {
+            break;
+        }
+        let n = buf.len();
+        match m {
+            Mutation::Flip(i, x) => buf[i % n] ^= x,
+            Mutation::Set32(i, v) => {
+                let at = i % n;
+                for (k, b) in v.to_le_bytes().iter().enumerate() {
+                    if at + k < n {
+                        buf[at + k] = *b;
+                    }
+                }
+            }
+            Mutation::Cut(i) => buf.truncate(i % n),
+            Mutation::Insert(i, v) => {
+                let at = i % n;
+                buf.splice(at..at, v.iter().copied());
+            }
+        }
+    }
+    buf
+}
+
+proptest! {
+    #[test]
+    fn readers_survive_arbitrary_bytes(
+        head in prop_oneof![
+            Just(vec![0xD4, 0xC3, 0xB2, 0xA1]),
+            Just(vec![0xA1, 0xB2, 0xC3, 0xD4]),
+            Just(vec![0x4D, 0x3C, 0xB2, 0xA1]),
+            Just(vec![0x0A, 0x0D, 0x0D, 0x0A]),
+            Just(vec![]),
+        ],
+        rest in prop::collection::vec(any::<u8>(), 0..2048),
+    ) {
+        let mut buf = head;
+        buf.extend(rest);
+        check_both_readers(&buf)?;
+    }
+
+    #[test]
+    fn readers_survive_mutated_corpus_files(
+        which in 0..SEEDS.len(),
+        muts in prop::collection::vec(mutation(), 1..6),
+    ) {
+        let buf = apply(seeds()[which].clone(), &muts);
+        check_both_readers(&buf)?;
+    }
+
+    #[test]
+    fn decoder_survives_arbitrary_frames(
+        link in prop_oneof![
+            Just(1u32), Just(0), Just(108), Just(113), Just(276),
+            Just(12), Just(14), Just(101), Just(228), Just(229),
+            any::<u32>(),
+        ],
+        frame in prop::collection::vec(any::<u8>(), 0..256),
+        extra in 0u32..100_000,
+    ) {
+        let wire = frame.len() as u32 + extra;
+        let _ = decode(LinkType(link), &frame, wire);
+    }
+
+    #[test]
+    fn decoder_survives_mutated_ip_headers(
+        v6 in any::<bool>(),
+        muts in prop::collection::vec((0usize..60, any::<u8>()), 1..8),
+        cut in 0usize..80,
+    ) {
+        // A valid raw IP packet (link type 101), then damaged.
+        let mut frame = if v6 {
+            let mut f = vec![0x60, 0, 0, 0, 0, 20, 6, 64];
+            f.extend([0xFD; 16]);
+            f.extend([0xFE; 16]);
+            f
+        } else {
+            vec![0x45, 0, 0, 40, 0, 1, 0x20, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]
+        };
+        frame.extend([0x30, 0x39, 0x01, 0xBB, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xFF, 0xFF, 0, 0, 0, 0]);
+        for (i, b) in muts {
+            let n = frame.len();
+            frame[i % n] = b;
+        }
+        frame.truncate(cut.max(1).min(frame.len()));
+        let wire = frame.len() as u32;
+        let _ = decode(LinkType(101), &frame, wire);
+    }
+
+    #[test]
+    fn parsers_survive_mutated_profiles_and_deployments(
+        which in 0..6usize,
+        muts in prop::collection::vec(mutation(), 1..4),
+    ) {
+        let files = [
+            "rules/binalyze-air.toml",
+            "rules/netwrix-threat-manager.toml",
+            "rules/cayosoft-guardian.toml",
+            "examples/air-lab.toml",
+            "examples/ad-shared.toml",
+            "examples/jsa-site.toml",
+        ];
+        let path = root().join(files[which]);
+        let text = std::fs::read(&path).unwrap();
+        let mutated = apply(text, &muts);
+        let Ok(text) = String::from_utf8(mutated) else {
+            return Ok(());
+        };
+        let catalog = Catalog::shipped().unwrap();
+        let lines = text.lines().count() + 1;
+        let err = if files[which].starts_with("rules/") {
+            Profile::parse(Path::new("p.toml"), &text).err()
+        } else {
+            Deployment::parse(Path::new("d.toml"), &text, &catalog).err()
+        };
+        if let Some(e) = err {
+            // Errors point inside the file and say something.
+            prop_assert!(e.line >= 1 && e.line <= lines, "{e}");
+            prop_assert!(e.column >= 1, "{e}");
+            prop_assert!(!e.message.is_empty());
+        }
+    }
+}
