@@ -80,6 +80,15 @@ impl fmt::Display for RulesError {
 
 impl std::error::Error for RulesError {}
 
+/// 1-based line and column (in characters) of byte `at`.
+fn line_col(text: &str, at: usize) -> (usize, usize) {
+    let at = at.min(text.len());
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,13 +103,4 @@ mod tests {
             "d.toml:1:2: control character U+0000 is not allowed in TOML outside strings (and only tab inside them); remove it"
         );
     }
-}
-
-/// 1-based line and column (in characters) of byte `at`.
-fn line_col(text: &str, at: usize) -> (usize, usize) {
-    let at = at.min(text.len());
-    let before = &text[..at];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
 }
