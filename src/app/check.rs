@@ -98,11 +98,17 @@ pub fn run_check(cfg: &CheckConfig, out: &mut dyn Write) -> Result<i32, RunError
 fn kind_of(file: &Path, text: &str) -> Result<Kind, RulesError> {
     let table: toml::Table =
         toml::from_str(text).map_err(|e| RulesError::from_toml(file, text, &e))?;
-    let has = |k: &str| table.contains_key(k);
-    if has("profiles") || has("site_rule") || has("severity") || has("scope") {
+    let has = |keys: &[&str]| keys.iter().any(|k| table.contains_key(*k));
+    if has(&["profiles", "site_rule", "severity", "scope"]) {
         Ok(Kind::Deployment)
-    } else if has("rule") || has("roles") || has("vendor") || has("id") {
+    } else if has(&[
+        "id", "vendor", "document", "roles", "features", "rule", "aliases", "seed",
+    ]) {
         Ok(Kind::Profile)
+    } else if has(&["name"]) {
+        // Only a name: a deployment that binds nothing yet, which its
+        // parser explains.
+        Ok(Kind::Deployment)
     } else {
         Err(RulesError::at(
             file,

@@ -4,6 +4,7 @@ mod cli;
 mod corpus;
 mod fuzz;
 mod golden;
+mod messages;
 mod profiles_cli;
 mod seeds;
 mod tshark;
