@@ -30,61 +30,56 @@ enum Outcome {
     Err(RulesError),
 }
 
+/// A file after the first pass: judged, or a deployment whose profiles may
+/// come later on the command line.
+enum Slot {
+    Done(Outcome),
+    Deployment(String),
+}
+
 /// Checks every file; prints `ok`/`warning` lines on `out` and errors on
 /// stderr; exit status 2 when any file has an error.
 pub fn run_check(cfg: &CheckConfig, out: &mut dyn Write) -> Result<i32, RunError> {
     let mut catalog = load_catalog(&cfg.rules_dirs).map_err(RunError::Rules)?;
-    let mut texts = Vec::new();
-    let mut outcomes: Vec<Option<Outcome>> = Vec::new();
+    // Profiles are judged (and become known) in the first pass, so that
+    // every deployment, judged in the second, may name them.
+    let mut slots = Vec::new();
     for f in &cfg.files {
-        let kind = read_text(f).and_then(|t| kind_of(f, &t).map(|k| (t, k)));
-        match kind {
-            Ok(tk) => {
-                texts.push(Some(tk));
-                outcomes.push(None);
-            }
-            Err(e) => {
-                texts.push(None);
-                outcomes.push(Some(Outcome::Err(e)));
-            }
-        }
-    }
-    // Profiles first, so that deployments may name them.
-    for (i, f) in cfg.files.iter().enumerate() {
-        if let Some((text, Kind::Profile)) = &texts[i] {
-            outcomes[i] = Some(match Profile::parse(f, text) {
+        let slot = match read_text(f).and_then(|t| kind_of(f, &t).map(|k| (t, k))) {
+            Err(e) => Slot::Done(Outcome::Err(e)),
+            Ok((text, Kind::Profile)) => Slot::Done(match Profile::parse(f, &text) {
                 Ok(p) => {
                     let o = profile_outcome(&p);
                     catalog.insert(p);
                     o
                 }
                 Err(e) => Outcome::Err(e),
-            });
-        }
-    }
-    for (i, f) in cfg.files.iter().enumerate() {
-        if let Some((text, Kind::Deployment)) = &texts[i] {
-            outcomes[i] = Some(match Deployment::parse(f, text, &catalog) {
-                Ok(d) => deployment_outcome(&d),
-                Err(e) => Outcome::Err(e),
-            });
-        }
+            }),
+            Ok((text, Kind::Deployment)) => Slot::Deployment(text),
+        };
+        slots.push(slot);
     }
     let mut failed = false;
-    for (f, o) in cfg.files.iter().zip(outcomes) {
-        match o {
-            Some(Outcome::Ok { summary, warnings }) => {
+    for (f, slot) in cfg.files.iter().zip(slots) {
+        let outcome = match slot {
+            Slot::Done(o) => o,
+            Slot::Deployment(text) => match Deployment::parse(f, &text, &catalog) {
+                Ok(d) => deployment_outcome(&d),
+                Err(e) => Outcome::Err(e),
+            },
+        };
+        match outcome {
+            Outcome::Ok { summary, warnings } => {
                 writeln!(out, "ok: {}: {summary}", f.display())?;
                 for w in warnings {
                     writeln!(out, "warning: {}: {w}", f.display())?;
                 }
             }
-            Some(Outcome::Err(e)) => {
+            Outcome::Err(e) => {
                 failed = true;
                 out.flush()?;
                 eprintln!("error: {e}");
             }
-            None => {}
         }
     }
     out.flush()?;
@@ -120,11 +115,7 @@ fn kind_of(file: &Path, text: &str) -> Result<Kind, RulesError> {
 }
 
 fn profile_outcome(p: &Profile) -> Outcome {
-    let required = p
-        .rules
-        .iter()
-        .filter(|r| r.requirement == crate::rules::Requirement::Required)
-        .count();
+    let required = p.required_rules().count();
     let mut warnings = Vec::new();
     for role in &p.roles {
         if !p
@@ -139,7 +130,7 @@ fn profile_outcome(p: &Profile) -> Outcome {
         }
     }
     for f in &p.features {
-        if !p.rules.iter().any(|r| r.feature.as_deref() == Some(&f.id)) {
+        if p.feature_rule_count(&f.id) == 0 {
             warnings.push(format!(
                 "feature {:?} gates no rule; remove it or set `feature = {:?}` on its rules",
                 f.id, f.id

@@ -45,6 +45,15 @@ pub struct FileStats {
     pub untimed_packets: u64,
 }
 
+impl FileStats {
+    fn named(name: String) -> FileStats {
+        FileStats {
+            name,
+            ..FileStats::default()
+        }
+    }
+}
+
 /// Counters of one batch, merged like flow tables.
 #[derive(Debug, Default)]
 struct Tally {
@@ -106,10 +115,7 @@ pub fn ingest(inputs: &[CaptureInput]) -> Ingested {
 
 /// Reads one capture into its own table.
 pub fn ingest_one(input: &CaptureInput) -> (FlowTable, FileStats) {
-    let mut stats = FileStats {
-        name: input.display_name(),
-        ..FileStats::default()
-    };
+    let mut stats = FileStats::named(input.display_name());
     let (table, tally) = match input.open() {
         Err(e) => {
             stats.unreadable = Some(e.message);
@@ -127,20 +133,14 @@ pub fn ingest_one(input: &CaptureInput) -> (FlowTable, FileStats) {
 
 /// Reads a capture held in memory, as a mapped file is read.
 pub fn ingest_bytes(name: &str, buf: &[u8]) -> (FlowTable, FileStats) {
-    let mut stats = FileStats {
-        name: name.to_string(),
-        ..FileStats::default()
-    };
+    let mut stats = FileStats::named(name.to_string());
     let (table, tally) = read_buffer(buf, &mut stats);
     finish_file(table, tally, stats)
 }
 
 /// Reads a capture front to back from `reader`, as stdin is read.
 pub fn ingest_reader(name: &str, reader: Box<dyn Read + Send>) -> (FlowTable, FileStats) {
-    let mut stats = FileStats {
-        name: name.to_string(),
-        ..FileStats::default()
-    };
+    let mut stats = FileStats::named(name.to_string());
     let (table, tally) = read_stream(reader, &mut stats);
     finish_file(table, tally, stats)
 }

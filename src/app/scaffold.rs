@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use crate::rules::{Profile, Requirement};
+use crate::rules::Profile;
 
 /// The skeleton for `profiles`, in the order given. It parses as a
 /// deployment as printed (no hosts, no features) and after any role or
@@ -69,11 +69,7 @@ fn profile_section(s: &mut String, p: &Profile) {
         s.push_str("features = [\n");
         let width = p.features.iter().map(|f| f.id.len()).max().unwrap_or(0) + 3;
         for f in &p.features {
-            let rules = p
-                .rules
-                .iter()
-                .filter(|r| r.feature.as_deref() == Some(f.id.as_str()))
-                .count();
+            let rules = p.feature_rule_count(&f.id);
             let quoted = format!("\"{}\",", f.id);
             let _ = writeln!(
                 s,
@@ -95,12 +91,8 @@ fn profile_section(s: &mut String, p: &Profile) {
         );
         let _ = writeln!(s, "#   {}", r.description);
         let required: Vec<String> = p
-            .rules
-            .iter()
-            .filter(|x| {
-                x.requirement == Requirement::Required
-                    && (x.from.contains(&r.id) || x.to.contains(&r.id))
-            })
+            .required_rules()
+            .filter(|x| x.from.contains(&r.id) || x.to.contains(&r.id))
             .map(|x| match &x.feature {
                 Some(f) => format!("{} (with {f})", x.id),
                 None => x.id.clone(),

@@ -35,10 +35,7 @@ fn list_row(p: &Profile) -> Vec<String> {
 }
 
 fn required_count(p: &Profile) -> usize {
-    p.rules
-        .iter()
-        .filter(|r| r.requirement == Requirement::Required)
-        .count()
+    p.required_rules().count()
 }
 
 /// One line per profile: id, name, rule counts, aliases, source document.
@@ -250,15 +247,10 @@ fn write_matrix_table<W: Write>(out: &mut W, p: &Profile) -> io::Result<()> {
             .features
             .iter()
             .map(|f| {
-                let n = p
-                    .rules
-                    .iter()
-                    .filter(|r| r.feature.as_deref() == Some(f.id.as_str()))
-                    .count();
                 vec![
                     f.id.clone(),
                     f.name.clone(),
-                    n.to_string(),
+                    p.feature_rule_count(&f.id).to_string(),
                     f.description.clone(),
                 ]
             })

@@ -209,6 +209,21 @@ impl Profile {
         self.features.iter().any(|f| f.id == id)
     }
 
+    /// How many rules apply only with feature `id`.
+    pub fn feature_rule_count(&self, id: &str) -> usize {
+        self.rules
+            .iter()
+            .filter(|r| r.feature.as_deref() == Some(id))
+            .count()
+    }
+
+    /// The rules that make a missing-expected finding when unseen.
+    pub fn required_rules(&self) -> impl Iterator<Item = &Rule> {
+        self.rules
+            .iter()
+            .filter(|r| r.requirement == Requirement::Required)
+    }
+
     /// Parses and validates the profile text of `file`.
     pub fn parse(file: &Path, text: &str) -> Result<Profile, RulesError> {
         let raw: RawProfile =
