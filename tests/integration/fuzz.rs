@@ -9,6 +9,7 @@
 //! integration fuzz`.
 
 use std::path::Path;
+use std::sync::OnceLock;
 
 use portaudit::app::{ingest_bytes, ingest_reader, FileStats};
 use portaudit::capture::LinkType;
@@ -36,11 +37,16 @@ const SEEDS: &[&str] = &[
     "ipip-4in6.pcap",
 ];
 
-fn seeds() -> Vec<Vec<u8>> {
-    SEEDS
-        .iter()
-        .map(|s| std::fs::read(corpus().join(s)).unwrap_or_else(|e| panic!("{s}: {e}")))
-        .collect()
+/// One seed file's bytes.
+fn seed(which: usize) -> Vec<u8> {
+    let name = SEEDS[which];
+    std::fs::read(corpus().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// The shipped profiles, parsed once for all cases.
+fn shipped() -> &'static Catalog {
+    static CATALOG: OnceLock<Catalog> = OnceLock::new();
+    CATALOG.get_or_init(|| Catalog::shipped().unwrap())
 }
 
 /// Every packet read is used or skipped with a reason.
@@ -140,7 +146,7 @@ proptest! {
         which in 0..SEEDS.len(),
         muts in prop::collection::vec(mutation(), 1..6),
     ) {
-        let buf = apply(seeds()[which].clone(), &muts);
+        let buf = apply(seed(which), &muts);
         check_both_readers(&buf)?;
     }
 
@@ -202,12 +208,11 @@ proptest! {
         let Ok(text) = String::from_utf8(mutated) else {
             return Ok(());
         };
-        let catalog = Catalog::shipped().unwrap();
         let lines = text.lines().count() + 1;
         let err = if files[which].starts_with("rules/") {
             Profile::parse(Path::new("p.toml"), &text).err()
         } else {
-            Deployment::parse(Path::new("d.toml"), &text, &catalog).err()
+            Deployment::parse(Path::new("d.toml"), &text, shipped()).err()
         };
         if let Some(e) = err {
             // Errors point inside the file and say something.
