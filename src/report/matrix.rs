@@ -26,16 +26,12 @@ fn list_row(p: &Profile) -> Vec<String> {
         p.name.clone(),
         p.vendor.clone(),
         p.rules.len().to_string(),
-        required_count(p).to_string(),
+        p.required_rules().count().to_string(),
         p.aliases.join(";"),
         p.document.clone(),
         p.seed.clone().unwrap_or_default(),
         p.origin.to_string(),
     ]
-}
-
-fn required_count(p: &Profile) -> usize {
-    p.required_rules().count()
 }
 
 /// One line per profile: id, name, rule counts, aliases, source document.
@@ -62,7 +58,7 @@ pub fn write_profile_list<W: Write>(
                         p.id.clone(),
                         p.name.clone(),
                         p.rules.len().to_string(),
-                        required_count(p).to_string(),
+                        p.required_rules().count().to_string(),
                         p.aliases.join(", "),
                         p.document.clone(),
                         p.origin.to_string(),
@@ -84,7 +80,7 @@ pub fn write_profile_list<W: Write>(
                         "name": p.name,
                         "vendor": p.vendor,
                         "rules": p.rules.len(),
-                        "required": required_count(p),
+                        "required": p.required_rules().count(),
                         "aliases": p.aliases,
                         "document": p.document,
                         "seed": p.seed,
@@ -271,7 +267,7 @@ fn write_matrix_table<W: Write>(out: &mut W, p: &Profile) -> io::Result<()> {
         out,
         "\nRules ({}, {} required)",
         p.rules.len(),
-        required_count(p)
+        p.required_rules().count()
     )?;
     let rules: Vec<Vec<String>> = p
         .rules
