@@ -1,8 +1,16 @@
 //! Writes the fixture captures under `fixtures/` (see fixtures/README.md):
 //! for each example deployment, a compliant capture and one with
-//! violations. Deterministic: the same binary writes the same bytes.
+//! violations; and, on demand, large generated captures. Deterministic:
+//! the same binary writes the same bytes.
 //!
-//! Usage: cargo run --bin portaudit-fixtures -- [FIXTURES_DIR]
+//! Usage:
+//!   cargo run --bin portaudit-fixtures -- [FIXTURES_DIR]
+//!   cargo run --release --bin portaudit-fixtures -- flood PACKETS FILE [SEED]
+//!
+//! `flood` writes a hostile capture: a third random UDP flows, a third a
+//! SYN flood, a third fragments that never complete (see
+//! `portaudit::synth::write_flood`), for testing `--max-flows` and
+//! `--max-fragments`.
 
 mod ad_shared;
 mod air;
@@ -14,7 +22,7 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::PathBuf;
 
-use portaudit::synth::Scenario;
+use portaudit::synth::{write_flood, FloodCounts, Scenario};
 
 /// How a fixture is written: both container formats are exercised.
 enum Container {
@@ -89,7 +97,11 @@ const FIXTURES: &[Fixture] = &[
 ];
 
 fn main() -> std::io::Result<()> {
-    let root = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "fixtures".into()));
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("flood") {
+        return flood(&args[1..]);
+    }
+    let root = PathBuf::from(args.first().cloned().unwrap_or_else(|| "fixtures".into()));
     for (dir, file, container, scenario) in FIXTURES {
         let dir = root.join(dir);
         std::fs::create_dir_all(&dir)?;
@@ -99,5 +111,33 @@ fn main() -> std::io::Result<()> {
             Container::Pcapng => scenario().write_pcapng(out)?,
         }
     }
+    Ok(())
+}
+
+fn flood(args: &[String]) -> std::io::Result<()> {
+    let usage = || {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "usage: portaudit-fixtures flood PACKETS FILE [SEED]",
+        )
+    };
+    let packets: u64 = args
+        .first()
+        .and_then(|a| a.parse().ok())
+        .ok_or_else(usage)?;
+    let file = args.get(1).ok_or_else(usage)?;
+    let seed: u64 = match args.get(2) {
+        Some(s) => s.parse().map_err(|_| usage())?,
+        None => 1,
+    };
+    let counts = FloodCounts::of(packets);
+    write_flood(BufWriter::new(File::create(file)?), counts, seed)?;
+    eprintln!(
+        "{file}: {} packets ({} random flows, {} SYN flood, {} fragment pairs)",
+        counts.packets(),
+        counts.random_flows,
+        counts.syn_flood,
+        counts.fragment_pairs
+    );
     Ok(())
 }

@@ -1,11 +1,16 @@
 //! Synthetic captures: scripted conversations written as real pcap or
-//! pcapng bytes. The fixture generator (`portaudit-fixtures`) and the tests
-//! use it; frames are built by `etherparse`, independent of our decoder.
+//! pcapng bytes, and streamed floods ([`write_flood`]). The fixture
+//! generator (`portaudit-fixtures`) and the tests use it; scripted frames
+//! are built by `etherparse`, independent of our decoder.
 
 use std::io::{self, Write};
 use std::net::IpAddr;
 
 use etherparse::PacketBuilder;
+
+mod flood;
+
+pub use flood::{write_flood, FloodCounts, PcapWriter, Rng};
 
 /// An address and port.
 pub type Sock = (IpAddr, u16);
