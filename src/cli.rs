@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use portaudit::flow::Limits;
 
 const EXIT_STATUS: &str = "\
 Exit status:
@@ -124,6 +125,16 @@ pub struct CommonArgs {
     /// Worker threads (default: all cores).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Flows tracked at most (about 500 bytes each); packets of flows first
+    /// seen after that are counted and reported, not audited.
+    #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT.max_flows,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_flows: usize,
+    /// Fragmented datagrams remembered at most while their later fragments
+    /// are awaited; past it the oldest are forgotten, and counted.
+    #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT.max_fragments,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_fragments: usize,
     /// Print no summary on stderr (errors and damage are still printed).
     #[arg(long, short)]
     pub quiet: bool,

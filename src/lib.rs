@@ -7,6 +7,8 @@
 //! loads profiles and deployments; [`app`] wires the stages and owns the
 //! threading. Nothing in the library sees the command line.
 
+#![forbid(unsafe_code)]
+
 pub mod app;
 pub mod audit;
 pub mod capture;

@@ -9,8 +9,9 @@ use clap::Parser;
 
 use cli::{Cli, Command, FailOn, FormatArg, MatrixFormatArg, RulesCommand};
 use portaudit::app::{
-    self, exit_code, AuditConfig, CheckConfig, FlowsConfig, Format, Output, RunError,
+    self, exit_code, AuditConfig, CheckConfig, FlowsConfig, Format, IngestOptions, Output, RunError,
 };
+use portaudit::flow::Limits;
 use portaudit::report::MatrixFormat;
 use portaudit::rules::Severity;
 
@@ -35,6 +36,7 @@ fn main() {
                 FailOn::Never => None,
             },
             threads: threads(a.common.threads),
+            ingest: ingest_options(a.common.max_flows, a.common.max_fragments),
             quiet: a.common.quiet,
         }),
         Command::Flows(f) => app::run_flows(&FlowsConfig {
@@ -42,6 +44,7 @@ fn main() {
             output: Output::parse(&f.output),
             stats: f.common.stats,
             threads: threads(f.common.threads),
+            ingest: ingest_options(f.common.max_flows, f.common.max_fragments),
             quiet: f.common.quiet,
         }),
         Command::Rules(RulesCommand::List(l)) => {
@@ -84,6 +87,16 @@ fn matrix_format(f: MatrixFormatArg) -> MatrixFormat {
         MatrixFormatArg::Table => MatrixFormat::Table,
         MatrixFormatArg::Csv => MatrixFormat::Csv,
         MatrixFormatArg::Json => MatrixFormat::Json,
+    }
+}
+
+fn ingest_options(max_flows: usize, max_fragments: usize) -> IngestOptions {
+    IngestOptions {
+        limits: Limits {
+            max_flows,
+            max_fragments,
+        },
+        future_after: Some(app::future_after()),
     }
 }
 

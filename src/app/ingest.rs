@@ -1,25 +1,40 @@
 //! Reading captures into one flow table: all the threading of the pipeline.
 //!
-//! A mapped file is walked once, cheaply, to find record boundaries; the
-//! stretches between them (batches of a few MB) are decoded on rayon workers
-//! into per-worker flow tables, which merge in capture order, so results do
-//! not depend on the number of threads. Streams (gzip, stdin) go the same
-//! way one chunk at a time, so memory stays bounded. Files run in parallel
-//! too, and merge in the order they were named.
+//! Every input is read front to back in chunks by a thread of its own while
+//! the previous chunk is decoded. A chunk is walked once, cheaply, to find
+//! record boundaries; the stretches between them (batches) are decoded on
+//! rayon workers into tables of their own, which are absorbed in capture
+//! order into the file's table. So results depend neither on the number of
+//! threads nor on where chunks and batches were cut, and memory is bounded
+//! by the flows (and [`Limits`]), not by the size of the input. Files run
+//! in parallel too, and are absorbed in the order they were named.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::Read;
+use std::io::{self, Read};
+use std::sync::mpsc;
 
 use rayon::prelude::*;
 
 use crate::capture::{CaptureInput, Damage, InputSource, RecordSkip, Step, Timestamp, Walker};
 use crate::decode::{decode, SkipReason};
-use crate::flow::FlowTable;
+use crate::flow::{FlowTable, Limits, Overflow};
 
-/// Bytes of capture per batch handed to a worker.
-const BATCH_BYTES: usize = 4 << 20;
-/// Bytes read from a stream before a parallel wave.
-const CHUNK_BYTES: usize = 64 << 20;
+/// Bytes of capture per batch handed to a worker. Fixed, like
+/// [`CHUNK_BYTES`]: where inputs are cut must not depend on the machine.
+const BATCH_BYTES: usize = 1 << 20;
+/// Bytes read per chunk; two chunks are in memory at a time.
+const CHUNK_BYTES: usize = 16 << 20;
+/// Room kept before each chunk for the end of the previous chunk (a record
+/// cut by the chunk boundary), so that joining them copies only that end.
+const CARRY_ROOM: usize = 256 << 10;
+
+/// How reading is bounded and judged; the same for every input of a run.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct IngestOptions {
+    pub limits: Limits,
+    /// Timestamps after this are counted as in the future.
+    pub future_after: Option<Timestamp>,
+}
 
 /// What reading one capture showed, for the summary and `--stats`.
 #[derive(Clone, Debug, Default)]
@@ -43,6 +58,21 @@ pub struct FileStats {
     pub last_ts: Option<Timestamp>,
     /// Packets without a timestamp (pcapng simple packet blocks).
     pub untimed_packets: u64,
+    pub times: TimeFacts,
+    /// What the limits kept out while this file was read and absorbed.
+    pub overflow: Overflow,
+}
+
+/// Timestamps that are odd but not wrong: every packet is audited anyway,
+/// and these counts say how far its times can be trusted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TimeFacts {
+    /// Packets dated earlier than the packet before them in the file.
+    pub out_of_order: u64,
+    /// Packets dated exactly 1970-01-01T00:00:00Z.
+    pub zero: u64,
+    /// Packets dated after [`IngestOptions::future_after`].
+    pub future: u64,
 }
 
 impl FileStats {
@@ -52,9 +82,20 @@ impl FileStats {
             ..FileStats::default()
         }
     }
+
+    /// Moves packets counted as decoded into a skip reason.
+    fn unuse(&mut self, reason: &str, packets: u64) {
+        if packets > 0 {
+            *self.skipped.entry(reason.to_string()).or_default() += packets;
+            self.packets_decoded -= packets;
+        }
+    }
 }
 
-/// Counters of one batch, merged like flow tables.
+/// Label of packets kept out by `--max-flows`.
+pub const FLOW_LIMIT: &str = "flow-limit";
+
+/// Counters of one batch, merged in capture order.
 #[derive(Debug, Default)]
 struct Tally {
     read: u64,
@@ -66,10 +107,16 @@ struct Tally {
     damage: Vec<Damage>,
     first: Option<Timestamp>,
     last: Option<Timestamp>,
+    /// First and last timestamps in capture order, to count steps back
+    /// across batch boundaries.
+    first_in_order: Option<Timestamp>,
+    last_in_order: Option<Timestamp>,
+    times: TimeFacts,
     links: BTreeSet<u32>,
 }
 
 impl Tally {
+    /// Appends the tally of the batch that follows.
     fn merge(&mut self, o: Tally) {
         self.read += o.read;
         self.decoded += o.decoded;
@@ -84,7 +131,27 @@ impl Tally {
         self.damage.extend(o.damage);
         self.first = Timestamp::earliest(self.first, o.first);
         self.last = Timestamp::latest(self.last, o.last);
+        if let (Some(l), Some(r)) = (self.last_in_order, o.first_in_order) {
+            self.times.out_of_order += u64::from(r < l);
+        }
+        self.first_in_order = self.first_in_order.or(o.first_in_order);
+        self.last_in_order = o.last_in_order.or(self.last_in_order);
+        self.times.out_of_order += o.times.out_of_order;
+        self.times.zero += o.times.zero;
+        self.times.future += o.times.future;
         self.links.extend(o.links);
+    }
+
+    fn time(&mut self, ts: Timestamp, future_after: Option<Timestamp>) {
+        self.first = Timestamp::earliest(self.first, Some(ts));
+        self.last = Timestamp::latest(self.last, Some(ts));
+        if let Some(prev) = self.last_in_order {
+            self.times.out_of_order += u64::from(ts < prev);
+        }
+        self.first_in_order.get_or_insert(ts);
+        self.last_in_order = Some(ts);
+        self.times.zero += u64::from(ts == Timestamp(0));
+        self.times.future += u64::from(future_after.is_some_and(|f| ts > f));
     }
 }
 
@@ -101,70 +168,83 @@ pub struct Ingested {
     pub files: Vec<FileStats>,
 }
 
+/// What the limits kept out, over all files.
+pub fn kept_out(files: &[FileStats]) -> Overflow {
+    let mut o = Overflow::default();
+    for f in files {
+        o.add(&f.overflow);
+    }
+    o
+}
+
 /// Reads every input. Runs on the current rayon pool.
-pub fn ingest(inputs: &[CaptureInput]) -> Ingested {
-    let parts: Vec<(FlowTable, FileStats)> = inputs.par_iter().map(ingest_one).collect();
+pub fn ingest(inputs: &[CaptureInput], opts: &IngestOptions) -> Ingested {
+    let parts: Vec<(FlowTable, FileStats)> = inputs
+        .par_iter()
+        .map(|input| ingest_one(input, opts))
+        .collect();
     let mut table = FlowTable::new();
     let mut files = Vec::with_capacity(parts.len());
-    for (t, f) in parts {
-        table.merge(t);
+    for (t, mut f) in parts {
+        let before = f.packets_decoded;
+        table.absorb(t, &opts.limits);
+        let o = table.take_overflow();
+        f.unuse(FLOW_LIMIT, o.packets.min(before));
+        f.overflow.add(&o);
         files.push(f);
     }
     Ingested { table, files }
 }
 
 /// Reads one capture into its own table.
-pub fn ingest_one(input: &CaptureInput) -> (FlowTable, FileStats) {
-    let mut stats = FileStats::named(input.display_name());
-    let (table, tally) = match input.open() {
+pub fn ingest_one(input: &CaptureInput, opts: &IngestOptions) -> (FlowTable, FileStats) {
+    match input.open() {
         Err(e) => {
+            let mut stats = FileStats::named(input.display_name());
             stats.unreadable = Some(e.message);
-            return (FlowTable::new(), stats);
+            (FlowTable::new(), stats)
         }
-        Ok(InputSource::Mapped(map)) => read_buffer(&map, &mut stats),
-        Ok(InputSource::Memory(buf)) => read_buffer(&buf, &mut stats),
-        Ok(InputSource::Stream { reader, compressed }) => {
+        Ok(InputSource { reader, compressed }) => {
+            let mut stats = FileStats::named(input.display_name());
             stats.compressed = compressed;
-            read_stream(reader, &mut stats)
+            let (table, tally) = read_stream(reader, &mut stats, opts);
+            finish_file(table, tally, stats)
         }
-    };
-    finish_file(table, tally, stats)
+    }
 }
 
-/// Reads a capture held in memory, as a mapped file is read.
+/// Reads a capture held in memory, as a file is read (tests, fuzzing).
 pub fn ingest_bytes(name: &str, buf: &[u8]) -> (FlowTable, FileStats) {
-    let mut stats = FileStats::named(name.to_string());
-    let (table, tally) = read_buffer(buf, &mut stats);
-    finish_file(table, tally, stats)
+    ingest_reader(name, Box::new(io::Cursor::new(buf.to_vec())))
 }
 
 /// Reads a capture front to back from `reader`, as stdin is read.
 pub fn ingest_reader(name: &str, reader: Box<dyn Read + Send>) -> (FlowTable, FileStats) {
+    ingest_reader_with(name, reader, &IngestOptions::default())
+}
+
+/// [`ingest_reader`] with explicit limits.
+pub fn ingest_reader_with(
+    name: &str,
+    reader: Box<dyn Read + Send>,
+    opts: &IngestOptions,
+) -> (FlowTable, FileStats) {
     let mut stats = FileStats::named(name.to_string());
-    let (table, tally) = read_stream(reader, &mut stats);
+    let (table, tally) = read_stream(reader, &mut stats, opts);
     finish_file(table, tally, stats)
 }
 
 /// Seals the table and moves the tally into the file's stats.
-fn finish_file(
-    mut table: FlowTable,
-    mut tally: Tally,
-    mut stats: FileStats,
-) -> (FlowTable, FileStats) {
+fn finish_file(mut table: FlowTable, tally: Tally, mut stats: FileStats) -> (FlowTable, FileStats) {
     let orphans = table.seal();
-    if orphans > 0 {
-        *tally
-            .skipped
-            .entry(SkipReason::FragmentWithoutFirst)
-            .or_default() += orphans;
-        tally.decoded -= orphans;
-    }
+    stats.overflow = table.take_overflow();
     stats.packets_read = tally.read;
     stats.packets_decoded = tally.decoded;
     stats.bytes_read = tally.bytes;
     stats.untimed_packets = tally.untimed;
     stats.first_ts = tally.first;
     stats.last_ts = tally.last;
+    stats.times = tally.times;
     stats.link_types = tally
         .links
         .iter()
@@ -176,91 +256,155 @@ fn finish_file(
     for (k, v) in tally.record_skips {
         stats.skipped.insert(k.label().to_string(), v);
     }
+    stats.unuse(&SkipReason::FragmentWithoutFirst.label(), orphans);
+    stats.unuse(FLOW_LIMIT, stats.overflow.packets);
     let mut damage = tally.damage;
     damage.append(&mut stats.damage);
     stats.damage = damage;
     (table, stats)
 }
 
-/// A whole capture in memory (a map or a buffer).
-fn read_buffer(buf: &[u8], stats: &mut FileStats) -> (FlowTable, Tally) {
-    let (mut walker, pos) = match Walker::open(buf, true) {
-        Ok(Some(w)) => w,
-        Ok(None) => {
-            stats.unreadable = Some("too short to hold a capture header".into());
-            return (FlowTable::new(), Tally::default());
-        }
-        Err(e) => {
-            stats.unreadable = Some(e.to_string());
-            return (FlowTable::new(), Tally::default());
-        }
-    };
-    stats.format = walker.format_name().to_string();
-    let (batches, _, damage) = plan_batches(&mut walker, buf, pos, 0, true);
-    stats.damage.extend(damage);
-    process(buf, 0, batches)
+/// One chunk from the reading thread: `buf[CARRY_ROOM..CARRY_ROOM + len]`
+/// holds new bytes of the input.
+struct Chunk {
+    buf: Vec<u8>,
+    len: usize,
+    end: ChunkEnd,
 }
 
-/// A capture read front to back: decompressed gzip, stdin.
-fn read_stream(mut reader: Box<dyn Read + Send>, stats: &mut FileStats) -> (FlowTable, Tally) {
+enum ChunkEnd {
+    More,
+    Eof,
+    Failed(io::Error),
+}
+
+/// Starts the thread that reads `reader` into chunks, two buffers in
+/// turn. It is not joined: when the walk stops early (damage), it ends at
+/// its next send, or with the process if the input blocks (a live stdin).
+fn spawn_reader(
+    mut reader: Box<dyn Read + Send>,
+) -> io::Result<(mpsc::Receiver<Chunk>, mpsc::Sender<Vec<u8>>)> {
+    let (full_tx, full_rx) = mpsc::sync_channel::<Chunk>(1);
+    let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
+    for _ in 0..2 {
+        let _ = free_tx.send(Vec::new());
+    }
+    std::thread::Builder::new()
+        .name("portaudit-read".into())
+        .spawn(move || {
+            while let Ok(mut buf) = free_rx.recv() {
+                buf.resize(CARRY_ROOM + CHUNK_BYTES, 0);
+                let mut len = 0;
+                let mut end = ChunkEnd::More;
+                while len < CHUNK_BYTES {
+                    match reader.read(&mut buf[CARRY_ROOM + len..]) {
+                        Ok(0) => {
+                            end = ChunkEnd::Eof;
+                            break;
+                        }
+                        Ok(n) => len += n,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => {
+                            end = ChunkEnd::Failed(e);
+                            break;
+                        }
+                    }
+                }
+                let last = !matches!(end, ChunkEnd::More);
+                if full_tx.send(Chunk { buf, len, end }).is_err() || last {
+                    return;
+                }
+            }
+        })?;
+    Ok((full_rx, free_tx))
+}
+
+/// Reads a capture front to back, a chunk at a time.
+fn read_stream(
+    reader: Box<dyn Read + Send>,
+    stats: &mut FileStats,
+    opts: &IngestOptions,
+) -> (FlowTable, Tally) {
     let mut table = FlowTable::new();
     let mut tally = Tally::default();
-    let mut buf: Vec<u8> = Vec::new();
+    let (full, free) = match spawn_reader(reader) {
+        Ok(channels) => channels,
+        Err(e) => {
+            stats.unreadable = Some(format!("cannot start a reading thread: {e}"));
+            return (table, tally);
+        }
+    };
+    // The end of the previous chunk that holds no whole record yet.
+    let mut carry: Vec<u8> = Vec::new();
+    // Input offset of the first byte of `carry`.
     let mut base: u64 = 0;
     let mut walker: Option<Walker> = None;
     let mut pos = 0usize;
-    let mut eof = false;
     loop {
-        // Fill up to a chunk past what is pending.
-        let want = buf.len() + CHUNK_BYTES;
-        while !eof && buf.len() < want {
-            let old = buf.len();
-            buf.resize(want, 0);
-            match reader.read(&mut buf[old..]) {
-                Ok(0) => {
-                    buf.truncate(old);
-                    eof = true;
-                }
-                Ok(n) => buf.truncate(old + n),
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(old),
-                Err(e) => {
-                    buf.truncate(old);
-                    eof = true;
-                    stats.damage.push(Damage {
-                        offset: base + buf.len() as u64,
-                        message: format!("the compressed stream is corrupt or cut short: {e}"),
-                    });
-                }
-            }
+        let Chunk { mut buf, len, end } = full.recv().unwrap_or(Chunk {
+            buf: vec![0; CARRY_ROOM],
+            len: 0,
+            end: ChunkEnd::Eof,
+        });
+        // Join the carried bytes and the new ones without copying the new.
+        let joined: &[u8] = if carry.len() <= CARRY_ROOM {
+            let at = CARRY_ROOM - carry.len();
+            buf[at..CARRY_ROOM].copy_from_slice(&carry);
+            &buf[at..CARRY_ROOM + len]
+        } else {
+            carry.extend_from_slice(&buf[CARRY_ROOM..CARRY_ROOM + len]);
+            &carry
+        };
+        let eof = !matches!(end, ChunkEnd::More);
+        if let ChunkEnd::Failed(e) = &end {
+            let what = if stats.compressed {
+                "the compressed stream is corrupt or cut short"
+            } else {
+                "the input could not be read further"
+            };
+            stats.damage.push(Damage {
+                offset: base + joined.len() as u64,
+                message: format!("{what}: {e}"),
+            });
         }
         let w = match walker.as_mut() {
             Some(w) => w,
-            None => match Walker::open(&buf, eof) {
+            None => match Walker::open(joined, eof) {
                 Ok(Some((w, p))) => {
                     stats.format = w.format_name().to_string();
                     pos = p;
                     walker.insert(w)
                 }
-                Ok(None) => continue,
+                Ok(None) => {
+                    carry = joined.to_vec();
+                    let _ = free.send(buf);
+                    continue;
+                }
                 Err(e) => {
                     stats.unreadable = Some(e.to_string());
                     return (table, tally);
                 }
             },
         };
-        let (batches, end, damage) = plan_batches(w, &buf, pos, base, eof);
+        let (batches, stop, damage) = plan_batches(w, joined, pos, base, eof);
         let stopped = damage.is_some();
         stats.damage.extend(damage);
-        let (t, y) = process(&buf, base, batches);
-        table.merge(t);
-        tally.merge(y);
+        let parts: Vec<(FlowTable, Tally)> = batches
+            .into_par_iter()
+            .map(|batch| decode_batch(joined, base, batch, opts.future_after))
+            .collect();
+        for (t, y) in parts {
+            table.absorb(t, &opts.limits);
+            tally.merge(y);
+        }
         if eof || stopped {
             return (table, tally);
         }
-        // Keep the incomplete record for the next round.
-        buf.drain(..end);
-        base += end as u64;
+        // Keep the unfinished record for the next round.
+        base += stop as u64;
+        carry = joined[stop..].to_vec();
         pos = 0;
+        let _ = free.send(buf);
     }
 }
 
@@ -323,28 +467,15 @@ fn plan_batches(
     (batches, pos, damage)
 }
 
-/// Decodes batches in parallel into one table, merged in capture order.
-fn process(buf: &[u8], base: u64, batches: Vec<Batch>) -> (FlowTable, Tally) {
-    batches
-        .into_par_iter()
-        .fold(
-            || (FlowTable::new(), Tally::default()),
-            |(mut table, mut tally), batch| {
-                decode_batch(buf, base, batch, &mut table, &mut tally);
-                (table, tally)
-            },
-        )
-        .reduce(
-            || (FlowTable::new(), Tally::default()),
-            |(mut t1, mut y1), (t2, y2)| {
-                t1.merge(t2);
-                y1.merge(y2);
-                (t1, y1)
-            },
-        )
-}
-
-fn decode_batch(buf: &[u8], base: u64, batch: Batch, table: &mut FlowTable, tally: &mut Tally) {
+/// Decodes one batch into a table and tally of its own.
+fn decode_batch(
+    buf: &[u8],
+    base: u64,
+    batch: Batch,
+    future_after: Option<Timestamp>,
+) -> (FlowTable, Tally) {
+    let mut table = FlowTable::new();
+    let mut tally = Tally::default();
     let Batch {
         start,
         end,
@@ -364,10 +495,7 @@ fn decode_batch(buf: &[u8], base: u64, batch: Batch, table: &mut FlowTable, tall
                     last_link = Some(record.link);
                 }
                 match record.ts {
-                    Some(ts) => {
-                        tally.first = Timestamp::earliest(tally.first, Some(ts));
-                        tally.last = Timestamp::latest(tally.last, Some(ts));
-                    }
+                    Some(ts) => tally.time(ts, future_after),
                     None => tally.untimed += 1,
                 }
                 match decode(record.link, record.data, record.orig_len) {
@@ -391,5 +519,47 @@ fn decode_batch(buf: &[u8], base: u64, batch: Batch, table: &mut FlowTable, tall
             // The plan walked this stretch already; these cannot recur.
             Step::End | Step::NeedMore { .. } | Step::Damaged(_) => break,
         }
+    }
+    (table, tally)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::PcapWriter;
+
+    /// Steps back in time are counted across batch and chunk boundaries
+    /// exactly as within them.
+    #[test]
+    fn odd_timestamps_are_counted_across_batches() {
+        let frame = [0u8; 100];
+        let mut w = PcapWriter::new(Vec::new()).unwrap();
+        let n: u64 = 250_000; // 29 MB: several batches and two chunks
+        for i in 0..n {
+            // Every packet but the first steps back; a few are zero, a few
+            // are far ahead.
+            let ts = match i {
+                0 => 0,
+                1 => 4_000_000_000 * 1_000_000_000,
+                _ => (n - i) * 1_000_000,
+            };
+            w.record(ts, &frame).unwrap();
+        }
+        let bytes = w.finish().unwrap();
+        let opts = IngestOptions {
+            future_after: Some(Timestamp(3_000_000_000 * 1_000_000_000)),
+            ..IngestOptions::default()
+        };
+        let (_, stats) = ingest_reader_with("odd", Box::new(io::Cursor::new(bytes)), &opts);
+        assert_eq!(stats.packets_read, n);
+        assert_eq!(
+            stats.times,
+            TimeFacts {
+                out_of_order: n - 2,
+                zero: 1,
+                future: 1,
+            }
+        );
+        assert_eq!(stats.first_ts, Some(Timestamp(0)));
     }
 }

@@ -10,11 +10,14 @@ use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 
 pub use check::{run_check, CheckConfig};
-pub use ingest::{ingest, ingest_bytes, ingest_reader, FileStats, Ingested};
+pub use ingest::{
+    ingest, ingest_bytes, ingest_reader, ingest_reader_with, kept_out, FileStats, IngestOptions,
+    Ingested, TimeFacts, FLOW_LIMIT,
+};
 pub use scaffold::deployment_skeleton;
 
 use crate::audit::{AuditReport, Auditor, FlowVerdict, Verdict};
-use crate::capture::{expand_inputs, InputError};
+use crate::capture::{expand_inputs, InputError, Timestamp};
 use crate::flow::resolve;
 use crate::report::{self, MatrixFormat, RunSummary, Summary};
 use crate::rules::{Catalog, Deployment, Profile, RulesError, Severity};
@@ -76,6 +79,7 @@ pub struct AuditConfig {
     /// `None`: never fail on findings.
     pub fail_on: Option<Severity>,
     pub threads: usize,
+    pub ingest: IngestOptions,
     pub quiet: bool,
 }
 
@@ -85,7 +89,23 @@ pub struct FlowsConfig {
     pub output: Output,
     pub stats: Option<PathBuf>,
     pub threads: usize,
+    pub ingest: IngestOptions,
     pub quiet: bool,
+}
+
+/// Timestamps later than this are "in the future": a day past now, or past
+/// `SOURCE_DATE_EPOCH` when it is set, so that runs can be reproduced.
+pub fn future_after() -> Timestamp {
+    const DAY_NS: i128 = 86_400 * 1_000_000_000;
+    let now_secs = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64)
+        });
+    Timestamp(i128::from(now_secs) * 1_000_000_000 + DAY_NS)
 }
 
 /// Why a run could not complete.
@@ -239,16 +259,11 @@ pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
     let deployment = Deployment::load(&cfg.deployment, &catalog).map_err(RunError::Rules)?;
     let inputs = expand_inputs(&cfg.inputs).map_err(RunError::Input)?;
     let pool = pool(cfg.threads)?;
-    let ingested = pool.install(|| ingest(&inputs.captures));
+    let ingested = pool.install(|| ingest(&inputs.captures, &cfg.ingest));
+    let kept_out = kept_out(&ingested.files);
     let flows = ingested.table.finish();
     let auditor = Auditor::new(&deployment);
-    let one_way = flows.iter().filter(|(_, s)| s.packets.contains(&0)).count();
-    let one_way_share = if flows.is_empty() {
-        0.0
-    } else {
-        one_way as f64 / flows.len() as f64
-    };
-    let report: AuditReport = auditor.audit(&flows, one_way_share);
+    let report: AuditReport = auditor.audit(&flows, &kept_out, &cfg.ingest.limits);
     let summary_flows = Summary::of(report.flows.iter().map(|v| &v.flow));
     let mut out = cfg.output.open()?;
     match cfg.format {
@@ -290,7 +305,7 @@ pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
 pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
     let inputs = expand_inputs(&cfg.inputs).map_err(RunError::Input)?;
     let pool = pool(cfg.threads)?;
-    let ingested = pool.install(|| ingest(&inputs.captures));
+    let ingested = pool.install(|| ingest(&inputs.captures, &cfg.ingest));
     let flows: Vec<FlowVerdict> = ingested
         .table
         .finish()

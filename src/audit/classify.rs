@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use crate::capture::Timestamp;
 use crate::decode::{PROTO_ICMP, PROTO_ICMPV6};
-use crate::flow::{resolve, Flow, FlowKey, FlowState, FlowStats};
+use crate::flow::{resolve, Flow, FlowKey, FlowState, FlowStats, Limits, Overflow};
 use crate::rules::{
     AuditScope, Deployment, Expect, FindingKind, HostRef, Initiator, Requirement, Rule, Scope,
 };
@@ -155,21 +155,28 @@ impl<'d> Auditor<'d> {
         self.server_ports.contains(&(proto, port))
     }
 
-    /// Audits the merged flows of all captures. `seen_hosts` are every
-    /// address that appears in the captures (for `expect = "each-source"`);
-    /// `one_way_share` is the capture's share of one-way flows, which
-    /// qualifies missing-expected findings.
-    pub fn audit(&self, flows: &[(FlowKey, FlowStats)], one_way_share: f64) -> AuditReport {
+    /// Audits the merged flows of all captures. `kept_out` is what the
+    /// reading [`Limits`] kept out of `flows`: it becomes tracking-limit
+    /// findings and qualifies missing-expected ones, as a capture where
+    /// many flows are one-way does.
+    pub fn audit(
+        &self,
+        flows: &[(FlowKey, FlowStats)],
+        kept_out: &Overflow,
+        limits: &Limits,
+    ) -> AuditReport {
         let mut roles_cache: HashMap<IpAddr, Roles> = HashMap::new();
         let mut coverage: Vec<Cov> = self.rules.iter().map(|_| Cov::default()).collect();
         let mut rows: BTreeMap<RowKey, Row> = BTreeMap::new();
         let mut verdicts = Vec::with_capacity(flows.len());
         let mut seen_hosts = BTreeSet::new();
+        let mut one_way = 0usize;
         let server = |p: u8, port: u16| self.is_server_port(p, port);
         for (key, stats) in flows {
             seen_hosts.insert(key.a.addr);
             seen_hosts.insert(key.b.addr);
             let flow = resolve(key, stats, &server);
+            one_way += usize::from(flow.is_one_way());
             let ri = self.roles_of(flow.initiator.addr, &mut roles_cache);
             let rr = self.roles_of(flow.responder.addr, &mut roles_cache);
             let (verdict, rule_idx) = self.classify(&flow, &ri, &rr, &mut coverage);
@@ -202,12 +209,21 @@ impl<'d> Auditor<'d> {
             .into_iter()
             .map(|(k, row)| self.flow_finding(k, row, &mut roles_cache))
             .collect();
-        findings.extend(self.missing_expected(
-            &coverage,
-            &seen_hosts,
-            one_way_share,
-            &mut roles_cache,
-        ));
+        let mut caveats = String::new();
+        if !flows.is_empty() && one_way as f64 >= ONE_WAY_CAVEAT * flows.len() as f64 {
+            caveats.push_str(&format!(
+                "; {:.0}% of flows in the captures are one-way: the capture, not the network, may be why this is missing",
+                one_way as f64 * 100.0 / flows.len() as f64
+            ));
+        }
+        if kept_out.packets > 0 {
+            caveats.push_str(&format!(
+                "; {} packets of flows past --max-flows {} were not audited and may hold it",
+                kept_out.packets, limits.max_flows
+            ));
+        }
+        findings.extend(self.missing_expected(&coverage, &seen_hosts, &caveats, &mut roles_cache));
+        findings.extend(self.limit_findings(kept_out, limits));
         findings.sort_by(|a, b| {
             (
                 b.severity,
@@ -426,19 +442,11 @@ impl<'d> Auditor<'d> {
         &self,
         cov: &[Cov],
         seen: &BTreeSet<IpAddr>,
-        one_way_share: f64,
+        caveat: &str,
         cache: &mut HashMap<IpAddr, Roles>,
     ) -> Vec<Finding> {
         let mut out = Vec::new();
         let severity = self.deployment.severity_of(FindingKind::MissingExpected);
-        let caveat = if one_way_share >= ONE_WAY_CAVEAT {
-            format!(
-                "; {:.0}% of flows in the captures are one-way: the capture, not the network, may be why this is missing",
-                one_way_share * 100.0
-            )
-        } else {
-            String::new()
-        };
         for (idx, x) in self.rules.iter().enumerate() {
             if !x.active
                 || x.rule.requirement != Requirement::Required
@@ -499,6 +507,58 @@ impl<'d> Auditor<'d> {
                     out.push(template(Some(s), &attempts, roles));
                 }
             }
+        }
+        out
+    }
+
+    /// A finding for each limit that kept part of the captures out.
+    fn limit_findings(&self, kept_out: &Overflow, limits: &Limits) -> Vec<Finding> {
+        let severity = self.deployment.severity_of(FindingKind::TrackingLimit);
+        let row = |dst_port: &str, packets: u64, bytes: u64, detail: String| Finding {
+            severity,
+            kind: FindingKind::TrackingLimit,
+            profile: String::new(),
+            rule_id: String::new(),
+            src_ip: None,
+            src_role: String::new(),
+            dst_ip: None,
+            dst_role: String::new(),
+            proto: String::new(),
+            dst_port: dst_port.to_string(),
+            initiator_basis: String::new(),
+            state: String::new(),
+            connections: 0,
+            packets,
+            bytes,
+            first_seen: None,
+            last_seen: None,
+            community_id: String::new(),
+            detail,
+        };
+        let mut out = Vec::new();
+        if kept_out.packets > 0 {
+            out.push(row(
+                "",
+                kept_out.packets,
+                kept_out.bytes,
+                format!(
+                    "--max-flows {}: about {} flows first seen after that many were tracked were not audited ({} packets); raise --max-flows or split the capture",
+                    limits.max_flows,
+                    kept_out.flows.estimate(),
+                    kept_out.packets
+                ),
+            ));
+        }
+        if kept_out.fragments_forgotten > 0 {
+            out.push(row(
+                "",
+                0,
+                0,
+                format!(
+                    "--max-fragments {}: {} fragmented datagrams were forgotten before all their fragments came; their later fragments count as fragment-without-first",
+                    limits.max_fragments, kept_out.fragments_forgotten
+                ),
+            ));
         }
         out
     }

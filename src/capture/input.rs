@@ -1,11 +1,16 @@
-//! Naming and opening capture inputs: files (memory-mapped), gzip files and
-//! stdin (streamed), directories (expanded to their files, sorted).
+//! Naming and opening capture inputs: files, gzip files and stdin (all read
+//! front to back), directories (expanded to their files, sorted).
+//!
+//! Files are read with `read(2)`, not memory-mapped: a map over a file that
+//! another process truncates raises SIGBUS when the lost pages are touched,
+//! and a capture being written or rotated while we read it is ordinary. Read
+//! this way, a file that shrinks simply ends early and is reported as cut
+//! short. The copy costs what `cat` costs, on a thread of its own, while
+//! the previous chunk is decoded.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-
-use memmap2::Mmap;
 
 /// One capture the user named, or found in a directory the user named.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,8 +28,8 @@ impl CaptureInput {
         }
     }
 
-    /// Opens the input: a plain file is memory-mapped; gzip (recognised by
-    /// its magic bytes, not its name) and stdin are streamed.
+    /// Opens the input for reading front to back; gzip is recognised by
+    /// its magic bytes, not its name.
     pub fn open(&self) -> Result<InputSource, InputError> {
         match self {
             CaptureInput::Stdin => {
@@ -35,42 +40,45 @@ impl CaptureInput {
             CaptureInput::File(path) => {
                 let file = File::open(path)
                     .map_err(|e| InputError::new(self, format!("cannot open: {e}")))?;
-                let len = file
+                if file
                     .metadata()
                     .map_err(|e| InputError::new(self, format!("cannot stat: {e}")))?
-                    .len();
-                let mut magic = [0u8; 2];
-                let is_gzip = len >= 2 && {
-                    let mut f = &file;
-                    f.read_exact(&mut magic)
-                        .map_err(|e| InputError::new(self, format!("cannot read: {e}")))?;
-                    magic == [0x1F, 0x8B]
-                };
-                if is_gzip {
-                    let file = File::open(path)
-                        .map_err(|e| InputError::new(self, format!("cannot open: {e}")))?;
-                    let reader = BufReader::with_capacity(1 << 20, file);
-                    return Ok(InputSource::Stream {
-                        reader: Box::new(flate2::bufread::MultiGzDecoder::new(reader)),
-                        compressed: true,
-                    });
-                }
-                if len == 0 {
-                    return Ok(InputSource::Memory(Vec::new()));
-                }
-                // SAFETY: the map is read-only and private to this process.
-                // A file truncated by another process while we read it would
-                // fault; see the README's note on live files.
-                let map = unsafe { Mmap::map(&file) }
-                    .map_err(|e| InputError::new(self, format!("cannot map: {e}")))?;
-                #[cfg(unix)]
+                    .is_dir()
                 {
-                    let _ = map.advise(memmap2::Advice::Sequential);
+                    return Err(InputError::new(self, "is a directory".into()));
                 }
-                Ok(InputSource::Mapped(map))
+                let mut magic = [0u8; 2];
+                let mut f = &file;
+                let got = read_up_to(&mut f, &mut magic)
+                    .map_err(|e| InputError::new(self, format!("cannot read: {e}")))?;
+                let compressed = got == 2 && magic == [0x1F, 0x8B];
+                let mut file = file;
+                file.seek(SeekFrom::Start(0))
+                    .map_err(|e| InputError::new(self, format!("cannot seek: {e}")))?;
+                let reader: Box<dyn Read + Send> = if compressed {
+                    let buffered = BufReader::with_capacity(1 << 20, file);
+                    Box::new(flate2::bufread::MultiGzDecoder::new(buffered))
+                } else {
+                    Box::new(file)
+                };
+                Ok(InputSource { reader, compressed })
             }
         }
     }
+}
+
+/// Reads until `buf` is full or the input ends; returns the bytes read.
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
 }
 
 fn stream_maybe_gzip<R: BufRead + Send + 'static>(mut r: R) -> io::Result<InputSource> {
@@ -81,20 +89,14 @@ fn stream_maybe_gzip<R: BufRead + Send + 'static>(mut r: R) -> io::Result<InputS
     } else {
         Box::new(r)
     };
-    Ok(InputSource::Stream { reader, compressed })
+    Ok(InputSource { reader, compressed })
 }
 
-/// The bytes of an opened capture.
-pub enum InputSource {
-    /// The whole file, memory-mapped.
-    Mapped(Mmap),
-    /// A small in-memory capture (empty files, tests).
-    Memory(Vec<u8>),
-    /// Read front to back in chunks: gzip and stdin.
-    Stream {
-        reader: Box<dyn Read + Send>,
-        compressed: bool,
-    },
+/// An opened capture, read front to back.
+pub struct InputSource {
+    /// The capture's bytes, decompressed.
+    pub reader: Box<dyn Read + Send>,
+    pub compressed: bool,
 }
 
 /// An input that could not be opened or listed.

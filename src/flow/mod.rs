@@ -12,4 +12,4 @@ pub use community_id::community_id;
 pub use key::{icmp_ports, Dir, Endpoint, FlowKey};
 pub use resolve::{resolve, Flow, FlowState, InitiatorBasis};
 pub use stats::FlowStats;
-pub use table::FlowTable;
+pub use table::{DistinctCount, FlowTable, Limits, Overflow};

@@ -1,8 +1,17 @@
-//! The flow table: packets in, per-key summaries out; two tables built from
-//! adjacent stretches of a capture merge into the table of the whole.
+//! The flow table: packets in, per-key summaries out.
+//!
+//! Packets of one stretch of capture (a batch) go into a table of their own
+//! with [`FlowTable::add`]; batch tables are then absorbed, in capture
+//! order, into the table of everything before them. Absorbing gives exactly
+//! what one sequential pass would, for any cut into batches, including what
+//! the [`Limits`] keep out: a flow is tracked if fewer than `max_flows`
+//! flows were tracked when its first packet came, and the packets of the
+//! others are counted, never dropped silently.
 
-use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::IpAddr;
+
+use indexmap::IndexMap;
 
 use crate::capture::Timestamp;
 use crate::decode::{PacketSummary, Transport, PROTO_TCP};
@@ -11,7 +20,65 @@ use super::key::{Dir, FlowKey};
 use super::stats::FlowStats;
 
 /// Seeded hashing: keys come from the capture, which an attacker may craft.
-type Map<K, V> = HashMap<K, V, ahash::RandomState>;
+/// Insertion order (first seen in capture order) is kept, so that what a
+/// limit keeps out is decided by capture order alone.
+type Map<K, V> = IndexMap<K, V, ahash::RandomState>;
+
+/// Bounds on what a table keeps, whatever the capture holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Flows tracked at most; flows first seen after that are counted in
+    /// [`Overflow`], not kept.
+    pub max_flows: usize,
+    /// IP datagrams whose first fragment is remembered, so that later
+    /// fragments find their flow. Past it the oldest quarter is forgotten.
+    pub max_fragments: usize,
+}
+
+impl Limits {
+    /// Defaults: about 1 GB of memory at the flow limit (see README).
+    pub const DEFAULT: Limits = Limits {
+        max_flows: 2_000_000,
+        max_fragments: 65_536,
+    };
+    pub const UNBOUNDED: Limits = Limits {
+        max_flows: usize::MAX,
+        max_fragments: usize::MAX,
+    };
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::DEFAULT
+    }
+}
+
+/// What the [`Limits`] kept out. All zero when no limit was reached.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Overflow {
+    /// Packets and wire bytes of flows first seen after `max_flows` flows
+    /// (and of later fragments of their datagrams).
+    pub packets: u64,
+    pub bytes: u64,
+    /// The distinct flows kept out, estimated: counting them exactly would
+    /// take the memory the limit saves.
+    pub flows: DistinctCount,
+    /// First fragments forgotten to stay within `max_fragments`.
+    pub fragments_forgotten: u64,
+}
+
+impl Overflow {
+    pub fn is_empty(&self) -> bool {
+        self.packets == 0 && self.fragments_forgotten == 0
+    }
+
+    pub fn add(&mut self, o: &Overflow) {
+        self.packets += o.packets;
+        self.bytes += o.bytes;
+        self.flows.union(&o.flows);
+        self.fragments_forgotten += o.fragments_forgotten;
+    }
+}
 
 /// Identity of an IP datagram that was fragmented.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -22,8 +89,8 @@ struct FragKey {
     ident: u32,
 }
 
-/// Later fragments that no first fragment before them in this stretch
-/// could claim.
+/// Later fragments of one datagram that no first fragment before them in
+/// this batch could claim.
 #[derive(Clone, Copy, Debug, Default)]
 struct Orphans {
     packets: u64,
@@ -39,7 +106,11 @@ struct Orphans {
 pub struct FlowTable {
     flows: Map<FlowKey, FlowStats>,
     fragments: Map<FragKey, (FlowKey, Dir)>,
+    /// Only in batch tables: settled when the batch is absorbed.
     orphans: Map<FragKey, Orphans>,
+    /// Packets of later fragments that no first fragment claimed.
+    orphan_packets: u64,
+    overflow: Overflow,
 }
 
 impl FlowTable {
@@ -47,7 +118,7 @@ impl FlowTable {
         Self::default()
     }
 
-    /// Number of flows so far.
+    /// Number of flows tracked so far.
     pub fn len(&self) -> usize {
         self.flows.len()
     }
@@ -56,7 +127,8 @@ impl FlowTable {
         self.flows.is_empty()
     }
 
-    /// Adds a decoded packet, in capture order.
+    /// Adds a decoded packet, in capture order. Batch tables take every
+    /// packet; limits apply when they are absorbed.
     #[inline]
     pub fn add(&mut self, p: &PacketSummary, ts: Option<Timestamp>) {
         match FlowKey::of_packet(p) {
@@ -93,54 +165,84 @@ impl FlowTable {
         }
     }
 
-    /// Appends `right`, the table of the packets that follow this table's.
-    pub fn merge(&mut self, mut right: FlowTable) {
-        // Right's orphans may belong to a first fragment on the left; look
-        // them up before right's own fragments shadow the left's.
+    /// Appends `right`, the table of the packets that come next; `self`
+    /// must hold everything before them (of this capture file, for
+    /// fragments). Flows new to `self` are taken in the order `right` first
+    /// saw them while there is room under `limits.max_flows`.
+    pub fn absorb(&mut self, right: FlowTable, limits: &Limits) {
+        let FlowTable {
+            flows,
+            fragments,
+            orphans,
+            orphan_packets,
+            overflow,
+        } = right;
+        self.orphan_packets += orphan_packets;
+        self.overflow.add(&overflow);
+        // Right's orphans may belong to a first fragment before them; look
+        // them up before right's own fragments shadow ours. Whatever is not
+        // claimed now never will be: `self` holds all that came before.
         let mut claimed = Vec::new();
-        for (fk, o) in right.orphans.drain() {
+        for (fk, o) in orphans {
             match self.fragments.get(&fk) {
                 Some(&(key, dir)) => claimed.push((key, dir, o)),
-                None => {
-                    let mine = self.orphans.entry(fk).or_default();
-                    mine.packets += o.packets;
-                    mine.bytes += o.bytes;
-                    mine.first = Timestamp::earliest(mine.first, o.first);
-                    mine.last = Timestamp::latest(mine.last, o.last);
+                None => self.orphan_packets += o.packets,
+            }
+        }
+        for (key, r) in flows {
+            let room = self.flows.len() < limits.max_flows;
+            match self.flows.entry(key) {
+                indexmap::map::Entry::Occupied(mut e) => e.get_mut().merge(&r),
+                indexmap::map::Entry::Vacant(e) if room => {
+                    e.insert(r);
+                }
+                indexmap::map::Entry::Vacant(_) => {
+                    self.overflow.packets += r.packets[0] + r.packets[1];
+                    self.overflow.bytes += r.bytes[0] + r.bytes[1];
+                    self.overflow.flows.insert(&key);
                 }
             }
         }
-        if self.flows.len() >= right.flows.len() {
-            for (k, r) in right.flows {
-                self.flows.entry(k).or_default().merge(&r);
-            }
-        } else {
-            let left = std::mem::replace(&mut self.flows, right.flows);
-            for (k, l) in left {
-                let slot = self.flows.entry(k).or_default();
-                let mut combined = l;
-                combined.merge(slot);
-                *slot = combined;
-            }
-        }
         for (key, dir, o) in claimed {
-            if let Some(s) = self.flows.get_mut(&key) {
-                s.count(dir, o.packets, o.bytes, o.first, o.last);
+            match self.flows.get_mut(&key) {
+                Some(s) => s.count(dir, o.packets, o.bytes, o.first, o.last),
+                None => {
+                    // The datagram's flow was kept out by the flow limit.
+                    self.overflow.packets += o.packets;
+                    self.overflow.bytes += o.bytes;
+                }
             }
         }
-        self.fragments.extend(right.fragments);
+        for (fk, v) in fragments {
+            self.fragments.insert(fk, v);
+        }
+        if self.fragments.len() > limits.max_fragments {
+            // Forget the oldest quarter at once, so that a flood of
+            // fragments costs one shift per quarter, not one per batch.
+            let keep = limits.max_fragments - limits.max_fragments / 4;
+            let forget = self.fragments.len() - keep;
+            self.fragments.drain(..forget);
+            self.overflow.fragments_forgotten += forget as u64;
+        }
     }
 
-    /// Ends fragment joining (at the end of one capture file) and returns
-    /// the number of later fragments that never found a first fragment.
-    /// Tables of different files are then merged without joining fragments
+    /// Ends fragment joining at the end of one capture file: returns the
+    /// number of later fragments that never found a first fragment. Tables
+    /// of different files are then absorbed without joining fragments
     /// across files.
     pub fn seal(&mut self) -> u64 {
         self.fragments = Map::default();
-        std::mem::take(&mut self.orphans)
+        let mut n = std::mem::take(&mut self.orphan_packets);
+        n += std::mem::take(&mut self.orphans)
             .values()
             .map(|o| o.packets)
-            .sum()
+            .sum::<u64>();
+        n
+    }
+
+    /// What the limits kept out so far, leaving the count at zero.
+    pub fn take_overflow(&mut self) -> Overflow {
+        std::mem::take(&mut self.overflow)
     }
 
     /// The flows sorted by key.
@@ -157,5 +259,189 @@ fn frag_key(p: &PacketSummary, ident: u32) -> FragKey {
         dst: p.dst,
         proto: p.proto,
         ident,
+    }
+}
+
+/// Counts distinct items in a few KB (HyperLogLog, 4096 registers, about
+/// 1.6% standard error), with a fixed hash so that the estimate is the same
+/// on every run and any merge order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DistinctCount {
+    /// Allocated on first insert: most runs never need it.
+    registers: Option<Box<[u8; REGISTERS]>>,
+}
+
+const REGISTER_BITS: u32 = 12;
+const REGISTERS: usize = 1 << REGISTER_BITS;
+
+impl DistinctCount {
+    pub fn insert<T: Hash>(&mut self, item: &T) {
+        // Fixed keys: the same input gives the same estimate on every run.
+        let h = ahash::RandomState::with_seeds(1, 2, 3, 4).hash_one(item);
+        let idx = (h >> (64 - REGISTER_BITS)) as usize;
+        let rank = ((h << REGISTER_BITS) | (1 << (REGISTER_BITS - 1))).leading_zeros() as u8 + 1;
+        let r = self
+            .registers
+            .get_or_insert_with(|| Box::new([0; REGISTERS]));
+        r[idx] = r[idx].max(rank);
+    }
+
+    pub fn union(&mut self, o: &DistinctCount) {
+        if let Some(theirs) = &o.registers {
+            let mine = self
+                .registers
+                .get_or_insert_with(|| Box::new([0; REGISTERS]));
+            for (m, t) in mine.iter_mut().zip(theirs.iter()) {
+                *m = (*m).max(*t);
+            }
+        }
+    }
+
+    /// The estimated number of distinct items inserted.
+    pub fn estimate(&self) -> u64 {
+        let Some(r) = &self.registers else {
+            return 0;
+        };
+        let m = REGISTERS as f64;
+        let sum: f64 = r.iter().map(|&x| 2f64.powi(-i32::from(x))).sum();
+        let raw = 0.7213 / (1.0 + 1.079 / m) * m * m / sum;
+        let zeros = r.iter().filter(|&&x| x == 0).count();
+        let est = if raw <= 2.5 * m && zeros > 0 {
+            // Linear counting is better while registers are still empty.
+            m * (m / zeros as f64).ln()
+        } else {
+            raw
+        };
+        est.round() as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::{Fragment, PROTO_UDP};
+    use proptest::prelude::*;
+    use std::net::Ipv4Addr;
+
+    /// A packet of flow `f` (0..8), or a later fragment of datagram `f`.
+    fn packet(f: u8, frag: Option<bool>) -> PacketSummary {
+        PacketSummary {
+            src: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
+            dst: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
+            proto: PROTO_UDP,
+            transport: match frag {
+                Some(false) => Transport::LaterFragment,
+                _ => Transport::Ports {
+                    src: 40000,
+                    dst: 1000 + u16::from(f),
+                },
+            },
+            tcp_flags: 0,
+            tcp_seq: 0,
+            fragment: frag.map(|first| Fragment {
+                ident: u32::from(f),
+                first,
+            }),
+            wire_len: 100 + u32::from(f),
+        }
+    }
+
+    fn run(packets: &[(u8, Option<bool>)], cuts: &[usize], limits: &Limits) -> FlowTable {
+        let mut whole = FlowTable::new();
+        let mut at = 0;
+        for &cut in cuts.iter().chain(std::iter::once(&packets.len())) {
+            let cut = cut.clamp(at, packets.len());
+            let mut batch = FlowTable::new();
+            for (i, &(f, frag)) in packets[at..cut].iter().enumerate() {
+                batch.add(&packet(f, frag), Some(Timestamp((at + i) as i128)));
+            }
+            whole.absorb(batch, limits);
+            at = cut;
+        }
+        whole
+    }
+
+    fn packet_strategy() -> impl Strategy<Value = (u8, Option<bool>)> {
+        (
+            0u8..8,
+            prop_oneof![Just(None), Just(Some(true)), Just(Some(false))],
+        )
+    }
+
+    proptest! {
+        /// Any cut into batches gives what one packet at a time gives:
+        /// the same flows, the same packets kept out by the flow limit,
+        /// the same orphan fragments.
+        #[test]
+        fn absorbing_batches_equals_one_pass(
+            packets in proptest::collection::vec(packet_strategy(), 0..60),
+            mut cuts in proptest::collection::vec(0usize..60, 0..6),
+            max_flows in 0usize..9,
+        ) {
+            cuts.sort();
+            let limits = Limits { max_flows, max_fragments: usize::MAX };
+            let one: Vec<usize> = (1..packets.len()).collect();
+            let mut a = run(&packets, &cuts, &limits);
+            let mut b = run(&packets, &one, &limits);
+            prop_assert_eq!(a.seal(), b.seal());
+            prop_assert_eq!(a.take_overflow(), b.take_overflow());
+            prop_assert!(a.len() <= max_flows);
+            prop_assert_eq!(a.finish(), b.finish());
+        }
+    }
+
+    #[test]
+    fn packets_past_the_flow_limit_are_counted_not_kept() {
+        let packets: Vec<(u8, Option<bool>)> = (0..6).map(|f| (f, None)).collect();
+        let limits = Limits {
+            max_flows: 4,
+            max_fragments: 16,
+        };
+        let mut t = run(&packets, &[2, 3], &limits);
+        let o = t.take_overflow();
+        assert_eq!(t.len(), 4);
+        assert_eq!((o.packets, o.bytes, o.flows.estimate()), (2, 209, 2));
+        // A flow already tracked keeps counting after the limit is reached.
+        let mut more = packets.clone();
+        more.push((0, None));
+        let t = run(&more, &[], &limits);
+        assert_eq!(t.finish()[0].1.packets, [2, 0]);
+    }
+
+    #[test]
+    fn forgotten_first_fragments_make_later_ones_orphans() {
+        // Four first fragments, budget two: the oldest are forgotten (the
+        // quarter rule leaves at least one slot free), their later
+        // fragments find nothing.
+        let mut packets: Vec<(u8, Option<bool>)> = (0..4).map(|f| (f, Some(true))).collect();
+        packets.extend((0..4).map(|f| (f, Some(false))));
+        let limits = Limits {
+            max_flows: 100,
+            max_fragments: 2,
+        };
+        let mut t = run(&packets, &[1, 2, 3, 4], &limits);
+        let o = t.take_overflow();
+        assert_eq!(o.fragments_forgotten, 2);
+        assert_eq!(t.seal(), 2, "fragments of datagrams 0 and 1");
+    }
+
+    #[test]
+    fn distinct_count_is_close_and_order_free() {
+        let mut a = DistinctCount::default();
+        let mut b = DistinctCount::default();
+        for i in 0..50_000u32 {
+            a.insert(&i);
+            b.insert(&(49_999 - i));
+        }
+        assert_eq!(a, b);
+        let e = a.estimate() as f64;
+        assert!((e - 50_000.0).abs() / 50_000.0 < 0.05, "{e}");
+        let mut small = DistinctCount::default();
+        for i in 0..10u32 {
+            small.insert(&i);
+            small.insert(&i);
+        }
+        assert_eq!(small.estimate(), 10);
+        assert_eq!(DistinctCount::default().estimate(), 0);
     }
 }

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde_json::json;
 
-use crate::app::FileStats;
+use crate::app::{kept_out, FileStats};
 use crate::audit::{Finding, RuleCoverage};
 use crate::flow::{Flow, FlowState};
 use crate::rules::FindingKind;
@@ -114,6 +114,43 @@ impl RunSummary<'_> {
         for p in self.not_captures {
             let _ = writeln!(s, "not a capture, not read: {}", p.display());
         }
+        for f in self.files {
+            let t = &f.times;
+            let odd: Vec<String> = [
+                (t.out_of_order, "go back in time"),
+                (t.zero, "are zero (1970-01-01)"),
+                (t.future, "are more than a day in the future"),
+            ]
+            .iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, what)| format!("{n} {what}"))
+            .collect();
+            if !odd.is_empty() {
+                let _ = writeln!(
+                    s,
+                    "note: {}: packet timestamps: {}; all packets are audited, first/last seen may mislead",
+                    f.name,
+                    odd.join(", ")
+                );
+            }
+        }
+        let o = kept_out(self.files);
+        if o.packets > 0 {
+            let _ = writeln!(
+                s,
+                "warning: flow limit reached: {} packets ({} bytes) of about {} flows were not audited (--max-flows)",
+                o.packets,
+                o.bytes,
+                o.flows.estimate()
+            );
+        }
+        if o.fragments_forgotten > 0 {
+            let _ = writeln!(
+                s,
+                "warning: fragment limit reached: {} fragmented datagrams were forgotten before their later fragments came (--max-fragments)",
+                o.fragments_forgotten
+            );
+        }
         let _ = writeln!(
             s,
             "flows: {} ({:.1}% one-way, {:.1}% of TCP flows mid-stream)",
@@ -158,6 +195,7 @@ impl RunSummary<'_> {
     /// The same facts for scripts.
     pub fn to_json(&self) -> serde_json::Value {
         let (read, decoded, bytes, skipped) = self.totals();
+        let o = kept_out(self.files);
         let files: Vec<_> = self
             .files
             .iter()
@@ -172,6 +210,17 @@ impl RunSummary<'_> {
                     "bytes": f.bytes_read,
                     "skipped": f.skipped,
                     "untimed_packets": f.untimed_packets,
+                    "timestamps": {
+                        "out_of_order": f.times.out_of_order,
+                        "zero": f.times.zero,
+                        "future": f.times.future,
+                    },
+                    "limits": {
+                        "flows_kept_out": f.overflow.flows.estimate(),
+                        "packets_kept_out": f.overflow.packets,
+                        "bytes_kept_out": f.overflow.bytes,
+                        "fragments_forgotten": f.overflow.fragments_forgotten,
+                    },
                     "first_seen": f.first_ts.map(|t| t.to_string()),
                     "last_seen": f.last_ts.map(|t| t.to_string()),
                     "unreadable": f.unreadable,
@@ -201,6 +250,12 @@ impl RunSummary<'_> {
                 "tcp": self.flows.tcp_flows,
                 "mid_stream": self.flows.mid_stream,
                 "mid_stream_share": self.flows.mid_stream_share(),
+            },
+            "limits": {
+                "flows_kept_out": o.flows.estimate(),
+                "packets_kept_out": o.packets,
+                "bytes_kept_out": o.bytes,
+                "fragments_forgotten": o.fragments_forgotten,
             },
             "findings": self.findings.map(|f| f.len()),
             "findings_by_kind": self.findings_by_kind(),

@@ -15,16 +15,20 @@ pub enum FindingKind {
     MissingExpected,
     DisabledFeature,
     RetiredPort,
+    /// Not a departure of the network: a `--max-flows` or fragment limit
+    /// kept part of the capture out of the audit.
+    TrackingLimit,
 }
 
 impl FindingKind {
-    pub const ALL: [FindingKind; 6] = [
+    pub const ALL: [FindingKind; 7] = [
         FindingKind::UnexpectedPort,
         FindingKind::WrongDirection,
         FindingKind::LocalOnlyExposed,
         FindingKind::MissingExpected,
         FindingKind::DisabledFeature,
         FindingKind::RetiredPort,
+        FindingKind::TrackingLimit,
     ];
 
     pub fn label(self) -> &'static str {
@@ -35,6 +39,7 @@ impl FindingKind {
             FindingKind::MissingExpected => "missing-expected",
             FindingKind::DisabledFeature => "disabled-feature",
             FindingKind::RetiredPort => "retired-port",
+            FindingKind::TrackingLimit => "tracking-limit",
         }
     }
 
@@ -42,7 +47,9 @@ impl FindingKind {
     /// step lower (see [`Severity::inferred`]).
     pub fn default_severity(self) -> Severity {
         match self {
-            FindingKind::DisabledFeature | FindingKind::RetiredPort => Severity::Warning,
+            FindingKind::DisabledFeature
+            | FindingKind::RetiredPort
+            | FindingKind::TrackingLimit => Severity::Warning,
             _ => Severity::Error,
         }
     }

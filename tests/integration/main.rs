@@ -4,6 +4,8 @@ mod cli;
 mod corpus;
 mod fuzz;
 mod golden;
+mod limits;
+mod live_files;
 mod messages;
 mod profiles_cli;
 mod seeds;

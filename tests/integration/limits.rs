@@ -1,0 +1,181 @@
+//! Resource bounds on a generated hostile capture (random flows, a SYN
+//! flood, fragments that never complete): what the limits keep out is
+//! counted and reported, and memory stays bounded by them.
+
+use std::path::Path;
+
+use portaudit::synth::{write_flood, FloodCounts};
+
+use crate::{code, path_str, root, run};
+
+fn flood_file(dir: &Path, packets: u64) -> (std::path::PathBuf, FloodCounts) {
+    let counts = FloodCounts::of(packets);
+    let path = dir.join("flood.pcap");
+    let out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    write_flood(out, counts, 1).unwrap();
+    (path, counts)
+}
+
+#[test]
+fn limits_are_counted_reported_and_findings_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let (capture, counts) = flood_file(dir.path(), 60_000);
+    let stats = dir.path().join("stats.json");
+    let findings = dir.path().join("findings.csv");
+    let o = run(&[
+        "audit",
+        "-d",
+        &path_str(&root().join("examples/air-lab.toml")),
+        "--max-flows",
+        "5000",
+        "--max-fragments",
+        "1000",
+        "--stats",
+        &path_str(&stats),
+        "-o",
+        &path_str(&findings),
+        &path_str(&capture),
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    // The lab's required rules are missing from a flood: exit 1.
+    assert_eq!(code(&o), 1, "{stderr}");
+    let s: serde_json::Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
+    let f = &s["files"][0];
+    // Every flow packet is distinct: all but the first 5000 are kept out.
+    let flow_packets = counts.random_flows + counts.syn_flood + counts.fragment_pairs;
+    assert_eq!(s["flows"]["total"], 5000);
+    assert_eq!(f["limits"]["packets_kept_out"], flow_packets - 5000);
+    assert_eq!(f["skipped"]["flow-limit"], flow_packets - 5000);
+    assert_eq!(f["packets_used"], 5000);
+    let kept_out = f["limits"]["flows_kept_out"].as_u64().unwrap() as f64;
+    let exact = (flow_packets - 5000) as f64;
+    assert!(
+        (kept_out - exact).abs() / exact < 0.05,
+        "{kept_out} vs {exact}"
+    );
+    // The budget keeps at most 1000 first fragments: the rest are forgotten.
+    let forgotten = f["limits"]["fragments_forgotten"].as_u64().unwrap();
+    assert!(forgotten >= counts.fragment_pairs - 1000, "{forgotten}");
+    assert_eq!(
+        f["skipped"]["fragment-without-first"], counts.fragment_pairs,
+        "later fragments of datagrams never begun"
+    );
+    let read = f["packets_read"].as_u64().unwrap();
+    let skipped: u64 = f["skipped"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!((read, 5000 + skipped), (counts.packets(), read));
+    assert!(stderr.contains("warning: flow limit reached"), "{stderr}");
+    assert!(
+        stderr.contains("warning: fragment limit reached"),
+        "{stderr}"
+    );
+    let csv = std::fs::read_to_string(&findings).unwrap();
+    let limits: Vec<&str> = csv
+        .lines()
+        .filter(|l| l.contains(",tracking-limit,"))
+        .collect();
+    assert_eq!(limits.len(), 2, "{csv}");
+    assert!(limits.iter().all(|l| l.starts_with("warning,")), "{csv}");
+    assert!(limits[0].contains("--max-flows 5000"), "{}", limits[0]);
+    assert!(limits[1].contains("--max-fragments 1000"), "{}", limits[1]);
+    // Missing-expected findings say the limit may be why.
+    let missing: Vec<&str> = csv
+        .lines()
+        .filter(|l| l.contains(",missing-expected,"))
+        .collect();
+    assert!(!missing.is_empty());
+    for l in missing {
+        assert!(
+            l.contains("packets of flows past --max-flows 5000 were not audited"),
+            "{l}"
+        );
+    }
+}
+
+#[test]
+fn the_same_flood_gives_the_same_report_on_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let (capture, _) = flood_file(dir.path(), 200_000);
+    let mut outs = Vec::new();
+    for threads in ["1", "2", "3"] {
+        let o = run(&[
+            "flows",
+            "-q",
+            "--max-flows",
+            "30000",
+            "--max-fragments",
+            "500",
+            "--threads",
+            threads,
+            &path_str(&capture),
+        ]);
+        assert_eq!(code(&o), 0);
+        outs.push(o.stdout);
+    }
+    assert_eq!(outs[0], outs[1]);
+    assert_eq!(outs[0], outs[2]);
+    assert_eq!(
+        outs[0].iter().filter(|&&b| b == b'\n').count(),
+        30_001,
+        "header and the 30000 flows first seen"
+    );
+}
+
+#[test]
+fn zero_limits_are_refused() {
+    let o = run(&["flows", "--max-flows", "0", "x.pcap"]);
+    assert_eq!(code(&o), 2);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--max-flows"));
+}
+
+/// Peak resident memory of a child, read from /proc while it runs: VmHWM
+/// only grows, so the last value read is the peak to within one poll.
+#[cfg(target_os = "linux")]
+fn peak_rss_kb(mut child: std::process::Child) -> (std::process::ExitStatus, u64) {
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    loop {
+        if let Ok(s) = std::fs::read_to_string(&status_path) {
+            if let Some(v) = s
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            {
+                peak = v;
+            }
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            return (status, peak);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// 2.5 million distinct flows need over a gigabyte; with the limit at
+/// 100 000 the run stays far below, whatever the file size.
+#[cfg(target_os = "linux")]
+#[test]
+fn memory_is_bounded_by_the_flow_limit_not_the_capture() {
+    let dir = tempfile::tempdir().unwrap();
+    let (capture, _) = flood_file(dir.path(), 3_000_000);
+    let child = crate::bin()
+        .args([
+            "flows",
+            "-q",
+            "-o",
+            "/dev/null",
+            "--max-flows",
+            "100000",
+            &path_str(&capture),
+        ])
+        .spawn()
+        .unwrap();
+    let (status, peak_kb) = peak_rss_kb(child);
+    assert_eq!(status.code(), Some(0));
+    assert!(peak_kb > 0, "VmHWM was read");
+    assert!(peak_kb < 200 * 1024, "peak {peak_kb} kB");
+}
