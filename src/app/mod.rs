@@ -11,8 +11,8 @@ use std::path::PathBuf;
 
 pub use check::{run_check, CheckConfig};
 pub use ingest::{
-    ingest, ingest_bytes, ingest_reader, ingest_reader_with, kept_out, FileStats, IngestOptions,
-    Ingested, TimeFacts, FLOW_LIMIT,
+    ingest, ingest_bytes, ingest_one, ingest_reader, ingest_reader_with, kept_out, FileStats,
+    IngestOptions, Ingested, TimeFacts, FLOW_LIMIT,
 };
 pub use scaffold::deployment_skeleton;
 

@@ -77,13 +77,23 @@ impl PcapngWalker {
                 ),
             });
         }
-        Ok(Some((
-            PcapngWalker {
-                endian,
-                interfaces: Vec::new(),
-            },
-            0,
-        )))
+        let mut walker = PcapngWalker {
+            endian,
+            interfaces: Vec::new(),
+        };
+        // The first block defines the file: if its framing is corrupt there
+        // is nothing to read (damage inside its options is only reported).
+        match walker.clone().step(buf, 0, 0) {
+            Step::NeedMore { .. } => Ok(None),
+            Step::Damaged(d) => Err(FormatError {
+                offset: d.offset,
+                message: d.message,
+            }),
+            _ => {
+                walker.interfaces.clear();
+                Ok(Some((walker, 0)))
+            }
+        }
     }
 
     #[inline]

@@ -2,6 +2,7 @@
 
 mod cli;
 mod corpus;
+mod corpus_report;
 mod fuzz;
 mod golden;
 mod limits;
