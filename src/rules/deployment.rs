@@ -25,6 +25,36 @@ pub enum AuditScope {
     All,
 }
 
+/// Hosts bound to a role, as written.
+struct Binding {
+    net: Net,
+    profile: String,
+    role: String,
+    dedicated: bool,
+}
+
+/// Why binding `b` contradicts an earlier binding of the same hosts: a
+/// role the profile marks dedicated (an appliance whose every port is that
+/// product's) cannot share its host with a role of another product.
+fn conflict(earlier: &[(std::ops::Range<usize>, Binding)], b: &Binding) -> Option<String> {
+    let (_, e) = earlier
+        .iter()
+        .find(|(_, e)| e.net == b.net && e.profile != b.profile && (e.dedicated || b.dedicated))?;
+    let (net, p, r, profile, role) = (b.net, &e.profile, &e.role, &b.profile, &b.role);
+    const WHY: &str = "dedicated (every port of its host belongs to that product)";
+    const FIX: &str =
+        "remove one of the two bindings, or allow the other product's traffic with a [[site_rule]]";
+    Some(if e.dedicated {
+        format!(
+            "{net} is already bound to {p} role {r:?}, which is {WHY}; it cannot also hold {profile} role {role:?}: {FIX}"
+        )
+    } else {
+        format!(
+            "{net} is already bound to {p} role {r:?}; it cannot also hold {profile} role {role:?}, which is {WHY}: {FIX}"
+        )
+    })
+}
+
 /// A side of a site rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HostRef {
@@ -89,6 +119,9 @@ impl Deployment {
             ));
         }
         let mut profiles = Vec::new();
+        // Every host binding with its place in the file, to check for
+        // conflicts in file order once all are read.
+        let mut bindings: Vec<(std::ops::Range<usize>, Binding)> = Vec::new();
         for (key, rp) in raw.profiles {
             let Some(profile) = catalog.get(key.get_ref()) else {
                 return Err(err(
@@ -142,9 +175,20 @@ impl Deployment {
                         ),
                     ));
                 }
+                let dedicated = profile.role(role.get_ref()).is_some_and(|r| r.dedicated);
                 let mut nets = Vec::new();
                 for s in specs {
-                    nets.push(Net::parse(s.get_ref()).map_err(|m| err(s.span(), m))?);
+                    let net = Net::parse(s.get_ref()).map_err(|m| err(s.span(), m))?;
+                    bindings.push((
+                        s.span(),
+                        Binding {
+                            net,
+                            profile: profile.id.clone(),
+                            role: role.get_ref().clone(),
+                            dedicated,
+                        },
+                    ));
+                    nets.push(net);
                 }
                 hosts.insert(role.into_inner(), nets);
             }
@@ -153,6 +197,12 @@ impl Deployment {
                 features,
                 hosts,
             });
+        }
+        bindings.sort_by_key(|(span, _)| span.start);
+        for (i, (span, b)) in bindings.iter().enumerate() {
+            if let Some(m) = conflict(&bindings[..i], b) {
+                return Err(err(span.clone(), m));
+            }
         }
         let mut site_rules = Vec::new();
         for r in raw.site_rules {

@@ -89,6 +89,18 @@ const CASES: &[(&str, &str, &str)] = &[
         "dupid.toml:17:6: rule id \"r\" is used twice; rule ids must be unique within a profile",
     ),
     (
+        "conflict.toml",
+        "name = \"x\"\n[profiles.binalyze-air.hosts]\nconsole = [\"10.0.0.1\"]\n\
+         [profiles.netwrix-threat-manager.hosts]\ndomain_controller = [\"10.0.0.2\", \"10.0.0.1\"]\n",
+        "conflict.toml:5:34: 10.0.0.1 is already bound to binalyze-air role \"console\", which is dedicated (every port of its host belongs to that product); it cannot also hold netwrix-threat-manager role \"domain_controller\": remove one of the two bindings, or allow the other product's traffic with a [[site_rule]]",
+    ),
+    (
+        "conflict2.toml",
+        "name = \"x\"\n[profiles.netwrix-threat-manager.hosts]\ndomain_controller = [\"10.0.0.1\"]\n\
+         [profiles.binalyze-air.hosts]\nconsole = [\"10.0.0.1\"]\n",
+        "conflict2.toml:5:12: 10.0.0.1 is already bound to netwrix-threat-manager role \"domain_controller\"; it cannot also hold binalyze-air role \"console\", which is dedicated (every port of its host belongs to that product): remove one of the two bindings, or allow the other product's traffic with a [[site_rule]]",
+    ),
+    (
         "neither.toml",
         "title = \"x\"\n",
         "neither.toml:1:1: neither a profile nor a deployment: a profile has `id`, `vendor`, [roles.<id>] and [[rule]] tables (see rules/README.md); a deployment has [profiles.<id>] tables (`portaudit init --profile ID` writes one)",
