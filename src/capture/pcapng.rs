@@ -512,10 +512,17 @@ mod tests {
 
     #[test]
     fn mismatched_trailer_is_fatal() {
+        let mut bad = shb(false);
+        let n = bad.len();
+        bad[n - 1] ^= 0x10;
+        // As the first block, it makes the file unreadable...
+        let e = PcapngWalker::open(&bad).unwrap_err();
+        assert_eq!(e.offset, 0);
+        assert!(e.message.contains("ends with length"), "{e}");
+        // ...later, it stops the walk where it starts.
         let mut f = shb(false);
-        let n = f.len();
-        f[n - 1] ^= 0x10;
+        f.extend_from_slice(&bad);
         let out = walk(&f);
-        assert!(out[0].starts_with("Damaged"), "{out:?}");
+        assert!(out[1].starts_with("Damaged"), "{out:?}");
     }
 }
