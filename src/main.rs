@@ -97,6 +97,7 @@ fn ingest_options(max_flows: usize, max_fragments: usize) -> IngestOptions {
             max_fragments,
         },
         future_after: Some(app::future_after()),
+        ..IngestOptions::default()
     }
 }
 

@@ -23,17 +23,27 @@ use crate::flow::{FlowTable, Limits, Overflow};
 /// [`CHUNK_BYTES`]: where inputs are cut must not depend on the machine.
 const BATCH_BYTES: usize = 1 << 20;
 /// Bytes read per chunk; two chunks are in memory at a time.
-const CHUNK_BYTES: usize = 16 << 20;
-/// Room kept before each chunk for the end of the previous chunk (a record
-/// cut by the chunk boundary), so that joining them copies only that end.
-const CARRY_ROOM: usize = 256 << 10;
+pub const CHUNK_BYTES: usize = 16 << 20;
 
 /// How reading is bounded and judged; the same for every input of a run.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub struct IngestOptions {
     pub limits: Limits,
     /// Timestamps after this are counted as in the future.
     pub future_after: Option<Timestamp>,
+    /// Bytes read per chunk ([`CHUNK_BYTES`]); tests make it tiny to put
+    /// chunk boundaries everywhere, which must change nothing.
+    pub chunk_bytes: usize,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            limits: Limits::default(),
+            future_after: None,
+            chunk_bytes: CHUNK_BYTES,
+        }
+    }
 }
 
 /// What reading one capture showed, for the summary and `--stats`.
@@ -264,10 +274,13 @@ fn finish_file(mut table: FlowTable, tally: Tally, mut stats: FileStats) -> (Flo
     (table, stats)
 }
 
-/// One chunk from the reading thread: `buf[CARRY_ROOM..CARRY_ROOM + len]`
-/// holds new bytes of the input.
+/// One chunk from the reading thread: `buf[room..room + len]` holds new
+/// bytes of the input. The room before them takes the end of the previous
+/// chunk (a record cut by the chunk boundary), so that joining the two
+/// copies only that end.
 struct Chunk {
     buf: Vec<u8>,
+    room: usize,
     len: usize,
     end: ChunkEnd,
 }
@@ -283,7 +296,10 @@ enum ChunkEnd {
 /// its next send, or with the process if the input blocks (a live stdin).
 fn spawn_reader(
     mut reader: Box<dyn Read + Send>,
+    chunk_bytes: usize,
 ) -> io::Result<(mpsc::Receiver<Chunk>, mpsc::Sender<Vec<u8>>)> {
+    let chunk_bytes = chunk_bytes.max(1);
+    let room = chunk_bytes / 16;
     let (full_tx, full_rx) = mpsc::sync_channel::<Chunk>(1);
     let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
     for _ in 0..2 {
@@ -293,11 +309,11 @@ fn spawn_reader(
         .name("portaudit-read".into())
         .spawn(move || {
             while let Ok(mut buf) = free_rx.recv() {
-                buf.resize(CARRY_ROOM + CHUNK_BYTES, 0);
+                buf.resize(room + chunk_bytes, 0);
                 let mut len = 0;
                 let mut end = ChunkEnd::More;
-                while len < CHUNK_BYTES {
-                    match reader.read(&mut buf[CARRY_ROOM + len..]) {
+                while len < chunk_bytes {
+                    match reader.read(&mut buf[room + len..]) {
                         Ok(0) => {
                             end = ChunkEnd::Eof;
                             break;
@@ -311,7 +327,13 @@ fn spawn_reader(
                     }
                 }
                 let last = !matches!(end, ChunkEnd::More);
-                if full_tx.send(Chunk { buf, len, end }).is_err() || last {
+                let chunk = Chunk {
+                    buf,
+                    room,
+                    len,
+                    end,
+                };
+                if full_tx.send(chunk).is_err() || last {
                     return;
                 }
             }
@@ -327,7 +349,7 @@ fn read_stream(
 ) -> (FlowTable, Tally) {
     let mut table = FlowTable::new();
     let mut tally = Tally::default();
-    let (full, free) = match spawn_reader(reader) {
+    let (full, free) = match spawn_reader(reader, opts.chunk_bytes) {
         Ok(channels) => channels,
         Err(e) => {
             stats.unreadable = Some(format!("cannot start a reading thread: {e}"));
@@ -341,18 +363,24 @@ fn read_stream(
     let mut walker: Option<Walker> = None;
     let mut pos = 0usize;
     loop {
-        let Chunk { mut buf, len, end } = full.recv().unwrap_or(Chunk {
-            buf: vec![0; CARRY_ROOM],
+        let Chunk {
+            mut buf,
+            room,
+            len,
+            end,
+        } = full.recv().unwrap_or(Chunk {
+            buf: Vec::new(),
+            room: 0,
             len: 0,
             end: ChunkEnd::Eof,
         });
         // Join the carried bytes and the new ones without copying the new.
-        let joined: &[u8] = if carry.len() <= CARRY_ROOM {
-            let at = CARRY_ROOM - carry.len();
-            buf[at..CARRY_ROOM].copy_from_slice(&carry);
-            &buf[at..CARRY_ROOM + len]
+        let joined: &[u8] = if carry.len() <= room {
+            let at = room - carry.len();
+            buf[at..room].copy_from_slice(&carry);
+            &buf[at..room + len]
         } else {
-            carry.extend_from_slice(&buf[CARRY_ROOM..CARRY_ROOM + len]);
+            carry.extend_from_slice(&buf[room..room + len]);
             &carry
         };
         let eof = !matches!(end, ChunkEnd::More);
