@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Fills fuzz/corpus/<target>/ with seed inputs from the shared capture corpus
+# (../shared/captures beside the repository) and the shipped TOML files.
+# Safe to run again: files are copied under their own names, so a re-run
+# refreshes the seeds and leaves what the fuzzer added alone.
+#
+#   capture_reader  whole capture files up to MAX_CAPTURE bytes (default
+#                   64 KiB); bigger ones only slow every execution down.
+#   decoder         capture files up to 2 KiB, whole: the first two bytes
+#                   pick a link type, the rest is taken as one frame. A few
+#                   hand-made frames (raw IPv4/IPv6 TCP, Ethernet) too.
+#   rules_parser    rules/*.toml and examples/*.toml.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(dirname "$here")"
+captures="$root/../shared/captures"
+max_capture="${MAX_CAPTURE:-65536}"
+
+if [ ! -d "$captures" ]; then
+    echo "seed.sh: $captures not found (the shared capture corpus sits beside the repository)" >&2
+    exit 1
+fi
+
+mkdir -p "$here/corpus/capture_reader" "$here/corpus/decoder" "$here/corpus/rules_parser"
+
+n_capture=0
+n_decoder=0
+for f in "$captures"/*.pcap*; do
+    [ -f "$f" ] || continue
+    size=$(stat -c %s "$f")
+    if [ "$size" -le "$max_capture" ]; then
+        cp "$f" "$here/corpus/capture_reader/"
+        n_capture=$((n_capture + 1))
+    fi
+    if [ "$size" -le 2048 ]; then
+        cp "$f" "$here/corpus/decoder/"
+        n_decoder=$((n_decoder + 1))
+    fi
+done
+
+# Frames behind a two-byte link selector (u16 LE modulo 11 indexes
+# [1, 0, 108, 113, 276, 12, 14, 101, 228, 229]; 10 means "the u16 itself").
+tcp='3039 01bb 00000001 00000000 5002 ffff 0000 0000'
+ipv4="4500 0028 0001 0000 4006 0000 0a000001 0a000002 $tcp"
+ipv6="6000 0000 0014 0640 $(printf 'fd%.0s' {1..16}) $(printf 'fe%.0s' {1..16}) $tcp"
+eth="020000000002 020000000001 0800 $ipv4"
+frame() {
+    local hex
+    hex="$(echo "$2" | tr -d ' ')"
+    # shellcheck disable=SC2059 # the format is the bytes, as \xNN escapes
+    printf "$(echo "$hex" | sed 's/../\\x&/g')" > "$here/corpus/decoder/$1"
+}
+frame raw-ipv4-tcp "0700 $ipv4"   # index 7: link type 101 (raw IP)
+frame raw-ipv6-tcp "0700 $ipv6"
+frame eth-ipv4-tcp "0000 $eth"    # index 0: link type 1 (Ethernet)
+n_decoder=$((n_decoder + 3))
+
+n_rules=0
+for f in "$root"/rules/*.toml "$root"/examples/*.toml; do
+    cp "$f" "$here/corpus/rules_parser/$(basename "$(dirname "$f")")-$(basename "$f")"
+    n_rules=$((n_rules + 1))
+done
+
+echo "seeded capture_reader=$n_capture decoder=$n_decoder rules_parser=$n_rules"
