@@ -214,10 +214,14 @@ pub fn ingest_one(input: &CaptureInput, opts: &IngestOptions) -> (FlowTable, Fil
             stats.unreadable = Some(e.message);
             (FlowTable::new(), stats)
         }
-        Ok(InputSource { reader, compressed }) => {
+        Ok(InputSource {
+            reader,
+            compressed,
+            size,
+        }) => {
             let mut stats = FileStats::named(input.display_name());
             stats.compressed = compressed;
-            let (table, tally) = read_stream(reader, &mut stats, opts);
+            let (table, tally) = read_stream(reader, size, &mut stats, opts);
             finish_file(table, tally, stats)
         }
     }
@@ -225,7 +229,11 @@ pub fn ingest_one(input: &CaptureInput, opts: &IngestOptions) -> (FlowTable, Fil
 
 /// Reads a capture held in memory, as a file is read (tests, fuzzing).
 pub fn ingest_bytes(name: &str, buf: &[u8]) -> (FlowTable, FileStats) {
-    ingest_reader(name, Box::new(io::Cursor::new(buf.to_vec())))
+    let mut stats = FileStats::named(name.to_string());
+    let reader = Box::new(io::Cursor::new(buf.to_vec()));
+    let size = Some(buf.len() as u64);
+    let (table, tally) = read_stream(reader, size, &mut stats, &IngestOptions::default());
+    finish_file(table, tally, stats)
 }
 
 /// Reads a capture front to back from `reader`, as stdin is read.
@@ -240,7 +248,7 @@ pub fn ingest_reader_with(
     opts: &IngestOptions,
 ) -> (FlowTable, FileStats) {
     let mut stats = FileStats::named(name.to_string());
-    let (table, tally) = read_stream(reader, &mut stats, opts);
+    let (table, tally) = read_stream(reader, None, &mut stats, opts);
     finish_file(table, tally, stats)
 }
 
@@ -291,13 +299,18 @@ enum ChunkEnd {
     Failed(io::Error),
 }
 
+/// The channels to and the handle of a reading thread.
+type Reading = (
+    mpsc::Receiver<Chunk>,
+    mpsc::Sender<Vec<u8>>,
+    std::thread::JoinHandle<()>,
+);
+
 /// Starts the thread that reads `reader` into chunks, two buffers in
-/// turn. It is not joined: when the walk stops early (damage), it ends at
-/// its next send, or with the process if the input blocks (a live stdin).
-fn spawn_reader(
-    mut reader: Box<dyn Read + Send>,
-    chunk_bytes: usize,
-) -> io::Result<(mpsc::Receiver<Chunk>, mpsc::Sender<Vec<u8>>)> {
+/// turn. It is joined once it has sent the end of the input; when the walk
+/// stops early (damage) it is left to end at its next send, or with the
+/// process if the input blocks (a live stdin).
+fn spawn_reader(mut reader: Box<dyn Read + Send>, chunk_bytes: usize) -> io::Result<Reading> {
     let chunk_bytes = chunk_bytes.max(1);
     let room = chunk_bytes / 16;
     let (full_tx, full_rx) = mpsc::sync_channel::<Chunk>(1);
@@ -305,7 +318,7 @@ fn spawn_reader(
     for _ in 0..2 {
         let _ = free_tx.send(Vec::new());
     }
-    std::thread::Builder::new()
+    let handle = std::thread::Builder::new()
         .name("portaudit-read".into())
         .spawn(move || {
             while let Ok(mut buf) = free_rx.recv() {
@@ -338,18 +351,25 @@ fn spawn_reader(
                 }
             }
         })?;
-    Ok((full_rx, free_tx))
+    Ok((full_rx, free_tx, handle))
 }
 
 /// Reads a capture front to back, a chunk at a time.
 fn read_stream(
     reader: Box<dyn Read + Send>,
+    size: Option<u64>,
     stats: &mut FileStats,
     opts: &IngestOptions,
 ) -> (FlowTable, Tally) {
     let mut table = FlowTable::new();
     let mut tally = Tally::default();
-    let (full, free) = match spawn_reader(reader, opts.chunk_bytes) {
+    // A small file needs no more than its size (and one byte to see its
+    // end): directories of small captures then cost little memory.
+    let chunk = match size {
+        Some(n) => opts.chunk_bytes.min((n as usize).saturating_add(1).max(4096)),
+        None => opts.chunk_bytes,
+    };
+    let (full, free, handle) = match spawn_reader(reader, chunk) {
         Ok(channels) => channels,
         Err(e) => {
             stats.unreadable = Some(format!("cannot start a reading thread: {e}"));
@@ -425,7 +445,12 @@ fn read_stream(
             table.absorb(t, &opts.limits);
             tally.merge(y);
         }
-        if eof || stopped {
+        if eof {
+            // The thread has sent its last chunk and is returning.
+            let _ = handle.join();
+            return (table, tally);
+        }
+        if stopped {
             return (table, tally);
         }
         // Keep the unfinished record for the next round.

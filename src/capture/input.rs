@@ -55,13 +55,18 @@ impl CaptureInput {
                 let mut file = file;
                 file.seek(SeekFrom::Start(0))
                     .map_err(|e| InputError::new(self, format!("cannot seek: {e}")))?;
+                let size = file.metadata().ok().map(|m| m.len());
                 let reader: Box<dyn Read + Send> = if compressed {
                     let buffered = BufReader::with_capacity(1 << 20, file);
                     Box::new(flate2::bufread::MultiGzDecoder::new(buffered))
                 } else {
                     Box::new(file)
                 };
-                Ok(InputSource { reader, compressed })
+                Ok(InputSource {
+                    reader,
+                    compressed,
+                    size: size.filter(|_| !compressed),
+                })
             }
         }
     }
@@ -89,7 +94,11 @@ fn stream_maybe_gzip<R: BufRead + Send + 'static>(mut r: R) -> io::Result<InputS
     } else {
         Box::new(r)
     };
-    Ok(InputSource { reader, compressed })
+    Ok(InputSource {
+        reader,
+        compressed,
+        size: None,
+    })
 }
 
 /// An opened capture, read front to back.
@@ -97,6 +106,9 @@ pub struct InputSource {
     /// The capture's bytes, decompressed.
     pub reader: Box<dyn Read + Send>,
     pub compressed: bool,
+    /// The size of a plain file when it was opened: small files then get
+    /// small buffers. Only a hint: the file may grow or shrink.
+    pub size: Option<u64>,
 }
 
 /// An input that could not be opened or listed.
