@@ -8,8 +8,10 @@ use std::net::IpAddr;
 
 use etherparse::PacketBuilder;
 
+mod enterprise;
 mod flood;
 
+pub use enterprise::{write_enterprise, EnterpriseSpec, EnterpriseStats};
 pub use flood::{write_flood, FloodCounts, PcapWriter, Rng};
 
 /// An address and port.
