@@ -366,7 +366,9 @@ fn read_stream(
     // A small file needs no more than its size (and one byte to see its
     // end): directories of small captures then cost little memory.
     let chunk = match size {
-        Some(n) => opts.chunk_bytes.min((n as usize).saturating_add(1).max(4096)),
+        Some(n) => opts
+            .chunk_bytes
+            .min((n as usize).saturating_add(1).max(4096)),
         None => opts.chunk_bytes,
     };
     let (full, free, handle) = match spawn_reader(reader, chunk) {
