@@ -278,6 +278,8 @@ fn finish_file(mut table: FlowTable, tally: Tally, mut stats: FileStats) -> (Flo
     stats.unuse(FLOW_LIMIT, stats.overflow.packets);
     let mut damage = tally.damage;
     damage.append(&mut stats.damage);
+    // In file order, whichever stage met it.
+    damage.sort_by_key(|d| d.offset);
     stats.damage = damage;
     (table, stats)
 }

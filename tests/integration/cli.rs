@@ -99,6 +99,36 @@ fn truncated_gzip_is_damage_not_a_crash() {
 }
 
 #[test]
+fn corrupt_gzip_is_damage_not_a_crash() {
+    let bytes = std::fs::read(root().join("fixtures/binalyze-air/violations.pcap")).unwrap();
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(&bytes).unwrap();
+    let mut gz = enc.finish().unwrap();
+    let n = gz.len();
+    // A damaged byte in the deflate data, and a wrong CRC at the end.
+    gz[n / 2] ^= 0x55;
+    gz[n - 6] ^= 0xFF;
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.pcap.gz");
+    std::fs::write(&bad, &gz).unwrap();
+    let o = run(&["flows", "-q", "-o", "/dev/null", &path_str(&bad)]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(code(&o), 3, "{stderr}");
+    let damage: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("damaged:"))
+        .collect();
+    // The garbage the bad byte decompresses to, then the checksum, in
+    // file order.
+    assert_eq!(damage.len(), 2, "{stderr}");
+    assert!(damage[0].contains("record header claims"), "{stderr}");
+    assert!(
+        damage[1].contains("the compressed stream is corrupt or cut short"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn directories_expand_and_skip_non_captures() {
     let dir = root().join("fixtures/binalyze-air");
     let (o, v) = crate::flows_with_stats(&dir);
