@@ -185,21 +185,12 @@ impl Scenario {
     }
 
     /// Writes a classic pcap (little-endian, microseconds, Ethernet).
-    pub fn write_pcap<W: Write>(&self, mut w: W) -> io::Result<()> {
-        w.write_all(&0xA1B2_C3D4u32.to_le_bytes())?;
-        w.write_all(&2u16.to_le_bytes())?;
-        w.write_all(&4u16.to_le_bytes())?;
-        w.write_all(&[0; 8])?;
-        w.write_all(&262_144u32.to_le_bytes())?;
-        w.write_all(&1u32.to_le_bytes())?;
+    pub fn write_pcap<W: Write>(&self, w: W) -> io::Result<()> {
+        let mut out = PcapWriter::new(w)?;
         for (ts, f) in &self.frames {
-            w.write_all(&((ts / 1_000_000_000) as u32).to_le_bytes())?;
-            w.write_all(&((ts % 1_000_000_000 / 1000) as u32).to_le_bytes())?;
-            w.write_all(&(f.len() as u32).to_le_bytes())?;
-            w.write_all(&(f.len() as u32).to_le_bytes())?;
-            w.write_all(f)?;
+            out.record(*ts, f)?;
         }
-        w.flush()
+        out.finish().map(|_| ())
     }
 
     /// Writes pcapng: one section, one Ethernet interface with nanosecond
