@@ -214,26 +214,18 @@ pub fn ingest_one(input: &CaptureInput, opts: &IngestOptions) -> (FlowTable, Fil
             stats.unreadable = Some(e.message);
             (FlowTable::new(), stats)
         }
-        Ok(InputSource {
-            reader,
-            compressed,
-            size,
-        }) => {
-            let mut stats = FileStats::named(input.display_name());
-            stats.compressed = compressed;
-            let (table, tally) = read_stream(reader, size, &mut stats, opts);
-            finish_file(table, tally, stats)
-        }
+        Ok(source) => read_source(input.display_name(), source, opts),
     }
 }
 
 /// Reads a capture held in memory, as a file is read (tests, fuzzing).
 pub fn ingest_bytes(name: &str, buf: &[u8]) -> (FlowTable, FileStats) {
-    let mut stats = FileStats::named(name.to_string());
-    let reader = Box::new(io::Cursor::new(buf.to_vec()));
-    let size = Some(buf.len() as u64);
-    let (table, tally) = read_stream(reader, size, &mut stats, &IngestOptions::default());
-    finish_file(table, tally, stats)
+    let source = InputSource {
+        reader: Box::new(io::Cursor::new(buf.to_vec())),
+        compressed: false,
+        size: Some(buf.len() as u64),
+    };
+    read_source(name.to_string(), source, &IngestOptions::default())
 }
 
 /// Reads a capture front to back from `reader`, as stdin is read.
@@ -247,8 +239,19 @@ pub fn ingest_reader_with(
     reader: Box<dyn Read + Send>,
     opts: &IngestOptions,
 ) -> (FlowTable, FileStats) {
-    let mut stats = FileStats::named(name.to_string());
-    let (table, tally) = read_stream(reader, None, &mut stats, opts);
+    let source = InputSource {
+        reader,
+        compressed: false,
+        size: None,
+    };
+    read_source(name.to_string(), source, opts)
+}
+
+/// Reads an opened capture into its own table: every entry point ends here.
+fn read_source(name: String, source: InputSource, opts: &IngestOptions) -> (FlowTable, FileStats) {
+    let mut stats = FileStats::named(name);
+    stats.compressed = source.compressed;
+    let (table, tally) = read_stream(source.reader, source.size, &mut stats, opts);
     finish_file(table, tally, stats)
 }
 

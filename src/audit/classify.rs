@@ -514,7 +514,7 @@ impl<'d> Auditor<'d> {
     /// A finding for each limit that kept part of the captures out.
     fn limit_findings(&self, kept_out: &Overflow, limits: &Limits) -> Vec<Finding> {
         let severity = self.deployment.severity_of(FindingKind::TrackingLimit);
-        let row = |dst_port: &str, packets: u64, bytes: u64, detail: String| Finding {
+        let row = |packets: u64, bytes: u64, detail: String| Finding {
             severity,
             kind: FindingKind::TrackingLimit,
             profile: String::new(),
@@ -524,7 +524,7 @@ impl<'d> Auditor<'d> {
             dst_ip: None,
             dst_role: String::new(),
             proto: String::new(),
-            dst_port: dst_port.to_string(),
+            dst_port: String::new(),
             initiator_basis: String::new(),
             state: String::new(),
             connections: 0,
@@ -538,7 +538,6 @@ impl<'d> Auditor<'d> {
         let mut out = Vec::new();
         if kept_out.packets > 0 {
             out.push(row(
-                "",
                 kept_out.packets,
                 kept_out.bytes,
                 format!(
@@ -551,7 +550,6 @@ impl<'d> Auditor<'d> {
         }
         if kept_out.fragments_forgotten > 0 {
             out.push(row(
-                "",
                 0,
                 0,
                 format!(

@@ -77,22 +77,20 @@ impl PcapngWalker {
                 ),
             });
         }
-        let mut walker = PcapngWalker {
+        let walker = PcapngWalker {
             endian,
             interfaces: Vec::new(),
         };
         // The first block defines the file: if its framing is corrupt there
         // is nothing to read (damage inside its options is only reported).
+        // The walk proper starts again at byte 0 with a fresh walker.
         match walker.clone().step(buf, 0, 0) {
             Step::NeedMore { .. } => Ok(None),
             Step::Damaged(d) => Err(FormatError {
                 offset: d.offset,
                 message: d.message,
             }),
-            _ => {
-                walker.interfaces.clear();
-                Ok(Some((walker, 0)))
-            }
+            _ => Ok(Some((walker, 0))),
         }
     }
 

@@ -68,10 +68,6 @@ pub struct Overflow {
 }
 
 impl Overflow {
-    pub fn is_empty(&self) -> bool {
-        self.packets == 0 && self.fragments_forgotten == 0
-    }
-
     pub fn add(&mut self, o: &Overflow) {
         self.packets += o.packets;
         self.bytes += o.bytes;
