@@ -106,30 +106,25 @@ fn row(name: &str, f: &FileStats, exit: i32, cap: Option<&Capinfos>) -> (String,
     .map(|(n, w)| format!("{n} {w}"))
     .collect::<Vec<_>>()
     .join(", ");
-    let ours = match cap {
-        Some(c) => (
-            Some(f.packets_read),
-            like_capinfos(f.first_ts, &c.first),
-            like_capinfos(f.last_ts, &c.last),
-        ),
-        None => (Some(f.packets_read), String::new(), String::new()),
-    };
     let difference = match cap {
         None => Some("not in expected-counts.csv".to_string()),
-        Some(c) if c.packets.is_none() && f.unreadable.is_some() => None,
-        Some(c) if c.packets.is_none() => Some(format!(
-            "capinfos prints no row for the file; we read {}",
-            f.packets_read
-        )),
-        Some(c) if (c.packets, c.first.clone(), c.last.clone()) != ours => Some(format!(
-            "capinfos {} packets, {} .. {}; ours {} .. {}",
-            c.packets.unwrap_or(0),
-            c.first,
-            c.last,
-            ours.1,
-            ours.2
-        )),
-        Some(_) => None,
+        Some(c) => match c.packets {
+            None if f.unreadable.is_some() => None,
+            None => Some(format!(
+                "capinfos prints no row for the file; we read {}",
+                f.packets_read
+            )),
+            Some(packets) => {
+                let first = like_capinfos(f.first_ts, &c.first);
+                let last = like_capinfos(f.last_ts, &c.last);
+                (packets != f.packets_read || first != c.first || last != c.last).then(|| {
+                    format!(
+                        "capinfos {packets} packets, {} .. {}; ours {first} .. {last}",
+                        c.first, c.last
+                    )
+                })
+            }
+        },
     };
     let mut line = String::new();
     let _ = write!(

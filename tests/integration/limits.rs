@@ -4,22 +4,18 @@
 
 use std::path::Path;
 
-use portaudit::synth::{write_flood, FloodCounts};
+use portaudit::synth::FloodCounts;
 
-use crate::{code, path_str, root, run};
+use crate::{code, flood_file, path_str, root, run};
 
-fn flood_file(dir: &Path, packets: u64) -> (std::path::PathBuf, FloodCounts) {
-    let counts = FloodCounts::of(packets);
-    let path = dir.join("flood.pcap");
-    let out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-    write_flood(out, counts, 1).unwrap();
-    (path, counts)
+fn flood(dir: &Path, packets: u64) -> (std::path::PathBuf, FloodCounts) {
+    flood_file(dir, "flood.pcap", packets, 1)
 }
 
 #[test]
 fn limits_are_counted_reported_and_findings_say_so() {
     let dir = tempfile::tempdir().unwrap();
-    let (capture, counts) = flood_file(dir.path(), 60_000);
+    let (capture, counts) = flood(dir.path(), 60_000);
     let stats = dir.path().join("stats.json");
     let findings = dir.path().join("findings.csv");
     let o = run(&[
@@ -99,7 +95,7 @@ fn limits_are_counted_reported_and_findings_say_so() {
 #[test]
 fn the_same_flood_gives_the_same_report_on_any_thread_count() {
     let dir = tempfile::tempdir().unwrap();
-    let (capture, _) = flood_file(dir.path(), 200_000);
+    let (capture, _) = flood(dir.path(), 200_000);
     let mut outs = Vec::new();
     for threads in ["1", "2", "3"] {
         let o = run(&[
@@ -161,7 +157,7 @@ fn peak_rss_kb(mut child: std::process::Child) -> (std::process::ExitStatus, u64
 #[test]
 fn memory_is_bounded_by_the_flow_limit_not_the_capture() {
     let dir = tempfile::tempdir().unwrap();
-    let (capture, _) = flood_file(dir.path(), 3_000_000);
+    let (capture, _) = flood(dir.path(), 3_000_000);
     let child = crate::bin()
         .args([
             "flows",

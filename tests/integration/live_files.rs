@@ -7,15 +7,11 @@ use std::fs::OpenOptions;
 
 use portaudit::app::ingest_reader;
 use portaudit::capture::CaptureInput;
-use portaudit::synth::{write_flood, FloodCounts};
 
-use crate::{path_str, run};
+use crate::{flood_file, path_str, run};
 
 fn flood(dir: &std::path::Path, packets: u64) -> std::path::PathBuf {
-    let path = dir.join("live.pcap");
-    let out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-    write_flood(out, FloodCounts::of(packets), 3).unwrap();
-    path
+    flood_file(dir, "live.pcap", packets, 3).0
 }
 
 /// Opened at full length, cut before the first byte is read: the read

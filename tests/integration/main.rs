@@ -60,3 +60,18 @@ pub fn flows_with_stats(input: &Path) -> (Output, serde_json::Value) {
         .unwrap_or_else(|e| panic!("{}: no stats: {e}", input.display()));
     (o, v)
 }
+
+/// Writes a generated hostile capture of `packets` packets to `dir/name`
+/// (see `portaudit::synth::write_flood`).
+pub fn flood_file(
+    dir: &Path,
+    name: &str,
+    packets: u64,
+    seed: u64,
+) -> (PathBuf, portaudit::synth::FloodCounts) {
+    let counts = portaudit::synth::FloodCounts::of(packets);
+    let path = dir.join(name);
+    let out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    portaudit::synth::write_flood(out, counts, seed).unwrap();
+    (path, counts)
+}
