@@ -1,16 +1,32 @@
 //! Reading captures into one flow table: all the threading of the pipeline.
 //!
-//! Every input is read front to back in chunks by a thread of its own while
-//! the previous chunk is decoded. A chunk is walked once, cheaply, to find
-//! record boundaries; the stretches between them (batches) are decoded on
-//! rayon workers into tables of their own, which are absorbed in capture
-//! order into the file's table. So results depend neither on the number of
-//! threads nor on where chunks and batches were cut, and memory is bounded
-//! by the flows (and [`Limits`]), not by the size of the input. Files run
-//! in parallel too, and are absorbed in the order they were named.
+//! A walk reads a capture a chunk at a time into a small buffer that stays
+//! in cache, steps from record to record and decodes each packet into a
+//! flow table as it goes: one pass over the bytes, no copy kept, nothing
+//! allocated per packet.
+//!
+//! A plain file is cut into one segment per thread, walked at once with
+//! positional reads. A segment after the first cannot know where its first
+//! record starts nor the walker's state there (pcapng interfaces) without
+//! the bytes before it, so it guesses: the first position where a chain of
+//! plausible headers starts, in the state the walk has at the first packet
+//! of the file. Each guess is then checked against where the walk of the
+//! segment before really ended, in which state; a wrong guess is walked
+//! again from the true position. Segment tables are absorbed in file order,
+//! which gives exactly the table of one walk from the start, limits
+//! included (see [`FlowTable`]). A segment that would track more flows or
+//! fragments than the limits allow stops, and the file is walked again as
+//! one segment, within the limits: memory stays bounded by the limits,
+//! results by the capture alone. Streams (stdin, gzip) are walked once,
+//! from the start, while a thread of their own reads or inflates ahead.
+//!
+//! Files run in parallel too, and are absorbed in the order they were
+//! named. Results depend neither on threads nor on where anything was cut.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs::File;
 use std::io::{self, Read};
+use std::os::unix::fs::FileExt;
 use std::sync::mpsc;
 
 use rayon::prelude::*;
@@ -19,11 +35,11 @@ use crate::capture::{CaptureInput, Damage, InputSource, RecordSkip, Step, Timest
 use crate::decode::{decode, SkipReason};
 use crate::flow::{FlowTable, Limits, Overflow};
 
-/// Bytes of capture per batch handed to a worker. Fixed, like
-/// [`CHUNK_BYTES`]: where inputs are cut must not depend on the machine.
-const BATCH_BYTES: usize = 1 << 20;
-/// Bytes read per chunk; two chunks are in memory at a time.
-pub const CHUNK_BYTES: usize = 16 << 20;
+/// Bytes read at a time: small enough that a chunk is still in cache when
+/// it is walked.
+pub const CHUNK_BYTES: usize = 256 << 10;
+/// A plain file is cut into segments of at least this size, one per thread.
+pub const MIN_SEGMENT_BYTES: u64 = 16 << 20;
 
 /// How reading is bounded and judged; the same for every input of a run.
 #[derive(Clone, Copy, Debug)]
@@ -31,9 +47,13 @@ pub struct IngestOptions {
     pub limits: Limits,
     /// Timestamps after this are counted as in the future.
     pub future_after: Option<Timestamp>,
-    /// Bytes read per chunk ([`CHUNK_BYTES`]); tests make it tiny to put
+    /// Bytes read at a time ([`CHUNK_BYTES`]); tests make it tiny to put
     /// chunk boundaries everywhere, which must change nothing.
     pub chunk_bytes: usize,
+    /// Segments a plain file is cut into. `None`: one per thread of the
+    /// pool, each at least [`MIN_SEGMENT_BYTES`]. Tests set it to put
+    /// segment boundaries everywhere, which must change nothing.
+    pub segments: Option<usize>,
 }
 
 impl Default for IngestOptions {
@@ -42,6 +62,7 @@ impl Default for IngestOptions {
             limits: Limits::default(),
             future_after: None,
             chunk_bytes: CHUNK_BYTES,
+            segments: None,
         }
     }
 }
@@ -165,13 +186,6 @@ impl Tally {
     }
 }
 
-/// A stretch of records, with the walker state at its start.
-struct Batch {
-    start: usize,
-    end: usize,
-    walker: Walker,
-}
-
 /// Everything read from the inputs.
 pub struct Ingested {
     pub table: FlowTable,
@@ -218,14 +232,9 @@ pub fn ingest_one(input: &CaptureInput, opts: &IngestOptions) -> (FlowTable, Fil
     }
 }
 
-/// Reads a capture held in memory, as a file is read (tests, fuzzing).
+/// Reads a capture held in memory, as a stream is read (tests, fuzzing).
 pub fn ingest_bytes(name: &str, buf: &[u8]) -> (FlowTable, FileStats) {
-    let source = InputSource {
-        reader: Box::new(io::Cursor::new(buf.to_vec())),
-        compressed: false,
-        size: Some(buf.len() as u64),
-    };
-    read_source(name.to_string(), source, &IngestOptions::default())
+    ingest_reader(name, Box::new(io::Cursor::new(buf.to_vec())))
 }
 
 /// Reads a capture front to back from `reader`, as stdin is read.
@@ -243,6 +252,7 @@ pub fn ingest_reader_with(
         reader,
         compressed: false,
         size: None,
+        file: None,
     };
     read_source(name.to_string(), source, opts)
 }
@@ -251,8 +261,14 @@ pub fn ingest_reader_with(
 fn read_source(name: String, source: InputSource, opts: &IngestOptions) -> (FlowTable, FileStats) {
     let mut stats = FileStats::named(name);
     stats.compressed = source.compressed;
-    let (table, tally) = read_stream(source.reader, source.size, &mut stats, opts);
-    finish_file(table, tally, stats)
+    let walked = match (source.file, source.size) {
+        (Some(file), Some(size)) => read_file(&file, size, &mut stats, opts),
+        _ => read_stream(source.reader, &mut stats, opts),
+    };
+    match walked {
+        Some((table, tally)) => finish_file(table, tally, stats),
+        None => (FlowTable::new(), stats),
+    }
 }
 
 /// Seals the table and moves the tally into the file's stats.
@@ -281,306 +297,494 @@ fn finish_file(mut table: FlowTable, tally: Tally, mut stats: FileStats) -> (Flo
     stats.unuse(FLOW_LIMIT, stats.overflow.packets);
     let mut damage = tally.damage;
     damage.append(&mut stats.damage);
-    // In file order, whichever stage met it.
+    // In file order, whichever walk met it.
     damage.sort_by_key(|d| d.offset);
     stats.damage = damage;
     (table, stats)
 }
 
-/// One chunk from the reading thread: `buf[room..room + len]` holds new
-/// bytes of the input. The room before them takes the end of the previous
-/// chunk (a record cut by the chunk boundary), so that joining the two
-/// copies only that end.
-struct Chunk {
-    buf: Vec<u8>,
-    room: usize,
-    len: usize,
-    end: ChunkEnd,
+/// Where a walk gets its bytes.
+trait Source {
+    /// Reads the next bytes into `buf`; 0 at the end of the input.
+    fn fill(&mut self, buf: &mut [u8]) -> io::Result<usize>;
 }
 
-enum ChunkEnd {
-    More,
-    Eof,
-    Failed(io::Error),
+/// A plain file read from an offset on with positional reads, so that
+/// several walks read one file at once.
+struct FileAt<'f> {
+    file: &'f File,
+    offset: u64,
 }
 
-/// The channels to and the handle of a reading thread.
-type Reading = (
-    mpsc::Receiver<Chunk>,
-    mpsc::Sender<Vec<u8>>,
-    std::thread::JoinHandle<()>,
-);
-
-/// Starts the thread that reads `reader` into chunks, two buffers in
-/// turn. It is joined once it has sent the end of the input; when the walk
-/// stops early (damage) it is left to end at its next send, or with the
-/// process if the input blocks (a live stdin).
-fn spawn_reader(mut reader: Box<dyn Read + Send>, chunk_bytes: usize) -> io::Result<Reading> {
-    let chunk_bytes = chunk_bytes.max(1);
-    let room = chunk_bytes / 16;
-    let (full_tx, full_rx) = mpsc::sync_channel::<Chunk>(1);
-    let (free_tx, free_rx) = mpsc::channel::<Vec<u8>>();
-    for _ in 0..2 {
-        let _ = free_tx.send(Vec::new());
-    }
-    let handle = std::thread::Builder::new()
-        .name("portaudit-read".into())
-        .spawn(move || {
-            while let Ok(mut buf) = free_rx.recv() {
-                buf.resize(room + chunk_bytes, 0);
-                let mut len = 0;
-                let mut end = ChunkEnd::More;
-                while len < chunk_bytes {
-                    match reader.read(&mut buf[room + len..]) {
-                        Ok(0) => {
-                            end = ChunkEnd::Eof;
-                            break;
-                        }
-                        Ok(n) => len += n,
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => {
-                            end = ChunkEnd::Failed(e);
-                            break;
-                        }
-                    }
+impl Source for FileAt<'_> {
+    fn fill(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.file.read_at(buf, self.offset) {
+                Ok(n) => {
+                    self.offset += n as u64;
+                    return Ok(n);
                 }
-                let last = !matches!(end, ChunkEnd::More);
-                let chunk = Chunk {
-                    buf,
-                    room,
-                    len,
-                    end,
-                };
-                if full_tx.send(chunk).is_err() || last {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// A stream read ahead by a thread of its own, so that reading (and
+/// inflating) overlaps the walk. Two chunks are in flight at most.
+struct Streamed {
+    full: mpsc::Receiver<io::Result<Vec<u8>>>,
+    free: mpsc::Sender<Vec<u8>>,
+    chunk: Vec<u8>,
+    at: usize,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Streamed {
+    /// Starts the reading thread. It ends after sending the end of the
+    /// input or an error; when the walk stops early (damage) it ends at
+    /// its next send, or with the process if the input blocks (a live
+    /// stdin).
+    fn start(mut reader: Box<dyn Read + Send>, chunk_bytes: usize) -> io::Result<Streamed> {
+        let chunk_bytes = chunk_bytes.max(1);
+        let (full_tx, full) = mpsc::sync_channel::<io::Result<Vec<u8>>>(1);
+        let (free, free_rx) = mpsc::channel::<Vec<u8>>();
+        let handle = std::thread::Builder::new()
+            .name("portaudit-read".into())
+            .spawn(move || loop {
+                let mut buf = free_rx.try_recv().unwrap_or_default();
+                buf.resize(chunk_bytes, 0);
+                let (n, error) = read_up_to(&mut reader, &mut buf);
+                buf.truncate(n);
+                // A short read is the end of the input, or an error after
+                // the bytes read before it.
+                let end = error.is_some() || n < chunk_bytes;
+                if n > 0 && full_tx.send(Ok(buf)).is_err() {
                     return;
                 }
-            }
-        })?;
-    Ok((full_rx, free_tx, handle))
-}
-
-/// Reads a capture front to back, a chunk at a time.
-fn read_stream(
-    reader: Box<dyn Read + Send>,
-    size: Option<u64>,
-    stats: &mut FileStats,
-    opts: &IngestOptions,
-) -> (FlowTable, Tally) {
-    let mut table = FlowTable::new();
-    let mut tally = Tally::default();
-    // A small file needs no more than its size (and one byte to see its
-    // end): directories of small captures then cost little memory.
-    let chunk = match size {
-        Some(n) => opts
-            .chunk_bytes
-            .min((n as usize).saturating_add(1).max(4096)),
-        None => opts.chunk_bytes,
-    };
-    let (full, free, handle) = match spawn_reader(reader, chunk) {
-        Ok(channels) => channels,
-        Err(e) => {
-            stats.unreadable = Some(format!("cannot start a reading thread: {e}"));
-            return (table, tally);
-        }
-    };
-    // The end of the previous chunk that holds no whole record yet.
-    let mut carry: Vec<u8> = Vec::new();
-    // Input offset of the first byte of `carry`.
-    let mut base: u64 = 0;
-    let mut walker: Option<Walker> = None;
-    let mut pos = 0usize;
-    loop {
-        let Chunk {
-            mut buf,
-            room,
-            len,
-            end,
-        } = full.recv().unwrap_or(Chunk {
-            buf: Vec::new(),
-            room: 0,
-            len: 0,
-            end: ChunkEnd::Eof,
-        });
-        // Join the carried bytes and the new ones without copying the new.
-        let joined: &[u8] = if carry.len() <= room {
-            let at = room - carry.len();
-            buf[at..room].copy_from_slice(&carry);
-            &buf[at..room + len]
-        } else {
-            carry.extend_from_slice(&buf[room..room + len]);
-            &carry
-        };
-        let eof = !matches!(end, ChunkEnd::More);
-        if let ChunkEnd::Failed(e) = &end {
-            let what = if stats.compressed {
-                "the compressed stream is corrupt or cut short"
-            } else {
-                "the input could not be read further"
-            };
-            stats.damage.push(Damage {
-                offset: base + joined.len() as u64,
-                message: format!("{what}: {e}"),
-            });
-        }
-        let w = match walker.as_mut() {
-            Some(w) => w,
-            None => match Walker::open(joined, eof) {
-                Ok(Some((w, p))) => {
-                    stats.format = w.format_name().to_string();
-                    pos = p;
-                    walker.insert(w)
+                if end {
+                    let _ = full_tx.send(error.map_or(Ok(Vec::new()), Err));
+                    return;
                 }
-                Ok(None) => {
-                    carry = joined.to_vec();
-                    let _ = free.send(buf);
-                    continue;
-                }
-                Err(e) => {
-                    stats.unreadable = Some(e.to_string());
-                    return (table, tally);
-                }
-            },
-        };
-        let (batches, stop, damage) = plan_batches(w, joined, pos, base, eof);
-        let stopped = damage.is_some();
-        stats.damage.extend(damage);
-        let parts: Vec<(FlowTable, Tally)> = batches
-            .into_par_iter()
-            .map(|batch| decode_batch(joined, base, batch, opts.future_after))
-            .collect();
-        for (t, y) in parts {
-            table.absorb(t, &opts.limits);
-            tally.merge(y);
-        }
-        if eof {
-            // The thread has sent its last chunk and is returning.
-            let _ = handle.join();
-            return (table, tally);
-        }
-        if stopped {
-            return (table, tally);
-        }
-        // Keep the unfinished record for the next round.
-        base += stop as u64;
-        carry = joined[stop..].to_vec();
-        pos = 0;
-        let _ = free.send(buf);
+            })?;
+        Ok(Streamed {
+            full,
+            free,
+            chunk: Vec::new(),
+            at: 0,
+            reader: Some(handle),
+        })
     }
 }
 
-/// Walks record headers from `pos`, cutting batches of about
-/// [`BATCH_BYTES`]. Returns the batches, the position where the walk
-/// stopped, and the damage that stopped it (a cut record counts as damage
-/// only at the end of the input).
-fn plan_batches(
-    walker: &mut Walker,
-    buf: &[u8],
-    mut pos: usize,
+impl Source for Streamed {
+    fn fill(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.at == self.chunk.len() {
+            let _ = self.free.send(std::mem::take(&mut self.chunk));
+            self.at = 0;
+            match self.full.recv() {
+                Ok(Ok(chunk)) => self.chunk = chunk,
+                Ok(Err(e)) => return Err(e),
+                // The thread has ended after the end of the input.
+                Err(_) => {}
+            }
+            if self.chunk.is_empty() {
+                if let Some(h) = self.reader.take() {
+                    let _ = h.join();
+                }
+                return Ok(0);
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.at);
+        buf[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+/// Reads until `buf` is full, the input ends or fails; returns the bytes
+/// read and the failure.
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (n, Some(e)),
+        }
+    }
+    (n, None)
+}
+
+/// The bytes of an input from offset `base` on, `buf[..len]`, refilled
+/// from a source a chunk at a time.
+struct Window<S> {
+    source: S,
+    buf: Vec<u8>,
+    len: usize,
     base: u64,
     at_eof: bool,
-) -> (Vec<Batch>, usize, Option<Damage>) {
-    let mut batches = Vec::new();
-    let mut start = pos;
-    let mut at_start = walker.clone();
-    let mut damage = None;
-    loop {
-        if pos - start >= BATCH_BYTES {
-            let next_walker = walker.clone();
-            batches.push(Batch {
-                start,
-                end: pos,
-                walker: std::mem::replace(&mut at_start, next_walker),
-            });
-            start = pos;
-        }
-        match walker.step(buf, pos, base) {
-            Step::Packet { next, .. } | Step::Skipped { next, .. } | Step::Block { next, .. } => {
-                pos = next
-            }
-            Step::End => break,
-            Step::NeedMore { need } => {
-                if at_eof {
-                    damage = Some(Damage {
-                        offset: base + pos as u64,
-                        message: format!(
-                            "the file ends in the middle of a record: {} byte(s) present, {} more needed (the capture was cut short)",
-                            buf.len() - pos,
-                            need
-                        ),
-                    });
-                }
-                break;
-            }
-            Step::Damaged(d) => {
-                damage = Some(d);
-                break;
-            }
-        }
-    }
-    if pos > start {
-        batches.push(Batch {
-            start,
-            end: pos,
-            walker: at_start,
-        });
-    }
-    (batches, pos, damage)
+    /// The bytes are inflated from a gzip stream (for messages).
+    compressed: bool,
 }
 
-/// Decodes one batch into a table and tally of its own.
-fn decode_batch(
-    buf: &[u8],
-    base: u64,
-    batch: Batch,
-    future_after: Option<Timestamp>,
-) -> (FlowTable, Tally) {
-    let mut table = FlowTable::new();
-    let mut tally = Tally::default();
-    let Batch {
-        start,
-        end,
-        mut walker,
-    } = batch;
-    let region = &buf[..end];
-    let mut pos = start;
-    let mut last_link = None;
-    while pos < end {
-        match walker.step(region, pos, base) {
-            Step::Packet { record, next } => {
-                pos = next;
-                tally.read += 1;
-                tally.bytes += u64::from(record.orig_len);
-                if last_link != Some(record.link) {
-                    tally.links.insert(record.link.0);
-                    last_link = Some(record.link);
-                }
-                match record.ts {
-                    Some(ts) => tally.time(ts, future_after),
-                    None => tally.untimed += 1,
-                }
-                match decode(record.link, record.data, record.orig_len) {
-                    Ok(p) => {
-                        tally.decoded += 1;
-                        table.add(&p, record.ts);
-                    }
-                    Err(reason) => *tally.skipped.entry(reason).or_default() += 1,
-                }
-            }
-            Step::Skipped { skip, next, damage } => {
-                pos = next;
-                tally.read += 1;
-                *tally.record_skips.entry(skip).or_default() += 1;
-                tally.damage.extend(damage);
-            }
-            Step::Block { next, damage } => {
-                pos = next;
-                tally.damage.extend(damage);
-            }
-            // The plan walked this stretch already; these cannot recur.
-            Step::End | Step::NeedMore { .. } | Step::Damaged(_) => break,
+impl<S: Source> Window<S> {
+    fn new(source: S, base: u64, chunk_bytes: usize, compressed: bool) -> Self {
+        Window {
+            source,
+            buf: vec![0; chunk_bytes.max(1)],
+            len: 0,
+            base,
+            at_eof: false,
+            compressed,
         }
     }
-    (table, tally)
+
+    fn bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+
+    /// Drops the bytes before `pos` and reads more after the rest, making
+    /// room for at least `need` more. A read error ends the input there,
+    /// and is returned as damage.
+    fn advance(&mut self, pos: usize, need: usize) -> Option<Damage> {
+        self.buf.copy_within(pos..self.len, 0);
+        self.base += pos as u64;
+        self.len -= pos;
+        if self.buf.len() < self.len + need.max(1) {
+            self.buf.resize(self.len + need.max(1), 0);
+        }
+        match self.source.fill(&mut self.buf[self.len..]) {
+            Ok(0) => self.at_eof = true,
+            Ok(n) => self.len += n,
+            Err(e) => {
+                self.at_eof = true;
+                let what = if self.compressed {
+                    "the compressed stream is corrupt or cut short"
+                } else {
+                    "the input could not be read further"
+                };
+                return Some(Damage {
+                    offset: self.base + self.len as u64,
+                    message: format!("{what}: {e}"),
+                });
+            }
+        }
+        None
+    }
+}
+
+/// Why a walk stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stop {
+    /// At the first record at or after the end of its segment.
+    Boundary,
+    /// At the end of the input (cut short or not).
+    End,
+    /// At a record too corrupt to walk past.
+    Damaged,
+    /// Its table would hold more than the limits allow.
+    OverBudget,
+}
+
+/// A walk of records: its flows and counts, and where, in which state
+/// and why it stopped.
+struct Walked {
+    table: FlowTable,
+    tally: Tally,
+    end: u64,
+    walker: Walker,
+    stop: Stop,
+}
+
+/// Walks the records from `pos` of the window (a record start, in the
+/// state `walker` holds there) until the first record at or after input
+/// offset `until`, the end of the input, damage that stops the walk, or,
+/// for a table without limits, more flows or fragments than the limits.
+fn walk<S: Source>(
+    win: &mut Window<S>,
+    mut pos: usize,
+    mut walker: Walker,
+    mut table: FlowTable,
+    until: u64,
+    opts: &IngestOptions,
+) -> Walked {
+    let mut tally = Tally::default();
+    let mut last_link = None;
+    let stop = 'walk: loop {
+        let mut need = 0;
+        loop {
+            if win.base + pos as u64 >= until {
+                break 'walk Stop::Boundary;
+            }
+            match walker.step(win.bytes(), pos, win.base) {
+                Step::Packet { record, next } => {
+                    pos = next;
+                    tally.read += 1;
+                    tally.bytes += u64::from(record.orig_len);
+                    if last_link != Some(record.link) {
+                        tally.links.insert(record.link.0);
+                        last_link = Some(record.link);
+                    }
+                    match record.ts {
+                        Some(ts) => tally.time(ts, opts.future_after),
+                        None => tally.untimed += 1,
+                    }
+                    match decode(record.link, record.data, record.orig_len) {
+                        Ok(p) => {
+                            tally.decoded += 1;
+                            table.add(&p, record.ts);
+                            if table.over(&opts.limits) {
+                                break 'walk Stop::OverBudget;
+                            }
+                        }
+                        Err(reason) => *tally.skipped.entry(reason).or_default() += 1,
+                    }
+                }
+                Step::Skipped { skip, next, damage } => {
+                    pos = next;
+                    tally.read += 1;
+                    *tally.record_skips.entry(skip).or_default() += 1;
+                    tally.damage.extend(damage);
+                }
+                Step::Block { next, damage } => {
+                    pos = next;
+                    tally.damage.extend(damage);
+                }
+                Step::End if win.at_eof => break 'walk Stop::End,
+                Step::End => break,
+                Step::NeedMore { need: more } if win.at_eof => {
+                    tally.damage.push(Damage {
+                        offset: win.base + pos as u64,
+                        message: format!(
+                            "the file ends in the middle of a record: {} byte(s) present, \
+                             {more} more needed (the capture was cut short)",
+                            win.len - pos
+                        ),
+                    });
+                    break 'walk Stop::End;
+                }
+                Step::NeedMore { need: more } => {
+                    need = more;
+                    break;
+                }
+                Step::Damaged(d) => {
+                    tally.damage.push(d);
+                    break 'walk Stop::Damaged;
+                }
+            }
+        }
+        tally.damage.extend(win.advance(pos, need));
+        pos = 0;
+    };
+    Walked {
+        table,
+        tally,
+        end: win.base + pos as u64,
+        walker,
+        stop,
+    }
+}
+
+/// Reads the file header; returns the walker and the window positioned at
+/// the first record. `None`: the input is not a capture (said in `stats`).
+fn open_walk<S: Source>(win: &mut Window<S>, stats: &mut FileStats) -> Option<(Walker, usize)> {
+    loop {
+        match Walker::open(win.bytes(), win.at_eof) {
+            Ok(Some((w, pos))) => {
+                stats.format = w.format_name().to_string();
+                return Some((w, pos));
+            }
+            Ok(None) => {
+                let need = win.buf.len();
+                stats.damage.extend(win.advance(0, need));
+            }
+            Err(e) => {
+                stats.unreadable = Some(e.to_string());
+                return None;
+            }
+        }
+    }
+}
+
+/// Reads a stream front to back, in one walk within the limits.
+fn read_stream(
+    reader: Box<dyn Read + Send>,
+    stats: &mut FileStats,
+    opts: &IngestOptions,
+) -> Option<(FlowTable, Tally)> {
+    let source = match Streamed::start(reader, opts.chunk_bytes.max(CHUNK_BYTES)) {
+        Ok(s) => s,
+        Err(e) => {
+            stats.unreadable = Some(format!("cannot start a reading thread: {e}"));
+            return None;
+        }
+    };
+    let compressed = stats.compressed;
+    let mut win = Window::new(source, 0, opts.chunk_bytes, compressed);
+    let (walker, pos) = open_walk(&mut win, stats)?;
+    let table = FlowTable::limited(opts.limits);
+    let mut w = walk(&mut win, pos, walker, table, u64::MAX, opts);
+    if w.stop == Stop::Damaged && compressed {
+        // Corrupt records in a compressed capture are most likely a
+        // corrupt stream: read on to say so if the checksum tells.
+        let mut offset = win.base + win.len as u64;
+        let mut scratch = vec![0; CHUNK_BYTES];
+        loop {
+            match win.source.fill(&mut scratch) {
+                Ok(0) => break,
+                Ok(n) => offset += n as u64,
+                Err(e) => {
+                    w.tally.damage.push(Damage {
+                        offset,
+                        message: format!("the compressed stream is corrupt or cut short: {e}"),
+                    });
+                    break;
+                }
+            }
+        }
+    }
+    Some((w.table, w.tally))
+}
+
+/// A segment walked from a guessed start, in a guessed state.
+struct Guessed {
+    /// Where the walk began (`None`: nothing looked like a record).
+    start: Option<u64>,
+    state: Walker,
+    walked: Option<Walked>,
+}
+
+/// Reads a plain file `size` bytes long (when opened): in segments at
+/// once when it is large enough, else in one walk.
+fn read_file(
+    file: &File,
+    size: u64,
+    stats: &mut FileStats,
+    opts: &IngestOptions,
+) -> Option<(FlowTable, Tally)> {
+    let chunk = opts.chunk_bytes;
+    let mut head = Window::new(FileAt { file, offset: 0 }, 0, chunk, false);
+    let (walker, first) = open_walk(&mut head, stats)?;
+    let first = head.base + first as u64;
+    let span = size.saturating_sub(first);
+    let segments = opts.segments.unwrap_or_else(|| {
+        let threads = rayon::current_num_threads() as u64;
+        (span / MIN_SEGMENT_BYTES).clamp(1, threads.max(1)) as usize
+    });
+    // Walks from a record start at `at`, in `state`.
+    let walk_at = |at: u64, state: Walker, table: FlowTable, until: u64| {
+        let mut win = Window::new(FileAt { file, offset: at }, at, chunk, false);
+        walk(&mut win, 0, state, table, until, opts)
+    };
+    let whole = || {
+        let w = walk_at(
+            first,
+            walker.clone(),
+            FlowTable::limited(opts.limits),
+            u64::MAX,
+        );
+        Some((w.table, w.tally))
+    };
+    if segments <= 1 {
+        return whole();
+    }
+    // The state a walk has at the first packet: what later segments assume.
+    let Some(at_first_packet) = state_at_first_packet(&head, walker.clone(), first) else {
+        return whole();
+    };
+    drop(head);
+    let bounds: Vec<u64> = (0..segments as u64)
+        .map(|k| first + span / segments as u64 * k)
+        .chain(std::iter::once(u64::MAX))
+        .collect();
+    let guessed: Vec<Guessed> = (0..segments)
+        .into_par_iter()
+        .map(|k| {
+            let (from, until) = (bounds[k], bounds[k + 1]);
+            if k == 0 {
+                return Guessed {
+                    start: Some(first),
+                    state: walker.clone(),
+                    walked: Some(walk_at(first, walker.clone(), FlowTable::new(), until)),
+                };
+            }
+            let mut win = Window::new(FileAt { file, offset: from }, from, chunk, false);
+            while win.len == 0 && !win.at_eof {
+                let need = win.buf.len();
+                let _ = win.advance(0, need);
+            }
+            let state = at_first_packet.clone();
+            match state.find_record(win.bytes(), 0, from) {
+                Some(pos) => Guessed {
+                    start: Some(from + pos as u64),
+                    walked: Some(walk(
+                        &mut win,
+                        pos,
+                        state.clone(),
+                        FlowTable::new(),
+                        until,
+                        opts,
+                    )),
+                    state,
+                },
+                None => Guessed {
+                    start: None,
+                    state,
+                    walked: None,
+                },
+            }
+        })
+        .collect();
+    // Each segment whose guess proves right, or walked again from where
+    // the one before ended, absorbed in file order.
+    let mut table = FlowTable::new();
+    let mut tally = Tally::default();
+    let (mut end, mut state) = (first, walker.clone());
+    for (k, guess) in guessed.into_iter().enumerate() {
+        let w = match guess {
+            Guessed {
+                start: Some(s),
+                state: assumed,
+                walked: Some(w),
+            } if s == end && assumed == state => w,
+            _ => walk_at(end, state, FlowTable::new(), bounds[k + 1]),
+        };
+        if w.stop == Stop::OverBudget {
+            drop(table);
+            return whole();
+        }
+        table.absorb(w.table, &opts.limits);
+        tally.merge(w.tally);
+        if w.stop != Stop::Boundary {
+            break;
+        }
+        (end, state) = (w.end, w.walker);
+    }
+    Some((table, tally))
+}
+
+/// The state a walk from input offset `first` is in when it meets the
+/// first packet record, if `head` holds that far.
+fn state_at_first_packet<S: Source>(
+    head: &Window<S>,
+    mut walker: Walker,
+    first: u64,
+) -> Option<Walker> {
+    let mut pos = (first - head.base) as usize;
+    loop {
+        let mut probe = walker.clone();
+        match probe.step(head.bytes(), pos, head.base) {
+            Step::Block { next, .. } => {
+                walker = probe;
+                pos = next;
+            }
+            Step::Packet { .. } | Step::Skipped { .. } => return Some(walker),
+            _ => return None,
+        }
+    }
 }
 
 #[cfg(test)]

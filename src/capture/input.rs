@@ -1,12 +1,12 @@
 //! Naming and opening capture inputs: files, gzip files and stdin (all read
 //! front to back), directories (expanded to their files, sorted).
 //!
-//! Files are read with `read(2)`, not memory-mapped: a map over a file that
+//! Files are read with `pread(2)`, not memory-mapped: a map over a file that
 //! another process truncates raises SIGBUS when the lost pages are touched,
 //! and a capture being written or rotated while we read it is ordinary. Read
 //! this way, a file that shrinks simply ends early and is reported as cut
-//! short. The copy costs what `cat` costs, on a thread of its own, while
-//! the previous chunk is decoded.
+//! short. The copy costs what `cat` costs, into a buffer small enough to be
+//! walked while still in cache.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
@@ -55,7 +55,13 @@ impl CaptureInput {
                 let mut file = file;
                 file.seek(SeekFrom::Start(0))
                     .map_err(|e| InputError::new(self, format!("cannot seek: {e}")))?;
-                let size = file.metadata().ok().map(|m| m.len());
+                let meta = file.metadata().ok();
+                let size = meta.as_ref().map(|m| m.len());
+                // A regular file can be read at any offset, by several
+                // threads; a pipe or device only front to back.
+                let positional = (!compressed && meta.is_some_and(|m| m.is_file()))
+                    .then(|| file.try_clone().ok())
+                    .flatten();
                 let reader: Box<dyn Read + Send> = if compressed {
                     let buffered = BufReader::with_capacity(1 << 20, file);
                     Box::new(flate2::bufread::MultiGzDecoder::new(buffered))
@@ -66,6 +72,7 @@ impl CaptureInput {
                     reader,
                     compressed,
                     size: size.filter(|_| !compressed),
+                    file: positional,
                 })
             }
         }
@@ -98,6 +105,7 @@ fn stream_maybe_gzip<R: BufRead + Send + 'static>(mut r: R) -> io::Result<InputS
         reader,
         compressed,
         size: None,
+        file: None,
     })
 }
 
@@ -106,9 +114,11 @@ pub struct InputSource {
     /// The capture's bytes, decompressed.
     pub reader: Box<dyn Read + Send>,
     pub compressed: bool,
-    /// The size of a plain file when it was opened: small files then get
-    /// small buffers. Only a hint: the file may grow or shrink.
+    /// The size of a plain file when it was opened, to cut it into
+    /// segments. Only a hint: the file may grow or shrink.
     pub size: Option<u64>,
+    /// A regular file, uncompressed: read at offsets, in parallel.
+    pub file: Option<File>,
 }
 
 /// An input that could not be opened or listed.

@@ -9,7 +9,7 @@ const MAGIC_NSEC: u32 = 0xA1B2_3C4D;
 const MAGIC_MODIFIED: u32 = 0xA1B2_CD34;
 
 /// Walks the records of a classic pcap file.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PcapWalker {
     endian: Endian,
     /// Sub-second units per second: 1e6 or 1e9.
@@ -85,6 +85,39 @@ impl PcapWalker {
     /// The snap length the file header declares.
     pub fn snaplen(&self) -> u32 {
         self.snaplen
+    }
+
+    /// The first position at or after `from` where a chain of plausible
+    /// record headers starts: where a walk that begins mid-file may pick
+    /// up. A guess, for speed only: the caller checks it against where the
+    /// walk of the bytes before really ends.
+    pub(crate) fn find_record(&self, buf: &[u8], from: usize) -> Option<usize> {
+        const CHAIN: usize = 8;
+        let hl = self.record_header_len;
+        let e = self.endian;
+        'candidates: for c in from..buf.len() {
+            let mut p = c;
+            let mut prev_secs: Option<u32> = None;
+            let mut n = 0;
+            while n < CHAIN && p + hl <= buf.len() {
+                let secs = e.u32(buf, p);
+                let frac = u64::from(e.u32(buf, p + 4));
+                let caplen = e.u32(buf, p + 8) as usize;
+                let day_apart = prev_secs.is_some_and(|s| s.abs_diff(secs) > 86_400);
+                if frac >= self.frac_per_sec || caplen > MAX_RECORD_LEN || day_apart {
+                    continue 'candidates;
+                }
+                prev_secs = Some(secs);
+                n += 1;
+                p += hl + caplen;
+            }
+            // Eight headers in a row, or at least two before the buffer
+            // ends.
+            if n >= 2 {
+                return Some(c);
+            }
+        }
+        None
     }
 
     #[inline]

@@ -17,7 +17,7 @@ const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
 /// Largest block accepted: a maximal record plus generous room for options.
 const MAX_BLOCK_LEN: usize = MAX_RECORD_LEN + 64 * 1024;
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Interface {
     link: LinkType,
     snaplen: u32,
@@ -48,7 +48,7 @@ impl Interface {
 }
 
 /// Walks the blocks of a pcapng file.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PcapngWalker {
     endian: Endian,
     interfaces: Vec<Interface>,
@@ -92,6 +92,52 @@ impl PcapngWalker {
             }),
             _ => Ok(Some((walker, 0))),
         }
+    }
+
+    /// The first position at or after `from` where a chain of plausible
+    /// blocks of this section starts; `base` is the input offset of
+    /// `buf[0]` (blocks start at multiples of 4 in the file). A guess, for
+    /// speed only: the caller checks it against where the walk of the
+    /// bytes before really ends.
+    pub(crate) fn find_block(&self, buf: &[u8], from: usize, base: u64) -> Option<usize> {
+        const CHAIN: usize = 4;
+        let e = self.endian;
+        let misalign = ((base + from as u64) % 4) as usize;
+        let mut c = from + (4 - misalign) % 4;
+        'candidates: while c + 12 <= buf.len() {
+            let (mut p, mut n) = (c, 0);
+            while n < CHAIN && p + 12 <= buf.len() {
+                let block_type = e.u32(buf, p);
+                let total = e.u32(buf, p + 4) as usize;
+                let known = matches!(
+                    block_type,
+                    IDB | PB | SPB | EPB | 4 | 5 | 9 | 0x0A | 0x0BAD | 0x4000_0BAD
+                );
+                if !known || total < 12 || total % 4 != 0 || total > MAX_BLOCK_LEN {
+                    c += 4;
+                    continue 'candidates;
+                }
+                if p + total > buf.len() {
+                    break;
+                }
+                let id_ok = match block_type {
+                    EPB => (e.u32(buf, p + 8) as usize) < self.interfaces.len(),
+                    PB => (e.u16(buf, p + 8) as usize) < self.interfaces.len(),
+                    _ => true,
+                };
+                if e.u32(buf, p + total - 4) as usize != total || !id_ok {
+                    c += 4;
+                    continue 'candidates;
+                }
+                n += 1;
+                p += total;
+            }
+            if n >= 2 || (n == 1 && p + 12 > buf.len()) {
+                return Some(c);
+            }
+            c += 4;
+        }
+        None
     }
 
     #[inline]

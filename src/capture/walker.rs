@@ -123,7 +123,7 @@ pub enum Step<'a> {
 }
 
 /// Walks the records of one capture, whatever its format.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Walker {
     Pcap(PcapWalker),
     Pcapng(PcapngWalker),
@@ -204,6 +204,19 @@ impl Walker {
         match self {
             Walker::Pcap(w) => w.step(buf, pos, base),
             Walker::Pcapng(w) => w.step(buf, pos, base),
+        }
+    }
+
+    /// Where a walk that begins mid-file may pick up: the first position
+    /// at or after `from` that looks like the start of a record, judged
+    /// by a chain of plausible headers after it (`base` is the input
+    /// offset of `buf[0]`). A guess, for speed only: a caller must check
+    /// it against where the walk of the bytes before really ends, and that
+    /// this walker's state is the one the walk has there.
+    pub fn find_record(&self, buf: &[u8], from: usize, base: u64) -> Option<usize> {
+        match self {
+            Walker::Pcap(w) => w.find_record(buf, from),
+            Walker::Pcapng(w) => w.find_block(buf, from, base),
         }
     }
 

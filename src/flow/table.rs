@@ -1,12 +1,13 @@
 //! The flow table: packets in, per-key summaries out.
 //!
-//! Packets of one stretch of capture (a batch) go into a table of their own
-//! with [`FlowTable::add`]; batch tables are then absorbed, in capture
-//! order, into the table of everything before them. Absorbing gives exactly
-//! what one sequential pass would, for any cut into batches, including what
-//! the [`Limits`] keep out: a flow is tracked if fewer than `max_flows`
-//! flows were tracked when its first packet came, and the packets of the
-//! others are counted, never dropped silently.
+//! A capture read front to back goes into one [`FlowTable::limited`] table,
+//! which applies the [`Limits`] as packets come: a flow is tracked if fewer
+//! than `max_flows` flows were tracked when its first packet came, and the
+//! packets of the others are counted, never dropped silently. A capture
+//! read in parallel goes by stretches (segments) into unlimited tables of
+//! their own, which are then absorbed in capture order into the table of
+//! everything before them. Absorbing gives exactly what the one sequential
+//! pass would, for any cut, including what the flow limit keeps out.
 
 use std::hash::Hash;
 use std::net::IpAddr;
@@ -102,16 +103,41 @@ struct Orphans {
 pub struct FlowTable {
     flows: Map<FlowKey, FlowStats>,
     fragments: Map<FragKey, (FlowKey, Dir)>,
-    /// Only in batch tables: settled when the batch is absorbed.
+    /// Only in unlimited tables of a later stretch: settled when the
+    /// stretch is absorbed.
     orphans: Map<FragKey, Orphans>,
     /// Packets of later fragments that no first fragment claimed.
     orphan_packets: u64,
     overflow: Overflow,
+    /// Set in a table that sees a capture from its start: limits apply
+    /// packet by packet, and orphans are final.
+    limits: Option<Limits>,
 }
 
 impl FlowTable {
+    /// A table for a stretch of capture that is absorbed later: it takes
+    /// every packet, and the limits apply when it is absorbed.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A table that sees a capture from its first packet, in order, and
+    /// keeps within `limits` as it goes.
+    pub fn limited(limits: Limits) -> Self {
+        FlowTable {
+            limits: Some(limits),
+            ..FlowTable::default()
+        }
+    }
+
+    /// Whether a table without limits holds more flows, or more
+    /// fragments (first ones remembered, later ones unclaimed), than
+    /// `budget` allows. A table with limits never does.
+    #[inline]
+    pub fn over(&self, budget: &Limits) -> bool {
+        self.limits.is_none()
+            && (self.flows.len() > budget.max_flows
+                || self.fragments.len() + self.orphans.len() > budget.max_fragments)
     }
 
     /// Number of flows tracked so far.
@@ -123,20 +149,32 @@ impl FlowTable {
         self.flows.is_empty()
     }
 
-    /// Adds a decoded packet, in capture order. Batch tables take every
-    /// packet; limits apply when they are absorbed.
+    /// Adds a decoded packet, in capture order.
     #[inline]
     pub fn add(&mut self, p: &PacketSummary, ts: Option<Timestamp>) {
         match FlowKey::of_packet(p) {
             Some((key, dir)) => {
                 let tcp = (p.proto == PROTO_TCP && matches!(p.transport, Transport::Ports { .. }))
                     .then_some((p.tcp_flags, p.tcp_seq));
-                self.flows
-                    .entry(key)
-                    .or_default()
-                    .add(dir, p.wire_len, ts, tcp);
+                let room = self.limits.is_none_or(|l| self.flows.len() < l.max_flows);
+                match self.flows.entry(key) {
+                    indexmap::map::Entry::Occupied(e) => e.into_mut().add(dir, p.wire_len, ts, tcp),
+                    indexmap::map::Entry::Vacant(e) if room => {
+                        e.insert(FlowStats::default()).add(dir, p.wire_len, ts, tcp)
+                    }
+                    indexmap::map::Entry::Vacant(_) => {
+                        self.overflow.packets += 1;
+                        self.overflow.bytes += u64::from(p.wire_len);
+                        self.overflow.flows.insert(&key);
+                    }
+                }
                 if let Some(frag) = p.fragment {
+                    // Kept even for a flow kept out: its later fragments
+                    // are then counted with it.
                     self.fragments.insert(frag_key(p, frag.ident), (key, dir));
+                    if let Some(limits) = self.limits {
+                        self.trim_fragments(&limits);
+                    }
                 }
             }
             None => {
@@ -144,11 +182,16 @@ impl FlowTable {
                 let fk = frag_key(p, ident);
                 let bytes = u64::from(p.wire_len);
                 match self.fragments.get(&fk) {
-                    Some(&(key, dir)) => {
-                        if let Some(s) = self.flows.get_mut(&key) {
-                            s.count(dir, 1, bytes, ts, ts);
+                    Some(&(key, dir)) => match self.flows.get_mut(&key) {
+                        Some(s) => s.count(dir, 1, bytes, ts, ts),
+                        None => {
+                            // The datagram's flow was kept out.
+                            self.overflow.packets += 1;
+                            self.overflow.bytes += bytes;
                         }
-                    }
+                    },
+                    // Nothing before this table can claim it.
+                    None if self.limits.is_some() => self.orphan_packets += 1,
                     None => {
                         let o = self.orphans.entry(fk).or_default();
                         o.packets += 1;
@@ -158,6 +201,18 @@ impl FlowTable {
                     }
                 }
             }
+        }
+    }
+
+    /// Forgets the oldest quarter of the remembered first fragments once
+    /// there are more than `max_fragments`, so that a flood of fragments
+    /// costs one shift per quarter, not one per fragment.
+    fn trim_fragments(&mut self, limits: &Limits) {
+        if self.fragments.len() > limits.max_fragments {
+            let keep = limits.max_fragments - limits.max_fragments / 4;
+            let forget = self.fragments.len() - keep;
+            self.fragments.drain(..forget);
+            self.overflow.fragments_forgotten += forget as u64;
         }
     }
 
@@ -172,6 +227,7 @@ impl FlowTable {
             orphans,
             orphan_packets,
             overflow,
+            limits: _,
         } = right;
         self.orphan_packets += orphan_packets;
         self.overflow.add(&overflow);
@@ -212,14 +268,7 @@ impl FlowTable {
         for (fk, v) in fragments {
             self.fragments.insert(fk, v);
         }
-        if self.fragments.len() > limits.max_fragments {
-            // Forget the oldest quarter at once, so that a flood of
-            // fragments costs one shift per quarter, not one per batch.
-            let keep = limits.max_fragments - limits.max_fragments / 4;
-            let forget = self.fragments.len() - keep;
-            self.fragments.drain(..forget);
-            self.overflow.fragments_forgotten += forget as u64;
-        }
+        self.trim_fragments(limits);
     }
 
     /// Ends fragment joining at the end of one capture file: returns the
@@ -342,8 +391,19 @@ mod tests {
         }
     }
 
+    /// The packets in one table that applies `limits` as they come.
+    fn sequential(packets: &[(u8, Option<bool>)], limits: &Limits) -> FlowTable {
+        let mut t = FlowTable::limited(*limits);
+        for (i, &(f, frag)) in packets.iter().enumerate() {
+            t.add(&packet(f, frag), Some(Timestamp(i as i128)));
+        }
+        t
+    }
+
+    /// The packets cut at `cuts` into tables without limits, absorbed in
+    /// order into one that applies them.
     fn run(packets: &[(u8, Option<bool>)], cuts: &[usize], limits: &Limits) -> FlowTable {
-        let mut whole = FlowTable::new();
+        let mut whole = FlowTable::limited(*limits);
         let mut at = 0;
         for &cut in cuts.iter().chain(std::iter::once(&packets.len())) {
             let cut = cut.clamp(at, packets.len());
@@ -365,9 +425,9 @@ mod tests {
     }
 
     proptest! {
-        /// Any cut into batches gives what one packet at a time gives:
-        /// the same flows, the same packets kept out by the flow limit,
-        /// the same orphan fragments.
+        /// Any cut into stretches gives what one table that applies the
+        /// limits packet by packet gives: the same flows, the same packets
+        /// kept out by the flow limit, the same orphan fragments.
         #[test]
         fn absorbing_batches_equals_one_pass(
             packets in proptest::collection::vec(packet_strategy(), 0..60),
@@ -376,9 +436,8 @@ mod tests {
         ) {
             cuts.sort();
             let limits = Limits { max_flows, max_fragments: usize::MAX };
-            let one: Vec<usize> = (1..packets.len()).collect();
             let mut a = run(&packets, &cuts, &limits);
-            let mut b = run(&packets, &one, &limits);
+            let mut b = sequential(&packets, &limits);
             prop_assert_eq!(a.seal(), b.seal());
             prop_assert_eq!(a.take_overflow(), b.take_overflow());
             prop_assert!(a.len() <= max_flows);
@@ -415,7 +474,7 @@ mod tests {
             max_flows: 100,
             max_fragments: 2,
         };
-        let mut t = run(&packets, &[1, 2, 3, 4], &limits);
+        let mut t = sequential(&packets, &limits);
         let o = t.take_overflow();
         assert_eq!(o.fragments_forgotten, 2);
         assert_eq!(t.seal(), 2, "fragments of datagrams 0 and 1");

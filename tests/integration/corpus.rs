@@ -4,7 +4,10 @@
 
 use std::path::Path;
 
-use crate::{code, corpus, flows_with_stats};
+use portaudit::app::{ingest_bytes, ingest_one, IngestOptions};
+use portaudit::capture::CaptureInput;
+
+use crate::{code, corpus, flows_with_stats, reading};
 
 struct Read {
     status: i32,
@@ -143,5 +146,42 @@ fn skipped_packets_are_counted_by_reason() {
             "{name}: {}",
             file_stats(&r)
         );
+    }
+}
+
+/// Every corpus file read as a file cut into segments, walked at once from
+/// guessed starts, gives what one walk from the start gives: damaged,
+/// multi-section and odd files included.
+#[test]
+fn every_corpus_file_reads_the_same_in_segments() {
+    let mut files: Vec<_> = std::fs::read_dir(corpus())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
+        .collect();
+    files.sort();
+    assert!(files.len() > 70, "{}", files.len());
+    for path in files {
+        let bytes = std::fs::read(&path).unwrap();
+        let (t, whole) = ingest_bytes("corpus", &bytes);
+        let flows = t.finish();
+        for (segments, chunk) in [(2, 1 << 18), (5, 4096), (33, 1500)] {
+            let opts = IngestOptions {
+                segments: Some(segments),
+                chunk_bytes: chunk,
+                ..IngestOptions::default()
+            };
+            let (t, cut) = ingest_one(&CaptureInput::File(path.clone()), &opts);
+            let name = path.display();
+            assert_eq!(
+                reading(&whole),
+                reading(&cut),
+                "{name}, {segments} segments"
+            );
+            assert!(
+                flows == t.finish(),
+                "{name}, {segments} segments: flows differ"
+            );
+        }
     }
 }

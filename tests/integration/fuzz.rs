@@ -2,8 +2,8 @@
 //! readers on arbitrary bytes and on mutated corpus files, the decoder on
 //! arbitrary frames of every link type, the profile and deployment parsers
 //! on mutated text. None may panic; every packet read is either used or
-//! skipped with a reason; a file read in one chunk and read in tiny chunks
-//! gives the same result.
+//! skipped with a reason; a file read in one chunk, read in tiny chunks,
+//! and read as a file cut into many segments gives the same result.
 //!
 //! More cases: `PROPTEST_CASES=100000 cargo test --release --test
 //! integration fuzz`.
@@ -11,13 +11,13 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
-use portaudit::app::{ingest_bytes, ingest_reader_with, FileStats, IngestOptions};
-use portaudit::capture::LinkType;
+use portaudit::app::{ingest_bytes, ingest_one, ingest_reader_with, FileStats, IngestOptions};
+use portaudit::capture::{CaptureInput, LinkType};
 use portaudit::decode::decode;
 use portaudit::rules::{Catalog, Deployment, Profile};
 use proptest::prelude::*;
 
-use crate::{corpus, root};
+use crate::{corpus, reading, root};
 
 /// Small corpus files of every container and link type, as seeds.
 const SEEDS: &[&str] = &[
@@ -54,23 +54,32 @@ fn accounted(stats: &FileStats) -> bool {
     stats.packets_decoded + stats.skipped.values().sum::<u64>() == stats.packets_read
 }
 
-/// Reading in one chunk and in chunks of `chunk` bytes (so that chunk
-/// boundaries cut headers and records everywhere) gives the same result.
-fn check_both_readers(buf: &[u8], chunk: usize) -> Result<(), TestCaseError> {
+/// Reading in one chunk, in chunks of `chunk` bytes (so that chunk
+/// boundaries cut headers and records everywhere), and as a file cut into
+/// `segments` segments walked at once from guessed starts, gives the same
+/// result.
+fn check_both_readers(buf: &[u8], chunk: usize, segments: usize) -> Result<(), TestCaseError> {
     let (t1, a) = ingest_bytes("fuzz", buf);
+    prop_assert!(accounted(&a), "{a:?}");
+    let flows = t1.finish();
     let opts = IngestOptions {
         chunk_bytes: chunk,
         ..IngestOptions::default()
     };
     let (t2, b) = ingest_reader_with("fuzz", Box::new(std::io::Cursor::new(buf.to_vec())), &opts);
-    prop_assert!(accounted(&a), "{a:?}");
-    prop_assert_eq!(a.packets_read, b.packets_read);
-    prop_assert_eq!(a.packets_decoded, b.packets_decoded);
-    prop_assert_eq!(&a.skipped, &b.skipped);
-    prop_assert_eq!(&a.damage, &b.damage);
-    prop_assert_eq!(&a.unreadable, &b.unreadable);
-    prop_assert_eq!(a.times, b.times);
-    prop_assert_eq!(t1.finish(), t2.finish());
+    prop_assert_eq!(reading(&a), reading(&b));
+    prop_assert_eq!(&flows, &t2.finish());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fuzz");
+    std::fs::write(&path, buf).unwrap();
+    let opts = IngestOptions {
+        chunk_bytes: chunk,
+        segments: Some(segments),
+        ..IngestOptions::default()
+    };
+    let (t3, c) = ingest_one(&CaptureInput::File(path), &opts);
+    prop_assert_eq!(reading(&a), reading(&c));
+    prop_assert_eq!(&flows, &t3.finish());
     Ok(())
 }
 
@@ -143,10 +152,11 @@ proptest! {
         ],
         rest in prop::collection::vec(any::<u8>(), 0..2048),
         chunk in 1usize..300,
+        segments in 1usize..20,
     ) {
         let mut buf = head;
         buf.extend(rest);
-        check_both_readers(&buf, chunk)?;
+        check_both_readers(&buf, chunk, segments)?;
     }
 
     #[test]
@@ -154,9 +164,10 @@ proptest! {
         which in 0..SEEDS.len(),
         muts in prop::collection::vec(mutation(), 1..6),
         chunk in 1usize..5000,
+        segments in 1usize..40,
     ) {
         let buf = apply(seed(which), &muts);
-        check_both_readers(&buf, chunk)?;
+        check_both_readers(&buf, chunk, segments)?;
     }
 
     #[test]

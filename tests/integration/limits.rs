@@ -4,9 +4,12 @@
 
 use std::path::Path;
 
+use portaudit::app::{ingest_one, ingest_reader_with, IngestOptions};
+use portaudit::capture::CaptureInput;
+use portaudit::flow::Limits;
 use portaudit::synth::FloodCounts;
 
-use crate::{code, flood_file, path_str, root, run};
+use crate::{code, flood_file, path_str, reading, root, run};
 
 fn flood(dir: &Path, packets: u64) -> (std::path::PathBuf, FloodCounts) {
     flood_file(dir, "flood.pcap", packets, 1)
@@ -174,4 +177,48 @@ fn memory_is_bounded_by_the_flow_limit_not_the_capture() {
     assert_eq!(status.code(), Some(0));
     assert!(peak_kb > 0, "VmHWM was read");
     assert!(peak_kb < 200 * 1024, "peak {peak_kb} kB");
+}
+
+/// A file read in segments whose tables outgrow the limits is read again in
+/// one walk within them: the same flows kept, the same packets kept out,
+/// the same fragments forgotten as a stream read from the start. And when
+/// the segments stay within the limits, their tables absorbed in order
+/// keep out exactly what one walk keeps out.
+#[test]
+fn segments_keep_out_what_one_walk_keeps_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, _) = flood(dir.path(), 60_000);
+    let bytes = std::fs::read(&path).unwrap();
+    for (max_flows, max_fragments) in [(500, 64), (40_000, 1 << 20), (usize::MAX, usize::MAX)] {
+        let limits = Limits {
+            max_flows,
+            max_fragments,
+        };
+        let stream = IngestOptions {
+            limits,
+            ..IngestOptions::default()
+        };
+        let (t, whole) = ingest_reader_with(
+            "flood",
+            Box::new(std::io::Cursor::new(bytes.clone())),
+            &stream,
+        );
+        let flows = t.finish();
+        for segments in [2, 7] {
+            let opts = IngestOptions {
+                segments: Some(segments),
+                ..stream
+            };
+            let (t, cut) = ingest_one(&CaptureInput::File(path.clone()), &opts);
+            assert_eq!(
+                reading(&whole),
+                reading(&cut),
+                "{limits:?}, {segments} segments"
+            );
+            assert!(
+                flows == t.finish(),
+                "{limits:?}, {segments} segments: flows differ"
+            );
+        }
+    }
 }

@@ -75,3 +75,18 @@ pub fn flood_file(
     portaudit::synth::write_flood(out, counts, seed).unwrap();
     (path, counts)
 }
+
+/// What one reading of a capture says, to compare two readings of it.
+pub fn reading(s: &portaudit::app::FileStats) -> impl PartialEq + std::fmt::Debug {
+    (
+        (
+            s.format.clone(),
+            s.packets_read,
+            s.packets_decoded,
+            s.bytes_read,
+        ),
+        (s.skipped.clone(), s.damage.clone(), s.unreadable.clone()),
+        (s.times, s.first_ts, s.last_ts, s.untimed_packets),
+        (s.link_types.clone(), s.overflow.clone()),
+    )
+}
