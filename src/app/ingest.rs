@@ -513,6 +513,9 @@ fn walk<S: Source>(
 ) -> Walked {
     let mut tally = Tally::default();
     let mut last_link = None;
+    // Decoded packets wait here to be added a group at a time.
+    const PENDING: usize = 64;
+    let mut pending = Vec::with_capacity(PENDING);
     let stop = 'walk: loop {
         let mut need = 0;
         loop {
@@ -535,9 +538,13 @@ fn walk<S: Source>(
                     match decode(record.link, record.data, record.orig_len) {
                         Ok(p) => {
                             tally.decoded += 1;
-                            table.add(&p, record.ts);
-                            if table.over(&opts.limits) {
-                                break 'walk Stop::OverBudget;
+                            pending.push((p, record.ts));
+                            if pending.len() == PENDING {
+                                table.add_all(&pending);
+                                pending.clear();
+                                if table.over(&opts.limits) {
+                                    break 'walk Stop::OverBudget;
+                                }
                             }
                         }
                         Err(reason) => *tally.skipped.entry(reason).or_default() += 1,
@@ -579,6 +586,7 @@ fn walk<S: Source>(
         tally.damage.extend(win.advance(pos, need));
         pos = 0;
     };
+    table.add_all(&pending);
     Walked {
         table,
         tally,

@@ -15,13 +15,17 @@ impl Timestamp {
     /// From whole seconds and a sub-second count in units of `10^-exp10` s.
     /// A fraction at or above one second (seen in damaged files) simply
     /// carries into the seconds.
+    #[inline]
     pub fn from_parts(secs: i128, frac: u64, frac_per_sec: u64) -> Self {
-        let nanos = if frac_per_sec >= 1_000_000_000 {
-            frac as i128 / (frac_per_sec as i128 / 1_000_000_000)
-        } else {
-            frac as i128 * (1_000_000_000 / frac_per_sec as i128)
+        // Whole-u64 arithmetic (no 128-bit division per packet): `frac`
+        // comes from a 32-bit field, so the products fit.
+        let nanos = match frac_per_sec {
+            1_000_000_000 => frac,
+            1_000_000 => frac * 1_000,
+            f if f >= 1_000_000_000 => frac / (f / 1_000_000_000),
+            f => frac.saturating_mul(1_000_000_000 / f.max(1)),
         };
-        Timestamp(secs * 1_000_000_000 + nanos)
+        Timestamp(secs * 1_000_000_000 + i128::from(nanos))
     }
 
     /// The earlier of two optional times (absent times are ignored).

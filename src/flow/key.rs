@@ -2,7 +2,8 @@
 //! both directions of a conversation land on one key.
 
 use std::fmt;
-use std::net::IpAddr;
+use std::hash::{Hash, Hasher};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::decode::{PacketSummary, Transport};
 
@@ -107,6 +108,133 @@ impl FlowKey {
             Dir::AtoB => self.a,
             Dir::BtoA => self.b,
         }
+    }
+}
+
+/// A [`FlowKey`] as the flow table keeps it: addresses as 16 bytes (an
+/// IPv4 address in the last four), so that making, comparing and hashing a
+/// key is a few word operations, not a walk through `IpAddr` enums. Sorts
+/// exactly as the [`FlowKey`] it stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct PackedKey {
+    proto: u8,
+    v6: bool,
+    a: [u8; 16],
+    a_port: u16,
+    b: [u8; 16],
+    b_port: u16,
+}
+
+impl Hash for PackedKey {
+    #[inline]
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        let word = |x: &[u8; 16], at: usize| {
+            u64::from_ne_bytes([
+                x[at],
+                x[at + 1],
+                x[at + 2],
+                x[at + 3],
+                x[at + 4],
+                x[at + 5],
+                x[at + 6],
+                x[at + 7],
+            ])
+        };
+        h.write_u64(word(&self.a, 0) ^ word(&self.b, 0).rotate_left(32));
+        h.write_u64(word(&self.a, 8));
+        h.write_u64(word(&self.b, 8));
+        h.write_u64(
+            u64::from(self.a_port)
+                | u64::from(self.b_port) << 16
+                | u64::from(self.proto) << 32
+                | u64::from(self.v6) << 40,
+        );
+    }
+}
+
+impl PackedKey {
+    /// The packed key of a packet and the packet's direction on it, as
+    /// [`FlowKey::of_packet`].
+    #[inline]
+    pub(crate) fn of_packet(p: &PacketSummary) -> Option<(PackedKey, Dir)> {
+        let (sport, dport) = match p.transport {
+            Transport::Ports { src, dst } => (src, dst),
+            Transport::Icmp { kind, code } => {
+                let (s, d, _) = icmp_ports(p.proto, kind, code);
+                (s, d)
+            }
+            Transport::Other => (0, 0),
+            Transport::LaterFragment => return None,
+        };
+        let (src, dst, v6) = match (p.src, p.dst) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => (v4_bytes(s), v4_bytes(d), false),
+            (s, d) => (v6_bytes(s), v6_bytes(d), true),
+        };
+        Some(if (src, sport) <= (dst, dport) {
+            (
+                PackedKey {
+                    proto: p.proto,
+                    v6,
+                    a: src,
+                    a_port: sport,
+                    b: dst,
+                    b_port: dport,
+                },
+                Dir::AtoB,
+            )
+        } else {
+            (
+                PackedKey {
+                    proto: p.proto,
+                    v6,
+                    a: dst,
+                    a_port: dport,
+                    b: src,
+                    b_port: sport,
+                },
+                Dir::BtoA,
+            )
+        })
+    }
+
+    pub(crate) fn proto(&self) -> u8 {
+        self.proto
+    }
+
+    pub(crate) fn unpack(&self) -> FlowKey {
+        let addr = |x: &[u8; 16]| {
+            if self.v6 {
+                IpAddr::V6(Ipv6Addr::from(*x))
+            } else {
+                IpAddr::V4(Ipv4Addr::new(x[12], x[13], x[14], x[15]))
+            }
+        };
+        FlowKey {
+            proto: self.proto,
+            a: Endpoint {
+                addr: addr(&self.a),
+                port: self.a_port,
+            },
+            b: Endpoint {
+                addr: addr(&self.b),
+                port: self.b_port,
+            },
+        }
+    }
+}
+
+fn v4_bytes(a: Ipv4Addr) -> [u8; 16] {
+    let mut x = [0; 16];
+    x[12..].copy_from_slice(&a.octets());
+    x
+}
+
+/// An IPv6 address's bytes (an IPv4 one, which cannot pair with IPv6 in
+/// one packet, mapped for completeness).
+fn v6_bytes(a: IpAddr) -> [u8; 16] {
+    match a {
+        IpAddr::V6(a) => a.octets(),
+        IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod community_id;
 mod key;
+mod map;
 mod resolve;
 mod stats;
 mod table;

@@ -184,8 +184,8 @@ pub fn resolve(key: &FlowKey, s: &FlowStats, is_server_port: &dyn Fn(u8, u16) ->
         connections,
         packets: [s.packets[i], s.packets[r]],
         bytes: [s.bytes[i], s.bytes[r]],
-        first_ts: s.first_ts,
-        last_ts: s.last_ts,
+        first_ts: s.first_ts(),
+        last_ts: s.last_ts(),
     }
 }
 

@@ -75,13 +75,51 @@ impl ConnCount {
     }
 }
 
+/// An optional timestamp in 16 bytes aligned to 8, where an
+/// `Option<Timestamp>` takes 32 aligned to 16: a flow's two times then
+/// cost a quarter of its record instead of two fifths. No capture yields
+/// `i128::MIN` nanoseconds, which stands for none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Stamp {
+    high: i64,
+    low: u64,
+}
+
+impl Stamp {
+    const NONE: Stamp = Stamp::of(i128::MIN);
+
+    const fn of(v: i128) -> Stamp {
+        Stamp {
+            high: (v >> 64) as i64,
+            low: v as u64,
+        }
+    }
+
+    #[inline]
+    fn get(self) -> Option<Timestamp> {
+        let v = (i128::from(self.high) << 64) | i128::from(self.low);
+        (v != i128::MIN).then_some(Timestamp(v))
+    }
+
+    #[inline]
+    fn set(t: Option<Timestamp>) -> Stamp {
+        t.map_or(Stamp::NONE, |t| Stamp::of(t.0))
+    }
+}
+
+impl Default for Stamp {
+    fn default() -> Self {
+        Stamp::NONE
+    }
+}
+
 /// Per-flow counters, indexed by [`Dir`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FlowStats {
     pub packets: [u64; 2],
     pub bytes: [u64; 2],
-    pub first_ts: Option<Timestamp>,
-    pub last_ts: Option<Timestamp>,
+    first_ts: Stamp,
+    last_ts: Stamp,
     /// Direction of the first packet in capture order.
     pub first_dir: Option<Dir>,
     /// Direction of the first SYN without ACK.
@@ -136,8 +174,18 @@ impl FlowStats {
         let d = dir.index();
         self.packets[d] += packets;
         self.bytes[d] += bytes;
-        self.first_ts = Timestamp::earliest(self.first_ts, first);
-        self.last_ts = Timestamp::latest(self.last_ts, last);
+        self.first_ts = Stamp::set(Timestamp::earliest(self.first_ts.get(), first));
+        self.last_ts = Stamp::set(Timestamp::latest(self.last_ts.get(), last));
+    }
+
+    /// Time of the earliest packet (none without timestamps).
+    pub fn first_ts(&self) -> Option<Timestamp> {
+        self.first_ts.get()
+    }
+
+    /// Time of the latest packet.
+    pub fn last_ts(&self) -> Option<Timestamp> {
+        self.last_ts.get()
     }
 
     /// Appends the summary of the packets that follow (`right`).
@@ -150,8 +198,7 @@ impl FlowStats {
             self.rsts[d] += right.rsts[d];
             self.fins[d] += right.fins[d];
         }
-        self.first_ts = Timestamp::earliest(self.first_ts, right.first_ts);
-        self.last_ts = Timestamp::latest(self.last_ts, right.last_ts);
+        self.count(Dir::AtoB, 0, 0, right.first_ts(), right.last_ts());
         self.first_dir = self.first_dir.or(right.first_dir);
         self.first_syn_dir = self.first_syn_dir.or(right.first_syn_dir);
         self.first_synack_dir = self.first_synack_dir.or(right.first_synack_dir);

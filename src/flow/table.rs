@@ -17,7 +17,8 @@ use indexmap::IndexMap;
 use crate::capture::Timestamp;
 use crate::decode::{PacketSummary, Transport, PROTO_TCP};
 
-use super::key::{Dir, FlowKey};
+use super::key::{Dir, FlowKey, PackedKey};
+use super::map::{FlowMap, Spot};
 use super::stats::FlowStats;
 
 /// Seeded hashing: keys come from the capture, which an attacker may craft.
@@ -101,8 +102,8 @@ struct Orphans {
 /// no such first fragment is counted as `fragment-without-first`.
 #[derive(Debug, Default)]
 pub struct FlowTable {
-    flows: Map<FlowKey, FlowStats>,
-    fragments: Map<FragKey, (FlowKey, Dir)>,
+    flows: FlowMap,
+    fragments: Map<FragKey, (PackedKey, Dir)>,
     /// Only in unlimited tables of a later stretch: settled when the
     /// stretch is absorbed.
     orphans: Map<FragKey, Orphans>,
@@ -149,23 +150,53 @@ impl FlowTable {
         self.flows.is_empty()
     }
 
+    /// Adds decoded packets, in capture order: as [`Self::add`] one after
+    /// the other, but the flows of each group of packets are looked up
+    /// together, so that their cache misses overlap.
+    pub fn add_all(&mut self, packets: &[(PacketSummary, Option<Timestamp>)]) {
+        const GROUP: usize = 16;
+        for group in packets.chunks(GROUP) {
+            let mut keys = [None; GROUP];
+            let mut dirs = [Dir::AtoB; GROUP];
+            for ((k, d), (p, _)) in keys.iter_mut().zip(dirs.iter_mut()).zip(group) {
+                if p.fragment.is_none() {
+                    if let Some((key, dir)) = PackedKey::of_packet(p) {
+                        (*k, *d) = (Some(key), dir);
+                    }
+                }
+            }
+            let spots = self.flows.locate(&keys);
+            for (((p, ts), spot), dir) in group.iter().zip(spots).zip(dirs) {
+                match spot {
+                    // Entries never move: a flow found stays found while
+                    // the packets before this one are added.
+                    Some(Spot::Found(at)) => {
+                        self.flows
+                            .stats_mut(at)
+                            .add(dir, p.wire_len, *ts, tcp_of(p));
+                    }
+                    _ => self.add(p, *ts),
+                }
+            }
+        }
+    }
+
     /// Adds a decoded packet, in capture order.
     #[inline]
     pub fn add(&mut self, p: &PacketSummary, ts: Option<Timestamp>) {
-        match FlowKey::of_packet(p) {
+        match PackedKey::of_packet(p) {
             Some((key, dir)) => {
-                let tcp = (p.proto == PROTO_TCP && matches!(p.transport, Transport::Ports { .. }))
-                    .then_some((p.tcp_flags, p.tcp_seq));
                 let room = self.limits.is_none_or(|l| self.flows.len() < l.max_flows);
-                match self.flows.entry(key) {
-                    indexmap::map::Entry::Occupied(e) => e.into_mut().add(dir, p.wire_len, ts, tcp),
-                    indexmap::map::Entry::Vacant(e) if room => {
-                        e.insert(FlowStats::default()).add(dir, p.wire_len, ts, tcp)
+                match self.flows.find(&key, self.flows.hash(&key)) {
+                    Spot::Found(at) => self.flows.stats_mut(at).add(dir, p.wire_len, ts, tcp_of(p)),
+                    spot if room => {
+                        let at = self.flows.insert_at(spot, key, FlowStats::default());
+                        self.flows.stats_mut(at).add(dir, p.wire_len, ts, tcp_of(p));
                     }
-                    indexmap::map::Entry::Vacant(_) => {
+                    Spot::Vacant { .. } => {
                         self.overflow.packets += 1;
                         self.overflow.bytes += u64::from(p.wire_len);
-                        self.overflow.flows.insert(&key);
+                        self.overflow.flows.insert(&key.unpack());
                     }
                 }
                 if let Some(frag) = p.fragment {
@@ -241,17 +272,17 @@ impl FlowTable {
                 None => self.orphan_packets += o.packets,
             }
         }
-        for (key, r) in flows {
+        for (key, r) in flows.into_entries() {
             let room = self.flows.len() < limits.max_flows;
-            match self.flows.entry(key) {
-                indexmap::map::Entry::Occupied(mut e) => e.get_mut().merge(&r),
-                indexmap::map::Entry::Vacant(e) if room => {
-                    e.insert(r);
+            match self.flows.find(&key, self.flows.hash(&key)) {
+                Spot::Found(at) => self.flows.stats_mut(at).merge(&r),
+                spot if room => {
+                    self.flows.insert_at(spot, key, r);
                 }
-                indexmap::map::Entry::Vacant(_) => {
+                Spot::Vacant { .. } => {
                     self.overflow.packets += r.packets[0] + r.packets[1];
                     self.overflow.bytes += r.bytes[0] + r.bytes[1];
-                    self.overflow.flows.insert(&key);
+                    self.overflow.flows.insert(&key.unpack());
                 }
             }
         }
@@ -292,10 +323,17 @@ impl FlowTable {
 
     /// The flows sorted by key.
     pub fn finish(self) -> Vec<(FlowKey, FlowStats)> {
-        let mut flows: Vec<_> = self.flows.into_iter().collect();
+        let mut flows = self.flows.into_entries();
         flows.sort_unstable_by_key(|f| f.0);
-        flows
+        flows.into_iter().map(|(k, s)| (k.unpack(), s)).collect()
     }
+}
+
+/// A packet's TCP flags and sequence number, if it is TCP with ports.
+#[inline]
+fn tcp_of(p: &PacketSummary) -> Option<(u8, u32)> {
+    (p.proto == PROTO_TCP && matches!(p.transport, Transport::Ports { .. }))
+        .then_some((p.tcp_flags, p.tcp_seq))
 }
 
 fn frag_key(p: &PacketSummary, ident: u32) -> FragKey {
