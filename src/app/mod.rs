@@ -259,11 +259,13 @@ pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
     let deployment = Deployment::load(&cfg.deployment, &catalog).map_err(RunError::Rules)?;
     let inputs = expand_inputs(&cfg.inputs).map_err(RunError::Input)?;
     let pool = pool(cfg.threads)?;
-    let ingested = pool.install(|| ingest(&inputs.captures, &cfg.ingest));
-    let kept_out = kept_out(&ingested.files);
-    let flows = ingested.table.finish();
+    let (files, flows) = pool.install(|| {
+        let Ingested { table, files } = ingest(&inputs.captures, &cfg.ingest);
+        (files, table.finish())
+    });
+    let kept_out = kept_out(&files);
     let auditor = Auditor::new(&deployment);
-    let report: AuditReport = auditor.audit(&flows, &kept_out, &cfg.ingest.limits);
+    let report: AuditReport = pool.install(|| auditor.audit(&flows, &kept_out, &cfg.ingest.limits));
     let summary_flows = Summary::of(report.flows.iter().map(|v| &v.flow));
     let mut out = cfg.output.open()?;
     match cfg.format {
@@ -275,7 +277,7 @@ pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
         report::write_flows_csv(f.open()?, &report.flows, true)?;
     }
     let summary = RunSummary {
-        files: &ingested.files,
+        files: &files,
         flows: summary_flows,
         findings: Some(&report.findings),
         coverage: &report.coverage,
@@ -285,9 +287,9 @@ pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
         eprint!("{}", summary.to_text());
     }
     write_stats(&cfg.stats, &summary)?;
-    if let Some(code) = input_status(&ingested.files) {
+    if let Some(code) = input_status(&files) {
         if cfg.quiet {
-            print_problems(&ingested.files);
+            print_problems(&files);
         }
         return Ok(code);
     }
@@ -306,17 +308,20 @@ pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
     let inputs = expand_inputs(&cfg.inputs).map_err(RunError::Input)?;
     let pool = pool(cfg.threads)?;
     let ingested = pool.install(|| ingest(&inputs.captures, &cfg.ingest));
-    let flows: Vec<FlowVerdict> = ingested
-        .table
-        .finish()
-        .iter()
-        .map(|(k, s)| FlowVerdict {
-            flow: resolve(k, s, &|_, _| false),
-            verdict: Verdict::OutOfScope,
-            profile: String::new(),
-            rule_id: String::new(),
-        })
-        .collect();
+    let flows: Vec<FlowVerdict> = pool.install(|| {
+        use rayon::prelude::*;
+        ingested
+            .table
+            .finish()
+            .par_iter()
+            .map(|(k, s)| FlowVerdict {
+                flow: resolve(k, s, &|_, _| false),
+                verdict: Verdict::OutOfScope,
+                profile: String::new(),
+                rule_id: String::new(),
+            })
+            .collect()
+    });
     report::write_flows_csv(cfg.output.open()?, &flows, false)?;
     let summary = RunSummary {
         files: &ingested.files,

@@ -4,6 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 
+use rayon::prelude::*;
+
 use crate::capture::Timestamp;
 use crate::decode::{PROTO_ICMP, PROTO_ICMPV6};
 use crate::flow::{resolve, Flow, FlowKey, FlowState, FlowStats, Limits, Overflow};
@@ -155,31 +157,21 @@ impl<'d> Auditor<'d> {
         self.server_ports.contains(&(proto, port))
     }
 
-    /// Audits the merged flows of all captures. `kept_out` is what the
-    /// reading [`Limits`] kept out of `flows`: it becomes tracking-limit
-    /// findings and qualifies missing-expected ones, as a capture where
-    /// many flows are one-way does.
-    pub fn audit(
-        &self,
-        flows: &[(FlowKey, FlowStats)],
-        kept_out: &Overflow,
-        limits: &Limits,
-    ) -> AuditReport {
+    /// Classifies a stretch of flows: their verdicts, finding rows and
+    /// rule coverage.
+    fn pass(&self, flows: &[(FlowKey, FlowStats)]) -> Pass {
         let mut roles_cache: HashMap<IpAddr, Roles> = HashMap::new();
-        let mut coverage: Vec<Cov> = self.rules.iter().map(|_| Cov::default()).collect();
-        let mut rows: BTreeMap<RowKey, Row> = BTreeMap::new();
-        let mut verdicts = Vec::with_capacity(flows.len());
-        let mut seen_hosts = BTreeSet::new();
-        let mut one_way = 0usize;
-        let server = |p: u8, port: u16| self.is_server_port(p, port);
+        let mut p = Pass::new(self.rules.len());
+        p.verdicts.reserve(flows.len());
+        let server = |proto: u8, port: u16| self.is_server_port(proto, port);
         for (key, stats) in flows {
-            seen_hosts.insert(key.a.addr);
-            seen_hosts.insert(key.b.addr);
+            p.seen_hosts.insert(key.a.addr);
+            p.seen_hosts.insert(key.b.addr);
             let flow = resolve(key, stats, &server);
-            one_way += usize::from(flow.is_one_way());
+            p.one_way += usize::from(flow.is_one_way());
             let ri = self.roles_of(flow.initiator.addr, &mut roles_cache);
             let rr = self.roles_of(flow.responder.addr, &mut roles_cache);
-            let (verdict, rule_idx) = self.classify(&flow, &ri, &rr, &mut coverage);
+            let (verdict, rule_idx) = self.classify(&flow, &ri, &rr, &mut p.coverage);
             if let Verdict::Finding(kind) = &verdict {
                 let row_key = RowKey {
                     kind: *kind,
@@ -188,23 +180,49 @@ impl<'d> Auditor<'d> {
                     proto: flow.proto,
                     port: port_cell(&flow),
                 };
-                let row = rows.entry(row_key).or_default();
-                row.add(&flow, rule_idx);
+                p.rows.entry(row_key).or_default().add(&flow, rule_idx);
                 if let Some(i) = rule_idx {
-                    coverage[i].violations += 1;
+                    p.coverage[i].violations += 1;
                 }
             }
             let (profile, rule_id) = match rule_idx {
                 Some(i) => (self.rules[i].profile.clone(), self.rules[i].rule.id.clone()),
                 None => (String::new(), String::new()),
             };
-            verdicts.push(FlowVerdict {
+            p.verdicts.push(FlowVerdict {
                 flow,
                 verdict,
                 profile,
                 rule_id,
             });
         }
+        p
+    }
+
+    /// Audits the merged flows of all captures. `kept_out` is what the
+    /// reading [`Limits`] kept out of `flows`: it becomes tracking-limit
+    /// findings and qualifies missing-expected ones, as a capture where
+    /// many flows are one-way does. Runs on the current rayon pool.
+    pub fn audit(
+        &self,
+        flows: &[(FlowKey, FlowStats)],
+        kept_out: &Overflow,
+        limits: &Limits,
+    ) -> AuditReport {
+        // Flows are classified in parallel, in chunks whose results are
+        // merged in flow order: the same report on any number of threads.
+        let passes: Vec<Pass> = flows
+            .par_chunks(PASS_FLOWS)
+            .map(|chunk| self.pass(chunk))
+            .collect();
+        let Pass {
+            verdicts,
+            rows,
+            coverage,
+            seen_hosts,
+            one_way,
+        } = Pass::concat(passes, self.rules.len());
+        let mut roles_cache: HashMap<IpAddr, Roles> = HashMap::new();
         let mut findings: Vec<Finding> = rows
             .into_iter()
             .map(|(k, row)| self.flow_finding(k, row, &mut roles_cache))
@@ -687,6 +705,49 @@ fn join_sorted<'a>(it: impl Iterator<Item = &'a str>, sep: &str) -> String {
     set.into_iter().collect::<Vec<_>>().join(sep)
 }
 
+/// Flows classified per chunk of a [`Pass`].
+const PASS_FLOWS: usize = 4096;
+
+/// What classifying a stretch of flows gives; two adjacent stretches merge.
+struct Pass {
+    verdicts: Vec<FlowVerdict>,
+    rows: BTreeMap<RowKey, Row>,
+    coverage: Vec<Cov>,
+    seen_hosts: BTreeSet<IpAddr>,
+    one_way: usize,
+}
+
+impl Pass {
+    fn new(rules: usize) -> Pass {
+        Pass {
+            verdicts: Vec::new(),
+            rows: BTreeMap::new(),
+            coverage: (0..rules).map(|_| Cov::default()).collect(),
+            seen_hosts: BTreeSet::new(),
+            one_way: 0,
+        }
+    }
+
+    /// The passes over consecutive stretches of flows, as one.
+    fn concat(passes: Vec<Pass>, rules: usize) -> Pass {
+        let mut all = Pass::new(rules);
+        all.verdicts
+            .reserve_exact(passes.iter().map(|p| p.verdicts.len()).sum());
+        for p in passes {
+            all.verdicts.extend(p.verdicts);
+            for (k, row) in p.rows {
+                all.rows.entry(k).or_default().merge(row);
+            }
+            for (c, later) in all.coverage.iter_mut().zip(p.coverage) {
+                c.merge(later);
+            }
+            all.seen_hosts.extend(p.seen_hosts);
+            all.one_way += p.one_way;
+        }
+        all
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct RowKey {
     kind: FindingKind,
@@ -725,6 +786,21 @@ impl Row {
         self.states.insert(f.state);
         self.community_ids.insert(f.community_id());
     }
+
+    /// Appends the row of the flows that follow.
+    fn merge(&mut self, later: Row) {
+        self.rule = self.rule.or(later.rule);
+        self.flows += later.flows;
+        self.one_way += later.one_way;
+        self.connections += later.connections;
+        self.packets += later.packets;
+        self.bytes += later.bytes;
+        self.first = Timestamp::earliest(self.first, later.first);
+        self.last = Timestamp::latest(self.last, later.last);
+        self.bases.extend(later.bases);
+        self.states.extend(later.states);
+        self.community_ids.extend(later.community_ids);
+    }
 }
 
 /// Attempts at a rule's traffic that did not establish.
@@ -751,6 +827,16 @@ impl Attempts {
         self.bytes += f.total_bytes();
         self.first = Timestamp::earliest(self.first, f.first_ts);
         self.last = Timestamp::latest(self.last, f.last_ts);
+    }
+
+    fn merge(&mut self, later: &Attempts) {
+        self.refused += later.refused;
+        self.unanswered += later.unanswered;
+        self.connections += later.connections;
+        self.packets += later.packets;
+        self.bytes += later.bytes;
+        self.first = Timestamp::earliest(self.first, later.first);
+        self.last = Timestamp::latest(self.last, later.last);
     }
 
     fn describe(&self) -> (String, String) {
@@ -803,5 +889,17 @@ impl Cov {
             self.all.add(f);
             self.attempts_from.entry(from_side).or_default().add(f);
         }
+    }
+
+    fn merge(&mut self, later: Cov) {
+        self.flows += later.flows;
+        self.observed += later.observed;
+        self.violations += later.violations;
+        self.bytes += later.bytes;
+        self.observed_from.extend(later.observed_from);
+        for (ip, a) in later.attempts_from {
+            self.attempts_from.entry(ip).or_default().merge(&a);
+        }
+        self.all.merge(&later.all);
     }
 }

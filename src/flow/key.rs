@@ -111,38 +111,26 @@ impl FlowKey {
     }
 }
 
-/// A [`FlowKey`] as the flow table keeps it: addresses as 16 bytes (an
-/// IPv4 address in the last four), so that making, comparing and hashing a
-/// key is a few word operations, not a walk through `IpAddr` enums. Sorts
-/// exactly as the [`FlowKey`] it stands for.
+/// A [`FlowKey`] as the flow table keeps it: each address as two
+/// big-endian words (an IPv4 address in the low four bytes), so that making,
+/// comparing and hashing a key is a few word operations, not a walk through
+/// `IpAddr` enums. Sorts exactly as the [`FlowKey`] it stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct PackedKey {
     proto: u8,
     v6: bool,
-    a: [u8; 16],
+    a: [u64; 2],
     a_port: u16,
-    b: [u8; 16],
+    b: [u64; 2],
     b_port: u16,
 }
 
 impl Hash for PackedKey {
     #[inline]
     fn hash<H: Hasher>(&self, h: &mut H) {
-        let word = |x: &[u8; 16], at: usize| {
-            u64::from_ne_bytes([
-                x[at],
-                x[at + 1],
-                x[at + 2],
-                x[at + 3],
-                x[at + 4],
-                x[at + 5],
-                x[at + 6],
-                x[at + 7],
-            ])
-        };
-        h.write_u64(word(&self.a, 0) ^ word(&self.b, 0).rotate_left(32));
-        h.write_u64(word(&self.a, 8));
-        h.write_u64(word(&self.b, 8));
+        h.write_u64(self.a[0] ^ self.b[0].rotate_left(32));
+        h.write_u64(self.a[1]);
+        h.write_u64(self.b[1]);
         h.write_u64(
             u64::from(self.a_port)
                 | u64::from(self.b_port) << 16
@@ -167,34 +155,26 @@ impl PackedKey {
             Transport::LaterFragment => return None,
         };
         let (src, dst, v6) = match (p.src, p.dst) {
-            (IpAddr::V4(s), IpAddr::V4(d)) => (v4_bytes(s), v4_bytes(d), false),
-            (s, d) => (v6_bytes(s), v6_bytes(d), true),
+            (IpAddr::V4(s), IpAddr::V4(d)) => (v4_words(s), v4_words(d), false),
+            (s, d) => (v6_words(s), v6_words(d), true),
         };
-        Some(if (src, sport) <= (dst, dport) {
-            (
-                PackedKey {
-                    proto: p.proto,
-                    v6,
-                    a: src,
-                    a_port: sport,
-                    b: dst,
-                    b_port: dport,
-                },
-                Dir::AtoB,
-            )
+        let forward = (src, sport) <= (dst, dport);
+        let ((a, a_port), (b, b_port), dir) = if forward {
+            ((src, sport), (dst, dport), Dir::AtoB)
         } else {
-            (
-                PackedKey {
-                    proto: p.proto,
-                    v6,
-                    a: dst,
-                    a_port: dport,
-                    b: src,
-                    b_port: sport,
-                },
-                Dir::BtoA,
-            )
-        })
+            ((dst, dport), (src, sport), Dir::BtoA)
+        };
+        Some((
+            PackedKey {
+                proto: p.proto,
+                v6,
+                a,
+                a_port,
+                b,
+                b_port,
+            },
+            dir,
+        ))
     }
 
     pub(crate) fn proto(&self) -> u8 {
@@ -202,11 +182,11 @@ impl PackedKey {
     }
 
     pub(crate) fn unpack(&self) -> FlowKey {
-        let addr = |x: &[u8; 16]| {
+        let addr = |x: &[u64; 2]| {
             if self.v6 {
-                IpAddr::V6(Ipv6Addr::from(*x))
+                IpAddr::V6(Ipv6Addr::from(u128::from(x[0]) << 64 | u128::from(x[1])))
             } else {
-                IpAddr::V4(Ipv4Addr::new(x[12], x[13], x[14], x[15]))
+                IpAddr::V4(Ipv4Addr::from(x[1] as u32))
             }
         };
         FlowKey {
@@ -223,19 +203,18 @@ impl PackedKey {
     }
 }
 
-fn v4_bytes(a: Ipv4Addr) -> [u8; 16] {
-    let mut x = [0; 16];
-    x[12..].copy_from_slice(&a.octets());
-    x
+fn v4_words(a: Ipv4Addr) -> [u64; 2] {
+    [0, u64::from(u32::from(a))]
 }
 
-/// An IPv6 address's bytes (an IPv4 one, which cannot pair with IPv6 in
-/// one packet, mapped for completeness).
-fn v6_bytes(a: IpAddr) -> [u8; 16] {
-    match a {
-        IpAddr::V6(a) => a.octets(),
-        IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
-    }
+/// An IPv6 address as two words (an IPv4 one, which cannot pair with IPv6
+/// in one packet, mapped for completeness).
+fn v6_words(a: IpAddr) -> [u64; 2] {
+    let v = match a {
+        IpAddr::V6(a) => u128::from(a),
+        IpAddr::V4(a) => u128::from(a.to_ipv6_mapped()),
+    };
+    [(v >> 64) as u64, v as u64]
 }
 
 /// ICMP type/code to Community ID "ports": a request or reply type maps to
@@ -284,5 +263,68 @@ pub fn icmp_is_request(proto: u8, kind: u16) -> bool {
         matches!(kind, 128 | 133 | 135 | 130 | 144)
     } else {
         matches!(kind, 8 | 13 | 15 | 10 | 17)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::{PROTO_TCP, PROTO_UDP};
+    use proptest::prelude::*;
+    use std::net::Ipv6Addr;
+
+    fn packet(v6: bool, src: u128, dst: u128, sport: u16, dport: u16, tcp: bool) -> PacketSummary {
+        let addr = |x: u128| {
+            if v6 {
+                IpAddr::V6(Ipv6Addr::from(x))
+            } else {
+                IpAddr::V4(Ipv4Addr::from(x as u32))
+            }
+        };
+        PacketSummary {
+            src: addr(src),
+            dst: addr(dst),
+            proto: if tcp { PROTO_TCP } else { PROTO_UDP },
+            transport: Transport::Ports {
+                src: sport,
+                dst: dport,
+            },
+            tcp_flags: 0,
+            tcp_seq: 0,
+            fragment: None,
+            wire_len: 60,
+        }
+    }
+
+    fn packets() -> impl Strategy<Value = PacketSummary> {
+        // Few distinct values, so that equal addresses and ports are met.
+        (
+            any::<bool>(),
+            0u128..4,
+            0u128..4,
+            0u16..3,
+            0u16..3,
+            any::<bool>(),
+        )
+            .prop_map(|(v6, s, d, sp, dp, tcp)| {
+                let spread = |x: u128| x << 120 | x << 24 | x;
+                packet(v6, spread(s), spread(d), sp, dp, tcp)
+            })
+    }
+
+    proptest! {
+        /// A packed key stands for the key `FlowKey::of_packet` makes,
+        /// with the same direction, and packed keys sort as their keys.
+        #[test]
+        fn packed_keys_are_flow_keys(p in packets(), q in packets()) {
+            let (pk, pd) = PackedKey::of_packet(&p).unwrap();
+            let (qk, _) = PackedKey::of_packet(&q).unwrap();
+            let (fp, fd) = FlowKey::of_packet(&p).unwrap();
+            let (fq, _) = FlowKey::of_packet(&q).unwrap();
+            prop_assert_eq!(pk.unpack(), fp);
+            prop_assert_eq!(pd, fd);
+            prop_assert_eq!(pk.cmp(&qk), fp.cmp(&fq));
+            prop_assert_eq!(pk == qk, fp == fq);
+        }
     }
 }

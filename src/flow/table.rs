@@ -262,6 +262,15 @@ impl FlowTable {
         } = right;
         self.orphan_packets += orphan_packets;
         self.overflow.add(&overflow);
+        if self.flows.is_empty() && self.fragments.is_empty() && flows.len() <= limits.max_flows {
+            // Nothing before `right`: it is taken whole, as it is, which
+            // is what the general case below would make of it, at no cost.
+            self.flows = flows;
+            self.fragments = fragments;
+            self.orphan_packets += orphans.values().map(|o| o.packets).sum::<u64>();
+            self.trim_fragments(limits);
+            return;
+        }
         // Right's orphans may belong to a first fragment before them; look
         // them up before right's own fragments shadow ours. Whatever is not
         // claimed now never will be: `self` holds all that came before.
@@ -321,11 +330,15 @@ impl FlowTable {
         std::mem::take(&mut self.overflow)
     }
 
-    /// The flows sorted by key.
+    /// The flows sorted by key, on the current rayon pool.
     pub fn finish(self) -> Vec<(FlowKey, FlowStats)> {
+        use rayon::prelude::*;
         let mut flows = self.flows.into_entries();
-        flows.sort_unstable_by_key(|f| f.0);
-        flows.into_iter().map(|(k, s)| (k.unpack(), s)).collect()
+        flows.par_sort_unstable_by_key(|f| f.0);
+        flows
+            .into_par_iter()
+            .map(|(k, s)| (k.unpack(), s))
+            .collect()
     }
 }
 
