@@ -1,8 +1,9 @@
 //! Rules × flows → verdicts, findings and rule coverage (DESIGN.md,
 //! "Classifying a flow", steps 1-7).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
+use std::rc::Rc;
 
 use rayon::prelude::*;
 
@@ -88,6 +89,8 @@ struct ActiveRule<'d> {
 
 /// Role bindings of one address: (profile index, role id).
 type Roles = Vec<(usize, String)>;
+/// Roles by address, looked up once per address per pass.
+type RolesCache = HashMap<IpAddr, Rc<Roles>, ahash::RandomState>;
 
 /// Classifies flows against a deployment.
 pub struct Auditor<'d> {
@@ -160,7 +163,7 @@ impl<'d> Auditor<'d> {
     /// Classifies a stretch of flows: their verdicts, finding rows and
     /// rule coverage.
     fn pass(&self, flows: &[(FlowKey, FlowStats)]) -> Pass {
-        let mut roles_cache: HashMap<IpAddr, Roles> = HashMap::new();
+        let mut roles_cache = RolesCache::default();
         let mut p = Pass::new(self.rules.len());
         p.verdicts.reserve(flows.len());
         let server = |proto: u8, port: u16| self.is_server_port(proto, port);
@@ -222,7 +225,8 @@ impl<'d> Auditor<'d> {
             seen_hosts,
             one_way,
         } = Pass::concat(passes, self.rules.len());
-        let mut roles_cache: HashMap<IpAddr, Roles> = HashMap::new();
+        let seen_hosts: BTreeSet<IpAddr> = seen_hosts.into_iter().collect();
+        let mut roles_cache = RolesCache::default();
         let mut findings: Vec<Finding> = rows
             .into_iter()
             .map(|(k, row)| self.flow_finding(k, row, &mut roles_cache))
@@ -270,7 +274,7 @@ impl<'d> Auditor<'d> {
         }
     }
 
-    fn roles_of(&self, ip: IpAddr, cache: &mut HashMap<IpAddr, Roles>) -> Roles {
+    fn roles_of(&self, ip: IpAddr, cache: &mut RolesCache) -> Rc<Roles> {
         cache
             .entry(ip)
             .or_insert_with(|| {
@@ -282,7 +286,7 @@ impl<'d> Auditor<'d> {
                         }
                     }
                 }
-                v
+                Rc::new(v)
             })
             .clone()
     }
@@ -366,7 +370,7 @@ impl<'d> Auditor<'d> {
         (Verdict::Finding(FindingKind::UnexpectedPort), None)
     }
 
-    fn flow_finding(&self, k: RowKey, row: Row, cache: &mut HashMap<IpAddr, Roles>) -> Finding {
+    fn flow_finding(&self, k: RowKey, row: Row, cache: &mut RolesCache) -> Finding {
         let ri = self.roles_of(k.src, cache);
         let rr = self.roles_of(k.dst, cache);
         let base = self.deployment.severity_of(k.kind);
@@ -461,7 +465,7 @@ impl<'d> Auditor<'d> {
         cov: &[Cov],
         seen: &BTreeSet<IpAddr>,
         caveat: &str,
-        cache: &mut HashMap<IpAddr, Roles>,
+        cache: &mut RolesCache,
     ) -> Vec<Finding> {
         let mut out = Vec::new();
         let severity = self.deployment.severity_of(FindingKind::MissingExpected);
@@ -713,7 +717,8 @@ struct Pass {
     verdicts: Vec<FlowVerdict>,
     rows: BTreeMap<RowKey, Row>,
     coverage: Vec<Cov>,
-    seen_hosts: BTreeSet<IpAddr>,
+    /// Every address met, in a hash set: two inserts per flow.
+    seen_hosts: HashSet<IpAddr, ahash::RandomState>,
     one_way: usize,
 }
 
@@ -723,7 +728,7 @@ impl Pass {
             verdicts: Vec::new(),
             rows: BTreeMap::new(),
             coverage: (0..rules).map(|_| Cov::default()).collect(),
-            seen_hosts: BTreeSet::new(),
+            seen_hosts: HashSet::default(),
             one_way: 0,
         }
     }

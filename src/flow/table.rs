@@ -333,11 +333,17 @@ impl FlowTable {
     /// The flows sorted by key, on the current rayon pool.
     pub fn finish(self) -> Vec<(FlowKey, FlowStats)> {
         use rayon::prelude::*;
-        let mut flows = self.flows.into_entries();
-        flows.par_sort_unstable_by_key(|f| f.0);
-        flows
+        let flows = self.flows.into_entries();
+        // Sort small (key, index) pairs rather than whole records.
+        let mut order: Vec<(PackedKey, usize)> = flows
+            .par_iter()
+            .enumerate()
+            .map(|(i, (k, _))| (*k, i))
+            .collect();
+        order.par_sort_unstable();
+        order
             .into_par_iter()
-            .map(|(k, s)| (k.unpack(), s))
+            .map(|(k, i)| (k.unpack(), flows[i].1.clone()))
             .collect()
     }
 }
