@@ -1,34 +1,37 @@
-//! Pipeline benchmarks: decode and flow-table insert on a synthetic capture.
+//! The pipeline's stages on a generated enterprise capture (64 MB, 50 000
+//! flows, the mix `portaudit-fixtures enterprise` makes): walking records,
+//! decoding, flow-table insertion (grouped as the reader does it, and one
+//! packet at a time), merging two tables, classifying the flows, and a whole
+//! file read. `cargo bench --bench pipeline`; the end-to-end comparison with
+//! peer tools is `benches/compare.sh`.
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use portaudit::capture::{LinkType, Step, Walker};
-use portaudit::decode::decode;
-use portaudit::flow::FlowTable;
-use portaudit::synth::{sock, Scenario};
+use std::path::Path;
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use portaudit::app::{ingest_one, IngestOptions};
+use portaudit::audit::Auditor;
+use portaudit::capture::{CaptureInput, LinkType, Step, Timestamp, Walker};
+use portaudit::decode::{decode, PacketSummary};
+use portaudit::flow::{FlowTable, Limits, Overflow};
+use portaudit::rules::{Catalog, Deployment};
+use portaudit::synth::{write_enterprise, EnterpriseSpec};
 
 fn capture() -> Vec<u8> {
-    let mut s = Scenario::new(1_767_225_600);
-    for i in 0..200u16 {
-        let client = sock(&format!("10.1.{}.{}:{}", i / 250, i % 250 + 1, 40000 + i));
-        s.tcp_session(client, sock("10.1.0.10:443"), 5);
-        s.udp(
-            sock(&format!("10.1.20.{}:5353", i % 250 + 1)),
-            sock("10.1.0.2:53"),
-            2,
-            true,
-        );
-    }
-    let mut v = Vec::new();
-    s.write_pcap(&mut v).unwrap();
-    v
+    let spec = EnterpriseSpec {
+        bytes: 64 << 20,
+        flows: 50_000,
+        seed: 1,
+    };
+    write_enterprise(Vec::new(), &spec).unwrap().0
 }
 
-fn frames(buf: &[u8]) -> Vec<(usize, usize, u32)> {
+/// Every record: data start, captured length, original length, time.
+fn records(buf: &[u8]) -> Vec<(usize, usize, u32, Option<Timestamp>)> {
     let (mut w, mut pos) = Walker::open(buf, true).unwrap().unwrap();
     let mut out = Vec::new();
     while let Step::Packet { record, next } = w.step(buf, pos, 0) {
         let start = record.data.as_ptr() as usize - buf.as_ptr() as usize;
-        out.push((start, record.data.len(), record.orig_len));
+        out.push((start, record.data.len(), record.orig_len, record.ts));
         pos = next;
     }
     out
@@ -36,19 +39,75 @@ fn frames(buf: &[u8]) -> Vec<(usize, usize, u32)> {
 
 fn bench(c: &mut Criterion) {
     let buf = capture();
-    let recs = frames(&buf);
+    let recs = records(&buf);
+    let decoded: Vec<(PacketSummary, Option<Timestamp>)> = recs
+        .iter()
+        .filter_map(|&(s, l, o, ts)| {
+            decode(LinkType::ETHERNET, &buf[s..s + l], o)
+                .ok()
+                .map(|p| (p, ts))
+        })
+        .collect();
+    let table_of = |packets: &[(PacketSummary, Option<Timestamp>)]| {
+        let mut t = FlowTable::new();
+        t.add_all(packets);
+        t
+    };
+
     let mut g = c.benchmark_group("pipeline");
-    g.throughput(Throughput::Bytes(buf.len() as u64));
-    g.bench_function("walk", |b| b.iter(|| frames(&buf).len()));
-    g.bench_function("decode+flow-insert", |b| {
+    g.sample_size(20);
+    g.throughput(Throughput::Elements(recs.len() as u64));
+    g.bench_function("walk", |b| b.iter(|| records(&buf).len()));
+    g.bench_function("decode", |b| {
+        b.iter(|| {
+            recs.iter()
+                .filter(|&&(s, l, o, _)| decode(LinkType::ETHERNET, &buf[s..s + l], o).is_ok())
+                .count()
+        })
+    });
+    g.bench_function("flow-insert", |b| b.iter(|| table_of(&decoded).len()));
+    g.bench_function("flow-insert-one-by-one", |b| {
         b.iter(|| {
             let mut t = FlowTable::new();
-            for &(s, l, o) in &recs {
-                if let Ok(p) = decode(LinkType::ETHERNET, &buf[s..s + l], o) {
-                    t.add(&p, None);
-                }
+            for (p, ts) in &decoded {
+                t.add(p, *ts);
             }
             t.len()
+        })
+    });
+    let half = decoded.len() / 2;
+    g.bench_function("flow-merge", |b| {
+        b.iter_batched(
+            || (table_of(&decoded[..half]), table_of(&decoded[half..])),
+            |(mut left, right)| {
+                left.absorb(right, &Limits::default());
+                left.len()
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    let flows = table_of(&decoded).finish();
+    let catalog = Catalog::shipped().unwrap();
+    let site = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/enterprise-site.toml");
+    let deployment = Deployment::load(&site, &catalog).unwrap();
+    let auditor = Auditor::new(&deployment);
+    g.throughput(Throughput::Elements(flows.len() as u64));
+    g.bench_function("classify", |b| {
+        b.iter(|| {
+            auditor
+                .audit(&flows, &Overflow::default(), &Limits::default())
+                .findings
+                .len()
+        })
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("enterprise.pcap");
+    std::fs::write(&file, &buf).unwrap();
+    g.throughput(Throughput::Bytes(buf.len() as u64));
+    g.bench_function("ingest-file", |b| {
+        b.iter(|| {
+            let input = CaptureInput::File(file.clone());
+            ingest_one(&input, &IngestOptions::default()).0.len()
         })
     });
     g.finish();

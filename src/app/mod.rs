@@ -317,8 +317,8 @@ pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
             .map(|(k, s)| FlowVerdict {
                 flow: resolve(k, s, &|_, _| false),
                 verdict: Verdict::OutOfScope,
-                profile: String::new(),
-                rule_id: String::new(),
+                profile: "",
+                rule_id: "",
             })
             .collect()
     });

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -41,12 +41,13 @@ impl Verdict {
 
 /// A flow with its verdict, for `--flows`.
 #[derive(Clone, Debug)]
-pub struct FlowVerdict {
+pub struct FlowVerdict<'d> {
     pub flow: Flow,
     pub verdict: Verdict,
-    /// Profile and rule the verdict rests on (empty when none).
-    pub profile: String,
-    pub rule_id: String,
+    /// Profile and rule the verdict rests on (empty when none), borrowed
+    /// from the deployment.
+    pub profile: &'d str,
+    pub rule_id: &'d str,
 }
 
 /// How well the captures exercised one rule.
@@ -72,15 +73,15 @@ pub struct RuleCoverage {
 
 /// Everything the audit produced.
 #[derive(Clone, Debug, Default)]
-pub struct AuditReport {
+pub struct AuditReport<'d> {
     pub findings: Vec<Finding>,
-    pub flows: Vec<FlowVerdict>,
+    pub flows: Vec<FlowVerdict<'d>>,
     pub coverage: Vec<RuleCoverage>,
 }
 
 /// One rule of the deployment, profile or site, ready to match.
 struct ActiveRule<'d> {
-    profile: String,
+    profile: &'d str,
     rule: &'d Rule,
     from: Vec<HostRef>,
     to: Vec<HostRef>,
@@ -90,7 +91,7 @@ struct ActiveRule<'d> {
 /// Role bindings of one address: (profile index, role id).
 type Roles = Vec<(usize, String)>;
 /// Roles by address, looked up once per address per pass.
-type RolesCache = HashMap<IpAddr, Rc<Roles>, ahash::RandomState>;
+type RolesCache = HashMap<IpAddr, Arc<Roles>, ahash::RandomState>;
 
 /// Classifies flows against a deployment.
 pub struct Auditor<'d> {
@@ -114,7 +115,7 @@ impl<'d> Auditor<'d> {
             };
             for r in &b.profile.rules {
                 rules.push(ActiveRule {
-                    profile: b.profile.id.clone(),
+                    profile: &b.profile.id,
                     rule: r,
                     from: refs(&r.from),
                     to: refs(&r.to),
@@ -124,7 +125,7 @@ impl<'d> Auditor<'d> {
         }
         for s in &deployment.site_rules {
             rules.push(ActiveRule {
-                profile: "site".into(),
+                profile: "site",
                 rule: &s.rule,
                 from: s.from.clone(),
                 to: s.to.clone(),
@@ -162,19 +163,17 @@ impl<'d> Auditor<'d> {
 
     /// Classifies a stretch of flows: their verdicts, finding rows and
     /// rule coverage.
-    fn pass(&self, flows: &[(FlowKey, FlowStats)]) -> Pass {
-        let mut roles_cache = RolesCache::default();
+    fn pass(&self, flows: &[(FlowKey, FlowStats)], roles: &RolesCache) -> Pass<'d> {
         let mut p = Pass::new(self.rules.len());
         p.verdicts.reserve(flows.len());
         let server = |proto: u8, port: u16| self.is_server_port(proto, port);
         for (key, stats) in flows {
-            p.seen_hosts.insert(key.a.addr);
-            p.seen_hosts.insert(key.b.addr);
             let flow = resolve(key, stats, &server);
             p.one_way += usize::from(flow.is_one_way());
-            let ri = self.roles_of(flow.initiator.addr, &mut roles_cache);
-            let rr = self.roles_of(flow.responder.addr, &mut roles_cache);
-            let (verdict, rule_idx) = self.classify(&flow, &ri, &rr, &mut p.coverage);
+            // Every address of the flows has its roles looked up already.
+            let ri = &roles[&flow.initiator.addr];
+            let rr = &roles[&flow.responder.addr];
+            let (verdict, rule_idx) = self.classify(&flow, ri, rr, &mut p.coverage);
             if let Verdict::Finding(kind) = &verdict {
                 let row_key = RowKey {
                     kind: *kind,
@@ -189,8 +188,8 @@ impl<'d> Auditor<'d> {
                 }
             }
             let (profile, rule_id) = match rule_idx {
-                Some(i) => (self.rules[i].profile.clone(), self.rules[i].rule.id.clone()),
-                None => (String::new(), String::new()),
+                Some(i) => (self.rules[i].profile, self.rules[i].rule.id.as_str()),
+                None => ("", ""),
             };
             p.verdicts.push(FlowVerdict {
                 flow,
@@ -211,22 +210,39 @@ impl<'d> Auditor<'d> {
         flows: &[(FlowKey, FlowStats)],
         kept_out: &Overflow,
         limits: &Limits,
-    ) -> AuditReport {
+    ) -> AuditReport<'d> {
         // Flows are classified in parallel, in chunks whose results are
         // merged in flow order: the same report on any number of threads.
+        let seen_hosts: BTreeSet<IpAddr> = flows
+            .par_chunks(PASS_FLOWS)
+            .map(|chunk| {
+                let mut hosts = HashSet::<IpAddr, ahash::RandomState>::default();
+                for (k, _) in chunk {
+                    hosts.insert(k.a.addr);
+                    hosts.insert(k.b.addr);
+                }
+                hosts
+            })
+            .reduce(HashSet::default, |mut a, b| {
+                a.extend(b);
+                a
+            })
+            .into_iter()
+            .collect();
+        let mut roles_cache: RolesCache = seen_hosts
+            .iter()
+            .map(|&ip| (ip, Arc::new(self.roles_uncached(ip))))
+            .collect();
         let passes: Vec<Pass> = flows
             .par_chunks(PASS_FLOWS)
-            .map(|chunk| self.pass(chunk))
+            .map(|chunk| self.pass(chunk, &roles_cache))
             .collect();
         let Pass {
             verdicts,
             rows,
             coverage,
-            seen_hosts,
             one_way,
         } = Pass::concat(passes, self.rules.len());
-        let seen_hosts: BTreeSet<IpAddr> = seen_hosts.into_iter().collect();
-        let mut roles_cache = RolesCache::default();
         let mut findings: Vec<Finding> = rows
             .into_iter()
             .map(|(k, row)| self.flow_finding(k, row, &mut roles_cache))
@@ -274,21 +290,24 @@ impl<'d> Auditor<'d> {
         }
     }
 
-    fn roles_of(&self, ip: IpAddr, cache: &mut RolesCache) -> Rc<Roles> {
+    fn roles_of(&self, ip: IpAddr, cache: &mut RolesCache) -> Arc<Roles> {
         cache
             .entry(ip)
-            .or_insert_with(|| {
-                let mut v = Vec::new();
-                for (pi, b) in self.deployment.profiles.iter().enumerate() {
-                    for (role, nets) in &b.hosts {
-                        if nets.iter().any(|n| n.contains(ip)) {
-                            v.push((pi, role.clone()));
-                        }
-                    }
-                }
-                Rc::new(v)
-            })
+            .or_insert_with(|| Arc::new(self.roles_uncached(ip)))
             .clone()
+    }
+
+    /// The roles `ip` holds, in profile order.
+    fn roles_uncached(&self, ip: IpAddr) -> Roles {
+        let mut v = Vec::new();
+        for (pi, b) in self.deployment.profiles.iter().enumerate() {
+            for (role, nets) in &b.hosts {
+                if nets.iter().any(|n| n.contains(ip)) {
+                    v.push((pi, role.clone()));
+                }
+            }
+        }
+        v
     }
 
     fn is_dedicated(&self, roles: &Roles) -> bool {
@@ -384,7 +403,7 @@ impl<'d> Auditor<'d> {
         let mut profiles: BTreeSet<String> = BTreeSet::new();
         match rule {
             Some(x) => {
-                profiles.insert(x.profile.clone());
+                profiles.insert(x.profile.to_string());
             }
             None => {
                 for (pi, _) in ri.iter().chain(rr.iter()) {
@@ -493,7 +512,7 @@ impl<'d> Auditor<'d> {
                 Finding {
                     severity,
                     kind: FindingKind::MissingExpected,
-                    profile: x.profile.clone(),
+                    profile: x.profile.to_string(),
                     rule_id: x.rule.id.clone(),
                     src_ip: src,
                     src_role: roles_src,
@@ -644,7 +663,7 @@ impl<'d> Auditor<'d> {
                     "unused"
                 };
                 RuleCoverage {
-                    profile: x.profile.clone(),
+                    profile: x.profile.to_string(),
                     rule_id: x.rule.id.clone(),
                     from: x.rule.from.join(";"),
                     to: x.rule.to.join(";"),
@@ -713,28 +732,25 @@ fn join_sorted<'a>(it: impl Iterator<Item = &'a str>, sep: &str) -> String {
 const PASS_FLOWS: usize = 4096;
 
 /// What classifying a stretch of flows gives; two adjacent stretches merge.
-struct Pass {
-    verdicts: Vec<FlowVerdict>,
+struct Pass<'d> {
+    verdicts: Vec<FlowVerdict<'d>>,
     rows: BTreeMap<RowKey, Row>,
     coverage: Vec<Cov>,
-    /// Every address met, in a hash set: two inserts per flow.
-    seen_hosts: HashSet<IpAddr, ahash::RandomState>,
     one_way: usize,
 }
 
-impl Pass {
-    fn new(rules: usize) -> Pass {
+impl<'d> Pass<'d> {
+    fn new(rules: usize) -> Pass<'d> {
         Pass {
             verdicts: Vec::new(),
             rows: BTreeMap::new(),
             coverage: (0..rules).map(|_| Cov::default()).collect(),
-            seen_hosts: HashSet::default(),
             one_way: 0,
         }
     }
 
     /// The passes over consecutive stretches of flows, as one.
-    fn concat(passes: Vec<Pass>, rules: usize) -> Pass {
+    fn concat(passes: Vec<Pass<'d>>, rules: usize) -> Pass<'d> {
         let mut all = Pass::new(rules);
         all.verdicts
             .reserve_exact(passes.iter().map(|p| p.verdicts.len()).sum());
@@ -746,7 +762,6 @@ impl Pass {
             for (c, later) in all.coverage.iter_mut().zip(p.coverage) {
                 c.merge(later);
             }
-            all.seen_hosts.extend(p.seen_hosts);
             all.one_way += p.one_way;
         }
         all

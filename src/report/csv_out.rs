@@ -164,8 +164,8 @@ pub fn write_flows_csv<W: Write>(out: W, flows: &[FlowVerdict], audited: bool) -
         if audited {
             rec.extend([
                 v.verdict.label().to_string(),
-                v.profile.clone(),
-                v.rule_id.clone(),
+                v.profile.to_string(),
+                v.rule_id.to_string(),
             ]);
         }
         w.write_record(&rec).map_err(csv_err)?;
