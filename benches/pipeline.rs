@@ -57,7 +57,17 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("pipeline");
     g.sample_size(20);
     g.throughput(Throughput::Elements(recs.len() as u64));
-    g.bench_function("walk", |b| b.iter(|| records(&buf).len()));
+    g.bench_function("walk", |b| {
+        b.iter(|| {
+            let (mut w, mut pos) = Walker::open(&buf, true).unwrap().unwrap();
+            let mut n = 0usize;
+            while let Step::Packet { next, .. } = w.step(&buf, pos, 0) {
+                n += 1;
+                pos = next;
+            }
+            n
+        })
+    });
     g.bench_function("decode", |b| {
         b.iter(|| {
             recs.iter()
@@ -95,7 +105,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("classify", |b| {
         b.iter(|| {
             auditor
-                .audit(&flows, &Overflow::default(), &Limits::default())
+                .audit(&flows, &Overflow::default(), &Limits::default(), false)
                 .findings
                 .len()
         })

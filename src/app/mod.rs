@@ -265,8 +265,11 @@ pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
     });
     let kept_out = kept_out(&files);
     let auditor = Auditor::new(&deployment);
-    let report: AuditReport = pool.install(|| auditor.audit(&flows, &kept_out, &cfg.ingest.limits));
-    let summary_flows = Summary::of(report.flows.iter().map(|v| &v.flow));
+    let keep = cfg.flows.is_some();
+    let report: AuditReport =
+        pool.install(|| auditor.audit(&flows, &kept_out, &cfg.ingest.limits, keep));
+    drop(flows);
+    let summary_flows = report.summary.clone();
     let mut out = cfg.output.open()?;
     match cfg.format {
         Format::Csv => report::write_findings_csv(&mut out, &report.findings)?,
@@ -313,9 +316,10 @@ pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
         ingested
             .table
             .finish()
+            .as_slice()
             .par_iter()
             .map(|(k, s)| FlowVerdict {
-                flow: resolve(k, s, &|_, _| false),
+                flow: resolve(&k.unpack(), s, &|_, _| false),
                 verdict: Verdict::OutOfScope,
                 profile: "",
                 rule_id: "",

@@ -9,7 +9,8 @@ use rayon::prelude::*;
 
 use crate::capture::Timestamp;
 use crate::decode::{PROTO_ICMP, PROTO_ICMPV6};
-use crate::flow::{resolve, Flow, FlowKey, FlowState, FlowStats, Limits, Overflow};
+use crate::flow::{resolve, Flow, FlowState, FlowStats, Flows, Limits, Overflow, PackedKey};
+use crate::report::Summary;
 use crate::rules::{
     AuditScope, Deployment, Expect, FindingKind, HostRef, Initiator, Requirement, Rule, Scope,
 };
@@ -75,7 +76,10 @@ pub struct RuleCoverage {
 #[derive(Clone, Debug, Default)]
 pub struct AuditReport<'d> {
     pub findings: Vec<Finding>,
+    /// Every flow with its verdict, when asked for (`--flows`): it takes
+    /// memory in proportion to the flows.
     pub flows: Vec<FlowVerdict<'d>>,
+    pub summary: Summary,
     pub coverage: Vec<RuleCoverage>,
 }
 
@@ -163,13 +167,15 @@ impl<'d> Auditor<'d> {
 
     /// Classifies a stretch of flows: their verdicts, finding rows and
     /// rule coverage.
-    fn pass(&self, flows: &[(FlowKey, FlowStats)], roles: &RolesCache) -> Pass<'d> {
+    fn pass(&self, flows: &[(PackedKey, FlowStats)], roles: &RolesCache, keep: bool) -> Pass<'d> {
         let mut p = Pass::new(self.rules.len());
-        p.verdicts.reserve(flows.len());
+        if keep {
+            p.verdicts.reserve(flows.len());
+        }
         let server = |proto: u8, port: u16| self.is_server_port(proto, port);
         for (key, stats) in flows {
-            let flow = resolve(key, stats, &server);
-            p.one_way += usize::from(flow.is_one_way());
+            let flow = resolve(&key.unpack(), stats, &server);
+            p.summary.add(&flow);
             // Every address of the flows has its roles looked up already.
             let ri = &roles[&flow.initiator.addr];
             let rr = &roles[&flow.responder.addr];
@@ -186,6 +192,9 @@ impl<'d> Auditor<'d> {
                 if let Some(i) = rule_idx {
                     p.coverage[i].violations += 1;
                 }
+            }
+            if !keep {
+                continue;
             }
             let (profile, rule_id) = match rule_idx {
                 Some(i) => (self.rules[i].profile, self.rules[i].rule.id.as_str()),
@@ -207,17 +216,20 @@ impl<'d> Auditor<'d> {
     /// many flows are one-way does. Runs on the current rayon pool.
     pub fn audit(
         &self,
-        flows: &[(FlowKey, FlowStats)],
+        flows: &Flows,
         kept_out: &Overflow,
         limits: &Limits,
+        keep_flows: bool,
     ) -> AuditReport<'d> {
         // Flows are classified in parallel, in chunks whose results are
         // merged in flow order: the same report on any number of threads.
+        let flows = flows.as_slice();
         let seen_hosts: BTreeSet<IpAddr> = flows
             .par_chunks(PASS_FLOWS)
             .map(|chunk| {
                 let mut hosts = HashSet::<IpAddr, ahash::RandomState>::default();
                 for (k, _) in chunk {
+                    let k = k.unpack();
                     hosts.insert(k.a.addr);
                     hosts.insert(k.b.addr);
                 }
@@ -235,14 +247,15 @@ impl<'d> Auditor<'d> {
             .collect();
         let passes: Vec<Pass> = flows
             .par_chunks(PASS_FLOWS)
-            .map(|chunk| self.pass(chunk, &roles_cache))
+            .map(|chunk| self.pass(chunk, &roles_cache, keep_flows))
             .collect();
         let Pass {
             verdicts,
             rows,
             coverage,
-            one_way,
+            summary,
         } = Pass::concat(passes, self.rules.len());
+        let one_way = summary.one_way;
         let mut findings: Vec<Finding> = rows
             .into_iter()
             .map(|(k, row)| self.flow_finding(k, row, &mut roles_cache))
@@ -287,6 +300,7 @@ impl<'d> Auditor<'d> {
             findings,
             flows: verdicts,
             coverage,
+            summary,
         }
     }
 
@@ -736,7 +750,7 @@ struct Pass<'d> {
     verdicts: Vec<FlowVerdict<'d>>,
     rows: BTreeMap<RowKey, Row>,
     coverage: Vec<Cov>,
-    one_way: usize,
+    summary: Summary,
 }
 
 impl<'d> Pass<'d> {
@@ -745,7 +759,7 @@ impl<'d> Pass<'d> {
             verdicts: Vec::new(),
             rows: BTreeMap::new(),
             coverage: (0..rules).map(|_| Cov::default()).collect(),
-            one_way: 0,
+            summary: Summary::default(),
         }
     }
 
@@ -762,7 +776,7 @@ impl<'d> Pass<'d> {
             for (c, later) in all.coverage.iter_mut().zip(p.coverage) {
                 c.merge(later);
             }
-            all.one_way += p.one_way;
+            all.summary.merge(&p.summary);
         }
         all
     }

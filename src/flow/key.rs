@@ -116,7 +116,7 @@ impl FlowKey {
 /// comparing and hashing a key is a few word operations, not a walk through
 /// `IpAddr` enums. Sorts exactly as the [`FlowKey`] it stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct PackedKey {
+pub struct PackedKey {
     proto: u8,
     v6: bool,
     a: [u64; 2],
@@ -181,7 +181,8 @@ impl PackedKey {
         self.proto
     }
 
-    pub(crate) fn unpack(&self) -> FlowKey {
+    /// The key this stands for.
+    pub fn unpack(&self) -> FlowKey {
         let addr = |x: &[u64; 2]| {
             if self.v6 {
                 IpAddr::V6(Ipv6Addr::from(u128::from(x[0]) << 64 | u128::from(x[1])))

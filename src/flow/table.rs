@@ -330,21 +330,37 @@ impl FlowTable {
         std::mem::take(&mut self.overflow)
     }
 
-    /// The flows sorted by key, on the current rayon pool.
-    pub fn finish(self) -> Vec<(FlowKey, FlowStats)> {
+    /// The flows sorted by key, on the current rayon pool; sorted where
+    /// they are, so that finishing costs no second copy of the table.
+    pub fn finish(self) -> Flows {
         use rayon::prelude::*;
-        let flows = self.flows.into_entries();
-        // Sort small (key, index) pairs rather than whole records.
-        let mut order: Vec<(PackedKey, usize)> = flows
-            .par_iter()
-            .enumerate()
-            .map(|(i, (k, _))| (*k, i))
-            .collect();
-        order.par_sort_unstable();
-        order
-            .into_par_iter()
-            .map(|(k, i)| (k.unpack(), flows[i].1.clone()))
-            .collect()
+        let mut flows = self.flows.into_entries();
+        flows.par_sort_unstable_by_key(|f| f.0);
+        Flows(flows)
+    }
+}
+
+/// The flows of a finished table, sorted by key (as [`FlowKey`] sorts).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Flows(Vec<(PackedKey, FlowStats)>);
+
+impl Flows {
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Each flow's key and counters, in key order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (FlowKey, &FlowStats)> + '_ {
+        self.0.iter().map(|(k, s)| (k.unpack(), s))
+    }
+
+    /// The flows as the table keeps them, to cut into parallel chunks.
+    pub fn as_slice(&self) -> &[(PackedKey, FlowStats)] {
+        &self.0
     }
 }
 
@@ -517,7 +533,7 @@ mod tests {
         let mut more = packets.clone();
         more.push((0, None));
         let t = run(&more, &[], &limits);
-        assert_eq!(t.finish()[0].1.packets, [2, 0]);
+        assert_eq!(t.finish().iter().next().unwrap().1.packets, [2, 0]);
     }
 
     #[test]

@@ -24,14 +24,25 @@ impl Summary {
     pub fn of<'a>(flows: impl Iterator<Item = &'a Flow>) -> Summary {
         let mut s = Summary::default();
         for f in flows {
-            s.flows += 1;
-            s.one_way += u64::from(f.is_one_way());
-            if f.proto == crate::decode::PROTO_TCP {
-                s.tcp_flows += 1;
-                s.mid_stream += u64::from(f.state == FlowState::MidStream);
-            }
+            s.add(f);
         }
         s
+    }
+
+    pub fn add(&mut self, f: &Flow) {
+        self.flows += 1;
+        self.one_way += u64::from(f.is_one_way());
+        if f.proto == crate::decode::PROTO_TCP {
+            self.tcp_flows += 1;
+            self.mid_stream += u64::from(f.state == FlowState::MidStream);
+        }
+    }
+
+    pub fn merge(&mut self, o: &Summary) {
+        self.flows += o.flows;
+        self.one_way += o.one_way;
+        self.tcp_flows += o.tcp_flows;
+        self.mid_stream += o.mid_stream;
     }
 
     /// Share of flows where only one side was ever seen.

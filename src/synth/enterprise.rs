@@ -1322,8 +1322,8 @@ mod tests {
         let mut refused = 0;
         let mut mid_stream = 0;
         let (mut tcp, mut udp, mut icmp, mut v6) = (0, 0, 0, 0);
-        for (key, s) in table.finish() {
-            let f = resolve(&key, &s, &|_, p| p < 32768);
+        for (key, s) in table.finish().iter() {
+            let f = resolve(&key, s, &|_, p| p < 32768);
             refused += u64::from(f.state == FlowState::Refused);
             mid_stream += u64::from(f.state == FlowState::MidStream);
             tcp += u64::from(f.proto == 6);

@@ -196,3 +196,36 @@ fn one_thread_and_four_threads_give_identical_reports() {
         assert_eq!(one, four, "{capture}");
     }
 }
+
+/// Without `--flows` the audit keeps no per-flow verdicts (memory grows
+/// with flows, not with what is kept for a report nobody asked for): the
+/// findings and the run summary are the same as with it.
+#[test]
+fn findings_and_summary_do_not_depend_on_asking_for_flows() {
+    for (deployment, capture) in [
+        ("air-lab", "fixtures/binalyze-air/violations.pcap"),
+        ("ad-shared", "fixtures/ad-shared/violations.pcapng"),
+        ("air-lab", "../shared/captures/tls-ipv4-ipv6-bulk.pcap"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let run_with = |flows: bool| {
+            let stats = dir.path().join(format!("stats-{flows}.json"));
+            let flows_csv = dir.path().join("flows.csv");
+            let mut args = vec![
+                "audit".to_string(),
+                "-d".into(),
+                path_str(&root().join(format!("examples/{deployment}.toml"))),
+                path_str(&root().join(capture)),
+                "--stats".into(),
+                path_str(&stats),
+            ];
+            if flows {
+                args.extend(["--flows".into(), path_str(&flows_csv)]);
+            }
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let o = run(&args);
+            (code(&o), o.stdout, o.stderr, std::fs::read(&stats).unwrap())
+        };
+        assert_eq!(run_with(false), run_with(true), "{capture}");
+    }
+}
