@@ -465,10 +465,11 @@ impl<'d> Auditor<'d> {
         if row.one_way == row.flows {
             detail.push_str("; one-way: only one side was captured");
         }
-        let ids: Vec<String> = row.community_ids.iter().take(MAX_IDS).cloned().collect();
+        let ids: Vec<String> = row.community_ids.into_iter().collect();
         let mut community_id = ids.join(";");
-        if row.community_ids.len() > MAX_IDS {
-            community_id.push_str(&format!(";+{} more", row.community_ids.len() - MAX_IDS));
+        // Distinct flows have distinct Community IDs.
+        if row.flows > MAX_IDS as u64 {
+            community_id.push_str(&format!(";+{} more", row.flows - MAX_IDS as u64));
         }
         Finding {
             severity,
@@ -803,6 +804,7 @@ struct Row {
     last: Option<Timestamp>,
     bases: BTreeSet<crate::flow::InitiatorBasis>,
     states: BTreeSet<FlowState>,
+    /// The smallest [`MAX_IDS`] Community IDs of the row's flows.
     community_ids: BTreeSet<String>,
 }
 
@@ -819,6 +821,9 @@ impl Row {
         self.bases.insert(f.basis);
         self.states.insert(f.state);
         self.community_ids.insert(f.community_id());
+        if self.community_ids.len() > MAX_IDS {
+            self.community_ids.pop_last();
+        }
     }
 
     /// Appends the row of the flows that follow.
@@ -834,6 +839,9 @@ impl Row {
         self.bases.extend(later.bases);
         self.states.extend(later.states);
         self.community_ids.extend(later.community_ids);
+        while self.community_ids.len() > MAX_IDS {
+            self.community_ids.pop_last();
+        }
     }
 }
 
@@ -935,5 +943,41 @@ impl Cov {
             self.attempts_from.entry(ip).or_default().merge(&a);
         }
         self.all.merge(&later.all);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::{Endpoint, FlowKey};
+
+    /// A row keeps the smallest Community IDs of its flows, whether it
+    /// saw them at once or as two merged halves, and counts all flows.
+    #[test]
+    fn rows_keep_the_smallest_community_ids_and_count_the_rest() {
+        let flows: Vec<Flow> = (0..40u16)
+            .map(|i| {
+                let end = |a: &str, port| Endpoint {
+                    addr: a.parse().unwrap(),
+                    port,
+                };
+                let (key, _) = FlowKey::new(6, end("10.0.0.1", 40_000 + i), end("10.0.0.2", 443));
+                let mut s = FlowStats::default();
+                s.packets[0] = 1;
+                resolve(&key, &s, &|_, _| false)
+            })
+            .collect();
+        let mut whole = Row::default();
+        flows.iter().for_each(|f| whole.add(f, None));
+        let (mut a, mut b) = (Row::default(), Row::default());
+        flows[..20].iter().for_each(|f| a.add(f, None));
+        flows[20..].iter().for_each(|f| b.add(f, None));
+        a.merge(b);
+        let mut all: Vec<String> = flows.iter().map(|f| f.community_id()).collect();
+        all.sort();
+        let kept: Vec<String> = whole.community_ids.iter().cloned().collect();
+        assert_eq!(kept, all[..MAX_IDS]);
+        assert_eq!(a.community_ids, whole.community_ids);
+        assert_eq!((a.flows, whole.flows), (40, 40));
     }
 }
