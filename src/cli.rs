@@ -125,7 +125,7 @@ pub struct CommonArgs {
     /// Worker threads (default: all cores).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
-    /// Flows tracked at most (about 500 bytes each); packets of flows first
+    /// Flows tracked at most (about 300 bytes each); packets of flows first
     /// seen after that are counted and reported, not audited.
     #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT.max_flows,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]

@@ -38,7 +38,7 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// Defaults: about 1 GB of memory at the flow limit (see README).
+    /// Defaults: about 600 MB of memory at the flow limit (see README).
     pub const DEFAULT: Limits = Limits {
         max_flows: 2_000_000,
         max_fragments: 65_536,
