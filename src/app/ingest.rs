@@ -31,7 +31,9 @@ use std::sync::mpsc;
 
 use rayon::prelude::*;
 
-use crate::capture::{CaptureInput, Damage, InputSource, RecordSkip, Step, Timestamp, Walker};
+use crate::capture::{
+    read_up_to, CaptureInput, Damage, InputSource, RecordSkip, Step, Timestamp, Walker,
+};
 use crate::decode::{decode, SkipReason};
 use crate::flow::{FlowTable, Limits, Overflow};
 
@@ -401,21 +403,6 @@ impl Source for Streamed {
         self.at += n;
         Ok(n)
     }
-}
-
-/// Reads until `buf` is full, the input ends or fails; returns the bytes
-/// read and the failure.
-fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return (n, Some(e)),
-        }
-    }
-    (n, None)
 }
 
 /// The bytes of an input from offset `base` on, `buf[..len]`, refilled

@@ -49,8 +49,10 @@ impl CaptureInput {
                 }
                 let mut magic = [0u8; 2];
                 let mut f = &file;
-                let got = read_up_to(&mut f, &mut magic)
-                    .map_err(|e| InputError::new(self, format!("cannot read: {e}")))?;
+                let (got, error) = read_up_to(&mut f, &mut magic);
+                if let Some(e) = error {
+                    return Err(InputError::new(self, format!("cannot read: {e}")));
+                }
                 let compressed = got == 2 && magic == [0x1F, 0x8B];
                 let mut file = file;
                 file.seek(SeekFrom::Start(0))
@@ -79,18 +81,19 @@ impl CaptureInput {
     }
 }
 
-/// Reads until `buf` is full or the input ends; returns the bytes read.
-fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+/// Reads until `buf` is full, the input ends or fails; returns the bytes
+/// read and the failure.
+pub(crate) fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> (usize, Option<io::Error>) {
     let mut n = 0;
     while n < buf.len() {
         match r.read(&mut buf[n..]) {
             Ok(0) => break,
             Ok(k) => n += k,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+            Err(e) => return (n, Some(e)),
         }
     }
-    Ok(n)
+    (n, None)
 }
 
 fn stream_maybe_gzip<R: BufRead + Send + 'static>(mut r: R) -> io::Result<InputSource> {

@@ -1,5 +1,6 @@
 //! Capture input: classic pcap and pcapng walked record by record over a byte
-//! buffer (a memory map or a streamed chunk), gzip and stdin, file discovery.
+//! buffer (a chunk read from a file or a stream), gzip and stdin, file
+//! discovery.
 //!
 //! A walker never copies packet bytes and never panics on bad input: a record
 //! that cannot be read is a [`Damage`] with its byte offset, and what came
@@ -11,6 +12,7 @@ mod pcapng;
 mod timestamp;
 mod walker;
 
+pub(crate) use input::read_up_to;
 pub use input::{expand_inputs, CaptureInput, ExpandedInputs, InputError, InputSource};
 pub use pcap::PcapWalker;
 pub use pcapng::PcapngWalker;

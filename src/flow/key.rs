@@ -57,15 +57,7 @@ impl FlowKey {
     /// Canonical key of a packet and the packet's direction on it; `None`
     /// for a later fragment (its ports are in the first fragment).
     pub fn of_packet(p: &PacketSummary) -> Option<(FlowKey, Dir)> {
-        let (sport, dport) = match p.transport {
-            Transport::Ports { src, dst } => (src, dst),
-            Transport::Icmp { kind, code } => {
-                let (s, d, _) = icmp_ports(p.proto, kind, code);
-                (s, d)
-            }
-            Transport::Other => (0, 0),
-            Transport::LaterFragment => return None,
-        };
+        let (sport, dport) = key_ports(p)?;
         Some(FlowKey::new(
             p.proto,
             Endpoint {
@@ -145,15 +137,7 @@ impl PackedKey {
     /// [`FlowKey::of_packet`].
     #[inline]
     pub(crate) fn of_packet(p: &PacketSummary) -> Option<(PackedKey, Dir)> {
-        let (sport, dport) = match p.transport {
-            Transport::Ports { src, dst } => (src, dst),
-            Transport::Icmp { kind, code } => {
-                let (s, d, _) = icmp_ports(p.proto, kind, code);
-                (s, d)
-            }
-            Transport::Other => (0, 0),
-            Transport::LaterFragment => return None,
-        };
+        let (sport, dport) = key_ports(p)?;
         let (src, dst, v6) = match (p.src, p.dst) {
             (IpAddr::V4(s), IpAddr::V4(d)) => (v4_words(s), v4_words(d), false),
             (s, d) => (v6_words(s), v6_words(d), true),
@@ -202,6 +186,21 @@ impl PackedKey {
             },
         }
     }
+}
+
+/// The "ports" a packet's key is made of, source then destination; `None`
+/// for a later fragment (its ports are in the first fragment).
+#[inline]
+fn key_ports(p: &PacketSummary) -> Option<(u16, u16)> {
+    Some(match p.transport {
+        Transport::Ports { src, dst } => (src, dst),
+        Transport::Icmp { kind, code } => {
+            let (s, d, _) = icmp_ports(p.proto, kind, code);
+            (s, d)
+        }
+        Transport::Other => (0, 0),
+        Transport::LaterFragment => return None,
+    })
 }
 
 fn v4_words(a: Ipv4Addr) -> [u64; 2] {
