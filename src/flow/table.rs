@@ -281,17 +281,32 @@ impl FlowTable {
                 None => self.orphan_packets += o.packets,
             }
         }
-        for (key, r) in flows.into_entries() {
-            let room = self.flows.len() < limits.max_flows;
-            match self.flows.find(&key, self.flows.hash(&key)) {
-                Spot::Found(at) => self.flows.stats_mut(at).merge(&r),
-                spot if room => {
-                    self.flows.insert_at(spot, key, r);
+        // Looked up a group at a time, as packets are (see `add_all`).
+        const GROUP: usize = 16;
+        for group in flows.into_entries().chunks(GROUP) {
+            let mut keys = [None; GROUP];
+            for (k, (key, _)) in keys.iter_mut().zip(group) {
+                *k = Some(*key);
+            }
+            let spots = self.flows.locate(&keys);
+            for (spot, (key, r)) in spots.into_iter().zip(group) {
+                if let Some(Spot::Found(at)) = spot {
+                    self.flows.stats_mut(at).merge(r);
+                    continue;
                 }
-                Spot::Vacant { .. } => {
-                    self.overflow.packets += r.packets[0] + r.packets[1];
-                    self.overflow.bytes += r.bytes[0] + r.bytes[1];
-                    self.overflow.flows.insert(&key.unpack());
+                // Vacant when looked up; an insertion since may have moved
+                // the slots, so look again.
+                let room = self.flows.len() < limits.max_flows;
+                match self.flows.find(key, self.flows.hash(key)) {
+                    Spot::Found(at) => self.flows.stats_mut(at).merge(r),
+                    spot if room => {
+                        self.flows.insert_at(spot, *key, r.clone());
+                    }
+                    Spot::Vacant { .. } => {
+                        self.overflow.packets += r.packets[0] + r.packets[1];
+                        self.overflow.bytes += r.bytes[0] + r.bytes[1];
+                        self.overflow.flows.insert(&key.unpack());
+                    }
                 }
             }
         }
