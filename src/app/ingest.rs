@@ -128,7 +128,7 @@ impl FileStats {
 /// Label of packets kept out by `--max-flows`.
 pub const FLOW_LIMIT: &str = "flow-limit";
 
-/// Counters of one batch, merged in capture order.
+/// Counters of one walk, merged in capture order.
 #[derive(Debug, Default)]
 struct Tally {
     read: u64,
@@ -141,7 +141,7 @@ struct Tally {
     first: Option<Timestamp>,
     last: Option<Timestamp>,
     /// First and last timestamps in capture order, to count steps back
-    /// across batch boundaries.
+    /// across segment boundaries.
     first_in_order: Option<Timestamp>,
     last_in_order: Option<Timestamp>,
     times: TimeFacts,
@@ -149,7 +149,7 @@ struct Tally {
 }
 
 impl Tally {
-    /// Appends the tally of the batch that follows.
+    /// Appends the tally of the walk that follows.
     fn merge(&mut self, o: Tally) {
         self.read += o.read;
         self.decoded += o.decoded;
@@ -787,13 +787,13 @@ mod tests {
     use super::*;
     use crate::synth::PcapWriter;
 
-    /// Steps back in time are counted across batch and chunk boundaries
+    /// Steps back in time are counted across chunk and segment boundaries
     /// exactly as within them.
     #[test]
-    fn odd_timestamps_are_counted_across_batches() {
+    fn odd_timestamps_are_counted_across_segments() {
         let frame = [0u8; 100];
         let mut w = PcapWriter::new(Vec::new()).unwrap();
-        let n: u64 = 250_000; // 29 MB: several batches and two chunks
+        let n: u64 = 250_000; // 29 MB: many chunks
         for i in 0..n {
             // Every packet but the first steps back; a few are zero, a few
             // are far ahead.
@@ -809,16 +809,26 @@ mod tests {
             future_after: Some(Timestamp(3_000_000_000 * 1_000_000_000)),
             ..IngestOptions::default()
         };
-        let (_, stats) = ingest_reader_with("odd", Box::new(io::Cursor::new(bytes)), &opts);
-        assert_eq!(stats.packets_read, n);
-        assert_eq!(
-            stats.times,
-            TimeFacts {
-                out_of_order: n - 2,
-                zero: 1,
-                future: 1,
-            }
-        );
-        assert_eq!(stats.first_ts, Some(Timestamp(0)));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("odd.pcap");
+        std::fs::write(&path, &bytes).unwrap();
+        let (_, streamed) = ingest_reader_with("odd", Box::new(io::Cursor::new(bytes)), &opts);
+        let cut = IngestOptions {
+            segments: Some(7),
+            ..opts
+        };
+        let (_, segmented) = ingest_one(&CaptureInput::File(path), &cut);
+        for stats in [streamed, segmented] {
+            assert_eq!(stats.packets_read, n);
+            assert_eq!(
+                stats.times,
+                TimeFacts {
+                    out_of_order: n - 2,
+                    zero: 1,
+                    future: 1,
+                }
+            );
+            assert_eq!(stats.first_ts, Some(Timestamp(0)));
+        }
     }
 }

@@ -1,5 +1,5 @@
 //! Flows: bidirectional conversations keyed by protocol and both endpoints,
-//! built in mergeable tables (so batches can be decoded on any thread), then
+//! built in mergeable tables (so segments can be decoded on any thread), then
 //! resolved into flows with an initiator, a state and a connection count.
 
 mod community_id;

@@ -1,6 +1,6 @@
 //! What a flow table keeps per key: a summary of the key's packets in
 //! capture order that two adjacent summaries can be merged into, so that a
-//! capture split into any batches, decoded on any number of threads, gives
+//! capture split into any segments, decoded on any number of threads, gives
 //! exactly the flows of a single sequential pass.
 
 use crate::capture::Timestamp;

@@ -88,7 +88,7 @@ struct FragKey {
 }
 
 /// Later fragments of one datagram that no first fragment before them in
-/// this batch could claim.
+/// this stretch could claim.
 #[derive(Clone, Copy, Debug, Default)]
 struct Orphans {
     packets: u64,
