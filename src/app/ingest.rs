@@ -14,10 +14,10 @@
 //! segment before really ended, in which state; a wrong guess is walked
 //! again from the true position. Segment tables are absorbed in file order,
 //! which gives exactly the table of one walk from the start, limits
-//! included (see [`FlowTable`]). A segment that would track more flows or
-//! fragments than the limits allow stops, and the file is walked again as
-//! one segment, within the limits: memory stays bounded by the limits,
-//! results by the capture alone. Streams (stdin, gzip) are walked once,
+//! included (see [`FlowTable`]). A segment that would track more than its
+//! share of the limits (the limits divided by the segments) stops, and the
+//! file is walked again as one segment, within the limits: memory stays
+//! bounded by the limits, results by the capture alone. Streams (stdin, gzip) are walked once,
 //! from the start, while a thread of their own reads or inflates ahead.
 //!
 //! Files run in parallel too, and are absorbed in the order they were
@@ -529,7 +529,7 @@ fn walk<S: Source>(
                             if pending.len() == PENDING {
                                 table.add_all(&pending);
                                 pending.clear();
-                                if table.over(&opts.limits) {
+                                if table.over() {
                                     break 'walk Stop::OverBudget;
                                 }
                             }
@@ -668,7 +668,14 @@ fn read_file(
     let segments = opts.segments.unwrap_or_else(|| {
         let threads = rayon::current_num_threads() as u64;
         (span / MIN_SEGMENT_BYTES).clamp(1, threads.max(1)) as usize
-    });
+    }); // Tables read ahead hold at most their share of the limits between
+        // them; one that would hold more sends the file back to one walk. So
+        // reading ahead never takes more memory than the limits allow.
+    let share = Limits {
+        max_flows: (opts.limits.max_flows / segments).max(1),
+        max_fragments: (opts.limits.max_fragments / segments).max(1),
+    };
+
     // Walks from a record start at `at`, in `state`.
     let walk_at = |at: u64, state: Walker, table: FlowTable, until: u64| {
         let mut win = Window::new(FileAt { file, offset: at }, at, chunk, false);
@@ -703,7 +710,12 @@ fn read_file(
                 return Guessed {
                     start: Some(first),
                     state: walker.clone(),
-                    walked: Some(walk_at(first, walker.clone(), FlowTable::new(), until)),
+                    walked: Some(walk_at(
+                        first,
+                        walker.clone(),
+                        FlowTable::with_budget(share),
+                        until,
+                    )),
                 };
             }
             let mut win = Window::new(FileAt { file, offset: from }, from, chunk, false);
@@ -719,7 +731,7 @@ fn read_file(
                         &mut win,
                         pos,
                         state.clone(),
-                        FlowTable::new(),
+                        FlowTable::with_budget(share),
                         until,
                         opts,
                     )),
@@ -738,6 +750,7 @@ fn read_file(
     let mut table = FlowTable::new();
     let mut tally = Tally::default();
     let (mut end, mut state) = (first, walker.clone());
+    let mut over = false;
     for (k, guess) in guessed.into_iter().enumerate() {
         let w = match guess {
             Guessed {
@@ -745,11 +758,11 @@ fn read_file(
                 state: assumed,
                 walked: Some(w),
             } if s == end && assumed == state => w,
-            _ => walk_at(end, state, FlowTable::new(), bounds[k + 1]),
+            _ => walk_at(end, state, FlowTable::with_budget(share), bounds[k + 1]),
         };
         if w.stop == Stop::OverBudget {
-            drop(table);
-            return whole();
+            over = true;
+            break;
         }
         table.absorb(w.table, &opts.limits);
         tally.merge(w.tally);
@@ -757,6 +770,12 @@ fn read_file(
             break;
         }
         (end, state) = (w.end, w.walker);
+    }
+    if over {
+        // Every table read ahead is dropped by now: the walk within the
+        // limits starts with nothing else held.
+        drop(table);
+        return whole();
     }
     Some((table, tally))
 }

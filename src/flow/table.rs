@@ -113,6 +113,9 @@ pub struct FlowTable {
     /// Set in a table that sees a capture from its start: limits apply
     /// packet by packet, and orphans are final.
     limits: Option<Limits>,
+    /// Set in a table of a stretch read ahead of its turn: what it may hold
+    /// before [`FlowTable::over`] says to give up reading ahead.
+    budget: Option<Limits>,
 }
 
 impl FlowTable {
@@ -120,6 +123,15 @@ impl FlowTable {
     /// every packet, and the limits apply when it is absorbed.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// [`FlowTable::new`] with a budget: [`FlowTable::over`] tells when it
+    /// holds more flows or fragments than `budget`.
+    pub fn with_budget(budget: Limits) -> Self {
+        FlowTable {
+            budget: Some(budget),
+            ..FlowTable::default()
+        }
     }
 
     /// A table that sees a capture from its first packet, in order, and
@@ -131,14 +143,15 @@ impl FlowTable {
         }
     }
 
-    /// Whether a table without limits holds more flows, or more
-    /// fragments (first ones remembered, later ones unclaimed), than
-    /// `budget` allows. A table with limits never does.
+    /// Whether a table made [`FlowTable::with_budget`] holds more flows,
+    /// or more fragments (first ones remembered, later ones unclaimed),
+    /// than its budget allows. Other tables never do.
     #[inline]
-    pub fn over(&self, budget: &Limits) -> bool {
-        self.limits.is_none()
-            && (self.flows.len() > budget.max_flows
-                || self.fragments.len() + self.orphans.len() > budget.max_fragments)
+    pub fn over(&self) -> bool {
+        self.budget.is_some_and(|b| {
+            self.flows.len() > b.max_flows
+                || self.fragments.len() + self.orphans.len() > b.max_fragments
+        })
     }
 
     /// Number of flows tracked so far.
@@ -259,6 +272,7 @@ impl FlowTable {
             orphan_packets,
             overflow,
             limits: _,
+            budget: _,
         } = right;
         self.orphan_packets += orphan_packets;
         self.overflow.add(&overflow);
