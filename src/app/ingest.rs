@@ -472,7 +472,8 @@ enum Stop {
     End,
     /// At a record too corrupt to walk past.
     Damaged,
-    /// Its table would hold more than the limits allow.
+    /// Its table would hold more than its budget
+    /// ([`FlowTable::with_budget`]).
     OverBudget,
 }
 
@@ -489,7 +490,7 @@ struct Walked {
 /// Walks the records from `pos` of the window (a record start, in the
 /// state `walker` holds there) until the first record at or after input
 /// offset `until`, the end of the input, damage that stops the walk, or,
-/// for a table without limits, more flows or fragments than the limits.
+/// for a table with a budget, more flows or fragments than the budget.
 fn walk<S: Source>(
     win: &mut Window<S>,
     mut pos: usize,
@@ -646,10 +647,10 @@ fn read_stream(
 
 /// A segment walked from a guessed start, in a guessed state.
 struct Guessed {
-    /// Where the walk began (`None`: nothing looked like a record).
-    start: Option<u64>,
     state: Walker,
-    walked: Option<Walked>,
+    /// Where the walk began, and the walk (`None`: nothing looked like a
+    /// record).
+    walked: Option<(u64, Walked)>,
 }
 
 /// Reads a plain file `size` bytes long (when opened): in segments at
@@ -668,14 +669,14 @@ fn read_file(
     let segments = opts.segments.unwrap_or_else(|| {
         let threads = rayon::current_num_threads() as u64;
         (span / MIN_SEGMENT_BYTES).clamp(1, threads.max(1)) as usize
-    }); // Tables read ahead hold at most their share of the limits between
-        // them; one that would hold more sends the file back to one walk. So
-        // reading ahead never takes more memory than the limits allow.
+    });
+    // Tables read ahead hold at most their share of the limits between
+    // them; one that would hold more sends the file back to one walk. So
+    // reading ahead never takes more memory than the limits allow.
     let share = Limits {
         max_flows: (opts.limits.max_flows / segments).max(1),
         max_fragments: (opts.limits.max_fragments / segments).max(1),
     };
-
     // Walks from a record start at `at`, in `state`.
     let walk_at = |at: u64, state: Walker, table: FlowTable, until: u64| {
         let mut win = Window::new(FileAt { file, offset: at }, at, chunk, false);
@@ -707,15 +708,10 @@ fn read_file(
         .map(|k| {
             let (from, until) = (bounds[k], bounds[k + 1]);
             if k == 0 {
+                let walked = walk_at(first, walker.clone(), FlowTable::with_budget(share), until);
                 return Guessed {
-                    start: Some(first),
                     state: walker.clone(),
-                    walked: Some(walk_at(
-                        first,
-                        walker.clone(),
-                        FlowTable::with_budget(share),
-                        until,
-                    )),
+                    walked: Some((first, walked)),
                 };
             }
             let mut win = Window::new(FileAt { file, offset: from }, from, chunk, false);
@@ -724,25 +720,12 @@ fn read_file(
                 let _ = win.advance(0, need);
             }
             let state = at_first_packet.clone();
-            match state.find_record(win.bytes(), 0, from) {
-                Some(pos) => Guessed {
-                    start: Some(from + pos as u64),
-                    walked: Some(walk(
-                        &mut win,
-                        pos,
-                        state.clone(),
-                        FlowTable::with_budget(share),
-                        until,
-                        opts,
-                    )),
-                    state,
-                },
-                None => Guessed {
-                    start: None,
-                    state,
-                    walked: None,
-                },
-            }
+            let walked = state.find_record(win.bytes(), 0, from).map(|pos| {
+                let table = FlowTable::with_budget(share);
+                let w = walk(&mut win, pos, state.clone(), table, until, opts);
+                (from + pos as u64, w)
+            });
+            Guessed { state, walked }
         })
         .collect();
     // Each segment whose guess proves right, or walked again from where
@@ -754,10 +737,9 @@ fn read_file(
     for (k, guess) in guessed.into_iter().enumerate() {
         let w = match guess {
             Guessed {
-                start: Some(s),
                 state: assumed,
-                walked: Some(w),
-            } if s == end && assumed == state => w,
+                walked: Some((start, w)),
+            } if start == end && assumed == state => w,
             _ => walk_at(end, state, FlowTable::with_budget(share), bounds[k + 1]),
         };
         if w.stop == Stop::OverBudget {

@@ -174,6 +174,11 @@ impl FlowStats {
         let d = dir.index();
         self.packets[d] += packets;
         self.bytes[d] += bytes;
+        self.span(first, last);
+    }
+
+    /// Widens the flow's time span to take in `first` and `last`.
+    fn span(&mut self, first: Option<Timestamp>, last: Option<Timestamp>) {
         self.first_ts = Stamp::set(Timestamp::earliest(self.first_ts.get(), first));
         self.last_ts = Stamp::set(Timestamp::latest(self.last_ts.get(), last));
     }
@@ -198,7 +203,7 @@ impl FlowStats {
             self.rsts[d] += right.rsts[d];
             self.fins[d] += right.fins[d];
         }
-        self.count(Dir::AtoB, 0, 0, right.first_ts(), right.last_ts());
+        self.span(right.first_ts(), right.last_ts());
         self.first_dir = self.first_dir.or(right.first_dir);
         self.first_syn_dir = self.first_syn_dir.or(right.first_syn_dir);
         self.first_synack_dir = self.first_synack_dir.or(right.first_synack_dir);

@@ -4,10 +4,9 @@
 
 use std::path::Path;
 
-use portaudit::app::{ingest_bytes, ingest_one, IngestOptions};
-use portaudit::capture::CaptureInput;
+use portaudit::app::{ingest_bytes, IngestOptions};
 
-use crate::{code, corpus, flows_with_stats, reading};
+use crate::{assert_file_reads_as, code, corpus, flows_with_stats};
 
 struct Read {
     status: i32,
@@ -171,17 +170,8 @@ fn every_corpus_file_reads_the_same_in_segments() {
                 chunk_bytes: chunk,
                 ..IngestOptions::default()
             };
-            let (t, cut) = ingest_one(&CaptureInput::File(path.clone()), &opts);
-            let name = path.display();
-            assert_eq!(
-                reading(&whole),
-                reading(&cut),
-                "{name}, {segments} segments"
-            );
-            assert!(
-                flows == t.finish(),
-                "{name}, {segments} segments: flows differ"
-            );
+            let what = format!("{}, {segments} segments", path.display());
+            assert_file_reads_as(&path, &opts, &whole, &flows, &what);
         }
     }
 }

@@ -4,12 +4,11 @@
 
 use std::path::Path;
 
-use portaudit::app::{ingest_one, ingest_reader_with, IngestOptions};
-use portaudit::capture::CaptureInput;
+use portaudit::app::{ingest_reader_with, IngestOptions};
 use portaudit::flow::Limits;
 use portaudit::synth::FloodCounts;
 
-use crate::{code, flood_file, path_str, reading, root, run};
+use crate::{assert_file_reads_as, code, flood_file, path_str, root, run};
 
 fn flood(dir: &Path, packets: u64) -> (std::path::PathBuf, FloodCounts) {
     flood_file(dir, "flood.pcap", packets, 1)
@@ -209,16 +208,8 @@ fn segments_keep_out_what_one_walk_keeps_out() {
                 segments: Some(segments),
                 ..stream
             };
-            let (t, cut) = ingest_one(&CaptureInput::File(path.clone()), &opts);
-            assert_eq!(
-                reading(&whole),
-                reading(&cut),
-                "{limits:?}, {segments} segments"
-            );
-            assert!(
-                flows == t.finish(),
-                "{limits:?}, {segments} segments: flows differ"
-            );
+            let what = format!("{limits:?}, {segments} segments");
+            assert_file_reads_as(&path, &opts, &whole, &flows, &what);
         }
     }
 }

@@ -90,3 +90,19 @@ pub fn reading(s: &portaudit::app::FileStats) -> impl PartialEq + std::fmt::Debu
         (s.link_types.clone(), s.overflow.clone()),
     )
 }
+
+/// Reads `path` as a file with `opts` (segments, chunk size, limits) and
+/// checks that it says what `whole`, one walk of the same capture, said,
+/// flows included; `what` names the case in a failure.
+pub fn assert_file_reads_as(
+    path: &Path,
+    opts: &portaudit::app::IngestOptions,
+    whole: &portaudit::app::FileStats,
+    flows: &portaudit::flow::Flows,
+    what: &str,
+) {
+    let input = portaudit::capture::CaptureInput::File(path.to_path_buf());
+    let (t, cut) = portaudit::app::ingest_one(&input, opts);
+    assert_eq!(reading(whole), reading(&cut), "{what}");
+    assert!(*flows == t.finish(), "{what}: flows differ");
+}
