@@ -151,9 +151,13 @@ pub struct AuditArgs {
     /// Findings format.
     #[arg(long, value_enum, default_value_t = FormatArg::Csv)]
     pub format: FormatArg,
-    /// Also write every flow with its verdict and matched rule as CSV.
+    /// Also write every flow with its verdict and matched rule (in --format).
     #[arg(long, value_name = "FILE")]
     pub flows: Option<PathBuf>,
+    /// Also write a self-contained HTML report: the role matrix coloured by
+    /// status, the findings (sort and filter), the decode statistics.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Extra profile directory (*.toml); overrides shipped profiles by id.
     #[arg(long = "rules", value_name = "DIR")]
     pub rules: Vec<PathBuf>,

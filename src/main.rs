@@ -28,6 +28,7 @@ fn main() {
                 FormatArg::Ndjson => Format::Ndjson,
             },
             flows: a.flows.as_deref().map(Output::parse),
+            html: a.html.as_deref().map(Output::parse),
             stats: a.common.stats,
             fail_on: match a.fail_on {
                 FailOn::Error => Some(Severity::Error),

@@ -19,7 +19,7 @@ pub use scaffold::deployment_skeleton;
 use crate::audit::{AuditReport, Auditor, FlowVerdict, Verdict};
 use crate::capture::{expand_inputs, InputError, Timestamp};
 use crate::flow::resolve;
-use crate::report::{self, MatrixFormat, RunSummary, Summary};
+use crate::report::{self, AuditDoc, MatrixFormat, RunSummary, Summary};
 use crate::rules::{Catalog, Deployment, Profile, RulesError, Severity};
 
 /// Exit statuses (README and `--help` document them).
@@ -75,6 +75,7 @@ pub struct AuditConfig {
     pub output: Output,
     pub format: Format,
     pub flows: Option<Output>,
+    pub html: Option<Output>,
     pub stats: Option<PathBuf>,
     /// `None`: never fail on findings.
     pub fail_on: Option<Severity>,
@@ -286,6 +287,15 @@ pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
         coverage: &report.coverage,
         not_captures: &inputs.not_captures,
     };
+    let doc = AuditDoc {
+        deployment: &deployment,
+        deployment_file: cfg.deployment.display().to_string(),
+        run: &summary,
+        fail_on: cfg.fail_on,
+    };
+    if let Some(o) = &cfg.html {
+        report::write_html(o.open()?, &doc)?;
+    }
     if !cfg.quiet {
         eprint!("{}", summary.to_text());
     }

@@ -70,6 +70,9 @@ pub struct RuleCoverage {
     pub unanswered: u64,
     pub violations: u64,
     pub bytes: u64,
+    /// What the rule is for, and the document sentence it comes from.
+    pub purpose: String,
+    pub source: String,
 }
 
 /// Everything the audit produced.
@@ -693,6 +696,8 @@ impl<'d> Auditor<'d> {
                     unanswered: c.all.unanswered,
                     violations: c.violations,
                     bytes: c.bytes,
+                    purpose: x.rule.purpose.clone(),
+                    source: x.rule.source.clone(),
                 }
             })
             .collect()
