@@ -24,10 +24,11 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Audit captures against a deployment and write findings as CSV.
+    /// Audit captures against a deployment: findings as CSV, NDJSON or JSON,
+    /// and JUnit, SARIF or HTML reports.
     #[command(after_help = EXIT_STATUS)]
     Audit(AuditArgs),
-    /// Write the flow table of captures as CSV, with no rules.
+    /// Write the flow table of captures (CSV, NDJSON or JSON), with no rules.
     #[command(after_help = EXIT_STATUS)]
     Flows(FlowsArgs),
     /// List, show and check profiles; check deployments.
@@ -35,6 +36,28 @@ pub enum Command {
     Rules(RulesCommand),
     /// Print a deployment skeleton for one or more profiles, to fill in.
     Init(InitArgs),
+    /// Print the completion script for a shell.
+    #[command(after_help = "\
+Install, for example:
+  bash: portaudit completions bash > ~/.local/share/bash-completion/completions/portaudit
+  zsh:  portaudit completions zsh > ~/.zfunc/_portaudit   (with fpath+=~/.zfunc)
+  fish: portaudit completions fish > ~/.config/fish/completions/portaudit.fish")]
+    Completions(CompletionsArgs),
+    /// Print the man page, or write one page per command into a directory.
+    Man(ManArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// Write portaudit.1 and portaudit-<command>.1 pages here instead.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -135,9 +158,21 @@ pub struct CommonArgs {
     #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT.max_fragments,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_fragments: usize,
-    /// Print no summary on stderr (errors and damage are still printed).
+    /// Print no summary and no progress on stderr (errors and damage are
+    /// still printed).
     #[arg(long, short)]
     pub quiet: bool,
+    /// Colour the summary: auto = when stderr is a terminal and NO_COLOR
+    /// is not set.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Args, Debug)]
@@ -148,7 +183,8 @@ pub struct AuditArgs {
     /// Findings output (- for stdout).
     #[arg(long, short, value_name = "FILE", default_value = "-")]
     pub output: PathBuf,
-    /// Findings format.
+    /// Format of the findings and of --flows: RFC 4180 CSV, NDJSON (an
+    /// object per line), or one JSON array; the same fields, typed in JSON.
     #[arg(long, value_enum, default_value_t = FormatArg::Csv)]
     pub format: FormatArg,
     /// Also write every flow with its verdict and matched rule (in --format).
@@ -158,6 +194,14 @@ pub struct AuditArgs {
     /// status, the findings (sort and filter), the decode statistics.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Also write JUnit XML: a test case per active rule (passed when
+    /// observed and not violated), per finding kind outside the matrix, per
+    /// capture file.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Also write the findings as SARIF 2.1.0 (GitHub code scanning).
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Option<PathBuf>,
     /// Extra profile directory (*.toml); overrides shipped profiles by id.
     #[arg(long = "rules", value_name = "DIR")]
     pub rules: Vec<PathBuf>,
@@ -173,6 +217,9 @@ pub struct FlowsArgs {
     /// Flows output (- for stdout).
     #[arg(long, short, value_name = "FILE", default_value = "-")]
     pub output: PathBuf,
+    /// RFC 4180 CSV, NDJSON (an object per line), or one JSON array.
+    #[arg(long, value_enum, default_value_t = FormatArg::Csv)]
+    pub format: FormatArg,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -181,6 +228,7 @@ pub struct FlowsArgs {
 pub enum FormatArg {
     Csv,
     Ndjson,
+    Json,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -27,7 +27,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::File;
 use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
 
 use rayon::prelude::*;
 
@@ -44,7 +45,7 @@ pub const CHUNK_BYTES: usize = 256 << 10;
 pub const MIN_SEGMENT_BYTES: u64 = 16 << 20;
 
 /// How reading is bounded and judged; the same for every input of a run.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct IngestOptions {
     pub limits: Limits,
     /// Timestamps after this are counted as in the future.
@@ -56,6 +57,8 @@ pub struct IngestOptions {
     /// pool, each at least [`MIN_SEGMENT_BYTES`]. Tests set it to put
     /// segment boundaries everywhere, which must change nothing.
     pub segments: Option<usize>,
+    /// Counts bytes and packets as they are walked, for a progress line.
+    pub progress: Option<Arc<Progress>>,
 }
 
 impl Default for IngestOptions {
@@ -65,8 +68,17 @@ impl Default for IngestOptions {
             future_after: None,
             chunk_bytes: CHUNK_BYTES,
             segments: None,
+            progress: None,
         }
     }
+}
+
+/// Input bytes and packets walked so far, by every walk of the run; added
+/// to a chunk at a time, so reading it costs the walks nothing.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub bytes: AtomicU64,
+    pub packets: AtomicU64,
 }
 
 /// What reading one capture showed, for the summary and `--stats`.
@@ -504,6 +516,8 @@ fn walk<S: Source>(
     // Decoded packets wait here to be added a group at a time.
     const PENDING: usize = 64;
     let mut pending = Vec::with_capacity(PENDING);
+    // Packets already added to the progress counts.
+    let mut counted = 0;
     let stop = 'walk: loop {
         let mut need = 0;
         loop {
@@ -571,9 +585,18 @@ fn walk<S: Source>(
                 }
             }
         }
+        if let Some(p) = &opts.progress {
+            p.bytes.fetch_add(pos as u64, Ordering::Relaxed);
+            p.packets.fetch_add(tally.read - counted, Ordering::Relaxed);
+            counted = tally.read;
+        }
         tally.damage.extend(win.advance(pos, need));
         pos = 0;
     };
+    if let Some(p) = &opts.progress {
+        p.bytes.fetch_add(pos as u64, Ordering::Relaxed);
+        p.packets.fetch_add(tally.read - counted, Ordering::Relaxed);
+    }
     table.add_all(&pending);
     Walked {
         table,

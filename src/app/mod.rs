@@ -3,22 +3,27 @@
 
 mod check;
 mod ingest;
+mod progress;
 mod scaffold;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 pub use check::{run_check, CheckConfig};
 pub use ingest::{
     ingest, ingest_bytes, ingest_one, ingest_reader, ingest_reader_with, kept_out, FileStats,
-    IngestOptions, Ingested, TimeFacts, FLOW_LIMIT,
+    IngestOptions, Ingested, Progress, TimeFacts, FLOW_LIMIT,
 };
 pub use scaffold::deployment_skeleton;
 
+use progress::ProgressLine;
+
 use crate::audit::{AuditReport, Auditor, FlowVerdict, Verdict};
-use crate::capture::{expand_inputs, InputError, Timestamp};
+use crate::capture::{expand_inputs, CaptureInput, InputError, Timestamp};
 use crate::flow::resolve;
+pub use crate::report::Format;
 use crate::report::{self, AuditDoc, MatrixFormat, RunSummary, Summary};
 use crate::rules::{Catalog, Deployment, Profile, RulesError, Severity};
 
@@ -32,13 +37,6 @@ pub mod exit_code {
     pub const ERROR: i32 = 2;
     /// A capture was damaged; what could be read was audited.
     pub const DAMAGED: i32 = 3;
-}
-
-/// Report format for findings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    Csv,
-    Ndjson,
 }
 
 /// Where a report goes: a file, or stdout for `-`.
@@ -76,22 +74,33 @@ pub struct AuditConfig {
     pub format: Format,
     pub flows: Option<Output>,
     pub html: Option<Output>,
+    pub junit: Option<Output>,
+    pub sarif: Option<Output>,
     pub stats: Option<PathBuf>,
     /// `None`: never fail on findings.
     pub fail_on: Option<Severity>,
     pub threads: usize,
     pub ingest: IngestOptions,
     pub quiet: bool,
+    /// Paint the stderr summary with ANSI colours.
+    pub color: bool,
+    /// Show a progress line on stderr while captures are read.
+    pub progress: bool,
 }
 
 /// `portaudit flows`, validated.
 pub struct FlowsConfig {
     pub inputs: Vec<PathBuf>,
     pub output: Output,
+    pub format: Format,
     pub stats: Option<PathBuf>,
     pub threads: usize,
     pub ingest: IngestOptions,
     pub quiet: bool,
+    /// Paint the stderr summary with ANSI colours.
+    pub color: bool,
+    /// Show a progress line on stderr while captures are read.
+    pub progress: bool,
 }
 
 /// Timestamps later than this are "in the future": a day past now, or past
@@ -221,6 +230,26 @@ fn pool(threads: usize) -> Result<rayon::ThreadPool, RunError> {
         .map_err(|e| RunError::Threads(e.to_string()))
 }
 
+/// Reads the captures on `pool`, with a progress line on stderr when asked.
+fn read_all(
+    captures: &[CaptureInput],
+    opts: &IngestOptions,
+    progress: bool,
+    pool: &rayon::ThreadPool,
+) -> Ingested {
+    let mut opts = opts.clone();
+    let line = progress.then(|| {
+        let counts = Arc::new(Progress::default());
+        opts.progress = Some(Arc::clone(&counts));
+        ProgressLine::start(counts, progress::total_bytes(captures))
+    });
+    let ingested = pool.install(|| ingest(captures, &opts));
+    if let Some(line) = line {
+        line.finish();
+    }
+    ingested
+}
+
 /// Exit status for what the inputs showed.
 fn input_status(files: &[FileStats]) -> Option<i32> {
     if files.iter().any(|f| f.unreadable.is_some()) {
@@ -260,10 +289,8 @@ pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
     let deployment = Deployment::load(&cfg.deployment, &catalog).map_err(RunError::Rules)?;
     let inputs = expand_inputs(&cfg.inputs).map_err(RunError::Input)?;
     let pool = pool(cfg.threads)?;
-    let (files, flows) = pool.install(|| {
-        let Ingested { table, files } = ingest(&inputs.captures, &cfg.ingest);
-        (files, table.finish())
-    });
+    let Ingested { table, files } = read_all(&inputs.captures, &cfg.ingest, cfg.progress, &pool);
+    let flows = pool.install(|| table.finish());
     let kept_out = kept_out(&files);
     let auditor = Auditor::new(&deployment);
     let keep = cfg.flows.is_some();
@@ -272,13 +299,10 @@ pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
     drop(flows);
     let summary_flows = report.summary.clone();
     let mut out = cfg.output.open()?;
-    match cfg.format {
-        Format::Csv => report::write_findings_csv(&mut out, &report.findings)?,
-        Format::Ndjson => report::write_findings_ndjson(&mut out, &report.findings)?,
-    }
+    report::write_findings(&mut out, &report.findings, cfg.format)?;
     drop(out);
     if let Some(f) = &cfg.flows {
-        report::write_flows_csv(f.open()?, &report.flows, true)?;
+        report::write_flows(f.open()?, &report.flows, true, cfg.format)?;
     }
     let summary = RunSummary {
         files: &files,
@@ -286,6 +310,7 @@ pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
         findings: Some(&report.findings),
         coverage: &report.coverage,
         not_captures: &inputs.not_captures,
+        fail_on: cfg.fail_on,
     };
     let doc = AuditDoc {
         deployment: &deployment,
@@ -296,8 +321,14 @@ pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
     if let Some(o) = &cfg.html {
         report::write_html(o.open()?, &doc)?;
     }
+    if let Some(o) = &cfg.junit {
+        report::write_junit(o.open()?, &doc)?;
+    }
+    if let Some(o) = &cfg.sarif {
+        report::write_sarif(o.open()?, &doc)?;
+    }
     if !cfg.quiet {
-        eprint!("{}", summary.to_text());
+        eprint!("{}", summary.to_text(cfg.color));
     }
     write_stats(&cfg.stats, &summary)?;
     if let Some(code) = input_status(&files) {
@@ -320,7 +351,7 @@ pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
 pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
     let inputs = expand_inputs(&cfg.inputs).map_err(RunError::Input)?;
     let pool = pool(cfg.threads)?;
-    let ingested = pool.install(|| ingest(&inputs.captures, &cfg.ingest));
+    let ingested = read_all(&inputs.captures, &cfg.ingest, cfg.progress, &pool);
     let flows: Vec<FlowVerdict> = pool.install(|| {
         use rayon::prelude::*;
         ingested
@@ -336,18 +367,19 @@ pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
             })
             .collect()
     });
-    report::write_flows_csv(cfg.output.open()?, &flows, false)?;
+    report::write_flows(cfg.output.open()?, &flows, false, cfg.format)?;
     let summary = RunSummary {
         files: &ingested.files,
         flows: Summary::of(flows.iter().map(|v| &v.flow)),
         findings: None,
         coverage: &[],
         not_captures: &inputs.not_captures,
+        fail_on: None,
     };
     if cfg.quiet {
         print_problems(&ingested.files);
     } else {
-        eprint!("{}", summary.to_text());
+        eprint!("{}", summary.to_text(cfg.color));
     }
     write_stats(&cfg.stats, &summary)?;
     Ok(input_status(&ingested.files).unwrap_or(exit_code::CLEAN))

@@ -62,6 +62,8 @@ pub struct RuleCoverage {
     pub ports: String,
     pub active: bool,
     pub required: bool,
+    /// network, local or retired.
+    pub scope: String,
     /// observed, missing, refused, unanswered, unused, inactive, unbound
     pub status: String,
     pub flows: u64,
@@ -689,6 +691,7 @@ impl<'d> Auditor<'d> {
                     ports: x.rule.ports.to_string(),
                     active: x.active,
                     required,
+                    scope: x.rule.scope.label().to_string(),
                     status: status.to_string(),
                     flows: c.flows,
                     observed: c.observed,

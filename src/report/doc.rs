@@ -37,3 +37,34 @@ impl AuditDoc<'_> {
         self.fail_on.is_some_and(|level| severity >= level)
     }
 }
+
+/// A finding in one line, for messages: what, between whom, on which port,
+/// why, and how much traffic.
+pub fn finding_line(f: &Finding) -> String {
+    let end = |ip: Option<std::net::IpAddr>, role: &str| match (ip, role) {
+        (Some(ip), "") => ip.to_string(),
+        (Some(ip), role) => format!("{ip} ({role})"),
+        (None, "") => "any host".to_string(),
+        (None, role) => role.to_string(),
+    };
+    let port = if f.dst_port.is_empty() {
+        f.proto.clone()
+    } else {
+        format!("{}/{}", f.proto, f.dst_port)
+    };
+    let mut s = format!(
+        "{} {}: {} -> {} {port}: {}",
+        f.severity.label(),
+        f.kind.label(),
+        end(f.src_ip, &f.src_role),
+        end(f.dst_ip, &f.dst_role),
+        f.detail
+    );
+    if f.packets > 0 {
+        s.push_str(&format!(
+            " [{} connection(s), {} packets, {} bytes, {}]",
+            f.connections, f.packets, f.bytes, f.state
+        ));
+    }
+    s
+}

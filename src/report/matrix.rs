@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use serde_json::{json, Value};
 
-use super::csv_out::{csv_err, csv_writer};
+use super::records::{csv_err, csv_writer};
 use super::table::{write_table, Column};
 use crate::rules::{Expect, Profile, Requirement, Rule};
 

@@ -1,17 +1,21 @@
-//! Report writers: findings (CSV, NDJSON), flows (CSV), profiles (table,
+//! Report writers: findings and flows (CSV, NDJSON, JSON), profiles (table,
 //! CSV, JSON), the stderr summary and `--stats` JSON. They format what the
 //! audit decided; they decide nothing.
 
-mod csv_out;
 mod doc;
 mod html;
+mod junit;
 mod matrix;
+mod records;
+mod sarif;
 mod summary;
 mod table;
 
-pub use csv_out::{write_findings_csv, write_findings_ndjson, write_flows_csv, FINDINGS_COLUMNS};
 pub use doc::AuditDoc;
 pub use html::write_html;
+pub use junit::write_junit;
 pub use matrix::{write_matrix, write_profile_list, MatrixFormat};
+pub use records::{write_findings, write_flows, Format, FINDINGS_COLUMNS};
+pub use sarif::write_sarif;
 pub use summary::{RunSummary, Summary};
 pub use table::{write_table, Column};

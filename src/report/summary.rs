@@ -2,14 +2,33 @@
 //! `--stats`.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
+use std::io::Write as _;
 
 use serde_json::json;
 
 use crate::app::{kept_out, FileStats};
 use crate::audit::{Finding, RuleCoverage};
 use crate::flow::{Flow, FlowState};
-use crate::rules::FindingKind;
+use crate::rules::{FindingKind, Severity};
+
+use super::table::{write_table_painted, Column};
+
+const RED: &str = "31";
+const GREEN: &str = "32";
+const YELLOW: &str = "33";
+const DIM: &str = "2";
+
+/// A rule status as the terminal shows it: green when the traffic is
+/// there, red when it is missing or broken, yellow when only attempted.
+fn status_colour(status: &str) -> Option<&'static str> {
+    match status {
+        "observed" => Some(GREEN),
+        "violated" | "missing" => Some(RED),
+        "refused" | "unanswered" => Some(YELLOW),
+        "unused" | "inactive" | "unbound" => Some(DIM),
+        _ => None,
+    }
+}
 
 /// Flow-level facts of a run.
 #[derive(Clone, Debug, Default)]
@@ -72,6 +91,8 @@ pub struct RunSummary<'a> {
     pub findings: Option<&'a [Finding]>,
     pub coverage: &'a [RuleCoverage],
     pub not_captures: &'a [std::path::PathBuf],
+    /// The level `--fail-on` names (`None`: never), for the verdict line.
+    pub fail_on: Option<Severity>,
 }
 
 impl RunSummary<'_> {
@@ -102,28 +123,107 @@ impl RunSummary<'_> {
         m
     }
 
-    /// The human summary.
-    pub fn to_text(&self) -> String {
-        let mut s = String::new();
+    /// The human summary: a decode table, notes on what the captures can
+    /// show, a rule table, findings by kind and severity, the verdict.
+    /// `color` paints statuses and severities with ANSI codes; without it
+    /// the text is plain, the same bytes everywhere.
+    pub fn to_text(&self, color: bool) -> String {
+        let mut out: Vec<u8> = Vec::new();
+        // Writing to a Vec cannot fail.
+        let _ = self.write_text(&mut out, color);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    fn write_text(&self, s: &mut Vec<u8>, color: bool) -> std::io::Result<()> {
+        let paint = |sgr: &'static str, text: &str| -> String {
+            if color {
+                format!("\x1b[{sgr}m{text}\x1b[0m")
+            } else {
+                text.to_string()
+            }
+        };
         let (read, decoded, bytes, skipped) = self.totals();
         let skipped_total: u64 = skipped.values().sum();
-        let _ = writeln!(
+        writeln!(
             s,
             "packets: {read} read ({bytes} bytes on the wire), {decoded} decoded, {skipped_total} skipped"
-        );
-        for (k, v) in &skipped {
-            let _ = writeln!(s, "  skipped {v:>10}  {k}");
+        )?;
+        let mut rows: Vec<Vec<String>> = self
+            .files
+            .iter()
+            .map(|f| {
+                vec![
+                    f.name.clone(),
+                    if f.unreadable.is_some() {
+                        "unreadable".into()
+                    } else if f.compressed {
+                        format!("{}.gz", f.format)
+                    } else {
+                        f.format.clone()
+                    },
+                    f.link_types.iter().cloned().collect::<Vec<_>>().join(","),
+                    f.packets_read.to_string(),
+                    f.packets_decoded.to_string(),
+                    f.skipped.values().sum::<u64>().to_string(),
+                    f.bytes_read.to_string(),
+                    f.first_ts.map(|t| t.to_string()).unwrap_or_default(),
+                    f.last_ts.map(|t| t.to_string()).unwrap_or_default(),
+                    if f.unreadable.is_some() || !f.damage.is_empty() {
+                        "damaged".into()
+                    } else {
+                        String::new()
+                    },
+                ]
+            })
+            .collect();
+        if self.files.len() > 1 {
+            rows.push(vec![
+                format!("total ({} files)", self.files.len()),
+                String::new(),
+                String::new(),
+                read.to_string(),
+                decoded.to_string(),
+                skipped_total.to_string(),
+                bytes.to_string(),
+                String::new(),
+                String::new(),
+                String::new(),
+            ]);
+        }
+        if !rows.is_empty() {
+            let columns = [
+                Column::new("FILE"),
+                Column::new("FORMAT"),
+                Column::new("LINK"),
+                Column::number("READ"),
+                Column::number("USED"),
+                Column::number("SKIPPED"),
+                Column::number("BYTES"),
+                Column::new("FIRST SEEN"),
+                Column::new("LAST SEEN"),
+                Column::new(""),
+            ];
+            let red = |col: usize, _: &str| (color && col == 9).then_some(RED);
+            write_table_painted(s, &columns, &rows, "  ", &red)?;
+        }
+        if !skipped.is_empty() {
+            let rows: Vec<Vec<String>> = skipped
+                .iter()
+                .map(|(k, v)| vec![k.clone(), v.to_string()])
+                .collect();
+            let columns = [Column::new("SKIPPED BECAUSE"), Column::number("PACKETS")];
+            write_table_painted(s, &columns, &rows, "  ", &|_, _| None)?;
         }
         for f in self.files {
             if let Some(u) = &f.unreadable {
-                let _ = writeln!(s, "error: {}: {u}", f.name);
+                writeln!(s, "{}: {}: {u}", paint(RED, "error"), f.name)?;
             }
             for d in &f.damage {
-                let _ = writeln!(s, "damaged: {}: {d}", f.name);
+                writeln!(s, "{}: {}: {d}", paint(RED, "damaged"), f.name)?;
             }
         }
         for p in self.not_captures {
-            let _ = writeln!(s, "not a capture, not read: {}", p.display());
+            writeln!(s, "not a capture, not read: {}", p.display())?;
         }
         for f in self.files {
             let t = &f.times;
@@ -137,70 +237,132 @@ impl RunSummary<'_> {
             .map(|(n, what)| format!("{n} {what}"))
             .collect();
             if !odd.is_empty() {
-                let _ = writeln!(
+                writeln!(
                     s,
                     "note: {}: packet timestamps: {}; all packets are audited, first/last seen may mislead",
                     f.name,
                     odd.join(", ")
-                );
+                )?;
             }
         }
         let o = kept_out(self.files);
         if o.packets > 0 {
-            let _ = writeln!(
+            writeln!(
                 s,
-                "warning: flow limit reached: {} packets ({} bytes) of about {} flows were not audited (--max-flows)",
+                "{}: flow limit reached: {} packets ({} bytes) of about {} flows were not audited (--max-flows)",
+                paint(YELLOW, "warning"),
                 o.packets,
                 o.bytes,
                 o.flows.estimate()
-            );
+            )?;
         }
         if o.fragments_forgotten > 0 {
-            let _ = writeln!(
+            writeln!(
                 s,
-                "warning: fragment limit reached: {} fragmented datagrams were forgotten before their later fragments came (--max-fragments)",
+                "{}: fragment limit reached: {} fragmented datagrams were forgotten before their later fragments came (--max-fragments)",
+                paint(YELLOW, "warning"),
                 o.fragments_forgotten
-            );
+            )?;
         }
-        let _ = writeln!(
+        writeln!(
             s,
             "flows: {} ({:.1}% one-way, {:.1}% of TCP flows mid-stream)",
             self.flows.flows,
             self.flows.one_way_share() * 100.0,
             self.flows.mid_stream_share() * 100.0
-        );
+        )?;
         if self.flows.flows > 0 && self.flows.one_way_share() >= 0.25 {
-            let _ = writeln!(
+            writeln!(
                 s,
-                "warning: {:.0}% of flows show only one direction: the capture may have missed the other side (SPAN/TAP direction, asymmetric routing)",
+                "{}: {:.0}% of flows show only one direction: the capture may have missed the other side (SPAN/TAP direction, asymmetric routing)",
+                paint(YELLOW, "warning"),
                 self.flows.one_way_share() * 100.0
-            );
-        }
-        if let Some(fs) = self.findings {
-            let by_kind = self.findings_by_kind();
-            let parts: Vec<String> = by_kind.iter().map(|(k, v)| format!("{k} {v}")).collect();
-            let _ = writeln!(s, "findings: {} ({})", fs.len(), parts.join(", "));
+            )?;
         }
         if !self.coverage.is_empty() {
-            let _ = writeln!(s, "rule coverage:");
-            for c in self.coverage {
-                let _ = writeln!(
-                    s,
-                    "  {:<10} {}/{}: {} -> {} {}/{} flows={} bytes={}{}",
-                    c.status,
-                    c.profile,
-                    c.rule_id,
-                    c.from,
-                    c.to,
-                    c.proto,
-                    c.ports,
-                    c.flows,
-                    c.bytes,
-                    if c.required { " (required)" } else { "" }
-                );
-            }
+            writeln!(s, "rules: {}", self.coverage.len())?;
+            let rows: Vec<Vec<String>> = self
+                .coverage
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.status.clone(),
+                        format!("{}/{}", c.profile, c.rule_id),
+                        format!("{} -> {}", c.from.replace(';', ","), c.to.replace(';', ",")),
+                        format!("{}/{}", c.proto, c.ports),
+                        if c.required { "required" } else { "optional" }.into(),
+                        c.flows.to_string(),
+                        c.bytes.to_string(),
+                    ]
+                })
+                .collect();
+            let columns = [
+                Column::new("STATUS"),
+                Column::new("RULE"),
+                Column::wrapped("FROM -> TO", 40),
+                Column::wrapped("PROTO/PORTS", 24),
+                Column::new("NEED"),
+                Column::number("FLOWS"),
+                Column::number("BYTES"),
+            ];
+            let by_status =
+                |col: usize, text: &str| (color && col == 0).then(|| status_colour(text)).flatten();
+            write_table_painted(s, &columns, &rows, "  ", &by_status)?;
         }
-        s
+        if let Some(fs) = self.findings {
+            writeln!(s, "findings: {}", fs.len())?;
+            let mut counts: BTreeMap<(FindingKind, Severity), u64> = BTreeMap::new();
+            for f in fs {
+                *counts.entry((f.kind, f.severity)).or_default() += 1;
+            }
+            let levels = [Severity::Error, Severity::Warning, Severity::Info];
+            let rows: Vec<Vec<String>> = FindingKind::ALL
+                .iter()
+                .map(|k| {
+                    let n: Vec<u64> = levels
+                        .iter()
+                        .map(|l| counts.get(&(*k, *l)).copied().unwrap_or(0))
+                        .collect();
+                    let mut row = vec![k.label().to_string()];
+                    row.extend(n.iter().map(u64::to_string));
+                    row.push(n.iter().sum::<u64>().to_string());
+                    row
+                })
+                .collect();
+            let columns = [
+                Column::new("KIND"),
+                Column::number("ERROR"),
+                Column::number("WARNING"),
+                Column::number("INFO"),
+                Column::number("TOTAL"),
+            ];
+            let by_severity = |col: usize, text: &str| match col {
+                _ if !color || text == "0" => None,
+                1 => Some(RED),
+                2 => Some(YELLOW),
+                _ => None,
+            };
+            write_table_painted(s, &columns, &rows, "  ", &by_severity)?;
+            let failing = self
+                .fail_on
+                .map_or(0, |level| fs.iter().filter(|f| f.severity >= level).count());
+            let verdict = match self.fail_on {
+                None => format!("{} (--fail-on never)", paint(GREEN, "pass")),
+                Some(level) if failing == 0 => format!(
+                    "{}: no finding at or above {} (--fail-on)",
+                    paint(GREEN, "pass"),
+                    level.label()
+                ),
+                Some(level) => format!(
+                    "{}: {failing} finding{} at or above {} (--fail-on)",
+                    paint(RED, "fail"),
+                    if failing == 1 { "" } else { "s" },
+                    level.label()
+                ),
+            };
+            writeln!(s, "verdict: {verdict}")?;
+        }
+        Ok(())
     }
 
     /// The same facts for scripts.
@@ -245,7 +407,7 @@ impl RunSummary<'_> {
             .map(|c| {
                 json!({
                     "profile": c.profile, "rule_id": c.rule_id, "from": c.from, "to": c.to,
-                    "proto": c.proto, "ports": c.ports, "active": c.active, "required": c.required,
+                    "proto": c.proto, "ports": c.ports, "active": c.active, "required": c.required, "scope": c.scope,
                     "status": c.status, "flows": c.flows, "observed": c.observed,
                     "refused": c.refused, "unanswered": c.unanswered,
                     "violations": c.violations, "bytes": c.bytes,

@@ -4,24 +4,44 @@
 
 use std::io::{self, Write};
 
-/// A column: its header and the width past which its cells wrap.
+/// A column: its header, the width past which its cells wrap, and which
+/// side its cells keep to (numbers read best aligned right).
 pub struct Column {
     pub header: &'static str,
     pub wrap: Option<usize>,
+    pub right: bool,
 }
 
 impl Column {
     pub const fn new(header: &'static str) -> Column {
-        Column { header, wrap: None }
+        Column {
+            header,
+            wrap: None,
+            right: false,
+        }
     }
 
     pub const fn wrapped(header: &'static str, width: usize) -> Column {
         Column {
             header,
             wrap: Some(width),
+            right: false,
+        }
+    }
+
+    pub const fn number(header: &'static str) -> Column {
+        Column {
+            header,
+            wrap: None,
+            right: true,
         }
     }
 }
+
+/// Colours a cell: given its column and text, the ANSI SGR parameters to
+/// show it with (`"31"` for red), or `None` for plain text. Widths are
+/// measured on the plain text, so colour never moves a column.
+pub type Painter<'a> = &'a dyn Fn(usize, &str) -> Option<&'static str>;
 
 /// Writes `rows` under `columns`, two spaces between columns, no trailing
 /// spaces.
@@ -29,6 +49,18 @@ pub fn write_table<W: Write>(
     out: &mut W,
     columns: &[Column],
     rows: &[Vec<String>],
+) -> io::Result<()> {
+    write_table_painted(out, columns, rows, "", &|_, _| None)
+}
+
+/// [`write_table`], each line led by `indent`, cells coloured by `paint`
+/// (headers are never coloured).
+pub fn write_table_painted<W: Write>(
+    out: &mut W,
+    columns: &[Column],
+    rows: &[Vec<String>],
+    indent: &str,
+    paint: Painter,
 ) -> io::Result<()> {
     let cells: Vec<Vec<Vec<String>>> = rows
         .iter()
@@ -57,29 +89,63 @@ pub fn write_table<W: Write>(
         })
         .collect();
     let headers: Vec<Vec<String>> = columns.iter().map(|c| vec![c.header.to_string()]).collect();
-    write_row(out, &widths, &headers)?;
+    let layout = Layout {
+        columns,
+        widths: &widths,
+        indent,
+    };
+    layout.write_row(out, &headers, &|_, _| None)?;
     for row in &cells {
-        write_row(out, &widths, row)?;
+        layout.write_row(out, row, paint)?;
     }
     Ok(())
 }
 
-fn write_row<W: Write>(out: &mut W, widths: &[usize], row: &[Vec<String>]) -> io::Result<()> {
-    let height = row.iter().map(Vec::len).max().unwrap_or(0).max(1);
-    for line in 0..height {
-        let mut text = String::new();
-        for (i, cell) in row.iter().enumerate() {
-            if i > 0 {
-                text.push_str("  ");
+struct Layout<'a> {
+    columns: &'a [Column],
+    widths: &'a [usize],
+    indent: &'a str,
+}
+
+impl Layout<'_> {
+    fn write_row<W: Write>(
+        &self,
+        out: &mut W,
+        row: &[Vec<String>],
+        paint: Painter,
+    ) -> io::Result<()> {
+        let height = row.iter().map(Vec::len).max().unwrap_or(0).max(1);
+        for line in 0..height {
+            let mut text = String::from(self.indent);
+            // Trailing spaces are cut, colour codes or not.
+            let mut pending = 0;
+            for (i, cell) in row.iter().enumerate() {
+                if i > 0 {
+                    pending += 2;
+                }
+                let part = cell.get(line).map_or("", String::as_str);
+                let pad = self.widths[i].saturating_sub(part.chars().count());
+                let (before, after) = if self.columns[i].right {
+                    (pad, 0)
+                } else {
+                    (0, pad)
+                };
+                if !part.is_empty() {
+                    text.extend(std::iter::repeat_n(' ', pending + before));
+                    pending = 0;
+                    match paint(i, part) {
+                        Some(sgr) => text.push_str(&format!("\x1b[{sgr}m{part}\x1b[0m")),
+                        None => text.push_str(part),
+                    }
+                } else {
+                    pending += before;
+                }
+                pending += after;
             }
-            let part = cell.get(line).map_or("", String::as_str);
-            text.push_str(part);
-            let pad = widths[i].saturating_sub(part.chars().count());
-            text.extend(std::iter::repeat_n(' ', pad));
+            writeln!(out, "{}", text.trim_end())?;
         }
-        writeln!(out, "{}", text.trim_end())?;
+        Ok(())
     }
-    Ok(())
 }
 
 /// Greedy wrap at `width` characters, breaking after commas and at spaces;
@@ -144,6 +210,28 @@ mod tests {
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "ID   PORTS   WHY\na    1,2,3,  x\n     4\nbbb  22\n"
+        );
+    }
+
+    #[test]
+    fn numbers_align_right_and_colour_does_not_move_columns() {
+        let cols = [Column::new("K"), Column::number("N"), Column::new("X")];
+        let rows = vec![
+            vec!["a".into(), "5".into(), "y".into()],
+            vec!["b".into(), "123".into(), String::new()],
+        ];
+        let mut plain = Vec::new();
+        write_table_painted(&mut plain, &cols, &rows, "  ", &|_, _| None).unwrap();
+        assert_eq!(
+            String::from_utf8(plain).unwrap(),
+            "  K    N  X\n  a    5  y\n  b  123\n"
+        );
+        let mut painted = Vec::new();
+        let red = |col: usize, _: &str| (col == 1).then_some("31");
+        write_table_painted(&mut painted, &cols, &rows, "", &red).unwrap();
+        assert_eq!(
+            String::from_utf8(painted).unwrap(),
+            "K    N  X\na    \x1b[31m5\x1b[0m  y\nb  \x1b[31m123\x1b[0m\n"
         );
     }
 }

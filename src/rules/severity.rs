@@ -43,6 +43,29 @@ impl FindingKind {
         }
     }
 
+    /// What a finding of this kind means, in one sentence.
+    pub fn description(self) -> &'static str {
+        match self {
+            FindingKind::UnexpectedPort => "A flow that no rule of the deployment allows.",
+            FindingKind::WrongDirection => {
+                "A flow on a documented port, opened by the side the document says must not open it."
+            }
+            FindingKind::LocalOnlyExposed => {
+                "Traffic on the network to a port the document keeps local to its host."
+            }
+            FindingKind::MissingExpected => {
+                "A required flow of the matrix that never showed up, or only as refused or unanswered attempts."
+            }
+            FindingKind::DisabledFeature => {
+                "A flow allowed only by a rule whose optional feature is off in the deployment."
+            }
+            FindingKind::RetiredPort => "Traffic on a port the document lists as retired.",
+            FindingKind::TrackingLimit => {
+                "Traffic kept out of the audit because a --max-flows or fragment limit was reached."
+            }
+        }
+    }
+
     /// DESIGN.md's defaults; wrong-direction on inferred initiators is one
     /// step lower (see [`Severity::inferred`]).
     pub fn default_severity(self) -> Severity {

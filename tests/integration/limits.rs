@@ -206,7 +206,7 @@ fn segments_keep_out_what_one_walk_keeps_out() {
         for segments in [2, 7] {
             let opts = IngestOptions {
                 segments: Some(segments),
-                ..stream
+                ..stream.clone()
             };
             let what = format!("{limits:?}, {segments} segments");
             assert_file_reads_as(&path, &opts, &whole, &flows, &what);

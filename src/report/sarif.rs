@@ -1,0 +1,233 @@
+//! The findings as SARIF 2.1.0, for GitHub code scanning and other SARIF
+//! viewers. A finding that rests on a rule of the matrix (missing-expected,
+//! wrong-direction, ...) has that rule as its SARIF rule, `profile/rule-id`,
+//! described by its purpose and the vendor sentence it quotes; a finding no
+//! rule explains (unexpected-port) has its kind as rule. The location is
+//! the capture file (a capture has no lines; the flow is in the message and
+//! the properties). Damaged or unreadable captures are tool notifications.
+//! No times or dates: the same input gives the same bytes.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use serde_json::{json, Value};
+use sha1::{Digest, Sha1};
+
+use crate::audit::Finding;
+use crate::rules::{FindingKind, Severity};
+
+use super::doc::finding_line;
+use super::AuditDoc;
+
+const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+
+fn level(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "note",
+    }
+}
+
+/// GitHub's `security-severity`: high, medium, low.
+fn security_severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "7.5",
+        Severity::Warning => "5.0",
+        Severity::Info => "2.0",
+    }
+}
+
+/// The SARIF rule a finding is filed under.
+fn rule_id(f: &Finding) -> String {
+    if f.rule_id.is_empty() {
+        f.kind.label().to_string()
+    } else {
+        format!("{}/{}", f.profile, f.rule_id)
+    }
+}
+
+/// A path as a URI reference: relative paths stay relative (GitHub
+/// resolves them against the checkout), absolute ones become `file://`.
+fn uri(path: &str) -> String {
+    let mut s = String::new();
+    if path.starts_with('/') {
+        s.push_str("file://");
+    }
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            s.push(b as char);
+        } else {
+            s.push_str(&format!("%{b:02X}"));
+        }
+    }
+    s
+}
+
+/// Stable across runs and machines: what the finding is about, not when.
+fn fingerprint(f: &Finding) -> String {
+    let mut h = Sha1::new();
+    for part in [
+        f.kind.label(),
+        &f.profile,
+        &f.rule_id,
+        &f.src_ip.map(|a| a.to_string()).unwrap_or_default(),
+        &f.src_role,
+        &f.dst_ip.map(|a| a.to_string()).unwrap_or_default(),
+        &f.dst_role,
+        &f.proto,
+        &f.dst_port,
+    ] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn rule_descriptor(doc: &AuditDoc, id: &str, f: &Finding) -> Value {
+    let tags = json!(["security", "network", f.kind.label()]);
+    let cov = doc
+        .coverage()
+        .iter()
+        .find(|c| c.profile == f.profile && c.rule_id == f.rule_id);
+    match cov {
+        Some(c) if !f.rule_id.is_empty() => json!({
+            "id": id,
+            "name": c.rule_id,
+            "shortDescription": {"text": format!("{} -> {} {}/{}: {}", c.from.replace(';', ","), c.to.replace(';', ","), c.proto, c.ports, c.purpose)},
+            "fullDescription": {"text": c.source},
+            "help": {"text": format!(
+                "Rule {} of profile {} ({}, {}, scope {}): {} -> {} {}/{}. {}\nSource: {}",
+                c.rule_id, c.profile,
+                if c.required { "required" } else { "optional" },
+                if c.active { "active" } else { "inactive: its feature is off" },
+                c.scope, c.from, c.to, c.proto, c.ports, c.purpose, c.source
+            )},
+            "defaultConfiguration": {"level": level(f.severity)},
+            "properties": {"tags": tags, "security-severity": security_severity(f.severity)},
+        }),
+        _ => json!({
+            "id": id,
+            "name": f.kind.label(),
+            "shortDescription": {"text": f.kind.description()},
+            "fullDescription": {"text": f.kind.description()},
+            "defaultConfiguration": {"level": level(f.severity)},
+            "properties": {"tags": tags, "security-severity": security_severity(f.severity)},
+        }),
+    }
+}
+
+/// Writes the findings as one SARIF 2.1.0 log.
+pub fn write_sarif<W: Write>(mut out: W, doc: &AuditDoc) -> io::Result<()> {
+    let captures: Vec<&str> = doc.captures().filter(|c| *c != "<stdin>").collect();
+    let locations: Vec<Value> = captures
+        .iter()
+        .enumerate()
+        .map(
+            |(i, c)| json!({"physicalLocation": {"artifactLocation": {"uri": uri(c), "index": i}}}),
+        )
+        .collect();
+    // Rules in order of first use, so indices follow the results.
+    let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    let mut rules: Vec<Value> = Vec::new();
+    let mut results: Vec<Value> = Vec::new();
+    for f in doc.findings() {
+        let id = rule_id(f);
+        let at = *index.entry(id.clone()).or_insert_with(|| {
+            rules.push(rule_descriptor(doc, &id, f));
+            rules.len() - 1
+        });
+        results.push(json!({
+            "ruleId": id,
+            "ruleIndex": at,
+            "kind": "fail",
+            "level": level(f.severity),
+            "message": {"text": finding_line(f)},
+            "locations": locations,
+            "partialFingerprints": {"portauditFinding/v1": fingerprint(f)},
+            "properties": {
+                "severity": f.severity.label(),
+                "kind": f.kind.label(),
+                "profile": f.profile,
+                "rule_id": f.rule_id,
+                "src_ip": f.src_ip.map(|a| a.to_string()),
+                "src_role": f.src_role,
+                "dst_ip": f.dst_ip.map(|a| a.to_string()),
+                "dst_role": f.dst_role,
+                "proto": f.proto,
+                "dst_port": f.dst_port,
+                "initiator_basis": f.initiator_basis,
+                "state": f.state,
+                "connections": f.connections,
+                "packets": f.packets,
+                "bytes": f.bytes,
+                "first_seen": f.first_seen.map(|t| t.to_string()),
+                "last_seen": f.last_seen.map(|t| t.to_string()),
+                "community_id": f.community_id,
+            },
+        }));
+    }
+    let mut notifications: Vec<Value> = Vec::new();
+    for file in doc.run.files {
+        let problems = file
+            .unreadable
+            .iter()
+            .map(|u| format!("cannot be read: {u}"))
+            .chain(file.damage.iter().map(|d| format!("damaged: {d}")));
+        for text in problems {
+            let mut n = json!({
+                "level": "error",
+                "message": {"text": format!("{}: {text}", file.name)},
+                "descriptor": {"id": "capture-input"},
+            });
+            if let Some(at) = captures.iter().position(|c| *c == file.name) {
+                n["locations"] = json!([{"physicalLocation": {"artifactLocation": {"uri": uri(&file.name), "index": at}}}]);
+            }
+            notifications.push(n);
+        }
+    }
+    let readable = doc.run.files.iter().all(|f| f.unreadable.is_none());
+    let log = json!({
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "portaudit",
+                "version": env!("CARGO_PKG_VERSION"),
+                "semanticVersion": env!("CARGO_PKG_VERSION"),
+                "rules": rules,
+            }},
+            "automationDetails": {"id": format!("portaudit/{}/", doc.deployment.name)},
+            "artifacts": captures.iter().map(|c| json!({
+                "location": {"uri": uri(c)},
+                "roles": ["analysisTarget"],
+            })).collect::<Vec<_>>(),
+            "invocations": [{
+                "executionSuccessful": readable,
+                "toolExecutionNotifications": notifications,
+            }],
+            "properties": {
+                "deployment": doc.deployment.name,
+                "deploymentFile": doc.deployment_file,
+                "failOn": doc.fail_on.map(Severity::label),
+                "findingsByKind": FindingKind::ALL.iter().map(|k| (k.label(), doc.findings().iter().filter(|f| f.kind == *k).count())).collect::<BTreeMap<_, _>>(),
+            },
+            "results": results,
+        }],
+    });
+    serde_json::to_writer_pretty(&mut out, &log)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_become_uri_references() {
+        assert_eq!(uri("fixtures/a b.pcap"), "fixtures/a%20b.pcap");
+        assert_eq!(uri("/tmp/x#1.pcap"), "file:///tmp/x%231.pcap");
+        assert_eq!(uri("caf\u{e9}.pcap"), "caf%C3%A9.pcap");
+    }
+}
