@@ -290,7 +290,13 @@ impl RunSummary<'_> {
                         format!("{}/{}", c.profile, c.rule_id),
                         format!("{} -> {}", c.from.replace(';', ","), c.to.replace(';', ",")),
                         format!("{}/{}", c.proto, c.ports),
-                        if c.required { "required" } else { "optional" }.into(),
+                        if c.scope != "network" {
+                            c.scope.clone()
+                        } else if c.required {
+                            "required".into()
+                        } else {
+                            "optional".into()
+                        },
                         c.flows.to_string(),
                         c.bytes.to_string(),
                     ]

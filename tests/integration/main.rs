@@ -9,6 +9,7 @@ mod limits;
 mod live_files;
 mod messages;
 mod profiles_cli;
+mod reports;
 mod seeds;
 mod tshark;
 
