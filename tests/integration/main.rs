@@ -5,6 +5,7 @@ mod corpus;
 mod corpus_report;
 mod fuzz;
 mod golden;
+mod html;
 mod limits;
 mod live_files;
 mod messages;

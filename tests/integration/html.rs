@@ -1,0 +1,361 @@
+//! The HTML report: golden pages for the fixture captures, and the page as
+//! headless Chromium renders it: matrix cells, finding rows, and the view
+//! (filter, sort) that the URL fragment asks for.
+//!
+//! After a deliberate change: `PORTAUDIT_BLESS=1 cargo test --release
+//! --test integration html` rewrites the golden pages; read the diff.
+//!
+//! The browser: `PORTAUDIT_CHROMIUM`, else `chromium` or `chromium-browser`
+//! on PATH. Without one the browser test prints "skipped: ..." and passes,
+//! unless `PORTAUDIT_REQUIRE_CHROMIUM=1` (CI), which makes that a failure.
+
+use std::fs::File;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use regex::Regex;
+
+use crate::{bin, code, path_str, root};
+
+/// Audits `capture` against `deployment` and writes the page to `out`;
+/// returns the exit status. Run from the repository root with relative
+/// paths, so the page names the files as a user would, on any machine.
+fn write_report(deployment: &str, capture: &str, threads: &str, out: &Path) -> i32 {
+    let o = bin()
+        .current_dir(root())
+        .args(["audit", "-q", "-d", deployment, capture, "-o", "/dev/null"])
+        .args(["--threads", threads, "--html", &path_str(out)])
+        .output()
+        .expect("the portaudit binary runs");
+    assert!(
+        o.stderr.is_empty(),
+        "{capture}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    code(&o)
+}
+
+const AIR: &str = "examples/air-lab.toml";
+const VIOLATIONS: &str = "fixtures/binalyze-air/violations.pcap";
+
+/// (deployment, capture, golden page, exit status). The pages live apart
+/// from the captures: `audit DIR` reads every file under a fixture
+/// directory, and `cli::directories_expand_and_skip_non_captures` counts
+/// what it finds there.
+const GOLDEN: &[(&str, &str, &str, i32)] = &[
+    (
+        AIR,
+        VIOLATIONS,
+        "fixtures/html-reports/binalyze-air/violations.report.html",
+        1,
+    ),
+    (
+        AIR,
+        "fixtures/binalyze-air/compliant.pcapng",
+        "fixtures/html-reports/binalyze-air/compliant.report.html",
+        0,
+    ),
+];
+
+#[test]
+fn fixture_reports_match_their_golden_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let bless = std::env::var_os("PORTAUDIT_BLESS").is_some();
+    let mut failures = Vec::new();
+    for &(deployment, capture, golden, status) in GOLDEN {
+        let out = dir.path().join("report.html");
+        let got = write_report(deployment, capture, "2", &out);
+        if got != status {
+            failures.push(format!("{capture}: exit {got}, expected {status}"));
+        }
+        let page = std::fs::read_to_string(&out).unwrap();
+        let pinned = root().join(golden);
+        if bless {
+            std::fs::write(&pinned, &page).unwrap();
+        }
+        let expected = std::fs::read_to_string(&pinned).unwrap_or_default();
+        if page != expected {
+            let line = page
+                .lines()
+                .zip(expected.lines())
+                .position(|(a, b)| a != b)
+                .unwrap_or_else(|| page.lines().count().min(expected.lines().count()));
+            failures.push(format!(
+                "{golden} is stale (first difference at line {}); rerun with PORTAUDIT_BLESS=1 and read the diff\n--- golden\n{}\n--- got\n{}",
+                line + 1,
+                expected.lines().nth(line).unwrap_or("(end of file)"),
+                page.lines().nth(line).unwrap_or("(end of file)")
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn one_thread_and_four_threads_give_the_same_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let (one, four) = (dir.path().join("1.html"), dir.path().join("4.html"));
+    write_report(AIR, VIOLATIONS, "1", &one);
+    write_report(AIR, VIOLATIONS, "4", &four);
+    assert!(std::fs::read(one).unwrap() == std::fs::read(four).unwrap());
+}
+
+/// Longest a browser may take to load and dump one page.
+const BROWSER_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The browser to drive, or why there is none.
+fn chromium() -> Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os("PORTAUDIT_CHROMIUM") {
+        let p = PathBuf::from(p);
+        // Named on purpose and absent: a broken setup, not a skip.
+        assert!(
+            p.is_file(),
+            "PORTAUDIT_CHROMIUM={} is not a file",
+            p.display()
+        );
+        return Ok(p);
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for name in ["chromium", "chromium-browser"] {
+        for dir in std::env::split_paths(&path) {
+            let candidate = dir.join(name);
+            if candidate.is_file() {
+                return Ok(candidate);
+            }
+        }
+    }
+    Err("no chromium or chromium-browser on PATH and PORTAUDIT_CHROMIUM is not set".into())
+}
+
+/// `file://` URL of an absolute path.
+fn file_url(p: &Path) -> String {
+    let mut url = String::from("file://");
+    for b in path_str(p).bytes() {
+        if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
+            url.push(char::from(b));
+        } else {
+            url.push_str(&format!("%{b:02X}"));
+        }
+    }
+    url
+}
+
+/// Loads `url` in headless Chromium and returns the DOM after its scripts
+/// ran. A browser that hangs is killed, with its helpers, at the deadline
+/// and fails the test.
+fn dump_dom(browser: &Path, url: &str, scratch: &Path, run: usize) -> String {
+    let dom = scratch.join(format!("dom-{run}.html"));
+    let log = scratch.join(format!("chromium-{run}.log"));
+    let mut cmd = Command::new(browser);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+    ])
+    // A profile of its own: no lock shared with another browser.
+    .arg(format!(
+        "--user-data-dir={}",
+        path_str(&scratch.join(format!("profile-{run}")))
+    ))
+    .arg("--dump-dom")
+    .arg(url)
+    .stdin(Stdio::null())
+    .stdout(File::create(&dom).unwrap())
+    .stderr(File::create(&log).unwrap());
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("{}: {e}", browser.display()));
+    let deadline = Instant::now() + BROWSER_TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            // The renderer and GPU helpers share the browser's process
+            // group; end them all.
+            #[cfg(unix)]
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", child.id())])
+                .status();
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{} did not finish {url} within {BROWSER_TIMEOUT:?}; killed\n{}",
+                browser.display(),
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let log = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(status.success(), "chromium on {url}: {status}\n{log}");
+    let dom = std::fs::read_to_string(&dom).unwrap();
+    assert!(
+        dom.contains("</html>"),
+        "chromium on {url} dumped no page\n{log}"
+    );
+    dom
+}
+
+/// One row of the findings table as the browser left it.
+struct Row {
+    hidden: bool,
+    kind: String,
+    cells: Vec<String>,
+}
+
+impl Row {
+    fn text(&self) -> String {
+        self.cells.join(" ")
+    }
+
+    fn bytes(&self) -> u64 {
+        // Column 15 of the 19 (DESIGN.md's order) is bytes.
+        self.cells[14].parse().unwrap()
+    }
+}
+
+/// The finding rows of a dumped page, in the order the page shows them.
+fn finding_rows(dom: &str) -> Vec<Row> {
+    let start = dom
+        .find("<table id=\"findings\"")
+        .expect("a findings table");
+    let table = &dom[start..];
+    let body = &table[table.find("<tbody>").unwrap()..table.find("</tbody>").unwrap()];
+    let tr = Regex::new(r#"(?s)<tr ([^>]*)>(.*?)</tr>"#).unwrap();
+    let td = Regex::new(r#"(?s)<td[^>]*>(.*?)</td>"#).unwrap();
+    let tag = Regex::new(r#"<[^>]*>"#).unwrap();
+    let kind = Regex::new(r#"data-kind="([^"]*)""#).unwrap();
+    tr.captures_iter(body)
+        .map(|r| Row {
+            hidden: r[1].contains(" hidden"),
+            kind: kind
+                .captures(&r[1])
+                .map(|k| k[1].to_string())
+                .unwrap_or_default(),
+            cells: td
+                .captures_iter(&r[2])
+                .map(|c| tag.replace_all(&c[1], "").trim().to_string())
+                .collect(),
+        })
+        .collect()
+}
+
+/// Status and finding count of the matrix cell `from` → `to` of `grid`.
+fn matrix_cell(dom: &str, grid: &str, from: &str, to: &str) -> (String, u64) {
+    let start = dom
+        .find(&format!("<table class=\"grid\" data-profile=\"{grid}\">"))
+        .unwrap_or_else(|| panic!("no grid for {grid}"));
+    let table = &dom[start..start + dom[start..].find("</table>").unwrap()];
+    let re = Regex::new(&format!(
+        r#"<td data-from="{}" data-to="{}" data-status="([a-z]+)" data-findings="(\d+)""#,
+        regex::escape(from),
+        regex::escape(to)
+    ))
+    .unwrap();
+    let c = re
+        .captures(table)
+        .unwrap_or_else(|| panic!("no cell {from} -> {to} in {grid}"));
+    (c[1].to_string(), c[2].parse().unwrap())
+}
+
+#[test]
+fn the_report_renders_in_headless_chromium_and_its_fragment_sorts_and_filters() {
+    let browser = match chromium() {
+        Ok(b) => b,
+        Err(why) => {
+            assert!(
+                std::env::var("PORTAUDIT_REQUIRE_CHROMIUM").as_deref() != Ok("1"),
+                "PORTAUDIT_REQUIRE_CHROMIUM=1, but {why}"
+            );
+            // Straight to the process's stderr: the test harness captures
+            // eprintln! of passing tests, and a skip should be seen.
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped: the HTML report in a browser: {why} (install chromium, or set PORTAUDIT_CHROMIUM to the browser)"
+            );
+            return;
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    assert_eq!(write_report(AIR, VIOLATIONS, "2", &page), 1);
+    let url = file_url(&page);
+    let load = |fragment: &str, run: usize| {
+        let dom = dump_dom(&browser, &format!("{url}{fragment}"), dir.path(), run);
+        // The script ran: it shows the controls that only work with it.
+        assert!(
+            dom.contains("<div class=\"controls\" id=\"findings-controls\">"),
+            "{fragment}: the script did not run"
+        );
+        dom
+    };
+
+    // As written: the matrix and every finding row.
+    let dom = load("", 0);
+    let expect = [
+        ("binalyze-air", "console", "ad", "observed", 0),
+        ("binalyze-air", "console", "syslog", "missing", 1),
+        ("binalyze-air", "responder", "console", "violated", 4),
+        ("binalyze-air", "user", "console", "observed", 0),
+        ("binalyze-air", "console", "responder", "none", 2),
+        ("binalyze-air", "ad", "syslog", "none", 0),
+        ("site", "console", "console", "violated", 1),
+        ("site", "*", "10.1.0.2", "unused", 0),
+    ];
+    for (grid, from, to, status, findings) in expect {
+        assert_eq!(
+            matrix_cell(&dom, grid, from, to),
+            (status.to_string(), findings),
+            "{grid}: {from} -> {to}"
+        );
+    }
+    assert!(dom.contains("<span class=\"chip st-observed\" data-rule=\"console-to-ad-ldap-ldaps\""));
+    let rows = finding_rows(&dom);
+    assert_eq!(rows.len(), 10);
+    assert!(rows.iter().all(|r| !r.hidden));
+    assert!(dom.contains("10 of 10 rows shown"));
+    let known = rows
+        .iter()
+        .find(|r| {
+            r.kind == "wrong-direction" && r.cells[4] == "10.1.0.10" && r.cells[6] == "10.1.20.12"
+        })
+        .expect("the wrong-direction finding from the console to 10.1.20.12");
+    assert_eq!(
+        (
+            known.cells[0].as_str(),
+            known.cells[9].as_str(),
+            known.cells[11].as_str()
+        ),
+        ("error", "443", "established")
+    );
+
+    // Filtered: rows without the text are hidden.
+    let rows = finding_rows(&load("#filter=udp", 1));
+    for r in &rows {
+        assert_eq!(r.hidden, !r.text().contains("udp"), "{}", r.text());
+    }
+    assert_eq!(rows.iter().filter(|r| !r.hidden).count(), 2);
+
+    // Sorted by bytes, largest first; nothing hidden.
+    let rows = finding_rows(&load("#sort=bytes&desc", 2));
+    let bytes: Vec<u64> = rows.iter().map(Row::bytes).collect();
+    let mut sorted = bytes.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(bytes, sorted);
+    assert_eq!(bytes[0], 2740);
+    assert!(rows.iter().all(|r| !r.hidden));
+
+    // A matrix cell's count links to exactly its findings.
+    let rows = finding_rows(&load("#profile=binalyze-air&src=responder&dst=console", 3));
+    let shown: Vec<&Row> = rows.iter().filter(|r| !r.hidden).collect();
+    assert_eq!(shown.len(), 4);
+    assert!(shown
+        .iter()
+        .all(|r| r.cells[5] == "responder" && r.cells[7] == "console"));
+}
