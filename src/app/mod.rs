@@ -316,7 +316,6 @@ pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
         deployment: &deployment,
         deployment_file: cfg.deployment.display().to_string(),
         run: &summary,
-        fail_on: cfg.fail_on,
     };
     if let Some(o) = &cfg.html {
         report::write_html(o.open()?, &doc)?;

@@ -13,9 +13,8 @@ pub struct AuditDoc<'a> {
     pub deployment: &'a Deployment,
     /// The deployment file as given on the command line.
     pub deployment_file: String,
+    /// The run, `--fail-on` included.
     pub run: &'a RunSummary<'a>,
-    /// `None`: `--fail-on never`.
-    pub fail_on: Option<Severity>,
 }
 
 impl AuditDoc<'_> {
@@ -32,9 +31,10 @@ impl AuditDoc<'_> {
         self.run.files.iter().map(|f| f.name.as_str())
     }
 
-    /// Whether a finding of this severity makes the exit status 1.
+    /// Whether a finding of this severity makes the exit status 1
+    /// (`--fail-on`; never when it is `never`).
     pub fn fails(&self, severity: Severity) -> bool {
-        self.fail_on.is_some_and(|level| severity >= level)
+        self.run.fail_on.is_some_and(|level| severity >= level)
     }
 }
 

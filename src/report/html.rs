@@ -10,7 +10,7 @@ use std::fmt::{self, Write as _};
 use std::io::{self, Write};
 use std::net::IpAddr;
 
-use super::csv_out::FINDINGS_COLUMNS;
+use super::records::FINDINGS_COLUMNS;
 use super::AuditDoc;
 use crate::app::{kept_out, FileStats};
 use crate::audit::{Finding, RuleCoverage};
@@ -223,7 +223,7 @@ impl Verdict {
             .iter()
             .filter(|f| doc.fails(f.severity))
             .count();
-        match doc.fail_on {
+        match doc.run.fail_on {
             None => Verdict {
                 word: "PASS",
                 class: "pass",
@@ -1133,12 +1133,12 @@ source = "Site <i>policy</i>"
             findings: Some(&findings),
             coverage: &coverage,
             not_captures: &[],
+            fail_on: Some(Severity::Error),
         };
         let doc = AuditDoc {
             deployment: &d,
             deployment_file: "dir/<d>.toml".into(),
             run: &run,
-            fail_on: Some(Severity::Error),
         };
         let page = render(&doc, 2);
         for raw in [

@@ -209,7 +209,7 @@ pub fn write_sarif<W: Write>(mut out: W, doc: &AuditDoc) -> io::Result<()> {
             "properties": {
                 "deployment": doc.deployment.name,
                 "deploymentFile": doc.deployment_file,
-                "failOn": doc.fail_on.map(Severity::label),
+                "failOn": doc.run.fail_on.map(Severity::label),
                 "findingsByKind": FindingKind::ALL.iter().map(|k| (k.label(), doc.findings().iter().filter(|f| f.kind == *k).count())).collect::<BTreeMap<_, _>>(),
             },
             "results": results,

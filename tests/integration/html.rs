@@ -1,9 +1,7 @@
-//! The HTML report: golden pages for the fixture captures, and the page as
-//! headless Chromium renders it: matrix cells, finding rows, and the view
-//! (filter, sort) that the URL fragment asks for.
-//!
-//! After a deliberate change: `PORTAUDIT_BLESS=1 cargo test --release
-//! --test integration html` rewrites the golden pages; read the diff.
+//! The HTML report as headless Chromium renders it: matrix cells, finding
+//! rows, and the view (filter, sort) that the URL fragment asks for. The
+//! golden pages of the fixture captures are checked with the other formats
+//! (`reports.rs`).
 //!
 //! The browser: `PORTAUDIT_CHROMIUM`, else `chromium` or `chromium-browser`
 //! on PATH. Without one the browser test prints "skipped: ..." and passes,
@@ -39,59 +37,6 @@ fn write_report(deployment: &str, capture: &str, threads: &str, out: &Path) -> i
 
 const AIR: &str = "examples/air-lab.toml";
 const VIOLATIONS: &str = "fixtures/binalyze-air/violations.pcap";
-
-/// (deployment, capture, golden page, exit status). The pages live apart
-/// from the captures: `audit DIR` reads every file under a fixture
-/// directory, and `cli::directories_expand_and_skip_non_captures` counts
-/// what it finds there.
-const GOLDEN: &[(&str, &str, &str, i32)] = &[
-    (
-        AIR,
-        VIOLATIONS,
-        "fixtures/html-reports/binalyze-air/violations.report.html",
-        1,
-    ),
-    (
-        AIR,
-        "fixtures/binalyze-air/compliant.pcapng",
-        "fixtures/html-reports/binalyze-air/compliant.report.html",
-        0,
-    ),
-];
-
-#[test]
-fn fixture_reports_match_their_golden_pages() {
-    let dir = tempfile::tempdir().unwrap();
-    let bless = std::env::var_os("PORTAUDIT_BLESS").is_some();
-    let mut failures = Vec::new();
-    for &(deployment, capture, golden, status) in GOLDEN {
-        let out = dir.path().join("report.html");
-        let got = write_report(deployment, capture, "2", &out);
-        if got != status {
-            failures.push(format!("{capture}: exit {got}, expected {status}"));
-        }
-        let page = std::fs::read_to_string(&out).unwrap();
-        let pinned = root().join(golden);
-        if bless {
-            std::fs::write(&pinned, &page).unwrap();
-        }
-        let expected = std::fs::read_to_string(&pinned).unwrap_or_default();
-        if page != expected {
-            let line = page
-                .lines()
-                .zip(expected.lines())
-                .position(|(a, b)| a != b)
-                .unwrap_or_else(|| page.lines().count().min(expected.lines().count()));
-            failures.push(format!(
-                "{golden} is stale (first difference at line {}); rerun with PORTAUDIT_BLESS=1 and read the diff\n--- golden\n{}\n--- got\n{}",
-                line + 1,
-                expected.lines().nth(line).unwrap_or("(end of file)"),
-                page.lines().nth(line).unwrap_or("(end of file)")
-            ));
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
 
 #[test]
 fn one_thread_and_four_threads_give_the_same_page() {

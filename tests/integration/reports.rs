@@ -31,13 +31,8 @@ fn run_in_root(args: &[&str]) -> std::process::Output {
     cmd.output().expect("the portaudit binary runs")
 }
 
-/// Every report of one audit: (name of the golden file's suffix, bytes).
-struct Reports {
-    status: i32,
-    files: Vec<(&'static str, Vec<u8>)>,
-}
-
-fn reports(dir: &str, deployment: &str, capture: &str) -> Reports {
+/// Every report of one audit: (suffix of its golden file, bytes).
+fn reports(dir: &str, deployment: &str, capture: &str) -> Vec<(&'static str, Vec<u8>)> {
     let tmp = tempfile::tempdir().unwrap();
     let t = |name: &str| tmp.path().join(name).to_str().unwrap().to_string();
     let capture = format!("fixtures/{dir}/{capture}");
@@ -53,6 +48,8 @@ fn reports(dir: &str, deployment: &str, capture: &str) -> Reports {
         &t("junit.xml"),
         "--sarif",
         &t("sarif"),
+        "--html",
+        &t("report.html"),
         "--format",
         "ndjson",
         "--flows",
@@ -64,6 +61,7 @@ fn reports(dir: &str, deployment: &str, capture: &str) -> Reports {
         ("summary.txt", o.stderr),
         ("junit.xml", std::fs::read(t("junit.xml")).unwrap()),
         ("sarif", std::fs::read(t("sarif")).unwrap()),
+        ("report.html", std::fs::read(t("report.html")).unwrap()),
         ("flows.ndjson", std::fs::read(t("flows.ndjson")).unwrap()),
     ];
     let json = run_in_root(&[
@@ -80,7 +78,7 @@ fn reports(dir: &str, deployment: &str, capture: &str) -> Reports {
     assert_eq!(code(&json), status, "{capture}");
     files.push(("findings.json", json.stdout));
     files.push(("flows.json", std::fs::read(t("flows.json")).unwrap()));
-    Reports { status, files }
+    files
 }
 
 fn golden(dir: &str, capture: &str, suffix: &str) -> std::path::PathBuf {
@@ -93,7 +91,7 @@ fn every_format_matches_its_golden_file() {
     let bless = std::env::var_os("PORTAUDIT_BLESS").is_some();
     let mut failures = Vec::new();
     for &(dir, deployment, capture) in CASES {
-        for (suffix, got) in reports(dir, deployment, capture).files {
+        for (suffix, got) in reports(dir, deployment, capture) {
             let path = golden(dir, capture, suffix);
             if bless {
                 std::fs::write(&path, &got).unwrap();
