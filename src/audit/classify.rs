@@ -77,6 +77,17 @@ pub struct RuleCoverage {
     pub source: String,
 }
 
+impl RuleCoverage {
+    /// "flows: 5 (2 observed, 2 refused, 1 unanswered); violations: 1;
+    /// bytes: 3502".
+    pub fn counts(&self) -> String {
+        format!(
+            "flows: {} ({} observed, {} refused, {} unanswered); violations: {}; bytes: {}",
+            self.flows, self.observed, self.refused, self.unanswered, self.violations, self.bytes
+        )
+    }
+}
+
 /// Everything the audit produced.
 #[derive(Clone, Debug, Default)]
 pub struct AuditReport<'d> {

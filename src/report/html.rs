@@ -408,18 +408,13 @@ fn matrix(s: &mut String, doc: &AuditDoc) -> fmt::Result {
 /// its title.
 fn chip(s: &mut String, c: &RuleCoverage) -> fmt::Result {
     let title = format!(
-        "{} ({}, {})\n{}\n\u{201c}{}\u{201d}\nflows: {} ({} observed, {} refused, {} unanswered); violations: {}; bytes: {}",
+        "{} ({}, {})\n{}\n\u{201c}{}\u{201d}\n{}",
         c.rule_id,
         c.status,
         if c.required { "required" } else { "optional" },
         c.purpose,
         c.source,
-        c.flows,
-        c.observed,
-        c.refused,
-        c.unanswered,
-        c.violations,
-        c.bytes
+        c.counts()
     );
     write!(
         s,
@@ -972,16 +967,7 @@ fn decode(s: &mut String, doc: &AuditDoc) -> fmt::Result {
 fn file_notes(s: &mut String, files: &[FileStats]) -> fmt::Result {
     let mut notes: Vec<String> = Vec::new();
     for f in files {
-        let t = &f.times;
-        let mut odd: Vec<String> = [
-            (t.out_of_order, "go back in time"),
-            (t.zero, "are zero (1970-01-01)"),
-            (t.future, "are more than a day in the future"),
-        ]
-        .iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, what)| format!("{n} {what}"))
-        .collect();
+        let mut odd = super::summary::odd_times(f);
         if f.untimed_packets > 0 {
             odd.push(format!("{} have none", f.untimed_packets));
         }

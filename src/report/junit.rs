@@ -198,16 +198,11 @@ fn suites(doc: &AuditDoc) -> Vec<Suite> {
         if !c.source.is_empty() {
             let _ = write!(
                 out,
-                "{}rule: {}\nsource: {}\nflows {}, observed {}, refused {}, unanswered {}, violations {}, bytes {}\n",
+                "{}rule: {}\nsource: {}\n{}\n",
                 if out.is_empty() { "" } else { "\n" },
                 c.purpose,
                 c.source,
-                c.flows,
-                c.observed,
-                c.refused,
-                c.unanswered,
-                c.violations,
-                c.bytes
+                c.counts()
             );
         }
         let case = Case {

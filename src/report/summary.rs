@@ -83,6 +83,21 @@ fn ratio(a: u64, b: u64) -> f64 {
     }
 }
 
+/// What is odd about a file's timestamps, e.g. "3 go back in time"; empty
+/// when nothing is.
+pub(crate) fn odd_times(f: &FileStats) -> Vec<String> {
+    let t = &f.times;
+    [
+        (t.out_of_order, "go back in time"),
+        (t.zero, "are zero (1970-01-01)"),
+        (t.future, "are more than a day in the future"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect()
+}
+
 /// Everything the summary reports.
 pub struct RunSummary<'a> {
     pub files: &'a [FileStats],
@@ -226,16 +241,7 @@ impl RunSummary<'_> {
             writeln!(s, "not a capture, not read: {}", p.display())?;
         }
         for f in self.files {
-            let t = &f.times;
-            let odd: Vec<String> = [
-                (t.out_of_order, "go back in time"),
-                (t.zero, "are zero (1970-01-01)"),
-                (t.future, "are more than a day in the future"),
-            ]
-            .iter()
-            .filter(|(n, _)| *n > 0)
-            .map(|(n, what)| format!("{n} {what}"))
-            .collect();
+            let odd = odd_times(f);
             if !odd.is_empty() {
                 writeln!(
                     s,
