@@ -130,16 +130,17 @@ pub fn write_sarif<W: Write>(mut out: W, doc: &AuditDoc) -> io::Result<()> {
     // Rules in order of first use, so indices follow the results.
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
     let mut rules: Vec<Value> = Vec::new();
-    let mut results: Vec<Value> = Vec::new();
     for f in doc.findings() {
+        if let std::collections::btree_map::Entry::Vacant(e) = index.entry(rule_id(f)) {
+            rules.push(rule_descriptor(doc, e.key(), f));
+            e.insert(rules.len() - 1);
+        }
+    }
+    let result = |f: &Finding| {
         let id = rule_id(f);
-        let at = *index.entry(id.clone()).or_insert_with(|| {
-            rules.push(rule_descriptor(doc, &id, f));
-            rules.len() - 1
-        });
-        results.push(json!({
+        json!({
             "ruleId": id,
-            "ruleIndex": at,
+            "ruleIndex": index[&id],
             "kind": "fail",
             "level": level(f.severity),
             "message": {"text": finding_line(f)},
@@ -165,8 +166,8 @@ pub fn write_sarif<W: Write>(mut out: W, doc: &AuditDoc) -> io::Result<()> {
                 "last_seen": f.last_seen.map(|t| t.to_string()),
                 "community_id": f.community_id,
             },
-        }));
-    }
+        })
+    };
     let mut notifications: Vec<Value> = Vec::new();
     for file in doc.run.files {
         let problems = file
@@ -212,10 +213,34 @@ pub fn write_sarif<W: Write>(mut out: W, doc: &AuditDoc) -> io::Result<()> {
                 "failOn": doc.run.fail_on.map(Severity::label),
                 "findingsByKind": FindingKind::ALL.iter().map(|k| (k.label(), doc.findings().iter().filter(|f| f.kind == *k).count())).collect::<BTreeMap<_, _>>(),
             },
-            "results": results,
+            "results": [],
         }],
     });
-    serde_json::to_writer_pretty(&mut out, &log)?;
+    // The results are written one at a time into the log's empty
+    // "results" array, so that a large audit is never held twice as JSON.
+    // A marker of quotes and brackets cannot occur inside a JSON string.
+    let text = serde_json::to_string_pretty(&log)?;
+    let marker = "\"results\": []";
+    let at = text.find(marker).expect("the log has a results array");
+    out.write_all(&text.as_bytes()[..at])?;
+    out.write_all(b"\"results\": [")?;
+    for (i, f) in doc.findings().iter().enumerate() {
+        out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
+        let one = serde_json::to_string_pretty(&result(f))?;
+        for (j, line) in one.lines().enumerate() {
+            if j > 0 {
+                out.write_all(b"\n")?;
+            }
+            // Indented as the array's elements would be.
+            out.write_all(b"        ")?;
+            out.write_all(line.as_bytes())?;
+        }
+    }
+    if !doc.findings().is_empty() {
+        out.write_all(b"\n      ")?;
+    }
+    out.write_all(b"]")?;
+    out.write_all(&text.as_bytes()[at + marker.len()..])?;
     out.write_all(b"\n")?;
     out.flush()
 }
