@@ -17,6 +17,10 @@ use crate::rules::{
 
 use super::finding::{proto_name, Finding};
 
+/// The profile column of coverage rows and findings that rest on the
+/// deployment's own `[[site_rule]]`s.
+pub const SITE_PROFILE: &str = "site";
+
 /// What the audit decided about one flow.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -145,7 +149,7 @@ impl<'d> Auditor<'d> {
         }
         for s in &deployment.site_rules {
             rules.push(ActiveRule {
-                profile: "site",
+                profile: SITE_PROFILE,
                 rule: &s.rule,
                 from: s.from.clone(),
                 to: s.to.clone(),

@@ -4,5 +4,5 @@
 mod classify;
 mod finding;
 
-pub use classify::{AuditReport, Auditor, FlowVerdict, RuleCoverage, Verdict};
+pub use classify::{AuditReport, Auditor, FlowVerdict, RuleCoverage, Verdict, SITE_PROFILE};
 pub use finding::{proto_name, Finding};

@@ -13,7 +13,7 @@ use std::net::IpAddr;
 use super::records::FINDINGS_COLUMNS;
 use super::AuditDoc;
 use crate::app::{kept_out, FileStats};
-use crate::audit::{Finding, RuleCoverage};
+use crate::audit::{Finding, RuleCoverage, SITE_PROFILE as SITE};
 use crate::capture::Timestamp;
 use crate::rules::{AuditScope, FindingKind, ProfileBinding, Severity};
 
@@ -23,10 +23,6 @@ const SCRIPT: &str = include_str!("html/report.js");
 /// Finding rows the page holds at most: past this a browser opens the page
 /// slowly or not at all, and the findings report has every row anyway.
 const MAX_FINDING_ROWS: usize = 5000;
-
-/// The profile column of coverage rows and findings that rest on the
-/// deployment's own `[[site_rule]]`s (what `audit::classify` writes).
-const SITE: &str = "site";
 
 /// Coverage statuses, the worst first: a matrix cell takes the first one
 /// among its rules. With what each means, for the legend.
