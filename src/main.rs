@@ -126,8 +126,9 @@ fn man(dir: Option<&std::path::Path>) -> Result<(), RunError> {
         clap_mangen::Man::new(cmd).render(&mut out)?;
         return Ok(());
     };
-    std::fs::create_dir_all(dir)
-        .map_err(|e| RunError::Usage(format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(dir).map_err(|e| {
+        std::io::Error::new(e.kind(), format!("cannot create {}: {e}", dir.display()))
+    })?;
     let mut pages = vec![(String::from("portaudit"), cmd.clone())];
     for sub in cmd.get_subcommands() {
         pages.push((format!("portaudit-{}", sub.get_name()), sub.clone()));
@@ -144,8 +145,9 @@ fn man(dir: Option<&std::path::Path>) -> Result<(), RunError> {
         clap_mangen::Man::new(page.bin_name(name.replace('-', " ")))
             .title(name.clone())
             .render(&mut buf)?;
-        std::fs::write(&path, buf)
-            .map_err(|e| RunError::Usage(format!("cannot write {}: {e}", path.display())))?;
+        std::fs::write(&path, buf).map_err(|e| {
+            std::io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display()))
+        })?;
     }
     Ok(())
 }

@@ -336,10 +336,7 @@ pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
         }
         return Ok(code);
     }
-    let failing = cfg
-        .fail_on
-        .is_some_and(|level| report.findings.iter().any(|f| f.severity >= level));
-    Ok(if failing {
+    Ok(if summary.failing() > 0 {
         exit_code::FINDINGS
     } else {
         exit_code::CLEAN

@@ -96,9 +96,14 @@ pub(crate) fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> (usize, Option<io
     (n, None)
 }
 
+/// True when `head`, the first bytes of an input, starts a gzip stream.
+pub fn is_gzip(head: &[u8]) -> bool {
+    head.starts_with(&[0x1F, 0x8B])
+}
+
 fn stream_maybe_gzip<R: BufRead + Send + 'static>(mut r: R) -> io::Result<InputSource> {
     let head = r.fill_buf()?;
-    let compressed = head.starts_with(&[0x1F, 0x8B]);
+    let compressed = is_gzip(head);
     let reader: Box<dyn Read + Send> = if compressed {
         Box::new(flate2::bufread::MultiGzDecoder::new(r))
     } else {
@@ -202,9 +207,7 @@ fn looks_like_capture(path: &Path) -> bool {
     if f.read_exact(&mut magic).is_err() {
         return false;
     }
-    magic[..2] == [0x1F, 0x8B]
-        || magic == [0x0A, 0x0D, 0x0D, 0x0A]
-        || super::PcapWalker::recognises(magic)
+    is_gzip(&magic) || magic == [0x0A, 0x0D, 0x0D, 0x0A] || super::PcapWalker::recognises(magic)
 }
 
 fn collect_dir(dir: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {

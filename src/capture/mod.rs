@@ -13,7 +13,7 @@ mod timestamp;
 mod walker;
 
 pub(crate) use input::read_up_to;
-pub use input::{expand_inputs, CaptureInput, ExpandedInputs, InputError, InputSource};
+pub use input::{expand_inputs, is_gzip, CaptureInput, ExpandedInputs, InputError, InputSource};
 pub use pcap::PcapWalker;
 pub use pcapng::PcapngWalker;
 pub use timestamp::Timestamp;

@@ -3,7 +3,7 @@
 //! deployment they were judged against.
 
 use crate::audit::{Finding, RuleCoverage};
-use crate::rules::{Deployment, Severity};
+use crate::rules::Deployment;
 
 use super::RunSummary;
 
@@ -30,12 +30,20 @@ impl AuditDoc<'_> {
     pub fn captures(&self) -> impl Iterator<Item = &str> {
         self.run.files.iter().map(|f| f.name.as_str())
     }
+}
 
-    /// Whether a finding of this severity makes the exit status 1
-    /// (`--fail-on`; never when it is `never`).
-    pub fn fails(&self, severity: Severity) -> bool {
-        self.run.fail_on.is_some_and(|level| severity >= level)
+/// `text` with every byte percent-encoded except the unreserved ones of
+/// RFC 3986 (letters, digits, `-._~`) and those in `keep`.
+pub(crate) fn percent_encode(text: &str, keep: &[u8]) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) || keep.contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
     }
+    out
 }
 
 /// A finding in one line, for messages: what, between whom, on which port,

@@ -100,15 +100,7 @@ impl fmt::Display for Esc<'_> {
 /// A value for the URL fragment the script reads: every byte but the
 /// unreserved ones percent-encoded.
 fn fragment_value(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    for b in v.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
+    super::doc::percent_encode(v, b"")
 }
 
 /// True when the `;`-joined `list` holds `item`.
@@ -214,11 +206,7 @@ struct Verdict {
 
 impl Verdict {
     fn of(doc: &AuditDoc) -> Verdict {
-        let failing = doc
-            .findings()
-            .iter()
-            .filter(|f| doc.fails(f.severity))
-            .count();
+        let failing = doc.run.failing();
         match doc.run.fail_on {
             None => Verdict {
                 word: "PASS",

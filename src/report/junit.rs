@@ -15,7 +15,7 @@
 //! `system-out`, so the test report agrees with the exit status. No times
 //! or dates: the same input gives the same bytes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -108,7 +108,7 @@ fn headline(findings: &[&Finding]) -> String {
 /// nothing fails it.
 fn judge(doc: &AuditDoc, findings: &[&Finding], quiet: Outcome) -> (Outcome, String) {
     let (failing, passing): (Vec<&Finding>, Vec<&Finding>) =
-        findings.iter().partition(|f| doc.fails(f.severity));
+        findings.iter().partition(|f| doc.run.fails(f.severity));
     let out = if passing.is_empty() {
         String::new()
     } else {
@@ -121,7 +121,7 @@ fn judge(doc: &AuditDoc, findings: &[&Finding], quiet: Outcome) -> (Outcome, Str
     if failing.is_empty() {
         return (quiet, out);
     }
-    let kinds: std::collections::BTreeSet<&str> = failing.iter().map(|f| f.kind.label()).collect();
+    let kinds: BTreeSet<&str> = failing.iter().map(|f| f.kind.label()).collect();
     let kinds: Vec<&str> = kinds.into_iter().collect();
     (
         Outcome::Failed(headline(&failing), kinds.join(","), listing(&failing)),
@@ -155,14 +155,15 @@ fn suites(doc: &AuditDoc) -> Vec<Suite> {
         .iter()
         .filter(|c| c.active && c.scope == "network")
         .collect();
+    let case_keys: BTreeSet<(&str, &str)> = rule_cases
+        .iter()
+        .map(|c| (c.profile.as_str(), c.rule_id.as_str()))
+        .collect();
     let mut by_rule: BTreeMap<(&str, &str), Vec<&Finding>> = BTreeMap::new();
     let mut by_kind: BTreeMap<FindingKind, Vec<&Finding>> = BTreeMap::new();
     for f in doc.findings() {
         let key = (f.profile.as_str(), f.rule_id.as_str());
-        let has_case = rule_cases
-            .iter()
-            .any(|c| (c.profile.as_str(), c.rule_id.as_str()) == key);
-        if told_by_rule(f) && has_case {
+        if told_by_rule(f) && case_keys.contains(&key) {
             by_rule.entry(key).or_default().push(f);
         } else {
             by_kind.entry(f.kind).or_default().push(f);

@@ -16,7 +16,7 @@ use sha1::{Digest, Sha1};
 use crate::audit::Finding;
 use crate::rules::{FindingKind, Severity};
 
-use super::doc::finding_line;
+use super::doc::{finding_line, percent_encode};
 use super::AuditDoc;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -50,18 +50,8 @@ fn rule_id(f: &Finding) -> String {
 /// A path as a URI reference: relative paths stay relative (GitHub
 /// resolves them against the checkout), absolute ones become `file://`.
 fn uri(path: &str) -> String {
-    let mut s = String::new();
-    if path.starts_with('/') {
-        s.push_str("file://");
-    }
-    for b in path.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-            s.push(b as char);
-        } else {
-            s.push_str(&format!("%{b:02X}"));
-        }
-    }
-    s
+    let scheme = if path.starts_with('/') { "file://" } else { "" };
+    format!("{scheme}{}", percent_encode(path, b"/"))
 }
 
 /// Stable across runs and machines: what the finding is about, not when.

@@ -111,6 +111,21 @@ pub struct RunSummary<'a> {
 }
 
 impl RunSummary<'_> {
+    /// Whether a finding of this severity makes the exit status 1
+    /// (`--fail-on`; never when it is `never`).
+    pub fn fails(&self, severity: Severity) -> bool {
+        self.fail_on.is_some_and(|level| severity >= level)
+    }
+
+    /// Findings at or above `--fail-on`.
+    pub fn failing(&self) -> usize {
+        self.findings
+            .unwrap_or(&[])
+            .iter()
+            .filter(|f| self.fails(f.severity))
+            .count()
+    }
+
     fn totals(&self) -> (u64, u64, u64, BTreeMap<String, u64>) {
         let mut skipped = BTreeMap::new();
         let (mut read, mut decoded, mut bytes) = (0, 0, 0);
@@ -355,9 +370,7 @@ impl RunSummary<'_> {
                 _ => None,
             };
             write_table_painted(s, &columns, &rows, "  ", &by_severity)?;
-            let failing = self
-                .fail_on
-                .map_or(0, |level| fs.iter().filter(|f| f.severity >= level).count());
+            let failing = self.failing();
             let verdict = match self.fail_on {
                 None => format!("{} (--fail-on never)", paint(GREEN, "pass")),
                 Some(level) if failing == 0 => format!(
