@@ -2,6 +2,7 @@
 //! library below `app` never sees clap.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use portaudit::flow::Limits;
@@ -13,6 +14,20 @@ Exit status:
   2  usage, deployment or rules error, or a capture that cannot be read
   3  a capture is damaged (truncated, corrupt record): what could be read
      was audited and reported; the damage is named with file and byte offset";
+
+const WATCH_HELP: &str = "\
+Every --interval the findings file (-o) and the other reports are replaced
+whole and the summary is printed; expected traffic is judged on everything
+captured since the start. Ctrl-C or SIGTERM (or --duration) ends the watch
+with a final report, also to stdout when -o is -; a second Ctrl-C quits at
+once. Capturing needs root or the CAP_NET_RAW capability.
+
+Exit status:
+  0  no finding at or above --fail-on (default: error)
+  1  findings at or above --fail-on
+  2  usage, deployment or rules error, or the interface cannot be captured
+  3  packets were lost (dropped by the kernel, or the capture failed): what
+     was captured was audited and reported";
 
 /// Audit packet captures against the port matrices vendors publish.
 #[derive(Parser, Debug)]
@@ -31,6 +46,10 @@ pub enum Command {
     /// Write the flow table of captures (CSV, NDJSON or JSON), with no rules.
     #[command(after_help = EXIT_STATUS)]
     Flows(FlowsArgs),
+    /// Audit live traffic on an interface: reports rewritten every
+    /// interval, the final one on Ctrl-C (needs --features libpcap).
+    #[command(after_help = WATCH_HELP)]
+    Watch(WatchArgs),
     /// List, show and check profiles; check deployments.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -142,6 +161,18 @@ pub struct CommonArgs {
     /// or - for stdin.
     #[arg(required = true, value_name = "CAPTURE")]
     pub inputs: Vec<PathBuf>,
+    /// Only packets that match this tcpdump filter expression (e.g.
+    /// 'host 10.0.0.5 and not port 22'); the others are counted as
+    /// not-matching-filter. Needs a build with --features libpcap.
+    #[arg(long, value_name = "EXPRESSION")]
+    pub filter: Option<String>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// What every reading command takes: limits, threads, what to print.
+#[derive(Args, Debug)]
+pub struct RunArgs {
     /// Write the run summary as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     pub stats: Option<PathBuf>,
@@ -180,6 +211,15 @@ pub struct AuditArgs {
     /// The deployment: which hosts hold which roles, features, site rules.
     #[arg(long, short, value_name = "FILE")]
     pub deployment: PathBuf,
+    #[command(flatten)]
+    pub reports: ReportArgs,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Where an audit's findings and reports go, and what fails it.
+#[derive(Args, Debug)]
+pub struct ReportArgs {
     /// Findings output (- for stdout).
     #[arg(long, short, value_name = "FILE", default_value = "-")]
     pub output: PathBuf,
@@ -208,8 +248,65 @@ pub struct AuditArgs {
     /// Lowest severity that makes the exit status 1.
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
+}
+
+#[derive(Args, Debug)]
+pub struct WatchArgs {
+    /// The interface to capture on (see `ip link`; lo for loopback).
+    #[arg(long, short, value_name = "IFACE")]
+    pub interface: String,
+    /// The deployment: which hosts hold which roles, features, site rules.
+    #[arg(long, short, value_name = "FILE")]
+    pub deployment: PathBuf,
+    /// How often the reports are rewritten and the summary printed
+    /// (500ms, 30s, 10m, 1h30m; a bare number is seconds).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub interval: Duration,
+    /// Stop after this long and write the final report (default: until
+    /// Ctrl-C or SIGTERM).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// Capture only packets that match this tcpdump filter expression; it
+    /// runs in the kernel, so what it rejects is never copied or counted.
+    #[arg(long, value_name = "EXPRESSION")]
+    pub filter: Option<String>,
     #[command(flatten)]
-    pub common: CommonArgs,
+    pub reports: ReportArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// `500ms`, `30s`, `10m`, `2h`, `1h30m`, or a bare number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || {
+        format!("{text:?} is not a duration: write a number and a unit, as 500ms, 30s, 10m, 1h30m")
+    };
+    if let Ok(secs) = text.parse::<u64>() {
+        return (secs > 0)
+            .then(|| Duration::from_secs(secs))
+            .ok_or_else(|| "the duration must be more than zero".to_string());
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let part = match &rest[..unit] {
+            "ms" => Duration::from_millis(n),
+            "s" => Duration::from_secs(n),
+            "m" => Duration::from_secs(n.saturating_mul(60)),
+            "h" => Duration::from_secs(n.saturating_mul(3600)),
+            _ => return Err(bad()),
+        };
+        total = total.saturating_add(part);
+        rest = &rest[unit..];
+    }
+    if total.is_zero() {
+        return Err("the duration must be more than zero".to_string());
+    }
+    Ok(total)
 }
 
 #[derive(Args, Debug)]

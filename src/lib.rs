@@ -13,6 +13,7 @@ pub mod app;
 pub mod audit;
 pub mod capture;
 pub mod decode;
+pub mod filter;
 pub mod flow;
 pub mod report;
 pub mod rules;

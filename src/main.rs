@@ -7,9 +7,13 @@ use std::io::{ErrorKind, IsTerminal};
 
 use clap::{CommandFactory, Parser};
 
-use cli::{Cli, ColorArg, Command, FailOn, FormatArg, MatrixFormatArg, RulesCommand};
+use cli::{
+    Cli, ColorArg, Command, CommonArgs, FailOn, FormatArg, MatrixFormatArg, ReportArgs,
+    RulesCommand, RunArgs,
+};
 use portaudit::app::{
-    self, exit_code, AuditConfig, CheckConfig, FlowsConfig, Format, IngestOptions, Output, RunError,
+    self, exit_code, AuditConfig, CheckConfig, FlowsConfig, Format, IngestOptions, Output, Reports,
+    RunError, WatchConfig,
 };
 use portaudit::flow::Limits;
 use portaudit::report::MatrixFormat;
@@ -18,39 +22,50 @@ use portaudit::rules::Severity;
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Audit(a) => app::run_audit(&AuditConfig {
-            deployment: a.deployment,
-            rules_dirs: a.rules,
-            inputs: a.common.inputs,
-            output: Output::parse(&a.output),
-            format: format(a.format),
-            flows: a.flows.as_deref().map(Output::parse),
-            html: a.html.as_deref().map(Output::parse),
-            junit: a.junit.as_deref().map(Output::parse),
-            sarif: a.sarif.as_deref().map(Output::parse),
-            stats: a.common.stats,
-            fail_on: match a.fail_on {
-                FailOn::Error => Some(Severity::Error),
-                FailOn::Warning => Some(Severity::Warning),
-                FailOn::Info => Some(Severity::Info),
-                FailOn::Never => None,
-            },
-            threads: threads(a.common.threads),
-            ingest: ingest_options(a.common.max_flows, a.common.max_fragments),
-            quiet: a.common.quiet,
-            color: color(a.common.color),
-            progress: progress(a.common.quiet),
+        Command::Audit(a) => ingest_options(&a.common).and_then(|ingest| {
+            app::run_audit(&AuditConfig {
+                deployment: a.deployment,
+                rules_dirs: a.reports.rules.clone(),
+                inputs: a.common.inputs,
+                reports: reports(&a.reports, &a.common.run),
+                fail_on: fail_on(a.reports.fail_on),
+                threads: threads(a.common.run.threads),
+                ingest,
+                quiet: a.common.run.quiet,
+                color: color(a.common.run.color),
+                progress: progress(a.common.run.quiet),
+            })
         }),
-        Command::Flows(f) => app::run_flows(&FlowsConfig {
-            inputs: f.common.inputs,
-            output: Output::parse(&f.output),
-            format: format(f.format),
-            stats: f.common.stats,
-            threads: threads(f.common.threads),
-            ingest: ingest_options(f.common.max_flows, f.common.max_fragments),
-            quiet: f.common.quiet,
-            color: color(f.common.color),
-            progress: progress(f.common.quiet),
+        Command::Flows(f) => ingest_options(&f.common).and_then(|ingest| {
+            app::run_flows(&FlowsConfig {
+                inputs: f.common.inputs,
+                output: Output::parse(&f.output),
+                format: format(f.format),
+                stats: f.common.run.stats,
+                threads: threads(f.common.run.threads),
+                ingest,
+                quiet: f.common.run.quiet,
+                color: color(f.common.run.color),
+                progress: progress(f.common.run.quiet),
+            })
+        }),
+        Command::Watch(w) => app::run_watch(&WatchConfig {
+            interface: w.interface,
+            deployment: w.deployment,
+            rules_dirs: w.reports.rules.clone(),
+            filter: w.filter,
+            interval: w.interval,
+            duration: w.duration,
+            reports: reports(&w.reports, &w.run),
+            fail_on: fail_on(w.reports.fail_on),
+            threads: threads(w.run.threads),
+            ingest: IngestOptions {
+                limits: limits(&w.run),
+                future_after: Some(app::future_after()),
+                ..IngestOptions::default()
+            },
+            quiet: w.run.quiet,
+            color: color(w.run.color),
         }),
         Command::Rules(RulesCommand::List(l)) => {
             app::run_rules_list(&l.dirs.rules, matrix_format(l.format), &Output::Stdout)
@@ -160,14 +175,46 @@ fn matrix_format(f: MatrixFormatArg) -> MatrixFormat {
     }
 }
 
-fn ingest_options(max_flows: usize, max_fragments: usize) -> IngestOptions {
-    IngestOptions {
-        limits: Limits {
-            max_flows,
-            max_fragments,
-        },
+fn limits(run: &RunArgs) -> Limits {
+    Limits {
+        max_flows: run.max_flows,
+        max_fragments: run.max_fragments,
+    }
+}
+
+/// How captures are read; `--filter` is compiled here, so that a typo in
+/// it stops the run before any capture is read.
+fn ingest_options(common: &CommonArgs) -> Result<IngestOptions, RunError> {
+    Ok(IngestOptions {
+        limits: limits(&common.run),
         future_after: Some(app::future_after()),
+        filter: common
+            .filter
+            .as_deref()
+            .map(app::packet_filter)
+            .transpose()?,
         ..IngestOptions::default()
+    })
+}
+
+fn reports(r: &ReportArgs, run: &RunArgs) -> Reports {
+    Reports {
+        output: Output::parse(&r.output),
+        format: format(r.format),
+        flows: r.flows.as_deref().map(Output::parse),
+        html: r.html.as_deref().map(Output::parse),
+        junit: r.junit.as_deref().map(Output::parse),
+        sarif: r.sarif.as_deref().map(Output::parse),
+        stats: run.stats.clone(),
+    }
+}
+
+fn fail_on(f: FailOn) -> Option<Severity> {
+    match f {
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Info => Some(Severity::Info),
+        FailOn::Never => None,
     }
 }
 

@@ -33,10 +33,12 @@ use std::sync::{mpsc, Arc};
 use rayon::prelude::*;
 
 use crate::capture::{
-    read_up_to, CaptureInput, Damage, InputSource, RecordSkip, Step, Timestamp, Walker,
+    read_up_to, CaptureInput, Damage, InputSource, LinkType, LiveCounts, RecordSkip, Step,
+    Timestamp, Walker,
 };
-use crate::decode::{decode, SkipReason};
-use crate::flow::{FlowTable, Limits, Overflow};
+use crate::decode::{decode, PacketSummary, SkipReason};
+use crate::filter::{self, FilterCursor, FilterVerdict, PacketFilter};
+use crate::flow::{FlowTable, Flows, Limits, Overflow};
 
 /// Bytes read at a time: small enough that a chunk is still in cache when
 /// it is walked.
@@ -59,6 +61,8 @@ pub struct IngestOptions {
     pub segments: Option<usize>,
     /// Counts bytes and packets as they are walked, for a progress line.
     pub progress: Option<Arc<Progress>>,
+    /// `--filter`: packets it rejects are counted, not decoded.
+    pub filter: Option<Arc<PacketFilter>>,
 }
 
 impl Default for IngestOptions {
@@ -69,6 +73,7 @@ impl Default for IngestOptions {
             chunk_bytes: CHUNK_BYTES,
             segments: None,
             progress: None,
+            filter: None,
         }
     }
 }
@@ -106,6 +111,8 @@ pub struct FileStats {
     pub times: TimeFacts,
     /// What the limits kept out while this file was read and absorbed.
     pub overflow: Overflow,
+    /// Only for a live capture: what the kernel counted.
+    pub live: Option<LiveCounts>,
 }
 
 /// Timestamps that are odd but not wrong: every packet is audited anyway,
@@ -128,6 +135,19 @@ impl FileStats {
         }
     }
 
+    /// Packets a live capture lost before they could be read, said for
+    /// people; `None` when nothing was lost (or the input is a file).
+    pub fn lost_note(&self) -> Option<String> {
+        self.live.filter(|l| l.lost() > 0).map(|l| {
+            format!(
+                "{} packets were dropped before they could be read ({} by the kernel, {} by the interface): they are not audited",
+                l.lost(),
+                l.dropped,
+                l.interface_dropped
+            )
+        })
+    }
+
     /// Moves packets counted as decoded into a skip reason.
     fn unuse(&mut self, reason: &str, packets: u64) {
         if packets > 0 {
@@ -141,7 +161,7 @@ impl FileStats {
 pub const FLOW_LIMIT: &str = "flow-limit";
 
 /// Counters of one walk, merged in capture order.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 struct Tally {
     read: u64,
     decoded: u64,
@@ -149,6 +169,10 @@ struct Tally {
     untimed: u64,
     skipped: HashMap<SkipReason, u64>,
     record_skips: HashMap<RecordSkip, u64>,
+    /// Packets `--filter` rejected.
+    not_matching: u64,
+    /// Packets of link types `--filter` cannot be compiled for, by type.
+    filter_inapplicable: BTreeMap<u32, u64>,
     damage: Vec<Damage>,
     first: Option<Timestamp>,
     last: Option<Timestamp>,
@@ -172,6 +196,10 @@ impl Tally {
         }
         for (k, v) in o.record_skips {
             *self.record_skips.entry(k).or_default() += v;
+        }
+        self.not_matching += o.not_matching;
+        for (k, v) in o.filter_inapplicable {
+            *self.filter_inapplicable.entry(k).or_default() += v;
         }
         self.damage.extend(o.damage);
         self.first = Timestamp::earliest(self.first, o.first);
@@ -288,7 +316,15 @@ fn read_source(name: String, source: InputSource, opts: &IngestOptions) -> (Flow
 /// Seals the table and moves the tally into the file's stats.
 fn finish_file(mut table: FlowTable, tally: Tally, mut stats: FileStats) -> (FlowTable, FileStats) {
     let orphans = table.seal();
-    stats.overflow = table.take_overflow();
+    let overflow = table.take_overflow();
+    fill_stats(&mut stats, tally, overflow, orphans);
+    (table, stats)
+}
+
+/// Moves a tally, what the limits kept out, and the count of later
+/// fragments that never found their first into `stats`.
+fn fill_stats(stats: &mut FileStats, tally: Tally, overflow: Overflow, orphans: u64) {
+    stats.overflow = overflow;
     stats.packets_read = tally.read;
     stats.packets_decoded = tally.decoded;
     stats.bytes_read = tally.bytes;
@@ -307,6 +343,16 @@ fn finish_file(mut table: FlowTable, tally: Tally, mut stats: FileStats) -> (Flo
     for (k, v) in tally.record_skips {
         stats.skipped.insert(k.label().to_string(), v);
     }
+    if tally.not_matching > 0 {
+        stats
+            .skipped
+            .insert(filter::NOT_MATCHING.to_string(), tally.not_matching);
+    }
+    for (k, v) in tally.filter_inapplicable {
+        stats
+            .skipped
+            .insert(filter::inapplicable_label(LinkType(k)), v);
+    }
     stats.unuse(&SkipReason::FragmentWithoutFirst.label(), orphans);
     stats.unuse(FLOW_LIMIT, stats.overflow.packets);
     let mut damage = tally.damage;
@@ -314,7 +360,137 @@ fn finish_file(mut table: FlowTable, tally: Tally, mut stats: FileStats) -> (Flo
     // In file order, whichever walk met it.
     damage.sort_by_key(|d| d.offset);
     stats.damage = damage;
-    (table, stats)
+}
+
+/// Decoded packets wait in a [`Feed`] to be added this many at a time.
+const PENDING: usize = 64;
+
+/// What every packet record goes through, read from a file or captured
+/// live: counted, its time judged, filtered, decoded, and queued for the
+/// flow table.
+#[derive(Debug)]
+struct Feed {
+    tally: Tally,
+    pending: Vec<(PacketSummary, Option<Timestamp>)>,
+    last_link: Option<LinkType>,
+    future_after: Option<Timestamp>,
+    filter: Option<FilterCursor>,
+}
+
+impl Feed {
+    fn new(opts: &IngestOptions) -> Feed {
+        Feed {
+            tally: Tally::default(),
+            pending: Vec::with_capacity(PENDING),
+            last_link: None,
+            future_after: opts.future_after,
+            filter: opts.filter.clone().map(FilterCursor::new),
+        }
+    }
+
+    /// Takes one packet; `true` when the table has gone over its budget
+    /// ([`FlowTable::with_budget`]).
+    #[inline]
+    fn packet(
+        &mut self,
+        link: LinkType,
+        data: &[u8],
+        orig_len: u32,
+        ts: Option<Timestamp>,
+        table: &mut FlowTable,
+    ) -> bool {
+        let tally = &mut self.tally;
+        tally.read += 1;
+        tally.bytes += u64::from(orig_len);
+        if self.last_link != Some(link) {
+            tally.links.insert(link.0);
+            self.last_link = Some(link);
+        }
+        match ts {
+            Some(ts) => tally.time(ts, self.future_after),
+            None => tally.untimed += 1,
+        }
+        if let Some(f) = &mut self.filter {
+            match f.judge(link, data, orig_len) {
+                FilterVerdict::Match => {}
+                FilterVerdict::NoMatch => {
+                    tally.not_matching += 1;
+                    return false;
+                }
+                FilterVerdict::Inapplicable => {
+                    *tally.filter_inapplicable.entry(link.0).or_default() += 1;
+                    return false;
+                }
+            }
+        }
+        match decode(link, data, orig_len) {
+            Ok(p) => {
+                tally.decoded += 1;
+                self.pending.push((p, ts));
+                if self.pending.len() == PENDING {
+                    self.flush(table);
+                    return table.over();
+                }
+            }
+            Err(reason) => *tally.skipped.entry(reason).or_default() += 1,
+        }
+        false
+    }
+
+    /// Adds the packets waiting to the table.
+    fn flush(&mut self, table: &mut FlowTable) {
+        table.add_all(&self.pending);
+        self.pending.clear();
+    }
+}
+
+/// A live capture's flow table, fed a packet at a time in arrival order
+/// (`portaudit watch`), audited from snapshots while it grows.
+pub struct LiveIngest {
+    name: String,
+    table: FlowTable,
+    feed: Feed,
+}
+
+impl LiveIngest {
+    /// An empty table within `opts.limits`, for the input called `name`.
+    pub fn new(name: &str, opts: &IngestOptions) -> LiveIngest {
+        LiveIngest {
+            name: name.to_string(),
+            table: FlowTable::limited(opts.limits),
+            feed: Feed::new(opts),
+        }
+    }
+
+    /// Takes one captured packet.
+    pub fn packet(&mut self, link: LinkType, data: &[u8], orig_len: u32, ts: Timestamp) {
+        self.feed
+            .packet(link, data, orig_len, Some(ts), &mut self.table);
+    }
+
+    /// Notes that capturing stopped early, and why: damage at the byte
+    /// (on the wire) reached.
+    pub fn stopped(&mut self, why: &str) {
+        let t = &mut self.feed.tally;
+        t.damage.push(Damage {
+            offset: t.bytes,
+            message: format!("capturing stopped after {} packets: {why}", t.read),
+        });
+    }
+
+    /// The flows and counts so far; the table keeps growing.
+    pub fn snapshot(&mut self) -> (Flows, FileStats) {
+        self.feed.flush(&mut self.table);
+        let mut stats = FileStats::named(self.name.clone());
+        stats.format = "live capture".to_string();
+        fill_stats(
+            &mut stats,
+            self.feed.tally.clone(),
+            self.table.overflow().clone(),
+            self.table.orphan_packets(),
+        );
+        (self.table.snapshot(), stats)
+    }
 }
 
 /// Where a walk gets its bytes.
@@ -511,11 +687,7 @@ fn walk<S: Source>(
     until: u64,
     opts: &IngestOptions,
 ) -> Walked {
-    let mut tally = Tally::default();
-    let mut last_link = None;
-    // Decoded packets wait here to be added a group at a time.
-    const PENDING: usize = 64;
-    let mut pending = Vec::with_capacity(PENDING);
+    let mut feed = Feed::new(opts);
     // Packets already added to the progress counts.
     let mut counted = 0;
     let stop = 'walk: loop {
@@ -527,45 +699,25 @@ fn walk<S: Source>(
             match walker.step(win.bytes(), pos, win.base) {
                 Step::Packet { record, next } => {
                     pos = next;
-                    tally.read += 1;
-                    tally.bytes += u64::from(record.orig_len);
-                    if last_link != Some(record.link) {
-                        tally.links.insert(record.link.0);
-                        last_link = Some(record.link);
-                    }
-                    match record.ts {
-                        Some(ts) => tally.time(ts, opts.future_after),
-                        None => tally.untimed += 1,
-                    }
-                    match decode(record.link, record.data, record.orig_len) {
-                        Ok(p) => {
-                            tally.decoded += 1;
-                            pending.push((p, record.ts));
-                            if pending.len() == PENDING {
-                                table.add_all(&pending);
-                                pending.clear();
-                                if table.over() {
-                                    break 'walk Stop::OverBudget;
-                                }
-                            }
-                        }
-                        Err(reason) => *tally.skipped.entry(reason).or_default() += 1,
+                    let r = record;
+                    if feed.packet(r.link, r.data, r.orig_len, r.ts, &mut table) {
+                        break 'walk Stop::OverBudget;
                     }
                 }
                 Step::Skipped { skip, next, damage } => {
                     pos = next;
-                    tally.read += 1;
-                    *tally.record_skips.entry(skip).or_default() += 1;
-                    tally.damage.extend(damage);
+                    feed.tally.read += 1;
+                    *feed.tally.record_skips.entry(skip).or_default() += 1;
+                    feed.tally.damage.extend(damage);
                 }
                 Step::Block { next, damage } => {
                     pos = next;
-                    tally.damage.extend(damage);
+                    feed.tally.damage.extend(damage);
                 }
                 Step::End if win.at_eof => break 'walk Stop::End,
                 Step::End => break,
                 Step::NeedMore { need: more } if win.at_eof => {
-                    tally.damage.push(Damage {
+                    feed.tally.damage.push(Damage {
                         offset: win.base + pos as u64,
                         message: format!(
                             "the file ends in the middle of a record: {} byte(s) present, \
@@ -580,27 +732,29 @@ fn walk<S: Source>(
                     break;
                 }
                 Step::Damaged(d) => {
-                    tally.damage.push(d);
+                    feed.tally.damage.push(d);
                     break 'walk Stop::Damaged;
                 }
             }
         }
         if let Some(p) = &opts.progress {
             p.bytes.fetch_add(pos as u64, Ordering::Relaxed);
-            p.packets.fetch_add(tally.read - counted, Ordering::Relaxed);
-            counted = tally.read;
+            p.packets
+                .fetch_add(feed.tally.read - counted, Ordering::Relaxed);
+            counted = feed.tally.read;
         }
-        tally.damage.extend(win.advance(pos, need));
+        feed.tally.damage.extend(win.advance(pos, need));
         pos = 0;
     };
     if let Some(p) = &opts.progress {
         p.bytes.fetch_add(pos as u64, Ordering::Relaxed);
-        p.packets.fetch_add(tally.read - counted, Ordering::Relaxed);
+        p.packets
+            .fetch_add(feed.tally.read - counted, Ordering::Relaxed);
     }
-    table.add_all(&pending);
+    feed.flush(&mut table);
     Walked {
         table,
-        tally,
+        tally: feed.tally,
         end: win.base + pos as u64,
         walker,
         stop,

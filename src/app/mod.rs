@@ -5,6 +5,7 @@ mod check;
 mod ingest;
 mod progress;
 mod scaffold;
+mod watch;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -14,14 +15,16 @@ use std::sync::Arc;
 pub use check::{run_check, CheckConfig};
 pub use ingest::{
     ingest, ingest_bytes, ingest_one, ingest_reader, ingest_reader_with, kept_out, FileStats,
-    IngestOptions, Ingested, Progress, TimeFacts, FLOW_LIMIT,
+    IngestOptions, Ingested, LiveIngest, Progress, TimeFacts, FLOW_LIMIT,
 };
 pub use scaffold::deployment_skeleton;
+pub use watch::{run_watch, WatchConfig};
 
 use progress::ProgressLine;
 
 use crate::audit::{AuditReport, Auditor, FlowVerdict, Verdict};
 use crate::capture::{expand_inputs, CaptureInput, InputError, Timestamp};
+use crate::filter::PacketFilter;
 use crate::flow::resolve;
 pub use crate::report::Format;
 use crate::report::{self, AuditDoc, MatrixFormat, RunSummary, Summary};
@@ -65,18 +68,26 @@ impl Output {
     }
 }
 
+/// Where the findings and reports of an audit go.
+pub struct Reports {
+    /// The findings, in `format`.
+    pub output: Output,
+    pub format: Format,
+    /// Every flow with its verdict, in `format`.
+    pub flows: Option<Output>,
+    pub html: Option<Output>,
+    pub junit: Option<Output>,
+    pub sarif: Option<Output>,
+    /// The run summary as JSON.
+    pub stats: Option<PathBuf>,
+}
+
 /// `portaudit audit`, validated.
 pub struct AuditConfig {
     pub deployment: PathBuf,
     pub rules_dirs: Vec<PathBuf>,
     pub inputs: Vec<PathBuf>,
-    pub output: Output,
-    pub format: Format,
-    pub flows: Option<Output>,
-    pub html: Option<Output>,
-    pub junit: Option<Output>,
-    pub sarif: Option<Output>,
-    pub stats: Option<PathBuf>,
+    pub reports: Reports,
     /// `None`: never fail on findings.
     pub fail_on: Option<Severity>,
     pub threads: usize,
@@ -127,6 +138,8 @@ pub enum RunError {
     Threads(String),
     /// A name on the command line that means nothing (an unknown profile).
     Usage(String),
+    /// A live capture cannot start (permission, interface, filter).
+    Capture(String),
 }
 
 impl std::fmt::Display for RunError {
@@ -136,7 +149,7 @@ impl std::fmt::Display for RunError {
             RunError::Input(e) => write!(f, "{e}"),
             RunError::Io(e) => write!(f, "{e}"),
             RunError::Threads(e) => write!(f, "cannot start worker threads: {e}"),
-            RunError::Usage(e) => write!(f, "{e}"),
+            RunError::Usage(e) | RunError::Capture(e) => write!(f, "{e}"),
         }
     }
 }
@@ -145,6 +158,20 @@ impl From<io::Error> for RunError {
     fn from(e: io::Error) -> Self {
         RunError::Io(e)
     }
+}
+
+/// Compiles `--filter` for our reader (see [`crate::filter`]).
+#[cfg(feature = "libpcap")]
+pub fn packet_filter(expression: &str) -> Result<Arc<PacketFilter>, RunError> {
+    PacketFilter::libpcap(expression)
+        .map(Arc::new)
+        .map_err(RunError::Usage)
+}
+
+/// Without libpcap nothing compiles a filter: says how to build with it.
+#[cfg(not(feature = "libpcap"))]
+pub fn packet_filter(_expression: &str) -> Result<Arc<PacketFilter>, RunError> {
+    Err(watch::needs_libpcap("--filter"))
 }
 
 /// Loads the shipped profiles and any `--rules` directories.
@@ -254,7 +281,10 @@ fn read_all(
 fn input_status(files: &[FileStats]) -> Option<i32> {
     if files.iter().any(|f| f.unreadable.is_some()) {
         Some(exit_code::ERROR)
-    } else if files.iter().any(|f| !f.damage.is_empty()) {
+    } else if files
+        .iter()
+        .any(|f| !f.damage.is_empty() || f.lost_note().is_some())
+    {
         Some(exit_code::DAMAGED)
     } else {
         None
@@ -269,6 +299,9 @@ fn print_problems(files: &[FileStats]) {
         }
         for d in &f.damage {
             eprintln!("damaged: {}: {d}", f.name);
+        }
+        if let Some(note) = f.lost_note() {
+            eprintln!("incomplete: {}: {note}", f.name);
         }
     }
 }
@@ -291,56 +324,175 @@ pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
     let pool = pool(cfg.threads)?;
     let Ingested { table, files } = read_all(&inputs.captures, &cfg.ingest, cfg.progress, &pool);
     let flows = pool.install(|| table.finish());
-    let kept_out = kept_out(&files);
     let auditor = Auditor::new(&deployment);
-    let keep = cfg.flows.is_some();
-    let report: AuditReport =
-        pool.install(|| auditor.audit(&flows, &kept_out, &cfg.ingest.limits, keep));
-    drop(flows);
-    let summary_flows = report.summary.clone();
-    let mut out = cfg.output.open()?;
-    report::write_findings(&mut out, &report.findings, cfg.format)?;
-    drop(out);
-    if let Some(f) = &cfg.flows {
-        report::write_flows(f.open()?, &report.flows, true, cfg.format)?;
-    }
+    let report = audit_flows(
+        &auditor,
+        flows,
+        &files,
+        &cfg.reports,
+        &cfg.ingest.limits,
+        &pool,
+    );
     let summary = RunSummary {
         files: &files,
-        flows: summary_flows,
+        flows: report.summary.clone(),
         findings: Some(&report.findings),
         coverage: &report.coverage,
         not_captures: &inputs.not_captures,
         fail_on: cfg.fail_on,
+        filter: cfg.ingest.filter.as_deref(),
     };
     let doc = AuditDoc {
         deployment: &deployment,
         deployment_file: cfg.deployment.display().to_string(),
         run: &summary,
     };
-    if let Some(o) = &cfg.html {
-        report::write_html(o.open()?, &doc)?;
-    }
-    if let Some(o) = &cfg.junit {
-        report::write_junit(o.open()?, &doc)?;
-    }
-    if let Some(o) = &cfg.sarif {
-        report::write_sarif(o.open()?, &doc)?;
-    }
+    write_reports(&cfg.reports, &report, &doc, Writes::All)?;
     if !cfg.quiet {
         eprint!("{}", summary.to_text(cfg.color));
     }
-    write_stats(&cfg.stats, &summary)?;
-    if let Some(code) = input_status(&files) {
-        if cfg.quiet {
-            print_problems(&files);
+    write_stats(&cfg.reports.stats, &summary)?;
+    Ok(verdict(&summary, cfg.quiet))
+}
+
+/// Audits finished flows; the flows themselves are kept in the report
+/// only when `--flows` asks for them.
+fn audit_flows<'d>(
+    auditor: &Auditor<'d>,
+    flows: crate::flow::Flows,
+    files: &[FileStats],
+    reports: &Reports,
+    limits: &crate::flow::Limits,
+    pool: &rayon::ThreadPool,
+) -> AuditReport<'d> {
+    let kept_out = kept_out(files);
+    let keep = reports.flows.is_some();
+    pool.install(|| auditor.audit(&flows, &kept_out, limits, keep))
+}
+
+/// Which outputs a call of [`write_reports`] writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Writes {
+    All,
+    /// Only files, each replaced whole (a live audit's interval report:
+    /// stdout gets the final report alone).
+    #[cfg_attr(not(feature = "libpcap"), allow(dead_code))]
+    FilesReplaced,
+}
+
+/// Writes the findings and every report asked for.
+fn write_reports(
+    reports: &Reports,
+    report: &AuditReport,
+    doc: &AuditDoc<'_>,
+    writes: Writes,
+) -> Result<(), RunError> {
+    let open = |o: &Output| -> io::Result<Option<Sink>> {
+        match (o, writes) {
+            (Output::Stdout, Writes::FilesReplaced) => Ok(None),
+            (_, Writes::All) => Ok(Some(Sink::Direct(o.open()?))),
+            (Output::File(p), Writes::FilesReplaced) => Sink::replacing(p).map(Some),
         }
-        return Ok(code);
+    };
+    if let Some(mut out) = open(&reports.output)? {
+        report::write_findings(&mut out, &report.findings, reports.format)?;
+        out.done()?;
     }
-    Ok(if summary.failing() > 0 {
+    if let Some(mut out) = reports.flows.as_ref().map(open).transpose()?.flatten() {
+        report::write_flows(&mut out, &report.flows, true, reports.format)?;
+        out.done()?;
+    }
+    if let Some(mut out) = reports.html.as_ref().map(open).transpose()?.flatten() {
+        report::write_html(&mut out, doc)?;
+        out.done()?;
+    }
+    if let Some(mut out) = reports.junit.as_ref().map(open).transpose()?.flatten() {
+        report::write_junit(&mut out, doc)?;
+        out.done()?;
+    }
+    if let Some(mut out) = reports.sarif.as_ref().map(open).transpose()?.flatten() {
+        report::write_sarif(&mut out, doc)?;
+        out.done()?;
+    }
+    Ok(())
+}
+
+/// Where one report is written: straight to its output, or to a file
+/// beside it that replaces it when complete, so that a reader never sees
+/// half a report.
+enum Sink {
+    Direct(Box<dyn Write>),
+    Replacing {
+        file: BufWriter<File>,
+        tmp: PathBuf,
+        dest: PathBuf,
+    },
+}
+
+impl Sink {
+    /// A sink that replaces `dest` when done, when it is (or will be) a
+    /// regular file; anything else (a FIFO, /dev/null) is written in place.
+    fn replacing(dest: &std::path::Path) -> io::Result<Sink> {
+        let regular = std::fs::metadata(dest).map_or(true, |m| m.is_file());
+        if !regular {
+            return Ok(Sink::Direct(Output::File(dest.to_path_buf()).open()?));
+        }
+        let mut name = dest.file_name().unwrap_or_default().to_os_string();
+        name.push(".portaudit-tmp");
+        let tmp = dest.with_file_name(name);
+        let file = File::create(&tmp).map_err(|e| {
+            io::Error::new(e.kind(), format!("cannot write {}: {e}", tmp.display()))
+        })?;
+        Ok(Sink::Replacing {
+            file: BufWriter::new(file),
+            tmp,
+            dest: dest.to_path_buf(),
+        })
+    }
+
+    /// Flushes, and puts a replacing file in place.
+    fn done(self) -> io::Result<()> {
+        match self {
+            Sink::Direct(mut w) => w.flush(),
+            Sink::Replacing { file, tmp, dest } => {
+                file.into_inner().map_err(|e| e.into_error())?.sync_data()?;
+                std::fs::rename(&tmp, &dest).map_err(|e| {
+                    io::Error::new(e.kind(), format!("cannot replace {}: {e}", dest.display()))
+                })
+            }
+        }
+    }
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Sink::Direct(w) => w.write(buf),
+            Sink::Replacing { file, .. } => file.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Sink::Direct(w) => w.flush(),
+            Sink::Replacing { file, .. } => file.flush(),
+        }
+    }
+}
+
+/// The exit status of a finished audit: inputs first, then findings.
+fn verdict(summary: &RunSummary<'_>, quiet: bool) -> i32 {
+    if let Some(code) = input_status(summary.files) {
+        if quiet {
+            print_problems(summary.files);
+        }
+        return code;
+    }
+    if summary.failing() > 0 {
         exit_code::FINDINGS
     } else {
         exit_code::CLEAN
-    })
+    }
 }
 
 /// Writes the flow table alone; returns the exit status.
@@ -371,6 +523,7 @@ pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
         coverage: &[],
         not_captures: &inputs.not_captures,
         fail_on: None,
+        filter: cfg.ingest.filter.as_deref(),
     };
     if cfg.quiet {
         print_problems(&ingested.files);

@@ -7,6 +7,7 @@
 //! before it stays usable.
 
 mod input;
+mod live;
 mod pcap;
 mod pcapng;
 mod timestamp;
@@ -14,6 +15,9 @@ mod walker;
 
 pub(crate) use input::read_up_to;
 pub use input::{expand_inputs, is_gzip, CaptureInput, ExpandedInputs, InputError, InputSource};
+pub use live::LiveCounts;
+#[cfg(feature = "libpcap")]
+pub use live::{LiveCapture, LiveError, LivePacket};
 pub use pcap::PcapWalker;
 pub use pcapng::PcapngWalker;
 pub use timestamp::Timestamp;

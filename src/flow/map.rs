@@ -175,6 +175,11 @@ impl FlowMap {
         self.slots = slots;
     }
 
+    /// The entries in first-seen order, borrowed.
+    pub(crate) fn entries(&self) -> &[(PackedKey, FlowStats)] {
+        &self.entries
+    }
+
     /// The entries in first-seen order.
     pub(crate) fn into_entries(self) -> Vec<(PackedKey, FlowStats)> {
         self.entries

@@ -354,6 +354,26 @@ impl FlowTable {
         n
     }
 
+    /// What the limits kept out so far.
+    pub fn overflow(&self) -> &Overflow {
+        &self.overflow
+    }
+
+    /// Later fragments that found no first fragment so far; final in a
+    /// [`FlowTable::limited`] table, which sees packets in order.
+    pub fn orphan_packets(&self) -> u64 {
+        self.orphan_packets + self.orphans.values().map(|o| o.packets).sum::<u64>()
+    }
+
+    /// The flows so far, sorted by key as [`FlowTable::finish`] sorts
+    /// them, while the table goes on: a copy of every flow's counters.
+    pub fn snapshot(&self) -> Flows {
+        use rayon::prelude::*;
+        let mut flows = self.flows.entries().to_vec();
+        flows.par_sort_unstable_by_key(|f| f.0);
+        Flows(flows)
+    }
+
     /// What the limits kept out so far, leaving the count at zero.
     pub fn take_overflow(&mut self) -> Overflow {
         std::mem::take(&mut self.overflow)

@@ -244,12 +244,12 @@ fn header(s: &mut String, doc: &AuditDoc, verdict: &Verdict) -> fmt::Result {
     )?;
     let troubled: Vec<&FileStats> = files
         .iter()
-        .filter(|f| f.unreadable.is_some() || !f.damage.is_empty())
+        .filter(|f| f.unreadable.is_some() || !f.damage.is_empty() || f.lost_note().is_some())
         .collect();
     if !troubled.is_empty() {
         writeln!(
             s,
-            "<p class=\"notice\">{} damaged or unreadable: what could be read was audited; the damage is named under <a href=\"#decode\">decode statistics</a>, and the exit status is 3.</p>",
+            "<p class=\"notice\">{} damaged, incomplete or unreadable: what could be read was audited; the damage is named under <a href=\"#decode\">decode statistics</a>, and the exit status is 3.</p>",
             plural(troubled.len(), "capture is", "captures are")
         )?;
     }
@@ -892,7 +892,10 @@ fn decode(s: &mut String, doc: &AuditDoc) -> fmt::Result {
             }
             write!(s, "</ul>")?;
         }
-        if f.unreadable.is_none() && f.damage.is_empty() {
+        if let Some(note) = f.lost_note() {
+            write!(s, "<p>incomplete: {}</p>", Esc(&note))?;
+        }
+        if f.unreadable.is_none() && f.damage.is_empty() && f.lost_note().is_none() {
             write!(s, "none")?;
         }
         writeln!(s, "</td></tr>")?;
@@ -1104,6 +1107,7 @@ source = "Site <i>policy</i>"
             coverage: &coverage,
             not_captures: &[],
             fail_on: Some(Severity::Error),
+            filter: None,
         };
         let doc = AuditDoc {
             deployment: &d,

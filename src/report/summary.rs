@@ -8,6 +8,7 @@ use serde_json::json;
 
 use crate::app::{kept_out, FileStats};
 use crate::audit::{Finding, RuleCoverage};
+use crate::filter::PacketFilter;
 use crate::flow::{Flow, FlowState};
 use crate::rules::{FindingKind, Severity};
 
@@ -108,6 +109,8 @@ pub struct RunSummary<'a> {
     pub not_captures: &'a [std::path::PathBuf],
     /// The level `--fail-on` names (`None`: never), for the verdict line.
     pub fail_on: Option<Severity>,
+    /// `--filter`, when one was given to our reader.
+    pub filter: Option<&'a PacketFilter>,
 }
 
 impl RunSummary<'_> {
@@ -178,6 +181,18 @@ impl RunSummary<'_> {
             s,
             "packets: {read} read ({bytes} bytes on the wire), {decoded} decoded, {skipped_total} skipped"
         )?;
+        if let Some(filter) = self.filter {
+            writeln!(s, "filter: {:?}", filter.expression())?;
+            for (link, why) in filter.failures() {
+                writeln!(
+                    s,
+                    "{}: --filter cannot be compiled for link type {} ({why}): its packets are counted as {}, not audited",
+                    paint(YELLOW, "warning"),
+                    link.name(),
+                    crate::filter::inapplicable_label(link)
+                )?;
+            }
+        }
         let mut rows: Vec<Vec<String>> = self
             .files
             .iter()
@@ -200,6 +215,8 @@ impl RunSummary<'_> {
                     f.last_ts.map(|t| t.to_string()).unwrap_or_default(),
                     if f.unreadable.is_some() || !f.damage.is_empty() {
                         "damaged".into()
+                    } else if f.lost_note().is_some() {
+                        "incomplete".into()
                     } else {
                         String::new()
                     },
@@ -250,6 +267,9 @@ impl RunSummary<'_> {
             }
             for d in &f.damage {
                 writeln!(s, "{}: {}: {d}", paint(RED, "damaged"), f.name)?;
+            }
+            if let Some(note) = f.lost_note() {
+                writeln!(s, "{}: {}: {note}", paint(RED, "incomplete"), f.name)?;
             }
         }
         for p in self.not_captures {
@@ -398,7 +418,7 @@ impl RunSummary<'_> {
             .files
             .iter()
             .map(|f| {
-                json!({
+                let mut file = json!({
                     "file": f.name,
                     "format": f.format,
                     "compressed": f.compressed,
@@ -423,7 +443,15 @@ impl RunSummary<'_> {
                     "last_seen": f.last_ts.map(|t| t.to_string()),
                     "unreadable": f.unreadable,
                     "damage": f.damage.iter().map(|d| json!({"offset": d.offset, "message": d.message})).collect::<Vec<_>>(),
-                })
+                });
+                if let Some(l) = f.live {
+                    file["live"] = json!({
+                        "received": l.received,
+                        "dropped": l.dropped,
+                        "interface_dropped": l.interface_dropped,
+                    });
+                }
+                file
             })
             .collect();
         let coverage: Vec<_> = self
@@ -439,7 +467,7 @@ impl RunSummary<'_> {
                 })
             })
             .collect();
-        json!({
+        let mut run = json!({
             "packets": {"read": read, "used": decoded, "skipped": skipped.values().sum::<u64>(), "skipped_by_reason": skipped, "bytes": bytes},
             "flows": {
                 "total": self.flows.flows,
@@ -460,6 +488,13 @@ impl RunSummary<'_> {
             "coverage": coverage,
             "files": files,
             "not_captures": self.not_captures.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
-        })
+        });
+        if let Some(f) = self.filter {
+            run["filter"] = json!({
+                "expression": f.expression(),
+                "not_applicable": f.failures().into_iter().map(|(link, why)| json!({"link_type": link.0, "name": link.name(), "message": why})).collect::<Vec<_>>(),
+            });
+        }
+        run
     }
 }

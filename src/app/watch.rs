@@ -1,0 +1,266 @@
+//! `portaudit watch`: a live audit of one interface.
+//!
+//! One thread captures into the flow table and never waits on reporting.
+//! Every interval, if the reporter is idle, it hands over a snapshot of
+//! the table; the reporter audits it, replaces the report files whole and
+//! prints the summary. The table holds everything since the start, so
+//! expected traffic is judged on the whole run so far. Ctrl-C, SIGTERM or
+//! `--duration` end the capture; the last snapshot makes the final report.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[cfg(not(feature = "libpcap"))]
+use super::RunError;
+use super::{IngestOptions, Reports};
+use crate::rules::Severity;
+
+/// `portaudit watch`, validated.
+pub struct WatchConfig {
+    pub interface: String,
+    pub deployment: PathBuf,
+    pub rules_dirs: Vec<PathBuf>,
+    /// tcpdump's syntax, run in the kernel.
+    pub filter: Option<String>,
+    pub interval: Duration,
+    /// `None`: until Ctrl-C or SIGTERM.
+    pub duration: Option<Duration>,
+    pub reports: Reports,
+    pub fail_on: Option<Severity>,
+    pub threads: usize,
+    /// Limits and time judgement (a filter here is ignored: `filter` runs
+    /// in the kernel).
+    pub ingest: IngestOptions,
+    pub quiet: bool,
+    pub color: bool,
+}
+
+/// What the library cannot do without libpcap, and how to get it.
+#[cfg(not(feature = "libpcap"))]
+pub(crate) fn needs_libpcap(what: &str) -> RunError {
+    RunError::Usage(format!(
+        "{what} needs portaudit built with libpcap: install libpcap's headers \
+         (Debian, Ubuntu: apt-get install libpcap-dev) and build with \
+         `cargo build --release --features libpcap`"
+    ))
+}
+
+#[cfg(not(feature = "libpcap"))]
+pub fn run_watch(_cfg: &WatchConfig) -> Result<i32, RunError> {
+    Err(needs_libpcap("`portaudit watch` (live capture)"))
+}
+
+#[cfg(feature = "libpcap")]
+pub use live::run_watch;
+
+#[cfg(feature = "libpcap")]
+mod live {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{mpsc, Arc};
+    use std::time::{Duration, Instant};
+
+    use super::WatchConfig;
+    use crate::app::FileStats;
+    use crate::app::{
+        audit_flows, exit_code, load_catalog, pool, verdict, write_reports, write_stats,
+        LiveIngest, RunError, Writes,
+    };
+    use crate::audit::Auditor;
+    use crate::capture::LiveCapture;
+    use crate::flow::Flows;
+    use crate::report::{AuditDoc, RunSummary};
+    use crate::rules::Deployment;
+
+    /// The table as it was at one moment, for the reporter.
+    struct Snapshot {
+        flows: Flows,
+        stats: FileStats,
+        elapsed: Duration,
+        /// `Some(why)` for the final report.
+        last: Option<&'static str>,
+    }
+
+    /// Runs a live audit; returns the exit status of the final report.
+    pub fn run_watch(cfg: &WatchConfig) -> Result<i32, RunError> {
+        let catalog = load_catalog(&cfg.rules_dirs).map_err(RunError::Rules)?;
+        let deployment = Deployment::load(&cfg.deployment, &catalog).map_err(RunError::Rules)?;
+        let pool = pool(cfg.threads)?;
+        let mut cap = LiveCapture::open(&cfg.interface, cfg.filter.as_deref())
+            .map_err(|e| RunError::Capture(e.to_string()))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            // A second signal quits at once (the conditional shutdown must
+            // be registered first), as 128 + SIGINT.
+            signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&stop))
+                .and_then(|_| signal_hook::flag::register(signal, Arc::clone(&stop)))
+                .map_err(RunError::Io)?;
+        }
+        if !cfg.quiet {
+            eprintln!(
+                "watch: capturing on {} (link type {}){}; a report every {}, {}",
+                cap.interface(),
+                cap.link().name(),
+                cfg.filter
+                    .as_deref()
+                    .map(|f| format!(", filter {f:?}"))
+                    .unwrap_or_default(),
+                human(cfg.interval),
+                match cfg.duration {
+                    Some(d) => format!("for {}", human(d)),
+                    None => "until Ctrl-C".to_string(),
+                }
+            );
+        }
+        let name = format!("live:{}", cap.interface());
+        let mut live = LiveIngest::new(&name, &cfg.ingest);
+        let idle = AtomicBool::new(true);
+        std::thread::scope(|scope| {
+            let (tx, rx) = mpsc::sync_channel::<Snapshot>(1);
+            let reporter = scope.spawn(|| -> Result<i32, RunError> {
+                let auditor = Auditor::new(&deployment);
+                let mut code = exit_code::CLEAN;
+                for (n, snap) in rx.into_iter().enumerate() {
+                    let files = [snap.stats];
+                    let report = audit_flows(
+                        &auditor,
+                        snap.flows,
+                        &files,
+                        &cfg.reports,
+                        &cfg.ingest.limits,
+                        &pool,
+                    );
+                    let summary = RunSummary {
+                        files: &files,
+                        flows: report.summary.clone(),
+                        findings: Some(&report.findings),
+                        coverage: &report.coverage,
+                        not_captures: &[],
+                        fail_on: cfg.fail_on,
+                        filter: None,
+                    };
+                    let doc = AuditDoc {
+                        deployment: &deployment,
+                        deployment_file: cfg.deployment.display().to_string(),
+                        run: &summary,
+                    };
+                    let writes = match snap.last {
+                        Some(_) => Writes::All,
+                        None => Writes::FilesReplaced,
+                    };
+                    write_reports(&cfg.reports, &report, &doc, writes)?;
+                    write_stats(&cfg.reports.stats, &summary)?;
+                    if !cfg.quiet {
+                        let when = match snap.last {
+                            Some(why) => format!("final report ({why})"),
+                            None => format!("report {}", n + 1),
+                        };
+                        eprintln!(
+                            "\nwatch: {}: {when} after {}: {} findings",
+                            cfg.interface,
+                            human(snap.elapsed),
+                            report.findings.len()
+                        );
+                        eprint!("{}", summary.to_text(cfg.color));
+                    }
+                    code = verdict(&summary, cfg.quiet);
+                    idle.store(true, Ordering::Release);
+                }
+                Ok(code)
+            });
+            let link = cap.link();
+            let start = Instant::now();
+            let mut next_report = start + cfg.interval;
+            let why = loop {
+                if stop.load(Ordering::Relaxed) {
+                    break "interrupted";
+                }
+                let now = Instant::now();
+                if cfg.duration.is_some_and(|d| now - start >= d) {
+                    break "--duration reached";
+                }
+                if reporter.is_finished() {
+                    // It stopped on an error, which joining returns.
+                    break "the reporter stopped";
+                }
+                if now >= next_report {
+                    // A report is skipped while the one before is still
+                    // being written: capturing never waits.
+                    if idle.swap(false, Ordering::AcqRel) {
+                        let (flows, mut stats) = live.snapshot();
+                        stats.live = cap.counts();
+                        let snap = Snapshot {
+                            flows,
+                            stats,
+                            elapsed: now - start,
+                            last: None,
+                        };
+                        if tx.try_send(snap).is_err() {
+                            idle.store(true, Ordering::Release);
+                        }
+                    }
+                    while next_report <= now {
+                        next_report += cfg.interval;
+                    }
+                }
+                match cap.next() {
+                    Ok(Some(p)) => live.packet(link, p.data, p.orig_len, p.ts),
+                    Ok(None) => {}
+                    Err(e) => {
+                        live.stopped(&e.to_string());
+                        break "the capture failed";
+                    }
+                }
+            };
+            let (flows, mut stats) = live.snapshot();
+            stats.live = cap.counts();
+            let last = Snapshot {
+                flows,
+                stats,
+                elapsed: start.elapsed(),
+                last: Some(why),
+            };
+            // The reporter takes it once the report before is written.
+            let _ = tx.send(last);
+            drop(tx);
+            match reporter.join() {
+                Ok(result) => result,
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        })
+    }
+
+    /// A duration as people write it: `1h30m`, `45s`, `500ms`.
+    fn human(d: Duration) -> String {
+        let ms = d.as_millis();
+        if ms % 1000 != 0 && ms < 60_000 {
+            return format!("{:.1}s", d.as_secs_f64()).replace(".0s", "s");
+        }
+        let s = d.as_secs();
+        let (h, m, s) = (s / 3600, s / 60 % 60, s % 60);
+        let mut out = String::new();
+        if h > 0 {
+            out += &format!("{h}h");
+        }
+        if m > 0 {
+            out += &format!("{m}m");
+        }
+        if s > 0 || out.is_empty() {
+            out += &format!("{s}s");
+        }
+        out
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn durations_read_as_written() {
+            assert_eq!(human(Duration::from_secs(90)), "1m30s");
+            assert_eq!(human(Duration::from_secs(3600)), "1h");
+            assert_eq!(human(Duration::from_millis(500)), "0.5s");
+            assert_eq!(human(Duration::from_millis(1500)), "1.5s");
+            assert_eq!(human(Duration::ZERO), "0s");
+        }
+    }
+}
