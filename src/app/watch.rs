@@ -202,7 +202,7 @@ mod live {
                         next_report += cfg.interval;
                     }
                 }
-                match cap.next() {
+                match cap.next_packet() {
                     Ok(Some(p)) => live.packet(link, p.data, p.orig_len, p.ts),
                     Ok(None) => {}
                     Err(e) => {

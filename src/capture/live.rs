@@ -37,9 +37,9 @@ mod capture {
     /// there while the table is snapshotted.
     const BUFFER_BYTES: i32 = 32 << 20;
     /// The kernel's delivery timeout; reads do not block (see
-    /// [`LiveCapture::next`]).
+    /// [`LiveCapture::next_packet`]).
     const READ_TIMEOUT_MS: i32 = 100;
-    /// How long [`LiveCapture::next`] pauses when no packet is waiting.
+    /// How long [`LiveCapture::next_packet`] pauses when no packet is waiting.
     /// libpcap's own read timeout may never expire on an idle Linux
     /// interface (TPACKET_V3), so reads do not block, and an idle capture
     /// wakes up a hundred times a second; packets wait in the kernel's
@@ -162,7 +162,7 @@ mod capture {
 
         /// The next packet, or `None` after a short pause when none is
         /// waiting.
-        pub fn next(&mut self) -> Result<Option<LivePacket<'_>>, LiveError> {
+        pub fn next_packet(&mut self) -> Result<Option<LivePacket<'_>>, LiveError> {
             match self.cap.next_packet() {
                 Ok(p) => {
                     let tv = p.header.ts;

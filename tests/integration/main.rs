@@ -3,6 +3,7 @@
 mod cli;
 mod corpus;
 mod corpus_report;
+mod filter;
 mod fuzz;
 mod golden;
 mod html;
@@ -13,6 +14,7 @@ mod profiles_cli;
 mod reports;
 mod seeds;
 mod tshark;
+mod watch;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,0 +1,338 @@
+//! `--filter`: without libpcap, a clear error; with it, our BPF interpreter
+//! against libpcap's on every corpus packet, and filtered runs against
+//! tcpdump's own filtering of the same captures.
+
+use super::*;
+
+#[cfg(not(feature = "libpcap"))]
+#[test]
+fn filter_and_watch_say_how_to_build_with_libpcap() {
+    let capture = path_str(&corpus().join("pcap-le-usec-web-browsing.pcap"));
+    let deployment = path_str(&root().join("examples/air-lab.toml"));
+    let runs = [
+        run(&["flows", "--filter", "tcp", "-o", "/dev/null", &capture]),
+        run(&["audit", "-d", &deployment, "--filter", "tcp", &capture]),
+        run(&["watch", "-i", "lo", "-d", &deployment]),
+    ];
+    for o in &runs {
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(code(o), 2, "{err}");
+        assert!(err.contains("--features libpcap"), "{err}");
+        assert!(err.contains("libpcap-dev"), "{err}");
+        assert!(o.stdout.is_empty(), "nothing is read, nothing written");
+    }
+}
+
+#[cfg(feature = "libpcap")]
+mod with_libpcap {
+    use super::*;
+    use portaudit::capture::{LinkType, Step, Walker};
+    use std::collections::BTreeMap;
+
+    /// Expressions that touch every part of the compiler: protocols,
+    /// hosts and nets, port ranges, VLANs, IPv6, header bytes, lengths,
+    /// and link-layer terms that fail on links without one.
+    const EXPRESSIONS: &[&str] = &[
+        "tcp",
+        "udp port 53",
+        "tcp port 443 or tcp port 80",
+        "net 10.0.0.0/8 or net 192.168.0.0/16",
+        "ip6",
+        "icmp or icmp6",
+        "vlan and tcp",
+        "tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn",
+        "greater 200",
+        "less 100",
+        "ip[6:2] & 0x3fff != 0",
+        "not arp and not ip",
+        "ip proto 47 or ip6 proto 47",
+        "portrange 1000-2000",
+        "src net 192.168.0.0/16 and dst port 443",
+        "ether broadcast",
+        "ip6 and tcp dst port 80",
+        "udp and ip[8] < 64",
+    ];
+
+    /// The packets of one capture, as (link, bytes).
+    type Packets = Vec<(LinkType, Vec<u8>)>;
+
+    /// Every packet of every readable corpus capture, by file.
+    fn corpus_packets() -> Vec<(String, Packets)> {
+        let mut files: Vec<_> = std::fs::read_dir(corpus())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "pcap" || e == "pcapng"))
+            .collect();
+        files.sort();
+        files
+            .into_iter()
+            .filter_map(|path| {
+                let buf = std::fs::read(&path).unwrap();
+                let (mut walker, mut pos) = Walker::open(&buf, true).ok().flatten()?;
+                let mut packets = Vec::new();
+                loop {
+                    match walker.step(&buf, pos, 0) {
+                        Step::Packet { record, next } => {
+                            packets.push((record.link, record.data.to_vec()));
+                            pos = next;
+                        }
+                        Step::Skipped { next, .. } | Step::Block { next, .. } => pos = next,
+                        _ => break,
+                    }
+                }
+                Some((path_str(&path), packets))
+            })
+            .collect()
+    }
+
+    /// libpcap's DLT for a file's link type, as `filter::compile` maps it.
+    fn dlt(link: LinkType) -> i32 {
+        match link.0 {
+            101 | 14 => 12,
+            n => n as i32,
+        }
+    }
+
+    /// Each program our interpreter runs gives, on every corpus packet,
+    /// the verdict libpcap's own `pcap_offline_filter` gives; where
+    /// libpcap cannot compile an expression for a link type, neither can
+    /// we.
+    #[test]
+    fn bpf_interpreter_agrees_with_libpcap_on_every_corpus_packet() {
+        let files = corpus_packets();
+        let total: usize = files.iter().map(|(_, p)| p.len()).sum();
+        assert!(total > 50_000, "the corpus is read ({total} packets)");
+        let mut compiled = BTreeMap::new();
+        for expr in EXPRESSIONS {
+            let (mut matched, mut rejected) = (0u64, 0u64);
+            for (name, packets) in &files {
+                for (link, data) in packets {
+                    let (ours, theirs) = compiled.entry((*expr, link.0)).or_insert_with(|| {
+                        let theirs = pcap::Capture::dead(pcap::Linktype(dlt(*link)))
+                            .ok()
+                            .and_then(|d| d.compile(expr, true).ok());
+                        (portaudit::filter::compile(expr, *link), theirs)
+                    });
+                    match (ours, theirs) {
+                        (Ok(p), Some(t)) => {
+                            let verdict = p.run(data, data.len() as u32) > 0;
+                            assert_eq!(
+                                verdict,
+                                t.filter(data),
+                                "{expr:?} on a {} packet of {name}",
+                                link.name()
+                            );
+                            if verdict {
+                                matched += 1;
+                            } else {
+                                rejected += 1;
+                            }
+                        }
+                        (Err(_), None) => {}
+                        (ours, theirs) => panic!(
+                            "{expr:?} on {}: we compile {:?}, libpcap compiles {}",
+                            link.name(),
+                            ours.as_ref().map(|_| ()),
+                            theirs.is_some()
+                        ),
+                    }
+                }
+            }
+            assert!(
+                matched > 0 && rejected > 0,
+                "{expr:?} both matches and rejects corpus packets ({matched}/{rejected})"
+            );
+        }
+    }
+
+    fn tcpdump() -> Option<PathBuf> {
+        let found = std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .chain(["/usr/sbin".into(), "/sbin".into()])
+                .map(|d| d.join("tcpdump"))
+                .find(|p| p.is_file())
+        });
+        if found.is_none() {
+            assert!(
+                std::env::var_os("PORTAUDIT_REQUIRE_TCPDUMP").is_none(),
+                "PORTAUDIT_REQUIRE_TCPDUMP is set and tcpdump is not installed"
+            );
+            eprintln!("skipped: tcpdump is not installed (apt-get install tcpdump)");
+        }
+        found
+    }
+
+    /// `portaudit flows --filter E capture` gives exactly the flows of
+    /// `portaudit flows` on what `tcpdump -r capture -w out E` keeps, and
+    /// counts every other packet as not matching.
+    #[test]
+    fn filtered_flows_are_the_flows_of_what_tcpdump_keeps() {
+        let Some(tcpdump) = tcpdump() else { return };
+        let dir = tempfile::tempdir().unwrap();
+        let cases = [
+            ("pcap-le-usec-web-browsing.pcap", "tcp port 80"),
+            ("pcap-le-usec-mixed-lan.pcap", "vlan or ip6"),
+            ("pcap-le-usec-mixed-lan.pcap", "udp and not port 53"),
+            ("ad-ldap-kerberos-smb-dns.pcap", "port 88 or port 389"),
+            (
+                "ad-rdp-https-dcerpc.pcapng",
+                "tcp[tcpflags] & tcp-syn != 0 or udp",
+            ),
+            ("ipv4-fragments-nfs.pcap", "udp"),
+            ("raw-dlt101-ipv4-ipv6.pcap", "ip6"),
+            ("sll-mixed.pcap", "tcp or udp port 53"),
+            ("sll2-http-gro-large-frames.pcap", "tcp port 80"),
+            ("vlan-8021q.pcap", "vlan"),
+        ];
+        let mut checked = 0;
+        for (file, expr) in cases {
+            let input = corpus().join(file);
+            if !input.exists() {
+                panic!("{file} is in the corpus");
+            }
+            let kept = dir.path().join(format!("kept-{checked}.pcap"));
+            let t = Command::new(&tcpdump)
+                .args(["-r", &path_str(&input), "-w", &path_str(&kept), expr])
+                .output()
+                .unwrap();
+            assert!(
+                t.status.success(),
+                "tcpdump: {}",
+                String::from_utf8_lossy(&t.stderr)
+            );
+            let ours = flows_filtered(&input, Some(expr));
+            let reference = flows_filtered(&kept, None);
+            assert_eq!(ours.0, reference.0, "{file} {expr:?}: the flows");
+            let (used, read) = (
+                ours.1["packets"]["used"].clone(),
+                ours.1["packets"]["read"].clone(),
+            );
+            assert_eq!(
+                used, reference.1["packets"]["used"],
+                "{file} {expr:?}: packets used"
+            );
+            let not_matching = &ours.1["packets"]["skipped_by_reason"]["not-matching-filter"];
+            assert_eq!(
+                read.as_u64().unwrap() - reference.1["packets"]["read"].as_u64().unwrap(),
+                not_matching.as_u64().unwrap_or(0),
+                "{file} {expr:?}: every packet tcpdump left out is counted"
+            );
+            assert!(used.as_u64().unwrap() > 0, "{file} {expr:?} keeps packets");
+            checked += 1;
+        }
+        assert_eq!(checked, cases.len());
+    }
+
+    /// The flows CSV and the stats of `portaudit flows [--filter E] input`.
+    fn flows_filtered(input: &Path, filter: Option<&str>) -> (Vec<u8>, serde_json::Value) {
+        let stats = tempfile::NamedTempFile::new().unwrap();
+        let mut args = vec!["flows".to_string(), "-q".into(), "--stats".into()];
+        args.push(path_str(stats.path()));
+        if let Some(f) = filter {
+            args.extend(["--filter".into(), f.into()]);
+        }
+        args.push(path_str(input));
+        let o = bin().args(&args).output().unwrap();
+        assert!(
+            code(&o) == 0 || code(&o) == 3,
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let v = serde_json::from_slice(&std::fs::read(stats.path()).unwrap()).unwrap();
+        (o.stdout, v)
+    }
+
+    /// A pcapng file with Ethernet, BSD loopback and raw IP interfaces:
+    /// `ether host` compiles for the first only; the packets of the others
+    /// are counted by link type and named in the summary, not dropped.
+    #[test]
+    fn a_link_type_the_filter_cannot_apply_to_is_counted_and_named() {
+        let input = corpus().join("pcapng-11-idb-eth-null-rawip.pcapng");
+        let stats = tempfile::NamedTempFile::new().unwrap();
+        let o = run(&[
+            "flows",
+            "-o",
+            "/dev/null",
+            "--color",
+            "never",
+            "--stats",
+            &path_str(stats.path()),
+            "--filter",
+            "ether src 00:00:00:00:00:00 or ip",
+            &path_str(&input),
+        ]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(stats.path()).unwrap()).unwrap();
+        let skipped = &v["packets"]["skipped_by_reason"];
+        let read = v["packets"]["read"].as_u64().unwrap();
+        let used = v["packets"]["used"].as_u64().unwrap();
+        let all_skipped: u64 = skipped
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|n| n.as_u64().unwrap())
+            .sum();
+        assert_eq!(read, used + all_skipped, "every packet is accounted for");
+        let not_applicable: Vec<&String> = skipped
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| k.starts_with("filter-not-applicable-to-"))
+            .collect();
+        assert!(!not_applicable.is_empty(), "{skipped}");
+        assert!(used > 0, "the Ethernet packets are audited");
+        assert!(
+            err.contains("warning: --filter cannot be compiled for link type"),
+            "{err}"
+        );
+        assert_eq!(
+            v["filter"]["expression"],
+            "ether src 00:00:00:00:00:00 or ip"
+        );
+        assert!(!v["filter"]["not_applicable"].as_array().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_filter_that_does_not_parse_stops_the_run_before_reading() {
+        let capture = path_str(&corpus().join("pcap-le-usec-web-browsing.pcap"));
+        let o = run(&["flows", "--filter", "tcp prot 80", &capture]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(code(&o), 2, "{err}");
+        assert!(
+            err.contains("--filter \"tcp prot 80\"") && err.contains("syntax error"),
+            "{err}"
+        );
+        assert!(o.stdout.is_empty());
+    }
+
+    /// Filtering runs in the readers' walks: a file read in parallel
+    /// segments gives what a stream of the same bytes gives.
+    #[test]
+    fn filtered_segments_and_streams_agree() {
+        let input = corpus().join("pcap-le-usec-web-browsing.pcap");
+        let filter = std::sync::Arc::new(
+            portaudit::filter::PacketFilter::libpcap("tcp port 80 or udp").unwrap(),
+        );
+        let opts = portaudit::app::IngestOptions {
+            filter: Some(filter),
+            segments: Some(5),
+            chunk_bytes: 4096,
+            ..Default::default()
+        };
+        let (table, cut) = portaudit::app::ingest_one(
+            &portaudit::capture::CaptureInput::File(input.clone()),
+            &opts,
+        );
+        let bytes = std::fs::read(&input).unwrap();
+        let (streamed_table, streamed) = portaudit::app::ingest_reader_with(
+            "stream",
+            Box::new(std::io::Cursor::new(bytes)),
+            &opts,
+        );
+        assert_eq!(cut.skipped, streamed.skipped);
+        assert_eq!(cut.packets_decoded, streamed.packets_decoded);
+        assert!(cut.skipped["not-matching-filter"] > 0);
+        assert_eq!(table.finish(), streamed_table.finish());
+    }
+}

@@ -1,0 +1,330 @@
+//! `portaudit watch` on the loopback interface: the test opens TCP and UDP
+//! connections on 127.0.0.x to ports a test deployment allows and forbids
+//! while the binary captures, and checks the findings. Skipped, saying
+//! why, only when the binary is refused the capture privilege.
+#![cfg(feature = "libpcap")]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream, UdpSocket};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use super::*;
+
+/// A deployment where `console` is the console of Binalyze AIR and
+/// 127.0.0.1 (where the kernel sends from) a responder; UDP 5514 to the
+/// console is allowed by a site rule.
+fn deployment(dir: &Path, console: &str) -> PathBuf {
+    let path = dir.join("live.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"name = "live-test"
+scope = "bound"
+
+[profiles.binalyze-air]
+
+[profiles.binalyze-air.hosts]
+console = ["{console}"]
+responder = ["127.0.0.1"]
+
+[[site_rule]]
+id = "site-syslog-5514"
+from = ["127.0.0.1"]
+to = ["{console}"]
+proto = "udp"
+ports = "5514"
+purpose = "Test syslog relay"
+source = "Test policy: the responders relay syslog to the console."
+"#
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// Starts a watch of lo limited to `console`'s traffic, and waits until it
+/// says it captures. `None` (with the reason printed) when the capture is
+/// refused for want of privilege.
+fn start(dir: &Path, console: &str, extra: &[&str]) -> Option<Watch> {
+    let dep = deployment(dir, console);
+    let mut child = bin()
+        .args([
+            "watch",
+            "-i",
+            "lo",
+            "-d",
+            &path_str(&dep),
+            "--color",
+            "never",
+        ])
+        .args(["--filter", &format!("host {console}")])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    err.read_line(&mut first).unwrap();
+    if !first.starts_with("watch: capturing on lo") {
+        let mut rest = String::new();
+        err.read_to_string(&mut rest).unwrap();
+        let status = child.wait().unwrap();
+        let text = format!("{first}{rest}");
+        if text.contains("permission denied") && text.contains("CAP_NET_RAW") {
+            eprintln!("skipped: this user may not capture on lo: {}", text.trim());
+            return None;
+        }
+        panic!("watch did not start ({status}): {text}");
+    }
+    // The rest of stderr is drained by a thread, so that the child never
+    // blocks on a full pipe; it is read back at the end.
+    let stderr = std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = err.read_to_string(&mut rest);
+        rest
+    });
+    Some(Watch { child, stderr })
+}
+
+/// A running watch, its stderr read by a thread of its own.
+struct Watch {
+    child: Child,
+    stderr: std::thread::JoinHandle<String>,
+}
+
+impl Watch {
+    /// Waits for the end: exit status, stdout, stderr after the first line.
+    fn finish(self) -> (Option<i32>, String, String) {
+        let o = self.child.wait_with_output().unwrap();
+        let err = self.stderr.join().unwrap();
+        (o.status.code(), String::from_utf8(o.stdout).unwrap(), err)
+    }
+}
+
+/// TCP to 8443 (allowed) and to an ephemeral port (not), UDP to 5514
+/// (allowed) and to an ephemeral port (not), all answered.
+fn traffic(console: &str) -> (u16, u16) {
+    let allowed = TcpListener::bind((console, 8443)).unwrap();
+    let forbidden = TcpListener::bind((console, 0)).unwrap();
+    let tcp_port = forbidden.local_addr().unwrap().port();
+    for l in [&allowed, &forbidden] {
+        let mut c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (mut s, _) = l.accept().unwrap();
+        c.write_all(b"hello").unwrap();
+        let mut buf = [0u8; 5];
+        s.read_exact(&mut buf).unwrap();
+        s.write_all(b"ok").unwrap();
+        c.read_exact(&mut buf[..2]).unwrap();
+    }
+    let syslog = UdpSocket::bind((console, 5514)).unwrap();
+    let other = UdpSocket::bind((console, 0)).unwrap();
+    let udp_port = other.local_addr().unwrap().port();
+    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+    for s in [&syslog, &other] {
+        client
+            .send_to(b"<13>portaudit live test", s.local_addr().unwrap())
+            .unwrap();
+        let mut buf = [0u8; 64];
+        let (_, from) = s.recv_from(&mut buf).unwrap();
+        s.send_to(b"ack", from).unwrap();
+    }
+    (tcp_port, udp_port)
+}
+
+/// The findings CSV as (kind, proto, dst_port, rule_id) rows.
+fn findings(csv: &str) -> Vec<(String, String, String, String)> {
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().expect("a header").split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (kind, proto, port, rule) = (col("kind"), col("proto"), col("dst_port"), col("rule_id"));
+    lines
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (
+                f[kind].to_string(),
+                f[proto].to_string(),
+                f[port].to_string(),
+                f[rule].to_string(),
+            )
+        })
+        .collect()
+}
+
+fn check_findings(csv: &str, tcp_port: u16, udp_port: u16) {
+    let rows = findings(csv);
+    let has = |kind: &str, proto: &str, port: &str| {
+        rows.iter()
+            .any(|r| r.0 == kind && r.1 == proto && r.2 == port)
+    };
+    assert!(
+        has("unexpected-port", "tcp", &tcp_port.to_string()),
+        "{csv}"
+    );
+    assert!(
+        has("unexpected-port", "udp", &udp_port.to_string()),
+        "{csv}"
+    );
+    // Allowed traffic is no finding.
+    assert!(
+        !rows.iter().any(|r| r.2 == "8443" || r.2 == "5514"),
+        "{csv}"
+    );
+    // The required responder → console 443 never came: missing, judged
+    // on the whole run.
+    assert!(
+        rows.iter()
+            .any(|r| r.0 == "missing-expected" && r.3 == "responder-to-console-https-443"),
+        "{csv}"
+    );
+    assert_eq!(rows.len(), 3, "{csv}");
+}
+
+/// Waits until `path` exists with more than a header, or `limit` passes.
+fn wait_for_findings(path: &Path, limit: Duration) -> String {
+    let start = Instant::now();
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            if text.lines().count() >= 4 {
+                return text;
+            }
+        }
+        assert!(start.elapsed() < limit, "no findings in {}", path.display());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn watch_reports_every_interval_and_stops_after_its_duration() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("findings.csv");
+    let stats = dir.path().join("stats.json");
+    let console = "127.0.0.2";
+    let Some(watch) = start(
+        dir.path(),
+        console,
+        &[
+            "--interval",
+            "500ms",
+            "--duration",
+            "6s",
+            "-o",
+            &path_str(&out),
+            "--stats",
+            &path_str(&stats),
+        ],
+    ) else {
+        return;
+    };
+    let (tcp_port, udp_port) = traffic(console);
+    // An interval report shows the findings while the watch goes on.
+    let interim = wait_for_findings(&out, Duration::from_secs(5));
+    check_findings(&interim, tcp_port, udp_port);
+    let (status, stdout, err) = watch.finish();
+    assert_eq!(status, Some(1), "findings fail the run: {err}");
+    assert!(stdout.is_empty(), "-o is a file: stdout stays empty");
+    assert!(err.contains("watch: lo: report 1 after"), "{err}");
+    assert!(err.contains("final report (--duration reached)"), "{err}");
+    check_findings(&std::fs::read_to_string(&out).unwrap(), tcp_port, udp_port);
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
+    let file = &v["files"][0];
+    assert_eq!(file["file"], "live:lo");
+    assert!(file["packets_read"].as_u64().unwrap() >= 12, "{file}");
+    assert_eq!(file["live"]["dropped"], 0, "{file}");
+    assert!(
+        !dir.path().read_dir().unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .ends_with(".portaudit-tmp")),
+        "no half-written report is left behind"
+    );
+}
+
+#[test]
+fn ctrl_c_ends_the_watch_with_the_final_report_on_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let console = "127.0.0.3";
+    let Some(watch) = start(dir.path(), console, &["--interval", "1h"]) else {
+        return;
+    };
+    let (tcp_port, udp_port) = traffic(console);
+    // Packets reach the table within the capture's pause.
+    std::thread::sleep(Duration::from_millis(500));
+    let kill = Command::new("kill")
+        .args(["-INT", &watch.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let (status, stdout, err) = watch.finish();
+    assert_eq!(status, Some(1), "{err}");
+    assert!(err.contains("final report (interrupted)"), "{err}");
+    assert!(!err.contains("report 1 after"), "no interval passed: {err}");
+    check_findings(&stdout, tcp_port, udp_port);
+}
+
+/// Without CAP_NET_RAW the message says what is needed; as root the test
+/// drops the privilege with setpriv to see it.
+#[test]
+fn without_the_capture_privilege_the_message_says_what_is_needed() {
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let setpriv = Command::new("setpriv").arg("--version").output().is_ok();
+    if !is_root || !setpriv {
+        eprintln!("skipped: dropping privileges needs root and setpriv (util-linux)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let dep = deployment(dir.path(), "127.0.0.4");
+    // The unprivileged user must read the deployment.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&dep, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let o = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .args(["--inh-caps=-all", "--bounding-set=-all"])
+        .arg(env!("CARGO_BIN_EXE_portaudit"))
+        .args([
+            "watch",
+            "-i",
+            "lo",
+            "-d",
+            &path_str(&dep),
+            "--duration",
+            "1s",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    if err.contains("Permission denied") && !err.contains("CAP_NET_RAW") {
+        eprintln!(
+            "skipped: the unprivileged user cannot reach the binary or the deployment: {err}"
+        );
+        return;
+    }
+    assert_eq!(code(&o), 2, "{err}");
+    assert!(
+        err.contains("cannot capture on lo: permission denied") && err.contains("CAP_NET_RAW"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_unknown_interface_is_named_with_the_known_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let dep = deployment(dir.path(), "127.0.0.5");
+    let o = run(&["watch", "-i", "nosuch0", "-d", &path_str(&dep)]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(code(&o), 2, "{err}");
+    if err.contains("permission denied") {
+        eprintln!("skipped: no capture privilege, so interfaces cannot be listed");
+        return;
+    }
+    assert!(
+        err.contains("no interface named \"nosuch0\"") && err.contains("lo"),
+        "{err}"
+    );
+}
