@@ -1,8 +1,8 @@
 //! The pipeline's stages on a generated enterprise capture (64 MB, 50 000
 //! flows, the mix `portaudit-fixtures enterprise` makes): walking records,
 //! decoding, flow-table insertion (grouped as the reader does it, and one
-//! packet at a time), merging two tables, classifying the flows, and a whole
-//! file read. `cargo bench --bench pipeline`; the end-to-end comparison with
+//! packet at a time), merging two tables, classifying the flows, running a
+//! `--filter` program, and a whole file read. `cargo bench --bench pipeline`; the end-to-end comparison with
 //! peer tools is `benches/compare.sh`.
 
 use std::path::Path;
@@ -12,6 +12,7 @@ use portaudit::app::{ingest_one, IngestOptions};
 use portaudit::audit::Auditor;
 use portaudit::capture::{CaptureInput, LinkType, Step, Timestamp, Walker};
 use portaudit::decode::{decode, PacketSummary};
+use portaudit::filter::bpf::{Insn, Program};
 use portaudit::flow::{FlowTable, Limits, Overflow};
 use portaudit::rules::{Catalog, Deployment};
 use portaudit::synth::{write_enterprise, EnterpriseSpec};
@@ -35,6 +36,39 @@ fn records(buf: &[u8]) -> Vec<(usize, usize, u32, Option<Timestamp>)> {
         pos = next;
     }
     out
+}
+
+/// `tcp port 443` for Ethernet, as `tcpdump -dd 'tcp port 443'` prints it
+/// (libpcap 1.10), so that this bench needs no libpcap.
+fn tcp_port_443() -> Program {
+    let raw: [(u16, u8, u8, u32); 20] = [
+        (0x28, 0, 0, 0x0c),
+        (0x15, 0, 6, 0x86dd),
+        (0x30, 0, 0, 0x14),
+        (0x15, 0, 15, 0x06),
+        (0x28, 0, 0, 0x36),
+        (0x15, 12, 0, 0x01bb),
+        (0x28, 0, 0, 0x38),
+        (0x15, 10, 11, 0x01bb),
+        (0x15, 0, 10, 0x0800),
+        (0x30, 0, 0, 0x17),
+        (0x15, 0, 8, 0x06),
+        (0x28, 0, 0, 0x14),
+        (0x45, 6, 0, 0x1fff),
+        (0xb1, 0, 0, 0x0e),
+        (0x48, 0, 0, 0x0e),
+        (0x15, 2, 0, 0x01bb),
+        (0x48, 0, 0, 0x10),
+        (0x15, 0, 1, 0x01bb),
+        (0x06, 0, 0, 0x0004_0000),
+        (0x06, 0, 0, 0),
+    ];
+    Program::new(
+        raw.iter()
+            .map(|&(code, jt, jf, k)| Insn { code, jt, jf, k })
+            .collect(),
+    )
+    .unwrap()
 }
 
 fn bench(c: &mut Criterion) {
@@ -72,6 +106,14 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             recs.iter()
                 .filter(|&&(s, l, o, _)| decode(LinkType::ETHERNET, &buf[s..s + l], o).is_ok())
+                .count()
+        })
+    });
+    let filter = tcp_port_443();
+    g.bench_function("bpf-filter", |b| {
+        b.iter(|| {
+            recs.iter()
+                .filter(|&&(s, l, o, _)| filter.run(&buf[s..s + l], o) > 0)
                 .count()
         })
     });

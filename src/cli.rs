@@ -335,3 +335,24 @@ pub enum FailOn {
     Info,
     Never,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_as_people_write_them() {
+        let ok = |t: &str| parse_duration(t).unwrap();
+        assert_eq!(ok("60"), Duration::from_secs(60));
+        assert_eq!(ok("500ms"), Duration::from_millis(500));
+        assert_eq!(ok("30s"), Duration::from_secs(30));
+        assert_eq!(ok("10m"), Duration::from_secs(600));
+        assert_eq!(ok("1h30m"), Duration::from_secs(5400));
+        for bad in ["", "0", "0s", "10x", "m", "1.5s", "-3s", "10 s"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+        assert!(parse_duration("7d")
+            .unwrap_err()
+            .contains("500ms, 30s, 10m, 1h30m"));
+    }
+}

@@ -306,14 +306,10 @@ fn print_problems(files: &[FileStats]) {
     }
 }
 
-fn write_stats(path: &Option<PathBuf>, summary: &RunSummary) -> Result<(), RunError> {
-    if let Some(p) = path {
-        let mut w = Output::File(p.clone()).open()?;
-        serde_json::to_writer_pretty(&mut w, &summary.to_json()).map_err(io::Error::other)?;
-        w.write_all(b"\n")?;
-        w.flush()?;
-    }
-    Ok(())
+/// The run summary as JSON (`--stats`).
+fn write_stats<W: Write>(mut out: W, summary: &RunSummary) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut out, &summary.to_json()).map_err(io::Error::other)?;
+    out.write_all(b"\n")
 }
 
 /// Runs an audit; returns the exit status.
@@ -351,7 +347,6 @@ pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
     if !cfg.quiet {
         eprint!("{}", summary.to_text(cfg.color));
     }
-    write_stats(&cfg.reports.stats, &summary)?;
     Ok(verdict(&summary, cfg.quiet))
 }
 
@@ -414,6 +409,12 @@ fn write_reports(
         report::write_sarif(&mut out, doc)?;
         out.done()?;
     }
+    if let Some(p) = &reports.stats {
+        if let Some(mut out) = open(&Output::File(p.clone()))? {
+            write_stats(&mut out, doc.run)?;
+            out.done()?;
+        }
+    }
     Ok(())
 }
 
@@ -450,6 +451,18 @@ impl Sink {
         })
     }
 
+    /// Removes what was written beside the output, leaving it as it was.
+    #[cfg_attr(not(feature = "libpcap"), allow(dead_code))]
+    fn discard(self) -> io::Result<()> {
+        match self {
+            Sink::Direct(_) => Ok(()),
+            Sink::Replacing { file, tmp, .. } => {
+                drop(file);
+                std::fs::remove_file(tmp)
+            }
+        }
+    }
+
     /// Flushes, and puts a replacing file in place.
     fn done(self) -> io::Result<()> {
         match self {
@@ -477,6 +490,36 @@ impl Write for Sink {
             Sink::Direct(w) => w.flush(),
             Sink::Replacing { file, .. } => file.flush(),
         }
+    }
+}
+
+impl Reports {
+    /// The files the reports go to.
+    fn files(&self) -> impl Iterator<Item = &std::path::Path> {
+        [
+            Some(&self.output),
+            self.flows.as_ref(),
+            self.html.as_ref(),
+            self.junit.as_ref(),
+            self.sarif.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .filter_map(|o| match o {
+            Output::File(p) => Some(p.as_path()),
+            Output::Stdout => None,
+        })
+        .chain(self.stats.as_deref())
+    }
+
+    /// Checks, before a long run, that every report file can be written
+    /// (its directory exists and takes new files), leaving nothing behind.
+    #[cfg_attr(not(feature = "libpcap"), allow(dead_code))]
+    fn check_writable(&self) -> io::Result<()> {
+        for path in self.files() {
+            Sink::replacing(path)?.discard()?;
+        }
+        Ok(())
     }
 }
 
@@ -530,6 +573,60 @@ pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
     } else {
         eprint!("{}", summary.to_text(cfg.color));
     }
-    write_stats(&cfg.stats, &summary)?;
+    if let Some(p) = &cfg.stats {
+        let mut out = Output::File(p.clone()).open()?;
+        write_stats(&mut out, &summary)?;
+        out.flush()?;
+    }
     Ok(input_status(&ingested.files).unwrap_or(exit_code::CLEAN))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::LiveCounts;
+
+    /// Packets the kernel dropped in a live capture are named in the
+    /// summary, the JSON and the JUnit report, and make the run
+    /// incomplete (exit 3) whatever the findings.
+    #[test]
+    fn packets_lost_by_the_kernel_are_named_and_fail_the_run() {
+        let files = [FileStats {
+            name: "live:eth0".into(),
+            format: "live capture".into(),
+            packets_read: 10,
+            packets_decoded: 10,
+            live: Some(LiveCounts {
+                received: 17,
+                dropped: 5,
+                interface_dropped: 2,
+            }),
+            ..FileStats::default()
+        }];
+        let summary = RunSummary {
+            files: &files,
+            flows: Summary::default(),
+            findings: Some(&[]),
+            coverage: &[],
+            not_captures: &[],
+            fail_on: Some(Severity::Error),
+            filter: None,
+        };
+        let text = summary.to_text(false);
+        assert!(
+            text.contains(
+                "incomplete: live:eth0: 7 packets were dropped before they could be read \
+                 (5 by the kernel, 2 by the interface): they are not audited"
+            ),
+            "{text}"
+        );
+        assert_eq!(summary.to_json()["files"][0]["live"]["dropped"], 5);
+        assert_eq!(verdict(&summary, false), exit_code::DAMAGED);
+        let mut clean = files.clone();
+        clean[0].live = Some(LiveCounts {
+            received: 10,
+            ..LiveCounts::default()
+        });
+        assert_eq!(input_status(&clean), None);
+    }
 }

@@ -62,8 +62,8 @@ mod live {
     use super::WatchConfig;
     use crate::app::FileStats;
     use crate::app::{
-        audit_flows, exit_code, load_catalog, pool, verdict, write_reports, write_stats,
-        LiveIngest, RunError, Writes,
+        audit_flows, exit_code, load_catalog, pool, verdict, write_reports, LiveIngest, RunError,
+        Writes,
     };
     use crate::audit::Auditor;
     use crate::capture::LiveCapture;
@@ -85,6 +85,8 @@ mod live {
         let catalog = load_catalog(&cfg.rules_dirs).map_err(RunError::Rules)?;
         let deployment = Deployment::load(&cfg.deployment, &catalog).map_err(RunError::Rules)?;
         let pool = pool(cfg.threads)?;
+        // A report that cannot be written is found now, not an interval on.
+        cfg.reports.check_writable()?;
         let mut cap = LiveCapture::open(&cfg.interface, cfg.filter.as_deref())
             .map_err(|e| RunError::Capture(e.to_string()))?;
         let stop = Arc::new(AtomicBool::new(false));
@@ -148,7 +150,6 @@ mod live {
                         None => Writes::FilesReplaced,
                     };
                     write_reports(&cfg.reports, &report, &doc, writes)?;
-                    write_stats(&cfg.reports.stats, &summary)?;
                     if !cfg.quiet {
                         let when = match snap.last {
                             Some(why) => format!("final report ({why})"),

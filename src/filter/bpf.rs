@@ -92,6 +92,129 @@ impl std::error::Error for InvalidProgram {}
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Program {
     insns: Vec<Insn>,
+    /// The same instructions decoded once, so that running one is a single
+    /// dispatch.
+    ops: Vec<Op>,
+}
+
+/// Where an operand comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Src {
+    K(u32),
+    X,
+}
+
+/// A validated instruction, decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Op {
+    /// A = the `size` bytes at k (absolute) or X + k (indexed).
+    LdAbs {
+        size: u8,
+        k: u32,
+    },
+    LdInd {
+        size: u8,
+        k: u32,
+    },
+    LdLen,
+    LdImm(u32),
+    LdMem(usize),
+    /// X = 4 * (the low nibble of the byte at k): an IPv4 header length.
+    LdxMsh(u32),
+    LdxLen,
+    LdxImm(u32),
+    LdxMem(usize),
+    St(usize),
+    Stx(usize),
+    Alu {
+        op: u16,
+        src: Src,
+    },
+    Neg,
+    Ja(usize),
+    Jump {
+        op: u16,
+        src: Src,
+        jt: usize,
+        jf: usize,
+    },
+    RetK(u32),
+    RetA,
+    RetX,
+    Tax,
+    Txa,
+    /// What libpcap's interpreter would reject the packet on.
+    Reject,
+}
+
+impl Op {
+    fn of(i: Insn) -> Op {
+        let size = match i.code & 0x18 {
+            W => 4,
+            H => 2,
+            _ => 1,
+        };
+        let src = if i.code & X == X { Src::X } else { Src::K(i.k) };
+        let mem = i.k as usize;
+        match i.code & 0x07 {
+            LD => match i.code & 0xe0 {
+                ABS => Op::LdAbs { size, k: i.k },
+                IND => Op::LdInd { size, k: i.k },
+                LEN => Op::LdLen,
+                IMM => Op::LdImm(i.k),
+                MEM => Op::LdMem(mem),
+                _ => Op::Reject,
+            },
+            LDX => match i.code & 0xe0 {
+                MSH => Op::LdxMsh(i.k),
+                LEN => Op::LdxLen,
+                IMM => Op::LdxImm(i.k),
+                MEM => Op::LdxMem(mem),
+                _ => Op::Reject,
+            },
+            ST => Op::St(mem),
+            STX => Op::Stx(mem),
+            ALU if i.code & 0xf0 == NEG => Op::Neg,
+            ALU => Op::Alu {
+                op: i.code & 0xf0,
+                src,
+            },
+            JMP if i.code & 0xf0 == JA => Op::Ja(i.k as usize),
+            JMP => Op::Jump {
+                op: i.code & 0xf0,
+                src,
+                jt: usize::from(i.jt),
+                jf: usize::from(i.jf),
+            },
+            RET => match i.code & 0x18 {
+                K => Op::RetK(i.k),
+                X => Op::RetX,
+                RET_A => Op::RetA,
+                _ => Op::Reject,
+            },
+            MISC => match i.code & 0xf8 {
+                TAX => Op::Tax,
+                TXA => Op::Txa,
+                _ => Op::Reject,
+            },
+            _ => Op::Reject,
+        }
+    }
+}
+
+/// The `size` bytes at `at`, big-endian; `None` past the captured bytes.
+#[inline(always)]
+fn load(data: &[u8], at: u64, size: u8) -> Option<u32> {
+    let at = usize::try_from(at).ok()?;
+    match size {
+        4 => data
+            .get(at..at.checked_add(4)?)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]])),
+        2 => data
+            .get(at..at.checked_add(2)?)
+            .map(|b| u32::from(u16::from_be_bytes([b[0], b[1]]))),
+        _ => data.get(at).map(|&b| u32::from(b)),
+    }
 }
 
 impl Program {
@@ -150,7 +273,8 @@ impl Program {
                 what: "the program does not end with a return",
             });
         }
-        Ok(Program { insns })
+        let ops = insns.iter().map(|&i| Op::of(i)).collect();
+        Ok(Program { insns, ops })
     }
 
     pub fn insns(&self) -> &[Insn] {
@@ -164,99 +288,76 @@ impl Program {
         let (mut a, mut x) = (0u32, 0u32);
         let mut mem = [0u32; MEMWORDS as usize];
         let mut pc = 0usize;
-        // Every load is checked against the captured bytes: past them the
-        // packet is rejected, as libpcap does.
-        let load = |at: u64, size: u64| -> Option<u32> {
-            let end = at.checked_add(size)?;
-            let bytes = data.get(usize::try_from(at).ok()?..usize::try_from(end).ok()?)?;
-            Some(bytes.iter().fold(0u32, |v, &b| v << 8 | u32::from(b)))
-        };
-        let size = |code: u16| match code & 0x18 {
-            W => 4,
-            H => 2,
-            _ => 1,
-        };
         loop {
-            // Validation puts a return at the end and every jump inside.
-            let Some(&i) = self.insns.get(pc) else {
+            // Validation puts a return at the end and every jump inside;
+            // past the end is rejected all the same.
+            let Some(&op) = self.ops.get(pc) else {
                 return 0;
             };
             pc += 1;
-            match i.code & 0x07 {
-                RET => {
-                    return match i.code & 0x18 {
-                        K => i.k,
-                        X => x,
-                        RET_A => a,
-                        _ => 0,
-                    }
-                }
-                LD => match i.code & 0xe0 {
-                    ABS => match load(u64::from(i.k), size(i.code)) {
-                        Some(v) => a = v,
-                        None => return 0,
-                    },
-                    IND => match load(u64::from(x) + u64::from(i.k), size(i.code)) {
-                        Some(v) => a = v,
-                        None => return 0,
-                    },
-                    LEN => a = wire_len,
-                    IMM => a = i.k,
-                    MEM => a = mem[i.k as usize],
-                    _ => return 0,
+            match op {
+                Op::LdAbs { size, k } => match load(data, u64::from(k), size) {
+                    Some(v) => a = v,
+                    None => return 0,
                 },
-                LDX => match i.code & 0xe0 {
-                    MSH => match load(u64::from(i.k), 1) {
-                        Some(v) => x = (v & 0xf) << 2,
-                        None => return 0,
-                    },
-                    LEN => x = wire_len,
-                    IMM => x = i.k,
-                    MEM => x = mem[i.k as usize],
-                    _ => return 0,
+                Op::LdInd { size, k } => match load(data, u64::from(x) + u64::from(k), size) {
+                    Some(v) => a = v,
+                    None => return 0,
                 },
-                ST => mem[i.k as usize] = a,
-                STX => mem[i.k as usize] = x,
-                ALU => {
-                    let v = if i.code & X == X { x } else { i.k };
-                    a = match i.code & 0xf0 {
+                Op::LdLen => a = wire_len,
+                Op::LdImm(k) => a = k,
+                Op::LdMem(m) => a = mem[m],
+                Op::LdxMsh(k) => match load(data, u64::from(k), 1) {
+                    Some(v) => x = (v & 0xf) << 2,
+                    None => return 0,
+                },
+                Op::LdxLen => x = wire_len,
+                Op::LdxImm(k) => x = k,
+                Op::LdxMem(m) => x = mem[m],
+                Op::St(m) => mem[m] = a,
+                Op::Stx(m) => mem[m] = x,
+                Op::Alu { op, src } => {
+                    let v = match src {
+                        Src::K(k) => k,
+                        Src::X => x,
+                    };
+                    a = match op {
                         ADD => a.wrapping_add(v),
                         SUB => a.wrapping_sub(v),
                         MUL => a.wrapping_mul(v),
-                        DIV if v == 0 => return 0,
+                        DIV | MOD if v == 0 => return 0,
                         DIV => a / v,
-                        MOD if v == 0 => return 0,
                         MOD => a % v,
                         AND => a & v,
                         OR => a | v,
                         XOR => a ^ v,
                         LSH => a.checked_shl(v).unwrap_or(0),
                         RSH => a.checked_shr(v).unwrap_or(0),
-                        NEG => a.wrapping_neg(),
                         _ => return 0,
                     };
                 }
-                JMP => {
-                    let v = if i.code & X == X { x } else { i.k };
-                    let taken = match i.code & 0xf0 {
-                        JA => {
-                            pc += i.k as usize;
-                            continue;
-                        }
+                Op::Neg => a = a.wrapping_neg(),
+                Op::Ja(k) => pc += k,
+                Op::Jump { op, src, jt, jf } => {
+                    let v = match src {
+                        Src::K(k) => k,
+                        Src::X => x,
+                    };
+                    let taken = match op {
                         JEQ => a == v,
                         JGT => a > v,
                         JGE => a >= v,
                         JSET => a & v != 0,
                         _ => return 0,
                     };
-                    pc += usize::from(if taken { i.jt } else { i.jf });
+                    pc += if taken { jt } else { jf };
                 }
-                MISC => match i.code & 0xf8 {
-                    TAX => x = a,
-                    TXA => a = x,
-                    _ => return 0,
-                },
-                _ => return 0,
+                Op::RetK(k) => return k,
+                Op::RetA => return a,
+                Op::RetX => return x,
+                Op::Tax => x = a,
+                Op::Txa => a = x,
+                Op::Reject => return 0,
             }
         }
     }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use portaudit::app::{ingest_bytes, IngestOptions};
 
-use crate::{assert_file_reads_as, code, corpus, flows_with_stats};
+use crate::{assert_file_reads_as, code, corpus, corpus_captures, flows_with_stats};
 
 struct Read {
     status: i32,
@@ -153,12 +153,7 @@ fn skipped_packets_are_counted_by_reason() {
 /// multi-section and odd files included.
 #[test]
 fn every_corpus_file_reads_the_same_in_segments() {
-    let mut files: Vec<_> = std::fs::read_dir(corpus())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
-        .collect();
-    files.sort();
+    let files = corpus_captures();
     assert!(files.len() > 70, "{}", files.len());
     for path in files {
         let bytes = std::fs::read(&path).unwrap();

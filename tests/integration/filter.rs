@@ -58,13 +58,7 @@ mod with_libpcap {
 
     /// Every packet of every readable corpus capture, by file.
     fn corpus_packets() -> Vec<(String, Packets)> {
-        let mut files: Vec<_> = std::fs::read_dir(corpus())
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "pcap" || e == "pcapng"))
-            .collect();
-        files.sort();
-        files
+        corpus_captures()
             .into_iter()
             .filter_map(|path| {
                 let buf = std::fs::read(&path).unwrap();
@@ -225,20 +219,13 @@ mod with_libpcap {
 
     /// The flows CSV and the stats of `portaudit flows [--filter E] input`.
     fn flows_filtered(input: &Path, filter: Option<&str>) -> (Vec<u8>, serde_json::Value) {
-        let stats = tempfile::NamedTempFile::new().unwrap();
-        let mut args = vec!["flows".to_string(), "-q".into(), "--stats".into()];
-        args.push(path_str(stats.path()));
-        if let Some(f) = filter {
-            args.extend(["--filter".into(), f.into()]);
-        }
-        args.push(path_str(input));
-        let o = bin().args(&args).output().unwrap();
+        let args = filter.map_or(vec![], |f| vec!["--filter", f]);
+        let (o, v) = flows_run(input, &args);
         assert!(
             code(&o) == 0 || code(&o) == 3,
             "{}",
             String::from_utf8_lossy(&o.stderr)
         );
-        let v = serde_json::from_slice(&std::fs::read(stats.path()).unwrap()).unwrap();
         (o.stdout, v)
     }
 

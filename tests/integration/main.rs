@@ -32,6 +32,17 @@ pub fn corpus() -> PathBuf {
     root().join("../shared/captures")
 }
 
+/// The capture files of the corpus (not its MANIFEST or CSV), sorted.
+pub fn corpus_captures() -> Vec<PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(corpus())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
+        .collect();
+    files.sort();
+    files
+}
+
 pub fn run(args: &[&str]) -> Output {
     bin()
         .args(args)
@@ -50,16 +61,19 @@ pub fn path_str(p: &Path) -> String {
 /// Runs `portaudit flows -q` on `input` and returns the run with its
 /// `--stats` JSON.
 pub fn flows_with_stats(input: &Path) -> (Output, serde_json::Value) {
+    flows_run(input, &["-o", "/dev/null"])
+}
+
+/// Runs `portaudit flows -q ARGS input` and returns the run (the flows on
+/// stdout unless ARGS say otherwise) with its `--stats` JSON.
+pub fn flows_run(input: &Path, args: &[&str]) -> (Output, serde_json::Value) {
     let stats = tempfile::NamedTempFile::new().unwrap();
-    let o = run(&[
-        "flows",
-        "-q",
-        "-o",
-        "/dev/null",
-        "--stats",
-        &path_str(stats.path()),
-        &path_str(input),
-    ]);
+    let o = bin()
+        .args(["flows", "-q", "--stats", &path_str(stats.path())])
+        .args(args)
+        .arg(input)
+        .output()
+        .expect("the portaudit binary runs");
     let v = serde_json::from_slice(&std::fs::read(stats.path()).unwrap())
         .unwrap_or_else(|e| panic!("{}: no stats: {e}", input.display()));
     (o, v)

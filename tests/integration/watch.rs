@@ -328,3 +328,27 @@ fn an_unknown_interface_is_named_with_the_known_ones() {
         "{err}"
     );
 }
+
+/// A report that cannot be written stops the watch before it captures.
+#[test]
+fn an_unwritable_report_stops_the_watch_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let dep = deployment(dir.path(), "127.0.0.6");
+    let out = dir.path().join("no-such-dir/findings.csv");
+    let o = run(&[
+        "watch",
+        "-i",
+        "lo",
+        "-d",
+        &path_str(&dep),
+        "-o",
+        &path_str(&out),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(code(&o), 2, "{err}");
+    assert!(
+        err.contains("cannot write") && err.contains("no-such-dir"),
+        "{err}"
+    );
+    assert!(!err.contains("capturing on"), "{err}");
+}
