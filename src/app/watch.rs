@@ -67,6 +67,7 @@ mod live {
     };
     use crate::audit::Auditor;
     use crate::capture::LiveCapture;
+    use crate::filter::PacketFilter;
     use crate::flow::Flows;
     use crate::report::{AuditDoc, RunSummary};
     use crate::rules::Deployment;
@@ -113,6 +114,10 @@ mod live {
                 }
             );
         }
+        // The kernel runs the filter; this one only names it in reports.
+        let named_filter = cfg.filter.as_deref().map(|expression| {
+            PacketFilter::with_compiler(expression, |_| Err("runs in the kernel".to_string()))
+        });
         let name = format!("live:{}", cap.interface());
         let mut live = LiveIngest::new(&name, &cfg.ingest);
         let idle = AtomicBool::new(true);
@@ -138,7 +143,7 @@ mod live {
                         coverage: &report.coverage,
                         not_captures: &[],
                         fail_on: cfg.fail_on,
-                        filter: None,
+                        filter: named_filter.as_ref(),
                     };
                     let doc = AuditDoc {
                         deployment: &deployment,
@@ -198,6 +203,12 @@ mod live {
                         if tx.try_send(snap).is_err() {
                             idle.store(true, Ordering::Release);
                         }
+                    } else if !cfg.quiet {
+                        eprintln!(
+                            "watch: {}: report skipped at {}: the one before is still being written",
+                            cfg.interface,
+                            human(now - start)
+                        );
                     }
                     while next_report <= now {
                         next_report += cfg.interval;

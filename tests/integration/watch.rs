@@ -228,6 +228,7 @@ fn watch_reports_every_interval_and_stops_after_its_duration() {
     assert!(err.contains("final report (--duration reached)"), "{err}");
     check_findings(&std::fs::read_to_string(&out).unwrap(), tcp_port, udp_port);
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
+    assert_eq!(v["filter"]["expression"], format!("host {console}"));
     let file = &v["files"][0];
     assert_eq!(file["file"], "live:lo");
     assert!(file["packets_read"].as_u64().unwrap() >= 12, "{file}");
