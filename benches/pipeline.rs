@@ -147,7 +147,13 @@ fn bench(c: &mut Criterion) {
     g.bench_function("classify", |b| {
         b.iter(|| {
             auditor
-                .audit(&flows, &Overflow::default(), &Limits::default(), false)
+                .audit(
+                    &flows,
+                    &Overflow::default(),
+                    None,
+                    &Limits::default(),
+                    false,
+                )
                 .findings
                 .len()
         })

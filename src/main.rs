@@ -59,9 +59,10 @@ fn main() {
             reports: reports(&w.reports, &w.run),
             fail_on: fail_on(w.reports.fail_on),
             threads: threads(w.run.threads),
+            // Live packets are dated by the clock as they come: none is
+            // in the future, however long the watch.
             ingest: IngestOptions {
                 limits: limits(&w.run),
-                future_after: Some(app::future_after()),
                 ..IngestOptions::default()
             },
             quiet: w.run.quiet,

@@ -38,7 +38,7 @@ use crate::capture::{
 };
 use crate::decode::{decode, PacketSummary, SkipReason};
 use crate::filter::{self, FilterCursor, FilterVerdict, PacketFilter};
-use crate::flow::{FlowTable, Flows, Limits, Overflow};
+use crate::flow::{FlowTable, FlowsCopy, Limits, Overflow};
 
 /// Bytes read at a time: small enough that a chunk is still in cache when
 /// it is walked.
@@ -113,6 +113,9 @@ pub struct FileStats {
     pub overflow: Overflow,
     /// Only for a live capture: what the kernel counted.
     pub live: Option<LiveCounts>,
+    /// Only for a live capture: why capturing stopped before it was asked
+    /// to.
+    pub capture_failed: Option<String>,
 }
 
 /// Timestamps that are odd but not wrong: every packet is audited anyway,
@@ -135,17 +138,31 @@ impl FileStats {
         }
     }
 
-    /// Packets a live capture lost before they could be read, said for
-    /// people; `None` when nothing was lost (or the input is a file).
-    pub fn lost_note(&self) -> Option<String> {
-        self.live.filter(|l| l.lost() > 0).map(|l| {
-            format!(
-                "{} packets were dropped before they could be read ({} by the kernel, {} by the interface): they are not audited",
-                l.lost(),
-                l.dropped,
-                l.interface_dropped
-            )
-        })
+    /// What a live capture missed, said for people: packets the kernel
+    /// dropped, a capture that failed. `None` when nothing was missed (or
+    /// the input is a file).
+    pub fn incomplete_note(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if let Some(l) = self.live.filter(|l| l.dropped > 0) {
+            let mut note = format!(
+                "the kernel dropped {} packets before they could be read: they are not audited",
+                l.dropped
+            );
+            if l.interface_dropped > 0 {
+                note += &format!(
+                    " (the interface also counts {} dropped, in all its traffic)",
+                    l.interface_dropped
+                );
+            }
+            parts.push(note);
+        }
+        if let Some(why) = &self.capture_failed {
+            parts.push(format!(
+                "capturing stopped after {} packets: {why}",
+                self.packets_read
+            ));
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
     }
 
     /// Moves packets counted as decoded into a skip reason.
@@ -232,6 +249,18 @@ impl Tally {
 pub struct Ingested {
     pub table: FlowTable,
     pub files: Vec<FileStats>,
+}
+
+/// Packets `--filter` kept out of the audit, over all files.
+pub fn filtered_out(files: &[FileStats]) -> u64 {
+    files
+        .iter()
+        .flat_map(|f| &f.skipped)
+        .filter(|(reason, _)| {
+            reason.as_str() == filter::NOT_MATCHING || reason.starts_with(filter::INAPPLICABLE)
+        })
+        .map(|(_, n)| n)
+        .sum()
 }
 
 /// What the limits kept out, over all files.
@@ -450,6 +479,7 @@ pub struct LiveIngest {
     name: String,
     table: FlowTable,
     feed: Feed,
+    failed: Option<String>,
 }
 
 impl LiveIngest {
@@ -459,6 +489,7 @@ impl LiveIngest {
             name: name.to_string(),
             table: FlowTable::limited(opts.limits),
             feed: Feed::new(opts),
+            failed: None,
         }
     }
 
@@ -468,18 +499,14 @@ impl LiveIngest {
             .packet(link, data, orig_len, Some(ts), &mut self.table);
     }
 
-    /// Notes that capturing stopped early, and why: damage at the byte
-    /// (on the wire) reached.
+    /// Notes why capturing stopped before it was asked to.
     pub fn stopped(&mut self, why: &str) {
-        let t = &mut self.feed.tally;
-        t.damage.push(Damage {
-            offset: t.bytes,
-            message: format!("capturing stopped after {} packets: {why}", t.read),
-        });
+        self.failed = Some(why.to_string());
     }
 
-    /// The flows and counts so far; the table keeps growing.
-    pub fn snapshot(&mut self) -> (Flows, FileStats) {
+    /// A copy of the flows so far (to sort and audit elsewhere), and the
+    /// counts; the table keeps growing.
+    pub fn snapshot(&mut self) -> (FlowsCopy, FileStats) {
         self.feed.flush(&mut self.table);
         let mut stats = FileStats::named(self.name.clone());
         stats.format = "live capture".to_string();
@@ -489,7 +516,8 @@ impl LiveIngest {
             self.table.overflow().clone(),
             self.table.orphan_packets(),
         );
-        (self.table.snapshot(), stats)
+        stats.capture_failed = self.failed.clone();
+        (self.table.copy_flows(), stats)
     }
 }
 

@@ -5,6 +5,7 @@ mod check;
 mod ingest;
 mod progress;
 mod scaffold;
+mod sink;
 mod watch;
 
 use std::fs::File;
@@ -14,13 +15,14 @@ use std::sync::Arc;
 
 pub use check::{run_check, CheckConfig};
 pub use ingest::{
-    ingest, ingest_bytes, ingest_one, ingest_reader, ingest_reader_with, kept_out, FileStats,
-    IngestOptions, Ingested, LiveIngest, Progress, TimeFacts, FLOW_LIMIT,
+    filtered_out, ingest, ingest_bytes, ingest_one, ingest_reader, ingest_reader_with, kept_out,
+    FileStats, IngestOptions, Ingested, LiveIngest, Progress, TimeFacts, FLOW_LIMIT,
 };
 pub use scaffold::deployment_skeleton;
 pub use watch::{run_watch, WatchConfig};
 
 use progress::ProgressLine;
+use sink::Sink;
 
 use crate::audit::{AuditReport, Auditor, FlowVerdict, Verdict};
 use crate::capture::{expand_inputs, CaptureInput, InputError, Timestamp};
@@ -283,7 +285,7 @@ fn input_status(files: &[FileStats]) -> Option<i32> {
         Some(exit_code::ERROR)
     } else if files
         .iter()
-        .any(|f| !f.damage.is_empty() || f.lost_note().is_some())
+        .any(|f| !f.damage.is_empty() || f.incomplete_note().is_some())
     {
         Some(exit_code::DAMAGED)
     } else {
@@ -300,7 +302,7 @@ fn print_problems(files: &[FileStats]) {
         for d in &f.damage {
             eprintln!("damaged: {}: {d}", f.name);
         }
-        if let Some(note) = f.lost_note() {
+        if let Some(note) = f.incomplete_note() {
             eprintln!("incomplete: {}: {note}", f.name);
         }
     }
@@ -321,10 +323,16 @@ pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
     let Ingested { table, files } = read_all(&inputs.captures, &cfg.ingest, cfg.progress, &pool);
     let flows = pool.install(|| table.finish());
     let auditor = Auditor::new(&deployment);
+    let filter_report = cfg.ingest.filter.as_ref().map(|f| f.report());
+    let filtered = filtered_out(&files);
+    let left_out = (filtered > 0).then(|| {
+        format!("{filtered} packets did not match --filter and were not audited: they may hold it")
+    });
     let report = audit_flows(
         &auditor,
         flows,
         &files,
+        left_out.as_deref(),
         &cfg.reports,
         &cfg.ingest.limits,
         &pool,
@@ -336,7 +344,7 @@ pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
         coverage: &report.coverage,
         not_captures: &inputs.not_captures,
         fail_on: cfg.fail_on,
-        filter: cfg.ingest.filter.as_deref(),
+        filter: filter_report.as_ref(),
     };
     let doc = AuditDoc {
         deployment: &deployment,
@@ -356,24 +364,33 @@ fn audit_flows<'d>(
     auditor: &Auditor<'d>,
     flows: crate::flow::Flows,
     files: &[FileStats],
+    left_out: Option<&str>,
     reports: &Reports,
     limits: &crate::flow::Limits,
     pool: &rayon::ThreadPool,
 ) -> AuditReport<'d> {
     let kept_out = kept_out(files);
     let keep = reports.flows.is_some();
-    pool.install(|| auditor.audit(&flows, &kept_out, limits, keep))
+    pool.install(|| auditor.audit(&flows, &kept_out, left_out, limits, keep))
 }
 
-/// Which outputs a call of [`write_reports`] writes.
+/// Which outputs a call of [`write_reports`] writes, and how.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Writes {
+    /// Every output, in place (an audit).
     All,
-    /// Only files, each replaced whole (a live audit's interval report:
-    /// stdout gets the final report alone).
+    /// Files only, each replaced whole: a live audit's interval report
+    /// (stdout gets the final report alone).
     #[cfg_attr(not(feature = "libpcap"), allow(dead_code))]
-    FilesReplaced,
+    Interval,
+    /// Every output, files replaced whole: a live audit's final report,
+    /// which must not destroy the last interval's if it is cut short.
+    #[cfg_attr(not(feature = "libpcap"), allow(dead_code))]
+    Final,
 }
+
+/// Writes one report into a sink.
+type WriteReport = fn(&mut Sink, &AuditReport<'_>, &AuditDoc<'_>, Format) -> io::Result<()>;
 
 /// Writes the findings and every report asked for.
 fn write_reports(
@@ -382,115 +399,34 @@ fn write_reports(
     doc: &AuditDoc<'_>,
     writes: Writes,
 ) -> Result<(), RunError> {
-    let open = |o: &Output| -> io::Result<Option<Sink>> {
-        match (o, writes) {
-            (Output::Stdout, Writes::FilesReplaced) => Ok(None),
-            (_, Writes::All) => Ok(Some(Sink::Direct(o.open()?))),
-            (Output::File(p), Writes::FilesReplaced) => Sink::replacing(p).map(Some),
-        }
-    };
-    if let Some(mut out) = open(&reports.output)? {
-        report::write_findings(&mut out, &report.findings, reports.format)?;
-        out.done()?;
-    }
-    if let Some(mut out) = reports.flows.as_ref().map(open).transpose()?.flatten() {
-        report::write_flows(&mut out, &report.flows, true, reports.format)?;
-        out.done()?;
-    }
-    if let Some(mut out) = reports.html.as_ref().map(open).transpose()?.flatten() {
-        report::write_html(&mut out, doc)?;
-        out.done()?;
-    }
-    if let Some(mut out) = reports.junit.as_ref().map(open).transpose()?.flatten() {
-        report::write_junit(&mut out, doc)?;
-        out.done()?;
-    }
-    if let Some(mut out) = reports.sarif.as_ref().map(open).transpose()?.flatten() {
-        report::write_sarif(&mut out, doc)?;
-        out.done()?;
-    }
-    if let Some(p) = &reports.stats {
-        if let Some(mut out) = open(&Output::File(p.clone()))? {
-            write_stats(&mut out, doc.run)?;
-            out.done()?;
-        }
+    let stats = reports.stats.clone().map(Output::File);
+    let jobs: [(Option<&Output>, WriteReport); 6] = [
+        (Some(&reports.output), |o, r, _, f| {
+            report::write_findings(o, &r.findings, f)
+        }),
+        (reports.flows.as_ref(), |o, r, _, f| {
+            report::write_flows(o, &r.flows, true, f)
+        }),
+        (reports.html.as_ref(), |o, _, d, _| report::write_html(o, d)),
+        (reports.junit.as_ref(), |o, _, d, _| {
+            report::write_junit(o, d)
+        }),
+        (reports.sarif.as_ref(), |o, _, d, _| {
+            report::write_sarif(o, d)
+        }),
+        (stats.as_ref(), |o, _, d, _| write_stats(o, d.run)),
+    ];
+    for (output, write) in jobs {
+        let sink = match (output, writes) {
+            (None, _) | (Some(Output::Stdout), Writes::Interval) => continue,
+            (Some(o), Writes::All) | (Some(o @ Output::Stdout), Writes::Final) => Sink::direct(o)?,
+            (Some(Output::File(p)), _) => Sink::replacing(p)?,
+        };
+        let mut sink = sink;
+        write(&mut sink, report, doc, reports.format)?;
+        sink.done()?;
     }
     Ok(())
-}
-
-/// Where one report is written: straight to its output, or to a file
-/// beside it that replaces it when complete, so that a reader never sees
-/// half a report.
-enum Sink {
-    Direct(Box<dyn Write>),
-    Replacing {
-        file: BufWriter<File>,
-        tmp: PathBuf,
-        dest: PathBuf,
-    },
-}
-
-impl Sink {
-    /// A sink that replaces `dest` when done, when it is (or will be) a
-    /// regular file; anything else (a FIFO, /dev/null) is written in place.
-    fn replacing(dest: &std::path::Path) -> io::Result<Sink> {
-        let regular = std::fs::metadata(dest).map_or(true, |m| m.is_file());
-        if !regular {
-            return Ok(Sink::Direct(Output::File(dest.to_path_buf()).open()?));
-        }
-        let mut name = dest.file_name().unwrap_or_default().to_os_string();
-        name.push(".portaudit-tmp");
-        let tmp = dest.with_file_name(name);
-        let file = File::create(&tmp).map_err(|e| {
-            io::Error::new(e.kind(), format!("cannot write {}: {e}", tmp.display()))
-        })?;
-        Ok(Sink::Replacing {
-            file: BufWriter::new(file),
-            tmp,
-            dest: dest.to_path_buf(),
-        })
-    }
-
-    /// Removes what was written beside the output, leaving it as it was.
-    #[cfg_attr(not(feature = "libpcap"), allow(dead_code))]
-    fn discard(self) -> io::Result<()> {
-        match self {
-            Sink::Direct(_) => Ok(()),
-            Sink::Replacing { file, tmp, .. } => {
-                drop(file);
-                std::fs::remove_file(tmp)
-            }
-        }
-    }
-
-    /// Flushes, and puts a replacing file in place.
-    fn done(self) -> io::Result<()> {
-        match self {
-            Sink::Direct(mut w) => w.flush(),
-            Sink::Replacing { file, tmp, dest } => {
-                file.into_inner().map_err(|e| e.into_error())?.sync_data()?;
-                std::fs::rename(&tmp, &dest).map_err(|e| {
-                    io::Error::new(e.kind(), format!("cannot replace {}: {e}", dest.display()))
-                })
-            }
-        }
-    }
-}
-
-impl Write for Sink {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Sink::Direct(w) => w.write(buf),
-            Sink::Replacing { file, .. } => file.write(buf),
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Sink::Direct(w) => w.flush(),
-            Sink::Replacing { file, .. } => file.flush(),
-        }
-    }
 }
 
 impl Reports {
@@ -517,7 +453,7 @@ impl Reports {
     #[cfg_attr(not(feature = "libpcap"), allow(dead_code))]
     fn check_writable(&self) -> io::Result<()> {
         for path in self.files() {
-            Sink::replacing(path)?.discard()?;
+            drop(Sink::replacing(path)?);
         }
         Ok(())
     }
@@ -559,6 +495,7 @@ pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
             .collect()
     });
     report::write_flows(cfg.output.open()?, &flows, false, cfg.format)?;
+    let filter_report = cfg.ingest.filter.as_ref().map(|f| f.report());
     let summary = RunSummary {
         files: &ingested.files,
         flows: Summary::of(flows.iter().map(|v| &v.flow)),
@@ -566,7 +503,7 @@ pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
         coverage: &[],
         not_captures: &inputs.not_captures,
         fail_on: None,
-        filter: cfg.ingest.filter.as_deref(),
+        filter: filter_report.as_ref(),
     };
     if cfg.quiet {
         print_problems(&ingested.files);
@@ -615,18 +552,27 @@ mod tests {
         let text = summary.to_text(false);
         assert!(
             text.contains(
-                "incomplete: live:eth0: 7 packets were dropped before they could be read \
-                 (5 by the kernel, 2 by the interface): they are not audited"
+                "incomplete: live:eth0: the kernel dropped 5 packets before they could be read: \
+                 they are not audited (the interface also counts 2 dropped, in all its traffic)"
             ),
             "{text}"
         );
         assert_eq!(summary.to_json()["files"][0]["live"]["dropped"], 5);
         assert_eq!(verdict(&summary, false), exit_code::DAMAGED);
+        // The interface's own count is told, not held against the capture.
         let mut clean = files.clone();
         clean[0].live = Some(LiveCounts {
             received: 10,
-            ..LiveCounts::default()
+            dropped: 0,
+            interface_dropped: 2,
         });
         assert_eq!(input_status(&clean), None);
+        let mut failed = clean.clone();
+        failed[0].capture_failed = Some("the interface went down".into());
+        assert_eq!(input_status(&failed), Some(exit_code::DAMAGED));
+        assert_eq!(
+            failed[0].incomplete_note().unwrap(),
+            "capturing stopped after 10 packets: the interface went down"
+        );
     }
 }

@@ -66,15 +66,20 @@ mod live {
         Writes,
     };
     use crate::audit::Auditor;
+    use crate::capture::LinkType;
     use crate::capture::LiveCapture;
-    use crate::filter::PacketFilter;
-    use crate::flow::Flows;
+    use crate::filter::FilterReport;
+    use crate::flow::FlowsCopy;
     use crate::report::{AuditDoc, RunSummary};
     use crate::rules::Deployment;
 
+    /// How long packets already in the kernel's buffer are read at the
+    /// end, at most, before the final report.
+    const DRAIN_LIMIT: Duration = Duration::from_secs(1);
+
     /// The table as it was at one moment, for the reporter.
     struct Snapshot {
-        flows: Flows,
+        flows: FlowsCopy,
         stats: FileStats,
         elapsed: Duration,
         /// `Some(why)` for the final report.
@@ -92,11 +97,15 @@ mod live {
             .map_err(|e| RunError::Capture(e.to_string()))?;
         let stop = Arc::new(AtomicBool::new(false));
         for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-            // A second signal quits at once (the conditional shutdown must
-            // be registered first), as 128 + SIGINT.
-            signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&stop))
-                .and_then(|_| signal_hook::flag::register(signal, Arc::clone(&stop)))
-                .map_err(RunError::Io)?;
+            // A second signal quits at once, with 128 + the signal's number
+            // (the conditional shutdown must be registered first).
+            signal_hook::flag::register_conditional_shutdown(
+                signal,
+                128 + signal,
+                Arc::clone(&stop),
+            )
+            .and_then(|_| signal_hook::flag::register(signal, Arc::clone(&stop)))
+            .map_err(RunError::Io)?;
         }
         if !cfg.quiet {
             eprintln!(
@@ -114,9 +123,10 @@ mod live {
                 }
             );
         }
-        // The kernel runs the filter; this one only names it in reports.
-        let named_filter = cfg.filter.as_deref().map(|expression| {
-            PacketFilter::with_compiler(expression, |_| Err("runs in the kernel".to_string()))
+        // The kernel runs the filter: reports only name it.
+        let filter_report = cfg.filter.as_deref().map(FilterReport::named);
+        let left_out = cfg.filter.as_ref().map(|f| {
+            format!("--filter {f:?} kept what it rejects out of the capture: that may hold it")
         });
         let name = format!("live:{}", cap.interface());
         let mut live = LiveIngest::new(&name, &cfg.ingest);
@@ -128,10 +138,12 @@ mod live {
                 let mut code = exit_code::CLEAN;
                 for (n, snap) in rx.into_iter().enumerate() {
                     let files = [snap.stats];
+                    let flows = pool.install(|| snap.flows.finish());
                     let report = audit_flows(
                         &auditor,
-                        snap.flows,
+                        flows,
                         &files,
+                        left_out.as_deref(),
                         &cfg.reports,
                         &cfg.ingest.limits,
                         &pool,
@@ -143,18 +155,28 @@ mod live {
                         coverage: &report.coverage,
                         not_captures: &[],
                         fail_on: cfg.fail_on,
-                        filter: named_filter.as_ref(),
+                        filter: filter_report.as_ref(),
                     };
                     let doc = AuditDoc {
                         deployment: &deployment,
                         deployment_file: cfg.deployment.display().to_string(),
                         run: &summary,
                     };
+                    // An interval report that cannot be written is said,
+                    // and the watch goes on; the final one must be written.
                     let writes = match snap.last {
-                        Some(_) => Writes::All,
-                        None => Writes::FilesReplaced,
+                        Some(_) => Writes::Final,
+                        None => Writes::Interval,
                     };
-                    write_reports(&cfg.reports, &report, &doc, writes)?;
+                    match write_reports(&cfg.reports, &report, &doc, writes) {
+                        Ok(()) => {}
+                        Err(e) if snap.last.is_none() => eprintln!(
+                            "warning: watch: {}: report {} not written: {e}",
+                            cfg.interface,
+                            n + 1
+                        ),
+                        Err(e) => return Err(e),
+                    }
                     if !cfg.quiet {
                         let when = match snap.last {
                             Some(why) => format!("final report ({why})"),
@@ -185,7 +207,8 @@ mod live {
                     break "--duration reached";
                 }
                 if reporter.is_finished() {
-                    // It stopped on an error, which joining returns.
+                    // It only ends early by panicking, which joining
+                    // passes on.
                     break "the reporter stopped";
                 }
                 if now >= next_report {
@@ -214,15 +237,27 @@ mod live {
                         next_report += cfg.interval;
                     }
                 }
-                match cap.next_packet() {
-                    Ok(Some(p)) => live.packet(link, p.data, p.orig_len, p.ts),
-                    Ok(None) => {}
+                let waiting = match cap.next_packet() {
+                    Ok(Some(p)) => {
+                        live.packet(link, p.data, p.orig_len, p.ts);
+                        true
+                    }
+                    Ok(None) => false,
                     Err(e) => {
+                        live.stopped(&e.to_string());
+                        break "the capture failed";
+                    }
+                };
+                if !waiting {
+                    if let Err(e) = cap.wait() {
                         live.stopped(&e.to_string());
                         break "the capture failed";
                     }
                 }
             };
+            if why != "the capture failed" {
+                drain(&mut cap, &mut live, link);
+            }
             let (flows, mut stats) = live.snapshot();
             stats.live = cap.counts();
             let last = Snapshot {
@@ -239,6 +274,19 @@ mod live {
                 Err(panic) => std::panic::resume_unwind(panic),
             }
         })
+    }
+
+    /// Reads what is already in the kernel's buffer (a second's worth at
+    /// most, should it keep coming), so that the final report holds every
+    /// packet captured before the end.
+    fn drain(cap: &mut LiveCapture, live: &mut LiveIngest, link: LinkType) {
+        let deadline = Instant::now() + DRAIN_LIMIT;
+        while Instant::now() < deadline {
+            match cap.next_packet() {
+                Ok(Some(p)) => live.packet(link, p.data, p.orig_len, p.ts),
+                _ => break,
+            }
+        }
     }
 
     /// A duration as people write it: `1h30m`, `45s`, `500ms`.

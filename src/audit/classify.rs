@@ -233,11 +233,13 @@ impl<'d> Auditor<'d> {
     /// Audits the merged flows of all captures. `kept_out` is what the
     /// reading [`Limits`] kept out of `flows`: it becomes tracking-limit
     /// findings and qualifies missing-expected ones, as a capture where
-    /// many flows are one-way does. Runs on the current rayon pool.
+    /// many flows are one-way does, and as `left_out` says (why else
+    /// traffic may be missing: `--filter`). Runs on the current rayon pool.
     pub fn audit(
         &self,
         flows: &Flows,
         kept_out: &Overflow,
+        left_out: Option<&str>,
         limits: &Limits,
         keep_flows: bool,
     ) -> AuditReport<'d> {
@@ -292,6 +294,10 @@ impl<'d> Auditor<'d> {
                 "; {} packets of flows past --max-flows {} were not audited and may hold it",
                 kept_out.packets, limits.max_flows
             ));
+        }
+        if let Some(why) = left_out {
+            caveats.push_str("; ");
+            caveats.push_str(why);
         }
         findings.extend(self.missing_expected(&coverage, &seen_hosts, &caveats, &mut roles_cache));
         findings.extend(self.limit_findings(kept_out, limits));

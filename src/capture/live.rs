@@ -3,20 +3,15 @@
 //! exist in every build, since reports carry them.
 
 /// What the kernel counted of a live capture (`pcap_stats`): packets that
-/// passed its filter, and those it or the interface had to drop because
-/// they came faster than they were read. Dropped packets are not audited.
+/// passed its filter, and those it had to drop because they came faster
+/// than they were read (not audited). `interface_dropped` is the
+/// interface's own count, for all its traffic, filtered or not: told, not
+/// held against the capture.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct LiveCounts {
     pub received: u64,
     pub dropped: u64,
     pub interface_dropped: u64,
-}
-
-impl LiveCounts {
-    /// Packets lost before they could be read.
-    pub fn lost(&self) -> u64 {
-        self.dropped + self.interface_dropped
-    }
 }
 
 #[cfg(feature = "libpcap")]
@@ -31,20 +26,22 @@ mod capture {
     use super::LiveCounts;
     use crate::capture::{LinkType, Timestamp};
 
-    /// Bytes kept of each packet: the whole packet, as tcpdump keeps it.
-    const SNAPLEN: i32 = 262_144;
-    /// The kernel's buffer: a burst of a few seconds at 100 Mbit/s waits
-    /// there while the table is snapshotted.
-    const BUFFER_BYTES: i32 = 32 << 20;
-    /// The kernel's delivery timeout; reads do not block (see
-    /// [`LiveCapture::next_packet`]).
+    /// Bytes kept of each packet: the headers are all an audit reads (the
+    /// wire length is kept whole), and a small snap length makes the
+    /// kernel's ring slots small: on loopback, or with GRO, a whole packet
+    /// can be 64 KB, and the ring would hold only a few hundred.
+    const SNAPLEN: i32 = 1024;
+    /// The kernel's buffer: some 50 000 packets wait there while the
+    /// capture thread copies the table for a report.
+    const BUFFER_BYTES: i32 = 64 << 20;
+    /// The kernel's delivery timeout; reads themselves do not block (see
+    /// [`LiveCapture::wait`]).
     const READ_TIMEOUT_MS: i32 = 100;
-    /// How long [`LiveCapture::next_packet`] pauses when no packet is waiting.
-    /// libpcap's own read timeout may never expire on an idle Linux
-    /// interface (TPACKET_V3), so reads do not block, and an idle capture
-    /// wakes up a hundred times a second; packets wait in the kernel's
-    /// buffer meanwhile.
-    const IDLE_PAUSE: std::time::Duration = std::time::Duration::from_millis(10);
+    /// How long [`LiveCapture::wait`] waits for a packet at most.
+    const WAIT: rustix::event::Timespec = rustix::event::Timespec {
+        tv_sec: 0,
+        tv_nsec: 100_000_000,
+    };
 
     /// Why capturing could not start, or went on no longer.
     #[derive(Debug)]
@@ -119,7 +116,9 @@ mod capture {
     impl LiveCapture {
         /// Opens `interface`, not promiscuous, with `filter` (tcpdump's
         /// syntax) set in the kernel so that what it rejects is never
-        /// copied.
+        /// copied. Reads do not block: libpcap's read timeout may never
+        /// expire on an idle Linux interface (TPACKET_V3), so waiting is
+        /// [`LiveCapture::wait`]'s, with poll(2).
         pub fn open(interface: &str, filter: Option<&str>) -> Result<LiveCapture, LiveError> {
             let other = |e: Error| LiveError::Other {
                 interface: interface.to_string(),
@@ -160,8 +159,7 @@ mod capture {
             &self.interface
         }
 
-        /// The next packet, or `None` after a short pause when none is
-        /// waiting.
+        /// The next packet, or `None` when none is waiting.
         pub fn next_packet(&mut self) -> Result<Option<LivePacket<'_>>, LiveError> {
             match self.cap.next_packet() {
                 Ok(p) => {
@@ -176,13 +174,24 @@ mod capture {
                         ),
                     }))
                 }
-                Err(Error::TimeoutExpired) => {
-                    std::thread::sleep(IDLE_PAUSE);
-                    Ok(None)
-                }
+                Err(Error::TimeoutExpired) => Ok(None),
                 Err(e) => Err(LiveError::Other {
                     interface: self.interface.clone(),
                     message: message(e),
+                }),
+            }
+        }
+
+        /// Waits until a packet is waiting, a tenth of a second at most,
+        /// or a signal comes.
+        pub fn wait(&self) -> Result<(), LiveError> {
+            use rustix::event::{poll, PollFd, PollFlags};
+            let mut fds = [PollFd::new(&self.cap, PollFlags::IN)];
+            match poll(&mut fds, Some(&WAIT)) {
+                Ok(_) | Err(rustix::io::Errno::INTR) => Ok(()),
+                Err(e) => Err(LiveError::Other {
+                    interface: self.interface.clone(),
+                    message: format!("waiting for packets: {e}"),
                 }),
             }
         }
@@ -209,7 +218,10 @@ mod capture {
     fn open_error(interface: &str, e: Error) -> LiveError {
         let text = message(e);
         let lower = text.to_ascii_lowercase();
-        if lower.contains("permission") || lower.contains("not permitted") {
+        if lower.contains("permission")
+            || lower.contains("not permitted")
+            || lower.contains("cap_net_raw")
+        {
             return LiveError::Permission {
                 interface: interface.to_string(),
                 message: text,

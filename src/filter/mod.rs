@@ -56,9 +56,13 @@ pub enum FilterVerdict {
 /// Label of packets the filter rejected.
 pub const NOT_MATCHING: &str = "not-matching-filter";
 
+/// Label of packets of a link type the filter cannot be compiled for,
+/// before the link type's name.
+pub const INAPPLICABLE: &str = "filter-not-applicable-to-";
+
 /// Label of packets of a link type the filter cannot be compiled for.
 pub fn inapplicable_label(link: LinkType) -> String {
-    format!("filter-not-applicable-to-{}", link.name())
+    format!("{INAPPLICABLE}{}", link.name())
 }
 
 impl PacketFilter {
@@ -128,6 +132,32 @@ impl PacketFilter {
             .filter_map(|(&l, c)| c.as_ref().as_ref().err().map(|e| (LinkType(l), e.clone())))
             .collect()
     }
+
+    /// What reports say of this filter after a run.
+    pub fn report(&self) -> FilterReport {
+        FilterReport {
+            expression: self.expression.clone(),
+            not_applicable: self.failures(),
+        }
+    }
+}
+
+/// What reports say of a filter: its expression, and the link types met
+/// that it could not be compiled for, with libpcap's reason.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FilterReport {
+    pub expression: String,
+    pub not_applicable: Vec<(LinkType, String)>,
+}
+
+impl FilterReport {
+    /// A filter that runs elsewhere (in the kernel, for a live capture).
+    pub fn named(expression: &str) -> FilterReport {
+        FilterReport {
+            expression: expression.to_string(),
+            not_applicable: Vec::new(),
+        }
+    }
 }
 
 /// A walk's view of a filter: the program of the link type of the packet
@@ -136,11 +166,17 @@ impl PacketFilter {
 pub struct FilterCursor {
     filter: Arc<PacketFilter>,
     last: Option<(LinkType, Compiled)>,
+    /// A BSD loopback packet whose family is in the other byte order.
+    swapped: Vec<u8>,
 }
 
 impl FilterCursor {
     pub fn new(filter: Arc<PacketFilter>) -> FilterCursor {
-        FilterCursor { filter, last: None }
+        FilterCursor {
+            filter,
+            last: None,
+            swapped: Vec::new(),
+        }
     }
 
     /// Judges one packet: `data` as captured, `wire_len` on the wire.
@@ -153,12 +189,32 @@ impl FilterCursor {
                 &self.last.insert((link, p)).1
             }
         };
+        // BSD loopback's address family is in the byte order of the
+        // machine that captured, and libpcap compiles for this machine's
+        // (reading a file of the other order, it swaps its constants):
+        // a family in the other order is swapped here instead.
+        let data = match data.first_chunk::<4>() {
+            Some(af) if link == LinkType::NULL && foreign_family(*af) => {
+                self.swapped.clear();
+                self.swapped.extend_from_slice(data);
+                self.swapped[..4].reverse();
+                &self.swapped
+            }
+            _ => data,
+        };
         match program.as_ref() {
             Ok(p) if p.run(data, wire_len) > 0 => FilterVerdict::Match,
             Ok(_) => FilterVerdict::NoMatch,
             Err(_) => FilterVerdict::Inapplicable,
         }
     }
+}
+
+/// Whether a BSD loopback family reads as a family only in the other
+/// byte order (families are small numbers).
+fn foreign_family(af: [u8; 4]) -> bool {
+    let here = u32::from_ne_bytes(af);
+    here > 0xffff && here.swap_bytes() <= 0xffff
 }
 
 #[cfg(test)]

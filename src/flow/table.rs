@@ -365,13 +365,10 @@ impl FlowTable {
         self.orphan_packets + self.orphans.values().map(|o| o.packets).sum::<u64>()
     }
 
-    /// The flows so far, sorted by key as [`FlowTable::finish`] sorts
-    /// them, while the table goes on: a copy of every flow's counters.
-    pub fn snapshot(&self) -> Flows {
-        use rayon::prelude::*;
-        let mut flows = self.flows.entries().to_vec();
-        flows.par_sort_unstable_by_key(|f| f.0);
-        Flows(flows)
+    /// A copy of the flows so far, while the table goes on: every flow's
+    /// counters, not yet sorted (see [`FlowsCopy::finish`]).
+    pub fn copy_flows(&self) -> FlowsCopy {
+        FlowsCopy(self.flows.entries().to_vec())
     }
 
     /// What the limits kept out so far, leaving the count at zero.
@@ -384,6 +381,21 @@ impl FlowTable {
     pub fn finish(self) -> Flows {
         use rayon::prelude::*;
         let mut flows = self.flows.into_entries();
+        flows.par_sort_unstable_by_key(|f| f.0);
+        Flows(flows)
+    }
+}
+
+/// Flows copied out of a table that goes on ([`FlowTable::copy_flows`]).
+#[derive(Debug, Default)]
+pub struct FlowsCopy(Vec<(PackedKey, FlowStats)>);
+
+impl FlowsCopy {
+    /// The flows sorted by key, as [`FlowTable::finish`] gives them, on
+    /// the current rayon pool.
+    pub fn finish(self) -> Flows {
+        use rayon::prelude::*;
+        let mut flows = self.0;
         flows.par_sort_unstable_by_key(|f| f.0);
         Flows(flows)
     }

@@ -244,7 +244,7 @@ fn header(s: &mut String, doc: &AuditDoc, verdict: &Verdict) -> fmt::Result {
     )?;
     let troubled: Vec<&FileStats> = files
         .iter()
-        .filter(|f| f.unreadable.is_some() || !f.damage.is_empty() || f.lost_note().is_some())
+        .filter(|f| f.unreadable.is_some() || !f.damage.is_empty() || f.incomplete_note().is_some())
         .collect();
     if !troubled.is_empty() {
         writeln!(
@@ -892,10 +892,10 @@ fn decode(s: &mut String, doc: &AuditDoc) -> fmt::Result {
             }
             write!(s, "</ul>")?;
         }
-        if let Some(note) = f.lost_note() {
+        if let Some(note) = f.incomplete_note() {
             write!(s, "<p>incomplete: {}</p>", Esc(&note))?;
         }
-        if f.unreadable.is_none() && f.damage.is_empty() && f.lost_note().is_none() {
+        if f.unreadable.is_none() && f.damage.is_empty() && f.incomplete_note().is_none() {
             write!(s, "none")?;
         }
         writeln!(s, "</td></tr>")?;

@@ -258,7 +258,7 @@ fn suites(doc: &AuditDoc) -> Vec<Suite> {
                     format!("damaged ({} place(s)); first: {first}", f.damage.len()),
                     body,
                 )
-            } else if let Some(note) = f.lost_note() {
+            } else if let Some(note) = f.incomplete_note() {
                 Outcome::Error(format!("incomplete: {note}"), String::new())
             } else {
                 Outcome::Passed

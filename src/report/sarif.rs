@@ -165,7 +165,7 @@ pub fn write_sarif<W: Write>(mut out: W, doc: &AuditDoc) -> io::Result<()> {
             .iter()
             .map(|u| format!("cannot be read: {u}"))
             .chain(file.damage.iter().map(|d| format!("damaged: {d}")))
-            .chain(file.lost_note().map(|n| format!("incomplete: {n}")));
+            .chain(file.incomplete_note().map(|n| format!("incomplete: {n}")));
         for text in problems {
             let mut n = json!({
                 "level": "error",

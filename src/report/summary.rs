@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::app::{kept_out, FileStats};
 use crate::audit::{Finding, RuleCoverage};
-use crate::filter::PacketFilter;
+use crate::filter::FilterReport;
 use crate::flow::{Flow, FlowState};
 use crate::rules::{FindingKind, Severity};
 
@@ -109,8 +109,8 @@ pub struct RunSummary<'a> {
     pub not_captures: &'a [std::path::PathBuf],
     /// The level `--fail-on` names (`None`: never), for the verdict line.
     pub fail_on: Option<Severity>,
-    /// `--filter`, when one was given to our reader.
-    pub filter: Option<&'a PacketFilter>,
+    /// `--filter`, when one was given.
+    pub filter: Option<&'a FilterReport>,
 }
 
 impl RunSummary<'_> {
@@ -182,14 +182,14 @@ impl RunSummary<'_> {
             "packets: {read} read ({bytes} bytes on the wire), {decoded} decoded, {skipped_total} skipped"
         )?;
         if let Some(filter) = self.filter {
-            writeln!(s, "filter: {:?}", filter.expression())?;
-            for (link, why) in filter.failures() {
+            writeln!(s, "filter: {:?}", filter.expression)?;
+            for (link, why) in &filter.not_applicable {
                 writeln!(
                     s,
                     "{}: --filter cannot be compiled for link type {} ({why}): its packets are counted as {}, not audited",
                     paint(YELLOW, "warning"),
                     link.name(),
-                    crate::filter::inapplicable_label(link)
+                    crate::filter::inapplicable_label(*link)
                 )?;
             }
         }
@@ -215,7 +215,7 @@ impl RunSummary<'_> {
                     f.last_ts.map(|t| t.to_string()).unwrap_or_default(),
                     if f.unreadable.is_some() || !f.damage.is_empty() {
                         "damaged".into()
-                    } else if f.lost_note().is_some() {
+                    } else if f.incomplete_note().is_some() {
                         "incomplete".into()
                     } else {
                         String::new()
@@ -268,7 +268,7 @@ impl RunSummary<'_> {
             for d in &f.damage {
                 writeln!(s, "{}: {}: {d}", paint(RED, "damaged"), f.name)?;
             }
-            if let Some(note) = f.lost_note() {
+            if let Some(note) = f.incomplete_note() {
                 writeln!(s, "{}: {}: {note}", paint(RED, "incomplete"), f.name)?;
             }
         }
@@ -491,8 +491,8 @@ impl RunSummary<'_> {
         });
         if let Some(f) = self.filter {
             run["filter"] = json!({
-                "expression": f.expression(),
-                "not_applicable": f.failures().into_iter().map(|(link, why)| json!({"link_type": link.0, "name": link.name(), "message": why})).collect::<Vec<_>>(),
+                "expression": f.expression,
+                "not_applicable": f.not_applicable.iter().map(|(link, why)| json!({"link_type": link.0, "name": link.name(), "message": why})).collect::<Vec<_>>(),
             });
         }
         run

@@ -11,15 +11,44 @@ use std::time::{Duration, Instant};
 
 use super::*;
 
+/// Sockets on `console` (a 127.0.0.x address of its own per test, so
+/// that tests running at once capture apart), each on a port the kernel
+/// picks: one TCP and one UDP port that the deployment allows, one of each
+/// that it does not.
+struct Listeners {
+    allowed_tcp: TcpListener,
+    forbidden_tcp: TcpListener,
+    allowed_udp: UdpSocket,
+    forbidden_udp: UdpSocket,
+}
+
+impl Listeners {
+    fn bind(console: &str) -> Listeners {
+        Listeners {
+            allowed_tcp: TcpListener::bind((console, 0)).unwrap(),
+            forbidden_tcp: TcpListener::bind((console, 0)).unwrap(),
+            allowed_udp: UdpSocket::bind((console, 0)).unwrap(),
+            forbidden_udp: UdpSocket::bind((console, 0)).unwrap(),
+        }
+    }
+
+    fn ports(&self) -> [u16; 4] {
+        [
+            self.allowed_tcp.local_addr().unwrap().port(),
+            self.forbidden_tcp.local_addr().unwrap().port(),
+            self.allowed_udp.local_addr().unwrap().port(),
+            self.forbidden_udp.local_addr().unwrap().port(),
+        ]
+    }
+}
+
 /// A deployment where `console` is the console of Binalyze AIR and
-/// 127.0.0.1 (where the kernel sends from) a responder; UDP 5514 to the
-/// console is allowed by a site rule.
-fn deployment(dir: &Path, console: &str) -> PathBuf {
+/// 127.0.0.1 (where the kernel sends from) a responder; site rules allow
+/// the `allowed` TCP and UDP ports from the responder to the console.
+fn deployment(dir: &Path, console: &str, allowed: Option<&Listeners>) -> PathBuf {
     let path = dir.join("live.toml");
-    std::fs::write(
-        &path,
-        format!(
-            r#"name = "live-test"
+    let mut text = format!(
+        r#"name = "live-test"
 scope = "bound"
 
 [profiles.binalyze-air]
@@ -27,27 +56,34 @@ scope = "bound"
 [profiles.binalyze-air.hosts]
 console = ["{console}"]
 responder = ["127.0.0.1"]
-
+"#
+    );
+    if let Some(l) = allowed {
+        let [tcp, _, udp, _] = l.ports();
+        for (proto, port) in [("tcp", tcp), ("udp", udp)] {
+            text += &format!(
+                r#"
 [[site_rule]]
-id = "site-syslog-5514"
+id = "site-test-{proto}"
 from = ["127.0.0.1"]
 to = ["{console}"]
-proto = "udp"
-ports = "5514"
-purpose = "Test syslog relay"
-source = "Test policy: the responders relay syslog to the console."
+proto = "{proto}"
+ports = "{port}"
+purpose = "Test service"
+source = "Test policy: the responders reach the console's test service."
 "#
-        ),
-    )
-    .unwrap();
+            );
+        }
+    }
+    std::fs::write(&path, text).unwrap();
     path
 }
 
 /// Starts a watch of lo limited to `console`'s traffic, and waits until it
 /// says it captures. `None` (with the reason printed) when the capture is
 /// refused for want of privilege.
-fn start(dir: &Path, console: &str, extra: &[&str]) -> Option<Watch> {
-    let dep = deployment(dir, console);
+fn start(dir: &Path, console: &str, listeners: &Listeners, extra: &[&str]) -> Option<Watch> {
+    let dep = deployment(dir, console, Some(listeners));
     let mut child = bin()
         .args([
             "watch",
@@ -103,26 +139,20 @@ impl Watch {
     }
 }
 
-/// TCP to 8443 (allowed) and to an ephemeral port (not), UDP to 5514
-/// (allowed) and to an ephemeral port (not), all answered.
-fn traffic(console: &str) -> (u16, u16) {
-    let allowed = TcpListener::bind((console, 8443)).unwrap();
-    let forbidden = TcpListener::bind((console, 0)).unwrap();
-    let tcp_port = forbidden.local_addr().unwrap().port();
-    for l in [&allowed, &forbidden] {
-        let mut c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
-        let (mut s, _) = l.accept().unwrap();
+/// A TCP exchange with each listener and a UDP exchange with each socket,
+/// from 127.0.0.1.
+fn traffic(l: &Listeners) {
+    for listener in [&l.allowed_tcp, &l.forbidden_tcp] {
+        let mut c = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut s, _) = listener.accept().unwrap();
         c.write_all(b"hello").unwrap();
         let mut buf = [0u8; 5];
         s.read_exact(&mut buf).unwrap();
         s.write_all(b"ok").unwrap();
         c.read_exact(&mut buf[..2]).unwrap();
     }
-    let syslog = UdpSocket::bind((console, 5514)).unwrap();
-    let other = UdpSocket::bind((console, 0)).unwrap();
-    let udp_port = other.local_addr().unwrap().port();
     let client = UdpSocket::bind("127.0.0.1:0").unwrap();
-    for s in [&syslog, &other] {
+    for s in [&l.allowed_udp, &l.forbidden_udp] {
         client
             .send_to(b"<13>portaudit live test", s.local_addr().unwrap())
             .unwrap();
@@ -130,55 +160,45 @@ fn traffic(console: &str) -> (u16, u16) {
         let (_, from) = s.recv_from(&mut buf).unwrap();
         s.send_to(b"ack", from).unwrap();
     }
-    (tcp_port, udp_port)
 }
 
 /// The findings CSV as (kind, proto, dst_port, rule_id) rows.
 fn findings(csv: &str) -> Vec<(String, String, String, String)> {
-    let mut lines = csv.lines();
-    let header: Vec<&str> = lines.next().expect("a header").split(',').collect();
-    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let mut reader = ::csv::Reader::from_reader(csv.as_bytes());
+    let header = reader.headers().expect("a header").clone();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
     let (kind, proto, port, rule) = (col("kind"), col("proto"), col("dst_port"), col("rule_id"));
-    lines
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
             (
-                f[kind].to_string(),
-                f[proto].to_string(),
-                f[port].to_string(),
-                f[rule].to_string(),
+                r[kind].to_string(),
+                r[proto].to_string(),
+                r[port].to_string(),
+                r[rule].to_string(),
             )
         })
         .collect()
 }
 
-fn check_findings(csv: &str, tcp_port: u16, udp_port: u16) {
+/// Exactly: the forbidden TCP and UDP ports, and the required responder →
+/// console 443 that never came (missing, judged on the whole run).
+fn check_findings(csv: &str, l: &Listeners) {
+    let [_, tcp, _, udp] = l.ports();
     let rows = findings(csv);
-    let has = |kind: &str, proto: &str, port: &str| {
+    let has = |kind: &str, proto: &str, port: u16| {
         rows.iter()
-            .any(|r| r.0 == kind && r.1 == proto && r.2 == port)
+            .any(|r| r.0 == kind && r.1 == proto && r.2 == port.to_string())
     };
-    assert!(
-        has("unexpected-port", "tcp", &tcp_port.to_string()),
-        "{csv}"
-    );
-    assert!(
-        has("unexpected-port", "udp", &udp_port.to_string()),
-        "{csv}"
-    );
-    // Allowed traffic is no finding.
-    assert!(
-        !rows.iter().any(|r| r.2 == "8443" || r.2 == "5514"),
-        "{csv}"
-    );
-    // The required responder → console 443 never came: missing, judged
-    // on the whole run.
+    assert!(has("unexpected-port", "tcp", tcp), "{csv}");
+    assert!(has("unexpected-port", "udp", udp), "{csv}");
     assert!(
         rows.iter()
             .any(|r| r.0 == "missing-expected" && r.3 == "responder-to-console-https-443"),
         "{csv}"
     );
-    assert_eq!(rows.len(), 3, "{csv}");
+    assert_eq!(rows.len(), 3, "allowed traffic is no finding: {csv}");
 }
 
 /// Waits until `path` exists with more than a header, or `limit` passes.
@@ -201,9 +221,11 @@ fn watch_reports_every_interval_and_stops_after_its_duration() {
     let out = dir.path().join("findings.csv");
     let stats = dir.path().join("stats.json");
     let console = "127.0.0.2";
+    let listeners = Listeners::bind(console);
     let Some(watch) = start(
         dir.path(),
         console,
+        &listeners,
         &[
             "--interval",
             "500ms",
@@ -217,16 +239,16 @@ fn watch_reports_every_interval_and_stops_after_its_duration() {
     ) else {
         return;
     };
-    let (tcp_port, udp_port) = traffic(console);
+    traffic(&listeners);
     // An interval report shows the findings while the watch goes on.
     let interim = wait_for_findings(&out, Duration::from_secs(5));
-    check_findings(&interim, tcp_port, udp_port);
+    check_findings(&interim, &listeners);
     let (status, stdout, err) = watch.finish();
     assert_eq!(status, Some(1), "findings fail the run: {err}");
     assert!(stdout.is_empty(), "-o is a file: stdout stays empty");
     assert!(err.contains("watch: lo: report 1 after"), "{err}");
     assert!(err.contains("final report (--duration reached)"), "{err}");
-    check_findings(&std::fs::read_to_string(&out).unwrap(), tcp_port, udp_port);
+    check_findings(&std::fs::read_to_string(&out).unwrap(), &listeners);
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
     assert_eq!(v["filter"]["expression"], format!("host {console}"));
     let file = &v["files"][0];
@@ -243,26 +265,28 @@ fn watch_reports_every_interval_and_stops_after_its_duration() {
     );
 }
 
+/// Ctrl-C (SIGINT) or SIGTERM right after the traffic: what is still in
+/// the kernel's buffer is read, and the final report goes to stdout.
 #[test]
-fn ctrl_c_ends_the_watch_with_the_final_report_on_stdout() {
-    let dir = tempfile::tempdir().unwrap();
-    let console = "127.0.0.3";
-    let Some(watch) = start(dir.path(), console, &["--interval", "1h"]) else {
-        return;
-    };
-    let (tcp_port, udp_port) = traffic(console);
-    // Packets reach the table within the capture's pause.
-    std::thread::sleep(Duration::from_millis(500));
-    let kill = Command::new("kill")
-        .args(["-INT", &watch.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    let (status, stdout, err) = watch.finish();
-    assert_eq!(status, Some(1), "{err}");
-    assert!(err.contains("final report (interrupted)"), "{err}");
-    assert!(!err.contains("report 1 after"), "no interval passed: {err}");
-    check_findings(&stdout, tcp_port, udp_port);
+fn ctrl_c_or_sigterm_ends_the_watch_with_the_final_report_on_stdout() {
+    for (signal, console) in [("INT", "127.0.0.3"), ("TERM", "127.0.0.7")] {
+        let dir = tempfile::tempdir().unwrap();
+        let listeners = Listeners::bind(console);
+        let Some(watch) = start(dir.path(), console, &listeners, &["--interval", "1h"]) else {
+            return;
+        };
+        traffic(&listeners);
+        let kill = Command::new("kill")
+            .args([format!("-{signal}"), watch.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(kill.success());
+        let (status, stdout, err) = watch.finish();
+        assert_eq!(status, Some(1), "SIG{signal}: {err}");
+        assert!(err.contains("final report (interrupted)"), "{err}");
+        assert!(!err.contains("report 1 after"), "no interval passed: {err}");
+        check_findings(&stdout, &listeners);
+    }
 }
 
 /// Without CAP_NET_RAW the message says what is needed; as root the test
@@ -279,7 +303,7 @@ fn without_the_capture_privilege_the_message_says_what_is_needed() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let dep = deployment(dir.path(), "127.0.0.4");
+    let dep = deployment(dir.path(), "127.0.0.4", None);
     // The unprivileged user must read the deployment.
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -316,7 +340,7 @@ fn without_the_capture_privilege_the_message_says_what_is_needed() {
 #[test]
 fn an_unknown_interface_is_named_with_the_known_ones() {
     let dir = tempfile::tempdir().unwrap();
-    let dep = deployment(dir.path(), "127.0.0.5");
+    let dep = deployment(dir.path(), "127.0.0.5", None);
     let o = run(&["watch", "-i", "nosuch0", "-d", &path_str(&dep)]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(code(&o), 2, "{err}");
@@ -334,7 +358,7 @@ fn an_unknown_interface_is_named_with_the_known_ones() {
 #[test]
 fn an_unwritable_report_stops_the_watch_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    let dep = deployment(dir.path(), "127.0.0.6");
+    let dep = deployment(dir.path(), "127.0.0.6", None);
     let out = dir.path().join("no-such-dir/findings.csv");
     let o = run(&[
         "watch",
