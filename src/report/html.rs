@@ -960,9 +960,10 @@ fn file_notes(s: &mut String, files: &[FileStats]) -> fmt::Result {
         }
         if !odd.is_empty() {
             notes.push(format!(
-                "{}: packet timestamps: {}; all packets are audited, first/last seen may mislead",
+                "{}: packet timestamps: {}; {}",
                 f.name,
-                odd.join(", ")
+                odd.join(", "),
+                super::summary::ODD_TIMES
             ));
         }
         let o = &f.overflow;

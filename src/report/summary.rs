@@ -84,6 +84,10 @@ fn ratio(a: u64, b: u64) -> f64 {
     }
 }
 
+/// What odd timestamps mean for an audit, after the list of them.
+pub(crate) const ODD_TIMES: &str =
+    "no packet is left out of the audit for its time, but first/last seen may mislead";
+
 /// What is odd about a file's timestamps, e.g. "3 go back in time"; empty
 /// when nothing is.
 pub(crate) fn odd_times(f: &FileStats) -> Vec<String> {
@@ -280,7 +284,7 @@ impl RunSummary<'_> {
             if !odd.is_empty() {
                 writeln!(
                     s,
-                    "note: {}: packet timestamps: {}; all packets are audited, first/last seen may mislead",
+                    "note: {}: packet timestamps: {}; {ODD_TIMES}",
                     f.name,
                     odd.join(", ")
                 )?;
