@@ -324,10 +324,11 @@ fn without_the_capture_privilege_the_message_says_what_is_needed() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
-    if err.contains("Permission denied") && !err.contains("CAP_NET_RAW") {
-        eprintln!(
-            "skipped: the unprivileged user cannot reach the binary or the deployment: {err}"
-        );
+    // setpriv itself may be refused (a container without CAP_SETUID), or
+    // the unprivileged user may not reach the binary or the deployment:
+    // then portaudit never asked for the capture.
+    if !err.contains("CAP_NET_RAW") && (!err.starts_with("error:") || err.contains("live.toml")) {
+        eprintln!("skipped: portaudit could not be run as an unprivileged user: {err}");
         return;
     }
     assert_eq!(code(&o), 2, "{err}");
