@@ -148,43 +148,67 @@ enum Op {
 }
 
 impl Op {
-    fn of(i: Insn) -> Op {
+    /// Checks instruction `at` of a program `len` long as `bpf_validate`
+    /// does, and decodes it; the error says what is wrong.
+    fn decode(i: Insn, at: usize, len: usize) -> Result<Op, &'static str> {
+        if i.code > 0xff || (i.code & 0x07 <= LDX && i.code & 0x18 == 0x18) {
+            return Err("unknown opcode");
+        }
         let size = match i.code & 0x18 {
             W => 4,
             H => 2,
             _ => 1,
         };
         let src = if i.code & X == X { Src::X } else { Src::K(i.k) };
-        let mem = i.k as usize;
-        match i.code & 0x07 {
+        let mem = || {
+            (i.k < MEMWORDS)
+                .then_some(i.k as usize)
+                .ok_or("scratch memory index out of range")
+        };
+        let op = i.code & 0xf0;
+        // Jumps are relative to the next instruction.
+        let from = at + 1;
+        Ok(match i.code & 0x07 {
             LD => match i.code & 0xe0 {
                 ABS => Op::LdAbs { size, k: i.k },
                 IND => Op::LdInd { size, k: i.k },
                 LEN => Op::LdLen,
                 IMM => Op::LdImm(i.k),
-                MEM => Op::LdMem(mem),
-                _ => Op::Reject,
+                MEM => Op::LdMem(mem()?),
+                _ => return Err("unknown load mode"),
             },
             LDX => match i.code & 0xe0 {
-                MSH => Op::LdxMsh(i.k),
+                MSH if i.code == LDX | B | MSH => Op::LdxMsh(i.k),
                 LEN => Op::LdxLen,
                 IMM => Op::LdxImm(i.k),
-                MEM => Op::LdxMem(mem),
-                _ => Op::Reject,
+                MEM => Op::LdxMem(mem()?),
+                // libpcap accepts ABS and IND for LDX too, and its
+                // interpreter then rejects the packet.
+                ABS | IND => Op::Reject,
+                _ => return Err("unknown load mode"),
             },
-            ST => Op::St(mem),
-            STX => Op::Stx(mem),
-            ALU if i.code & 0xf0 == NEG => Op::Neg,
-            ALU => Op::Alu {
-                op: i.code & 0xf0,
-                src,
+            ST => Op::St(mem()?),
+            STX => Op::Stx(mem()?),
+            ALU => match op {
+                DIV | MOD if src == Src::K(0) => return Err("division by a constant zero"),
+                NEG => Op::Neg,
+                ADD | SUB | MUL | DIV | OR | AND | LSH | RSH | MOD | XOR => Op::Alu { op, src },
+                _ => return Err("unknown arithmetic operation"),
             },
-            JMP if i.code & 0xf0 == JA => Op::Ja(i.k as usize),
-            JMP => Op::Jump {
-                op: i.code & 0xf0,
-                src,
-                jt: usize::from(i.jt),
-                jf: usize::from(i.jf),
+            JMP => match op {
+                JA if (i.k as usize) < len - from => Op::Ja(i.k as usize),
+                JEQ | JGT | JGE | JSET
+                    if from + (i.jt as usize) < len && from + (i.jf as usize) < len =>
+                {
+                    Op::Jump {
+                        op,
+                        src,
+                        jt: usize::from(i.jt),
+                        jf: usize::from(i.jf),
+                    }
+                }
+                JA | JEQ | JGT | JGE | JSET => return Err("jump past the end"),
+                _ => return Err("unknown jump"),
             },
             RET => match i.code & 0x18 {
                 K => Op::RetK(i.k),
@@ -197,8 +221,8 @@ impl Op {
                 TXA => Op::Txa,
                 _ => Op::Reject,
             },
-            _ => Op::Reject,
-        }
+            _ => unreachable!("the class is three bits"),
+        })
     }
 }
 
@@ -229,51 +253,17 @@ impl Program {
                 what: "the program is empty",
             });
         }
-        for (at, i) in insns.iter().enumerate() {
-            let bad = |what| Err(InvalidProgram { at, what });
-            let op = i.code & 0xf0;
-            if i.code > 0xff || (i.code & 0x07 <= LDX && i.code & 0x18 == 0x18) {
-                return bad("unknown opcode");
-            }
-            match i.code & 0x07 {
-                LD | LDX => match i.code & 0xe0 {
-                    IMM | ABS | IND | LEN => {}
-                    MSH if i.code == LDX | B | MSH => {}
-                    MEM if i.k < MEMWORDS => {}
-                    MEM => return bad("scratch memory index out of range"),
-                    _ => return bad("unknown load mode"),
-                },
-                ST | STX if i.k >= MEMWORDS => return bad("scratch memory index out of range"),
-                ST | STX => {}
-                ALU => match op {
-                    DIV | MOD if i.code & X == K && i.k == 0 => {
-                        return bad("division by a constant zero")
-                    }
-                    ADD | SUB | MUL | DIV | OR | AND | LSH | RSH | NEG | MOD | XOR => {}
-                    _ => return bad("unknown arithmetic operation"),
-                },
-                JMP => {
-                    let from = at + 1;
-                    match op {
-                        JA if (i.k as usize) < len - from => {}
-                        JA => return bad("jump past the end"),
-                        JEQ | JGT | JGE | JSET
-                            if from + (i.jt as usize) < len && from + (i.jf as usize) < len => {}
-                        JEQ | JGT | JGE | JSET => return bad("jump past the end"),
-                        _ => return bad("unknown jump"),
-                    }
-                }
-                RET | MISC => {}
-                _ => unreachable!("the class is three bits"),
-            }
-        }
+        let ops = insns
+            .iter()
+            .enumerate()
+            .map(|(at, &i)| Op::decode(i, at, len).map_err(|what| InvalidProgram { at, what }))
+            .collect::<Result<Vec<Op>, InvalidProgram>>()?;
         if insns[len - 1].code & 0x07 != RET {
             return Err(InvalidProgram {
                 at: len - 1,
                 what: "the program does not end with a return",
             });
         }
-        let ops = insns.iter().map(|&i| Op::of(i)).collect();
         Ok(Program { insns, ops })
     }
 
