@@ -168,18 +168,13 @@ mod with_libpcap {
     }
 
     fn tcpdump() -> Option<PathBuf> {
-        let found = std::env::var_os("PATH").and_then(|paths| {
-            std::env::split_paths(&paths)
-                .chain(["/usr/sbin".into(), "/sbin".into()])
-                .map(|d| d.join("tcpdump"))
-                .find(|p| p.is_file())
-        });
+        let found = find_program(&["tcpdump"], &["/usr/sbin", "/sbin"]);
         if found.is_none() {
             assert!(
                 std::env::var_os("PORTAUDIT_REQUIRE_TCPDUMP").is_none(),
                 "PORTAUDIT_REQUIRE_TCPDUMP is set and tcpdump is not installed"
             );
-            eprintln!("skipped: tcpdump is not installed (apt-get install tcpdump)");
+            skip("tcpdump is not installed (apt-get install tcpdump)");
         }
         found
     }

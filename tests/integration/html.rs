@@ -8,14 +8,13 @@
 //! unless `PORTAUDIT_REQUIRE_CHROMIUM=1` (CI), which makes that a failure.
 
 use std::fs::File;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use regex::Regex;
 
-use crate::{bin, code, path_str, root};
+use crate::{bin, code, find_program, path_str, root, skip};
 
 /// Audits `capture` against `deployment` and writes the page to `out`;
 /// returns the exit status. Run from the repository root with relative
@@ -62,16 +61,9 @@ fn chromium() -> Result<PathBuf, String> {
         );
         return Ok(p);
     }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    for name in ["chromium", "chromium-browser"] {
-        for dir in std::env::split_paths(&path) {
-            let candidate = dir.join(name);
-            if candidate.is_file() {
-                return Ok(candidate);
-            }
-        }
-    }
-    Err("no chromium or chromium-browser on PATH and PORTAUDIT_CHROMIUM is not set".into())
+    find_program(&["chromium", "chromium-browser"], &[]).ok_or_else(|| {
+        "no chromium or chromium-browser on PATH and PORTAUDIT_CHROMIUM is not set".into()
+    })
 }
 
 /// `file://` URL of an absolute path.
@@ -218,12 +210,9 @@ fn the_report_renders_in_headless_chromium_and_its_fragment_sorts_and_filters() 
                 std::env::var("PORTAUDIT_REQUIRE_CHROMIUM").as_deref() != Ok("1"),
                 "PORTAUDIT_REQUIRE_CHROMIUM=1, but {why}"
             );
-            // Straight to the process's stderr: the test harness captures
-            // eprintln! of passing tests, and a skip should be seen.
-            let _ = writeln!(
-                std::io::stderr(),
-                "skipped: the HTML report in a browser: {why} (install chromium, or set PORTAUDIT_CHROMIUM to the browser)"
-            );
+            skip(&format!(
+                "the HTML report in a browser: {why} (install chromium, or set PORTAUDIT_CHROMIUM to the browser)"
+            ));
             return;
         }
     };

@@ -43,6 +43,27 @@ pub fn corpus_captures() -> Vec<PathBuf> {
     files
 }
 
+/// Says why a test did not run, on the test process's own stderr: the
+/// harness swallows `eprintln!` of tests that pass, and a skip must be
+/// seen.
+pub fn skip(why: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "skipped: {why}");
+}
+
+/// The first of `names` found in a directory of PATH, then of `extra`
+/// (in name order, then directory order).
+pub fn find_program(names: &[&str], extra: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let dirs: Vec<PathBuf> = std::env::split_paths(&path)
+        .chain(extra.iter().map(PathBuf::from))
+        .collect();
+    names
+        .iter()
+        .flat_map(|name| dirs.iter().map(move |d| d.join(name)))
+        .find(|p| p.is_file())
+}
+
 pub fn run(args: &[&str]) -> Output {
     bin()
         .args(args)

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::process::Command;
 
-use crate::{corpus, path_str, run};
+use crate::{corpus, path_str, run, skip};
 
 type Key = (String, String, String);
 
@@ -124,7 +124,7 @@ fn flows_match_tshark_on_real_captures() {
                 std::env::var_os("CI").is_none(),
                 "tshark is required in CI (.ci/run installs it)"
             );
-            eprintln!("skipping the tshark comparison: tshark is not installed");
+            skip("the tshark comparison: tshark is not installed");
             return;
         };
         let ours = our_flows(&file);

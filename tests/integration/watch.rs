@@ -109,7 +109,7 @@ fn start(dir: &Path, console: &str, listeners: &Listeners, extra: &[&str]) -> Op
         let status = child.wait().unwrap();
         let text = format!("{first}{rest}");
         if text.contains("permission denied") && text.contains("CAP_NET_RAW") {
-            eprintln!("skipped: this user may not capture on lo: {}", text.trim());
+            skip(&format!("this user may not capture on lo: {}", text.trim()));
             return None;
         }
         panic!("watch did not start ({status}): {text}");
@@ -299,7 +299,7 @@ fn without_the_capture_privilege_the_message_says_what_is_needed() {
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
     let setpriv = Command::new("setpriv").arg("--version").output().is_ok();
     if !is_root || !setpriv {
-        eprintln!("skipped: dropping privileges needs root and setpriv (util-linux)");
+        skip("dropping privileges needs root and setpriv (util-linux)");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -328,7 +328,9 @@ fn without_the_capture_privilege_the_message_says_what_is_needed() {
     // the unprivileged user may not reach the binary or the deployment:
     // then portaudit never asked for the capture.
     if !err.contains("CAP_NET_RAW") && (!err.starts_with("error:") || err.contains("live.toml")) {
-        eprintln!("skipped: portaudit could not be run as an unprivileged user: {err}");
+        skip(&format!(
+            "portaudit could not be run as an unprivileged user: {err}"
+        ));
         return;
     }
     assert_eq!(code(&o), 2, "{err}");
@@ -346,7 +348,7 @@ fn an_unknown_interface_is_named_with_the_known_ones() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(code(&o), 2, "{err}");
     if err.contains("permission denied") {
-        eprintln!("skipped: no capture privilege, so interfaces cannot be listed");
+        skip("no capture privilege, so interfaces cannot be listed");
         return;
     }
     assert!(
