@@ -83,7 +83,29 @@ mod live {
         stats: FileStats,
         elapsed: Duration,
         /// `Some(why)` for the final report.
-        last: Option<&'static str>,
+        last: Option<End>,
+    }
+
+    /// Why capturing ended.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    enum End {
+        /// Ctrl-C or SIGTERM.
+        Interrupted,
+        Duration,
+        /// The reporter panicked.
+        ReporterStopped,
+        CaptureFailed,
+    }
+
+    impl std::fmt::Display for End {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(match self {
+                End::Interrupted => "interrupted",
+                End::Duration => "--duration reached",
+                End::ReporterStopped => "the reporter stopped",
+                End::CaptureFailed => "the capture failed",
+            })
+        }
     }
 
     /// Runs a live audit; returns the exit status of the final report.
@@ -200,16 +222,16 @@ mod live {
             let mut next_report = start + cfg.interval;
             let why = loop {
                 if stop.load(Ordering::Relaxed) {
-                    break "interrupted";
+                    break End::Interrupted;
                 }
                 let now = Instant::now();
                 if cfg.duration.is_some_and(|d| now - start >= d) {
-                    break "--duration reached";
+                    break End::Duration;
                 }
                 if reporter.is_finished() {
                     // It only ends early by panicking, which joining
                     // passes on.
-                    break "the reporter stopped";
+                    break End::ReporterStopped;
                 }
                 if now >= next_report {
                     // A report is skipped while the one before is still
@@ -245,17 +267,17 @@ mod live {
                     Ok(None) => false,
                     Err(e) => {
                         live.stopped(&e.to_string());
-                        break "the capture failed";
+                        break End::CaptureFailed;
                     }
                 };
                 if !waiting {
                     if let Err(e) = cap.wait() {
                         live.stopped(&e.to_string());
-                        break "the capture failed";
+                        break End::CaptureFailed;
                     }
                 }
             };
-            if why != "the capture failed" {
+            if why != End::CaptureFailed {
                 drain(&mut cap, &mut live, link);
             }
             let (flows, mut stats) = live.snapshot();
