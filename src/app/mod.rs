@@ -399,30 +399,12 @@ fn write_reports(
     doc: &AuditDoc<'_>,
     writes: Writes,
 ) -> Result<(), RunError> {
-    let stats = reports.stats.clone().map(Output::File);
-    let jobs: [(Option<&Output>, WriteReport); 6] = [
-        (Some(&reports.output), |o, r, _, f| {
-            report::write_findings(o, &r.findings, f)
-        }),
-        (reports.flows.as_ref(), |o, r, _, f| {
-            report::write_flows(o, &r.flows, true, f)
-        }),
-        (reports.html.as_ref(), |o, _, d, _| report::write_html(o, d)),
-        (reports.junit.as_ref(), |o, _, d, _| {
-            report::write_junit(o, d)
-        }),
-        (reports.sarif.as_ref(), |o, _, d, _| {
-            report::write_sarif(o, d)
-        }),
-        (stats.as_ref(), |o, _, d, _| write_stats(o, d.run)),
-    ];
-    for (output, write) in jobs {
-        let sink = match (output, writes) {
+    for (output, write) in reports.outputs() {
+        let mut sink = match (output, writes) {
             (None, _) | (Some(Output::Stdout), Writes::Interval) => continue,
-            (Some(o), Writes::All) | (Some(o @ Output::Stdout), Writes::Final) => Sink::direct(o)?,
-            (Some(Output::File(p)), _) => Sink::replacing(p)?,
+            (Some(o), Writes::All) | (Some(o @ Output::Stdout), Writes::Final) => Sink::direct(&o)?,
+            (Some(Output::File(p)), _) => Sink::replacing(&p)?,
         };
-        let mut sink = sink;
         write(&mut sink, report, doc, reports.format)?;
         sink.done()?;
     }
@@ -430,30 +412,33 @@ fn write_reports(
 }
 
 impl Reports {
-    /// The files the reports go to.
-    fn files(&self) -> impl Iterator<Item = &std::path::Path> {
+    /// Every report that may be asked for, where it goes (`None`: not
+    /// asked for) and how it is written.
+    fn outputs(&self) -> [(Option<Output>, WriteReport); 6] {
         [
-            Some(&self.output),
-            self.flows.as_ref(),
-            self.html.as_ref(),
-            self.junit.as_ref(),
-            self.sarif.as_ref(),
+            (Some(self.output.clone()), |o, r, _, f| {
+                report::write_findings(o, &r.findings, f)
+            }),
+            (self.flows.clone(), |o, r, _, f| {
+                report::write_flows(o, &r.flows, true, f)
+            }),
+            (self.html.clone(), |o, _, d, _| report::write_html(o, d)),
+            (self.junit.clone(), |o, _, d, _| report::write_junit(o, d)),
+            (self.sarif.clone(), |o, _, d, _| report::write_sarif(o, d)),
+            (self.stats.clone().map(Output::File), |o, _, d, _| {
+                write_stats(o, d.run)
+            }),
         ]
-        .into_iter()
-        .flatten()
-        .filter_map(|o| match o {
-            Output::File(p) => Some(p.as_path()),
-            Output::Stdout => None,
-        })
-        .chain(self.stats.as_deref())
     }
 
     /// Checks, before a long run, that every report file can be written
     /// (its directory exists and takes new files), leaving nothing behind.
     #[cfg_attr(not(feature = "libpcap"), allow(dead_code))]
     fn check_writable(&self) -> io::Result<()> {
-        for path in self.files() {
-            drop(Sink::replacing(path)?);
+        for (output, _) in self.outputs() {
+            if let Some(Output::File(path)) = output {
+                drop(Sink::replacing(&path)?);
+            }
         }
         Ok(())
     }
