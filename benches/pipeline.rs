@@ -117,14 +117,14 @@ fn bench(c: &mut Criterion) {
                 .count()
         })
     });
-    g.bench_function("flow-insert", |b| b.iter(|| table_of(&decoded).len()));
+    g.bench_function("flow-insert", |b| b.iter(|| table_of(&decoded)));
     g.bench_function("flow-insert-one-by-one", |b| {
         b.iter(|| {
             let mut t = FlowTable::new();
             for (p, ts) in &decoded {
                 t.add(p, *ts);
             }
-            t.len()
+            t
         })
     });
     let half = decoded.len() / 2;
@@ -133,7 +133,7 @@ fn bench(c: &mut Criterion) {
             || (table_of(&decoded[..half]), table_of(&decoded[half..])),
             |(mut left, right)| {
                 left.absorb(right, &Limits::default());
-                left.len()
+                left.finish().len()
             },
             BatchSize::LargeInput,
         )
@@ -165,7 +165,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("ingest-file", |b| {
         b.iter(|| {
             let input = CaptureInput::File(file.clone());
-            ingest_one(&input, &IngestOptions::default()).0.len()
+            ingest_one(&input, &IngestOptions::default()).0
         })
     });
     g.finish();

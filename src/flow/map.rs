@@ -15,7 +15,7 @@ use super::key::PackedKey;
 use super::stats::FlowStats;
 
 /// Flows in the order they were first inserted, never removed.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct FlowMap {
     entries: Vec<(PackedKey, FlowStats)>,
     /// Empty (0) or `tag << 32 | (index + 1)`; a power of two long, at
@@ -136,10 +136,7 @@ impl FlowMap {
     }
 
     pub(crate) fn get_mut(&mut self, key: &PackedKey) -> Option<&mut FlowStats> {
-        match self.find(key, self.hash(key)) {
-            Spot::Found(at) => Some(&mut self.entries[at].1),
-            Spot::Vacant { .. } => None,
-        }
+        self.position(key).map(|at| &mut self.entries[at].1)
     }
 
     /// Inserts a key that [`Self::find`] just reported vacant at `spot`;
@@ -161,8 +158,18 @@ impl FlowMap {
 
     /// Doubles the slots (at least 16) and places every entry again.
     fn grow(&mut self) {
-        let n = (self.slots.len() * 2).max(16);
-        let mut slots = vec![0u64; n];
+        self.place((self.slots.len() * 2).max(16));
+    }
+
+    /// Places every entry again in `n` slots (a power of two).
+    fn place(&mut self, n: usize) {
+        // Written before they are read: slots that were only read first
+        // would map the shared zero page, and their first write would
+        // then be a copy-on-write fault that, with the process running on
+        // several cores, interrupts every one of them to flush its TLB.
+        #[allow(clippy::slow_vector_initialization)]
+        let mut slots = Vec::with_capacity(n);
+        slots.resize(n, 0u64);
         let mask = n - 1;
         for (at, (key, _)) in self.entries.iter().enumerate() {
             let hash = self.hasher.hash_one(key);
@@ -173,6 +180,33 @@ impl FlowMap {
             slots[i] = Self::tag(hash) | (at as u64 + 1);
         }
         self.slots = slots;
+    }
+
+    /// A map of `entries`, whose keys are distinct, in their order.
+    pub(crate) fn from_entries(entries: Vec<(PackedKey, FlowStats)>) -> FlowMap {
+        assert!(
+            entries.len() < SLOT_INDEX as usize,
+            "more flows than a slot can index"
+        );
+        let mut map = FlowMap {
+            entries,
+            ..FlowMap::default()
+        };
+        if !map.entries.is_empty() {
+            // At most half full after the next insertion, as `insert_at`
+            // keeps it.
+            map.place(((map.entries.len() + 1) * 2).next_power_of_two().max(16));
+        }
+        map
+    }
+
+    /// Where `key` is, if the map has it.
+    #[inline]
+    pub(crate) fn position(&self, key: &PackedKey) -> Option<usize> {
+        match self.find(key, self.hash(key)) {
+            Spot::Found(at) => Some(at),
+            Spot::Vacant { .. } => None,
+        }
     }
 
     /// The entries in first-seen order, borrowed.

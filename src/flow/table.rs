@@ -103,6 +103,14 @@ struct Orphans {
 #[derive(Debug, Default)]
 pub struct FlowTable {
     flows: FlowMap,
+    /// Flows of the stretches absorbed after `flows`, in capture order,
+    /// not yet joined to them: while no limit can bite, absorbing only
+    /// sets a stretch aside, and the stretches are joined at once, on
+    /// every core, when the table is finished (see [`join`]).
+    later: Vec<FlowMap>,
+    /// Later fragments of those stretches that a first fragment before
+    /// them claimed: counted into their flow when the stretches are joined.
+    claimed: Vec<(PackedKey, Dir, Orphans)>,
     fragments: Map<FragKey, (PackedKey, Dir)>,
     /// Only in unlimited tables of a later stretch: settled when the
     /// stretch is absorbed.
@@ -154,13 +162,11 @@ impl FlowTable {
         })
     }
 
-    /// Number of flows tracked so far.
-    pub fn len(&self) -> usize {
-        self.flows.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.flows.is_empty()
+    /// Flows held, counting a flow once per stretch set aside that has
+    /// it: at least the number of distinct flows, exact when nothing is
+    /// set aside.
+    fn held(&self) -> usize {
+        self.flows.len() + self.later.iter().map(FlowMap::len).sum::<usize>()
     }
 
     /// Adds decoded packets, in capture order: as [`Self::add`] one after
@@ -264,9 +270,20 @@ impl FlowTable {
     /// must hold everything before them (of this capture file, for
     /// fragments). Flows new to `self` are taken in the order `right` first
     /// saw them while there is room under `limits.max_flows`.
-    pub fn absorb(&mut self, right: FlowTable, limits: &Limits) {
+    pub fn absorb(&mut self, mut right: FlowTable, limits: &Limits) {
+        // No flow can be kept out when every flow held on both sides fits
+        // and none was kept out before (so every first fragment's flow is
+        // held): then right is only set aside, and joined when finished.
+        let aside = self.overflow.packets == 0
+            && self.held().saturating_add(right.held()) <= limits.max_flows;
+        if !aside {
+            self.settle();
+            right.settle();
+        }
         let FlowTable {
             flows,
+            later,
+            claimed: right_claimed,
             fragments,
             orphans,
             orphan_packets,
@@ -276,10 +293,13 @@ impl FlowTable {
         } = right;
         self.orphan_packets += orphan_packets;
         self.overflow.add(&overflow);
-        if self.flows.is_empty() && self.fragments.is_empty() && flows.len() <= limits.max_flows {
+        let empty = self.flows.is_empty() && self.later.is_empty() && self.fragments.is_empty();
+        if empty && (aside || flows.len() <= limits.max_flows) {
             // Nothing before `right`: it is taken whole, as it is, which
             // is what the general case below would make of it, at no cost.
             self.flows = flows;
+            self.later = later;
+            self.claimed = right_claimed;
             self.fragments = fragments;
             self.orphan_packets += orphans.values().map(|o| o.packets).sum::<u64>();
             self.trim_fragments(limits);
@@ -288,12 +308,22 @@ impl FlowTable {
         // Right's orphans may belong to a first fragment before them; look
         // them up before right's own fragments shadow ours. Whatever is not
         // claimed now never will be: `self` holds all that came before.
-        let mut claimed = Vec::new();
+        let mut claimed = right_claimed;
         for (fk, o) in orphans {
             match self.fragments.get(&fk) {
                 Some(&(key, dir)) => claimed.push((key, dir, o)),
                 None => self.orphan_packets += o.packets,
             }
+        }
+        if aside {
+            self.later.push(flows);
+            self.later.extend(later);
+            self.claimed.append(&mut claimed);
+            for (fk, v) in fragments {
+                self.fragments.insert(fk, v);
+            }
+            self.trim_fragments(limits);
+            return;
         }
         // Looked up a group at a time, as packets are (see `add_all`).
         const GROUP: usize = 16;
@@ -340,6 +370,18 @@ impl FlowTable {
         self.trim_fragments(limits);
     }
 
+    /// Joins the stretches set aside to the flows, which then hold
+    /// everything in first-seen order, as if absorbed one by one.
+    fn settle(&mut self) {
+        if self.later.is_empty() && self.claimed.is_empty() {
+            return;
+        }
+        let flows = std::mem::take(&mut self.flows);
+        let later = std::mem::take(&mut self.later);
+        let claimed = std::mem::take(&mut self.claimed);
+        self.flows = FlowMap::from_entries(join(flows, later, claimed, &mut self.overflow));
+    }
+
     /// Ends fragment joining at the end of one capture file: returns the
     /// number of later fragments that never found a first fragment. Tables
     /// of different files are then absorbed without joining fragments
@@ -365,10 +407,18 @@ impl FlowTable {
         self.orphan_packets + self.orphans.values().map(|o| o.packets).sum::<u64>()
     }
 
-    /// A copy of the flows so far, while the table goes on: every flow's
-    /// counters, not yet sorted (see [`FlowsCopy::finish`]).
+    /// A copy of the flows so far, while the table goes on.
     pub fn copy_flows(&self) -> FlowsCopy {
-        FlowsCopy(self.flows.entries().to_vec())
+        if self.later.is_empty() && self.claimed.is_empty() {
+            return FlowsCopy(self.flows.entries().to_vec());
+        }
+        let mut overflow = Overflow::default();
+        FlowsCopy(join(
+            self.flows.clone(),
+            self.later.clone(),
+            self.claimed.clone(),
+            &mut overflow,
+        ))
     }
 
     /// What the limits kept out so far, leaving the count at zero.
@@ -376,14 +426,85 @@ impl FlowTable {
         std::mem::take(&mut self.overflow)
     }
 
-    /// The flows sorted by key, on the current rayon pool; sorted where
-    /// they are, so that finishing costs no second copy of the table.
+    /// The flows in the order the capture first showed them (one file
+    /// after the other, in the order given): the same on any number of
+    /// threads. On the current rayon pool.
     pub fn finish(self) -> Flows {
-        use rayon::prelude::*;
-        let mut flows = self.flows.into_entries();
-        flows.par_sort_unstable_by_key(|f| f.0);
-        Flows(flows)
+        let mut overflow = Overflow::default();
+        Flows(join(self.flows, self.later, self.claimed, &mut overflow))
     }
+}
+
+/// The flows of consecutive stretches, `first` then each of `later`, as
+/// one table in first-seen order: what absorbing them one after the other
+/// gives when no limit bites, with `claimed` later fragments counted into
+/// their flows. On the current rayon pool: each flow of a later stretch is
+/// looked up in the stretches before it in parallel; then the flows seen
+/// before are merged in capture order, and the new ones appended. A
+/// claimed fragment whose flow is not held counts in `overflow` (absorbing
+/// does the same; [`FlowTable::absorb`] only sets stretches aside when
+/// every such flow is held).
+fn join(
+    first: FlowMap,
+    later: Vec<FlowMap>,
+    claimed: Vec<(PackedKey, Dir, Orphans)>,
+    overflow: &mut Overflow,
+) -> Vec<(PackedKey, FlowStats)> {
+    use rayon::prelude::*;
+    let mut parts = later;
+    parts.insert(0, first);
+    // For each later stretch, its flows that a stretch before it holds:
+    // (index in the stretch, earliest stretch holding it, index there), in
+    // stretch order.
+    let seen: Vec<Vec<[u32; 3]>> = (1..parts.len())
+        .into_par_iter()
+        .map(|j| {
+            let (before, rest) = parts.split_at(j);
+            rest[0]
+                .entries()
+                .par_chunks(4096)
+                .enumerate()
+                .flat_map_iter(|(c, chunk)| {
+                    chunk.iter().enumerate().filter_map(move |(k, (key, _))| {
+                        before.iter().enumerate().find_map(|(i, part)| {
+                            let at = part.position(key)?;
+                            Some([(c * 4096 + k) as u32, i as u32, at as u32])
+                        })
+                    })
+                })
+                .collect()
+        })
+        .collect();
+    for (j, seen) in seen.iter().enumerate() {
+        let (before, rest) = parts.split_at_mut(j + 1);
+        for &[k, i, at] in seen {
+            let later = &rest[0].entries()[k as usize].1;
+            before[i as usize].stats_mut(at as usize).merge(later);
+        }
+    }
+    for (key, dir, o) in claimed {
+        match parts.iter_mut().find_map(|p| p.get_mut(&key)) {
+            Some(s) => s.count(dir, o.packets, o.bytes, o.first, o.last),
+            None => {
+                overflow.packets += o.packets;
+                overflow.bytes += o.bytes;
+            }
+        }
+    }
+    let new: usize = parts[1..].iter().map(FlowMap::len).sum::<usize>()
+        - seen.iter().map(Vec::len).sum::<usize>();
+    let mut parts = parts.into_iter();
+    let mut all = parts.next().map(FlowMap::into_entries).unwrap_or_default();
+    all.reserve_exact(new);
+    for (part, seen) in parts.zip(&seen) {
+        let mut old = seen.iter().map(|s| s[0] as usize).peekable();
+        for (k, entry) in part.into_entries().into_iter().enumerate() {
+            if old.next_if_eq(&k).is_none() {
+                all.push(entry);
+            }
+        }
+    }
+    all
 }
 
 /// Flows copied out of a table that goes on ([`FlowTable::copy_flows`]).
@@ -391,17 +512,13 @@ impl FlowTable {
 pub struct FlowsCopy(Vec<(PackedKey, FlowStats)>);
 
 impl FlowsCopy {
-    /// The flows sorted by key, as [`FlowTable::finish`] gives them, on
-    /// the current rayon pool.
+    /// The flows as [`FlowTable::finish`] gives them.
     pub fn finish(self) -> Flows {
-        use rayon::prelude::*;
-        let mut flows = self.0;
-        flows.par_sort_unstable_by_key(|f| f.0);
-        Flows(flows)
+        Flows(self.0)
     }
 }
 
-/// The flows of a finished table, sorted by key (as [`FlowKey`] sorts).
+/// The flows of a finished table, in first-seen order.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Flows(Vec<(PackedKey, FlowStats)>);
 
@@ -414,7 +531,7 @@ impl Flows {
         self.0.is_empty()
     }
 
-    /// Each flow's key and counters, in key order.
+    /// Each flow's key and counters, in first-seen order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (FlowKey, &FlowStats)> + '_ {
         self.0.iter().map(|(k, s)| (k.unpack(), s))
     }
@@ -566,7 +683,7 @@ mod tests {
         fn absorbing_batches_equals_one_pass(
             packets in proptest::collection::vec(packet_strategy(), 0..60),
             mut cuts in proptest::collection::vec(0usize..60, 0..6),
-            max_flows in 0usize..9,
+            max_flows in 0usize..24,
         ) {
             cuts.sort();
             let limits = Limits { max_flows, max_fragments: usize::MAX };
@@ -574,9 +691,73 @@ mod tests {
             let mut b = sequential(&packets, &limits);
             prop_assert_eq!(a.seal(), b.seal());
             prop_assert_eq!(a.take_overflow(), b.take_overflow());
+            let (a, b) = (a.finish(), b.finish());
             prop_assert!(a.len() <= max_flows);
+            prop_assert_eq!(a, b);
+        }
+
+        /// Stretches set aside and joined give what absorbing each at once
+        /// gives, fragments claimed across stretches included; and so does
+        /// a table that settles them to absorb a stretch past the limit.
+        #[test]
+        fn stretches_set_aside_join_as_absorbed(
+            packets in proptest::collection::vec(packet_strategy(), 0..80),
+            mut cuts in proptest::collection::vec(0usize..80, 0..8),
+            tail in proptest::collection::vec(0u8..8, 0..6),
+        ) {
+            cuts.sort();
+            let eager = |t: &mut FlowTable| t.settle();
+            let roomy = Limits { max_flows: usize::MAX, max_fragments: usize::MAX };
+            let mut a = run(&packets, &cuts, &roomy);
+            let mut b = FlowTable::limited(roomy);
+            let mut at = 0;
+            for &cut in cuts.iter().chain(std::iter::once(&packets.len())) {
+                let cut = cut.clamp(at, packets.len());
+                let mut batch = FlowTable::new();
+                for (i, &(f, frag)) in packets[at..cut].iter().enumerate() {
+                    batch.add(&packet(f, frag), Some(Timestamp((at + i) as i128)));
+                }
+                b.absorb(batch, &roomy);
+                eager(&mut b);
+                at = cut;
+            }
+            prop_assert!(b.later.is_empty());
+            prop_assert_eq!(a.copy_flows().finish(), b.copy_flows().finish());
+            // Past the limit: `a` must settle before absorbing the tail.
+            let tight = Limits { max_flows: a.held().max(1), max_fragments: usize::MAX };
+            let mut more = FlowTable::new();
+            for (i, &f) in tail.iter().enumerate() {
+                more.add(&packet(f, None), Some(Timestamp((packets.len() + i) as i128)));
+            }
+            let mut more_b = FlowTable::new();
+            for (i, &f) in tail.iter().enumerate() {
+                more_b.add(&packet(f, None), Some(Timestamp((packets.len() + i) as i128)));
+            }
+            a.absorb(more, &tight);
+            b.absorb(more_b, &tight);
+            prop_assert_eq!(a.seal(), b.seal());
+            prop_assert_eq!(a.take_overflow(), b.take_overflow());
             prop_assert_eq!(a.finish(), b.finish());
         }
+    }
+
+    #[test]
+    fn stretches_are_set_aside_while_no_limit_can_bite() {
+        let packets: Vec<(u8, Option<bool>)> = (0..6).map(|f| (f, None)).collect();
+        let roomy = Limits {
+            max_flows: 6,
+            max_fragments: 16,
+        };
+        let t = run(&packets, &[2, 4], &roomy);
+        assert_eq!((t.flows.len(), t.later.len()), (2, 2));
+        // One more flow could go past the limit: joined, then absorbed.
+        let tight = Limits {
+            max_flows: 5,
+            ..roomy
+        };
+        let t = run(&packets, &[2, 4], &tight);
+        assert_eq!((t.flows.len(), t.later.len()), (5, 0));
+        assert_eq!(t.finish().len(), 5);
     }
 
     #[test]
@@ -588,8 +769,8 @@ mod tests {
         };
         let mut t = run(&packets, &[2, 3], &limits);
         let o = t.take_overflow();
-        assert_eq!(t.len(), 4);
         assert_eq!((o.packets, o.bytes, o.flows.estimate()), (2, 209, 2));
+        assert_eq!(t.finish().len(), 4);
         // A flow already tracked keeps counting after the limit is reached.
         let mut more = packets.clone();
         more.push((0, None));

@@ -214,7 +214,10 @@ mod tests {
             stats.packets_decoded,
             counts.packets() - counts.fragment_pairs
         );
-        assert_eq!(table.len() as u64, counts.packets() - counts.fragment_pairs);
+        assert_eq!(
+            table.finish().len() as u64,
+            counts.packets() - counts.fragment_pairs
+        );
         // The handcrafted layout is what etherparse reads too.
         let frame = &bytes[24 + 16 + 100 * 76..][..60];
         let p = decode(LinkType::ETHERNET, frame, 60).unwrap();
