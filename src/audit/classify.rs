@@ -208,7 +208,10 @@ impl<'d> Auditor<'d> {
                     proto: flow.proto,
                     port: port_cell(&flow),
                 };
-                p.rows.entry(row_key).or_default().add(&flow, rule_idx);
+                p.rows[row_shard(&row_key)]
+                    .entry(row_key)
+                    .or_default()
+                    .add(&flow, rule_idx);
                 if let Some(i) = rule_idx {
                     p.coverage[i].violations += 1;
                 }
@@ -267,21 +270,41 @@ impl<'d> Auditor<'d> {
             .iter()
             .map(|&ip| (ip, Arc::new(self.roles_uncached(ip))))
             .collect();
-        let passes: Vec<Pass> = flows
+        let mut passes: Vec<Pass> = flows
             .par_chunks(PASS_FLOWS)
             .map(|chunk| self.pass(chunk, &roles_cache, keep_flows))
             .collect();
+        // Each shard of rows merges its passes in flow order and becomes
+        // findings, shards on every core (the findings are sorted below).
+        let shards: Vec<Vec<RowMap>> = (0..ROW_SHARDS)
+            .map(|s| {
+                passes
+                    .iter_mut()
+                    .map(|p| std::mem::take(&mut p.rows[s]))
+                    .collect()
+            })
+            .collect();
+        let mut findings: Vec<Finding> = shards
+            .into_par_iter()
+            .flat_map_iter(|maps| {
+                let rows = maps.into_iter().reduce(|mut all, later| {
+                    for (k, row) in later {
+                        all.entry(k).or_default().merge(row);
+                    }
+                    all
+                });
+                let rows = rows.unwrap_or_default().into_iter();
+                rows.map(|(k, row)| self.flow_finding(k, row, &roles_cache))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
         let Pass {
             verdicts,
-            rows,
             coverage,
             summary,
+            ..
         } = Pass::concat(passes, self.rules.len());
         let one_way = summary.one_way;
-        let mut findings: Vec<Finding> = rows
-            .into_iter()
-            .map(|(k, row)| self.flow_finding(k, row, &mut roles_cache))
-            .collect();
         let mut caveats = String::new();
         if !flows.is_empty() && one_way as f64 >= ONE_WAY_CAVEAT * flows.len() as f64 {
             caveats.push_str(&format!(
@@ -429,9 +452,10 @@ impl<'d> Auditor<'d> {
         (Verdict::Finding(FindingKind::UnexpectedPort), None)
     }
 
-    fn flow_finding(&self, k: RowKey, row: Row, cache: &mut RolesCache) -> Finding {
-        let ri = self.roles_of(k.src, cache);
-        let rr = self.roles_of(k.dst, cache);
+    /// The finding of a row of flows; `cache` has the roles of every
+    /// address of the flows.
+    fn flow_finding(&self, k: RowKey, row: Row, cache: &RolesCache) -> Finding {
+        let (ri, rr) = (&cache[&k.src], &cache[&k.dst]);
         let base = self.deployment.severity_of(k.kind);
         let all_inferred = row.bases.iter().all(|b| !b.is_evidence());
         let severity = if k.kind == FindingKind::WrongDirection && all_inferred {
@@ -459,7 +483,7 @@ impl<'d> Auditor<'d> {
                 x.rule.proto.label(),
                 x.rule.ports,
                 x.rule.to.join("/"),
-                side_name(&ri, "unbound")
+                side_name(ri, "unbound")
             ),
             (FindingKind::DisabledFeature, Some(x)) => format!(
                 "rule {} allows this only with feature {:?}, which the deployment does not enable",
@@ -503,9 +527,9 @@ impl<'d> Auditor<'d> {
             profile: profiles.into_iter().collect::<Vec<_>>().join(";"),
             rule_id: rule.map(|x| x.rule.id.clone()).unwrap_or_default(),
             src_ip: Some(k.src),
-            src_role: role_names(&ri),
+            src_role: role_names(ri),
             dst_ip: Some(k.dst),
-            dst_role: role_names(&rr),
+            dst_role: role_names(rr),
             proto: proto_name(k.proto),
             dst_port: k.port,
             initiator_basis: join_labels(row.bases.iter().map(|b| b.label())),
@@ -775,10 +799,24 @@ fn join_sorted<'a>(it: impl Iterator<Item = &'a str>, sep: &str) -> String {
 /// Flows classified per chunk of a [`Pass`].
 const PASS_FLOWS: usize = 4096;
 
+/// Finding rows of a stretch of flows, by key.
+type RowMap = HashMap<RowKey, Row, ahash::RandomState>;
+
+/// Rows are kept in this many shards by address pair, so that the rows of
+/// all stretches merge a shard at a time on every core.
+const ROW_SHARDS: usize = 64;
+
+/// The shard of a row: the same in every stretch and on every run.
+fn row_shard(k: &RowKey) -> usize {
+    let h = ahash::RandomState::with_seeds(1, 2, 3, 4).hash_one((k.src, k.dst));
+    (h % ROW_SHARDS as u64) as usize
+}
+
 /// What classifying a stretch of flows gives; two adjacent stretches merge.
 struct Pass<'d> {
     verdicts: Vec<FlowVerdict<'d>>,
-    rows: BTreeMap<RowKey, Row>,
+    /// [`ROW_SHARDS`] maps.
+    rows: Vec<RowMap>,
     coverage: Vec<Cov>,
     summary: Summary,
 }
@@ -787,22 +825,20 @@ impl<'d> Pass<'d> {
     fn new(rules: usize) -> Pass<'d> {
         Pass {
             verdicts: Vec::new(),
-            rows: BTreeMap::new(),
+            rows: (0..ROW_SHARDS).map(|_| RowMap::default()).collect(),
             coverage: (0..rules).map(|_| Cov::default()).collect(),
             summary: Summary::default(),
         }
     }
 
-    /// The passes over consecutive stretches of flows, as one.
+    /// The passes over consecutive stretches of flows, as one, but for
+    /// their rows (merged shard by shard).
     fn concat(passes: Vec<Pass<'d>>, rules: usize) -> Pass<'d> {
         let mut all = Pass::new(rules);
         all.verdicts
             .reserve_exact(passes.iter().map(|p| p.verdicts.len()).sum());
         for p in passes {
             all.verdicts.extend(p.verdicts);
-            for (k, row) in p.rows {
-                all.rows.entry(k).or_default().merge(row);
-            }
             for (c, later) in all.coverage.iter_mut().zip(p.coverage) {
                 c.merge(later);
             }
@@ -812,7 +848,7 @@ impl<'d> Pass<'d> {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 struct RowKey {
     kind: FindingKind,
     src: IpAddr,

@@ -213,3 +213,48 @@ fn segments_keep_out_what_one_walk_keeps_out() {
         }
     }
 }
+
+/// An audit of many flows, read in segments and classified in many chunks
+/// whose results merge pairwise in whatever shape the thread pool takes,
+/// gives byte-identical reports on any thread count.
+#[test]
+fn the_same_enterprise_capture_gives_the_same_audit_on_any_thread_count() {
+    use portaudit::synth::{write_enterprise, EnterpriseSpec};
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("enterprise.pcap");
+    let spec = EnterpriseSpec {
+        bytes: 40 << 20,
+        flows: 30_000,
+        seed: 7,
+    };
+    let file = std::io::BufWriter::new(std::fs::File::create(&capture).unwrap());
+    write_enterprise(file, &spec).unwrap();
+    let deployment = root().join("benches/enterprise-site.toml");
+    let mut outs = Vec::new();
+    for threads in ["1", "2", "3"] {
+        let out = |name: &str| dir.path().join(format!("{name}-{threads}"));
+        let o = run(&[
+            "audit",
+            "-q",
+            "-d",
+            &path_str(&deployment),
+            "--threads",
+            threads,
+            "-o",
+            &path_str(&out("findings.csv")),
+            "--flows",
+            &path_str(&out("flows.csv")),
+            "--stats",
+            &path_str(&out("stats.json")),
+            &path_str(&capture),
+        ]);
+        assert!(code(&o) <= 1, "{}", String::from_utf8_lossy(&o.stderr));
+        let read = |name: &str| std::fs::read(out(name)).unwrap();
+        outs.push((read("findings.csv"), read("flows.csv"), read("stats.json")));
+    }
+    let flows = String::from_utf8_lossy(&outs[0].1).lines().count();
+    assert_eq!(flows, 30_001, "header and every flow");
+    assert!(String::from_utf8_lossy(&outs[0].0).lines().count() > 100);
+    assert!(outs[1] == outs[0], "2 threads differ from 1");
+    assert!(outs[2] == outs[0], "3 threads differ from 1");
+}
