@@ -351,7 +351,7 @@ pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
         deployment_file: cfg.deployment.display().to_string(),
         run: &summary,
     };
-    write_reports(&cfg.reports, &report, &doc, Writes::All)?;
+    pool.install(|| write_reports(&cfg.reports, &report, &doc, Writes::All))?;
     if !cfg.quiet {
         eprint!("{}", summary.to_text(cfg.color));
     }
@@ -479,7 +479,7 @@ pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
             })
             .collect()
     });
-    report::write_flows(cfg.output.open()?, &flows, false, cfg.format)?;
+    pool.install(|| report::write_flows(cfg.output.open()?, &flows, false, cfg.format))?;
     let filter_report = cfg.ingest.filter.as_ref().map(|f| f.report());
     let summary = RunSummary {
         files: &ingested.files,

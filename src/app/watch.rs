@@ -190,7 +190,7 @@ mod live {
                         Some(_) => Writes::Final,
                         None => Writes::Interval,
                     };
-                    match write_reports(&cfg.reports, &report, &doc, writes) {
+                    match pool.install(|| write_reports(&cfg.reports, &report, &doc, writes)) {
                         Ok(()) => {}
                         Err(e) if snap.last.is_none() => eprintln!(
                             "warning: watch: {}: report {} not written: {e}",
