@@ -504,7 +504,7 @@ impl LiveIngest {
         self.failed = Some(why.to_string());
     }
 
-    /// A copy of the flows so far (to sort and audit elsewhere), and the
+    /// A copy of the flows so far (to audit elsewhere), and the
     /// counts; the table keeps growing.
     pub fn snapshot(&mut self) -> (FlowsCopy, FileStats) {
         self.feed.flush(&mut self.table);

@@ -9,7 +9,9 @@ use rayon::prelude::*;
 
 use crate::capture::Timestamp;
 use crate::decode::{PROTO_ICMP, PROTO_ICMPV6};
-use crate::flow::{resolve, Flow, FlowState, FlowStats, Flows, Limits, Overflow, PackedKey};
+use crate::flow::{
+    resolve, CommunityId, Flow, FlowState, FlowStats, Flows, Limits, Overflow, PackedKey,
+};
 use crate::report::Summary;
 use crate::rules::{
     AuditScope, Deployment, Expect, FindingKind, HostRef, Initiator, Requirement, Rule, Scope,
@@ -324,7 +326,7 @@ impl<'d> Auditor<'d> {
         }
         findings.extend(self.missing_expected(&coverage, &seen_hosts, &caveats, &mut roles_cache));
         findings.extend(self.limit_findings(kept_out, limits));
-        findings.sort_by(|a, b| {
+        findings.par_sort_by(|a, b| {
             (
                 b.severity,
                 a.kind,
@@ -515,8 +517,13 @@ impl<'d> Auditor<'d> {
         if row.one_way == row.flows {
             detail.push_str("; one-way: only one side was captured");
         }
-        let ids: Vec<String> = row.community_ids.into_iter().collect();
-        let mut community_id = ids.join(";");
+        let mut community_id = String::with_capacity(31 * row.community_ids.0.len());
+        for (i, id) in row.community_ids.0.iter().enumerate() {
+            if i > 0 {
+                community_id.push(';');
+            }
+            community_id.push_str(id.as_str());
+        }
         // Distinct flows have distinct Community IDs.
         if row.flows > MAX_IDS as u64 {
             community_id.push_str(&format!(";+{} more", row.flows - MAX_IDS as u64));
@@ -758,6 +765,25 @@ const ONE_WAY_CAVEAT: f64 = 0.25;
 /// Community IDs listed in one finding row before "+N more".
 const MAX_IDS: usize = 16;
 
+/// The smallest [`MAX_IDS`] Community IDs of a row's flows, in order.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct SmallestIds(Vec<CommunityId>);
+
+impl SmallestIds {
+    fn insert(&mut self, id: CommunityId) {
+        let ids = &mut self.0;
+        if ids.len() == MAX_IDS && ids.last().is_some_and(|last| id >= *last) {
+            return;
+        }
+        if let Err(at) = ids.binary_search(&id) {
+            if ids.len() == MAX_IDS {
+                ids.pop();
+            }
+            ids.insert(at, id);
+        }
+    }
+}
+
 fn is_icmp_control(f: &Flow) -> bool {
     let t = f.initiator.port;
     match f.proto {
@@ -802,13 +828,14 @@ const PASS_FLOWS: usize = 4096;
 /// Finding rows of a stretch of flows, by key.
 type RowMap = HashMap<RowKey, Row, ahash::RandomState>;
 
-/// Rows are kept in this many shards by address pair, so that the rows of
-/// all stretches merge a shard at a time on every core.
+/// Rows are kept in this many shards by key, so that the rows of all
+/// stretches merge a shard at a time on every core.
 const ROW_SHARDS: usize = 64;
 
-/// The shard of a row: the same in every stretch and on every run.
+/// The shard of a row: the same in every stretch and on every run. By the
+/// whole key: a few address pairs may hold most rows (one per port).
 fn row_shard(k: &RowKey) -> usize {
-    let h = ahash::RandomState::with_seeds(1, 2, 3, 4).hash_one((k.src, k.dst));
+    let h = ahash::RandomState::with_seeds(1, 2, 3, 4).hash_one(k);
     (h % ROW_SHARDS as u64) as usize
 }
 
@@ -870,7 +897,7 @@ struct Row {
     bases: BTreeSet<crate::flow::InitiatorBasis>,
     states: BTreeSet<FlowState>,
     /// The smallest [`MAX_IDS`] Community IDs of the row's flows.
-    community_ids: BTreeSet<String>,
+    community_ids: SmallestIds,
 }
 
 impl Row {
@@ -886,9 +913,6 @@ impl Row {
         self.bases.insert(f.basis);
         self.states.insert(f.state);
         self.community_ids.insert(f.community_id());
-        if self.community_ids.len() > MAX_IDS {
-            self.community_ids.pop_last();
-        }
     }
 
     /// Appends the row of the flows that follow.
@@ -903,9 +927,8 @@ impl Row {
         self.last = Timestamp::latest(self.last, later.last);
         self.bases.extend(later.bases);
         self.states.extend(later.states);
-        self.community_ids.extend(later.community_ids);
-        while self.community_ids.len() > MAX_IDS {
-            self.community_ids.pop_last();
+        for id in later.community_ids.0 {
+            self.community_ids.insert(id);
         }
     }
 }
@@ -1038,9 +1061,14 @@ mod tests {
         flows[..20].iter().for_each(|f| a.add(f, None));
         flows[20..].iter().for_each(|f| b.add(f, None));
         a.merge(b);
-        let mut all: Vec<String> = flows.iter().map(|f| f.community_id()).collect();
+        let mut all: Vec<String> = flows.iter().map(|f| f.community_id().to_string()).collect();
         all.sort();
-        let kept: Vec<String> = whole.community_ids.iter().cloned().collect();
+        let kept: Vec<String> = whole
+            .community_ids
+            .0
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
         assert_eq!(kept, all[..MAX_IDS]);
         assert_eq!(a.community_ids, whole.community_ids);
         assert_eq!((a.flows, whole.flows), (40, 40));

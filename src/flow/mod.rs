@@ -9,7 +9,7 @@ mod resolve;
 mod stats;
 mod table;
 
-pub use community_id::community_id;
+pub use community_id::{community_id, CommunityId};
 pub use key::{icmp_ports, Dir, Endpoint, FlowKey, PackedKey};
 pub use resolve::{resolve, Flow, FlowState, InitiatorBasis};
 pub use stats::FlowStats;

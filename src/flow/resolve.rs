@@ -139,7 +139,7 @@ impl Flow {
         }
     }
 
-    pub fn community_id(&self) -> String {
+    pub fn community_id(&self) -> super::CommunityId {
         community_id(self.proto, self.initiator, self.responder)
     }
 }

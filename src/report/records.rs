@@ -256,7 +256,7 @@ fn flow_row(v: &FlowVerdict, audited: bool) -> Vec<Cell> {
         Cell::Number(f.bytes[1]),
         Cell::time(f.first_ts),
         Cell::time(f.last_ts),
-        Cell::Text(f.community_id()),
+        Cell::Text(f.community_id().to_string()),
     ];
     if audited {
         row.extend([
