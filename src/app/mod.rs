@@ -27,7 +27,7 @@ use sink::Sink;
 use crate::audit::{AuditReport, Auditor, FlowVerdict, Verdict};
 use crate::capture::{expand_inputs, CaptureInput, InputError, Timestamp};
 use crate::filter::PacketFilter;
-use crate::flow::resolve;
+use crate::flow::{resolve, FlowStats, PackedKey};
 pub use crate::report::Format;
 use crate::report::{self, AuditDoc, MatrixFormat, RunSummary, Summary};
 use crate::rules::{Catalog, Deployment, Profile, RulesError, Severity};
@@ -466,17 +466,17 @@ pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
     let ingested = read_all(&inputs.captures, &cfg.ingest, cfg.progress, &pool);
     let flows: Vec<FlowVerdict> = pool.install(|| {
         use rayon::prelude::*;
-        ingested
-            .table
-            .finish()
-            .as_slice()
+        let flows = ingested.table.finish();
+        let verdict = |(k, s): &(PackedKey, FlowStats)| FlowVerdict {
+            flow: resolve(&k.unpack(), s, &|_, _| false),
+            verdict: Verdict::OutOfScope,
+            profile: "",
+            rule_id: "",
+        };
+        flows
+            .chunks(4096)
             .par_iter()
-            .map(|(k, s)| FlowVerdict {
-                flow: resolve(&k.unpack(), s, &|_, _| false),
-                verdict: Verdict::OutOfScope,
-                profile: "",
-                rule_id: "",
-            })
+            .flat_map_iter(|chunk| chunk.iter().map(verdict))
             .collect()
     });
     pool.install(|| report::write_flows(cfg.output.open()?, &flows, false, cfg.format))?;

@@ -250,12 +250,12 @@ impl<'d> Auditor<'d> {
     ) -> AuditReport<'d> {
         // Flows are classified in parallel, in chunks whose results are
         // merged in flow order: the same report on any number of threads.
-        let flows = flows.as_slice();
-        let seen_hosts: BTreeSet<IpAddr> = flows
-            .par_chunks(PASS_FLOWS)
+        let chunks = flows.chunks(PASS_FLOWS);
+        let seen_hosts: BTreeSet<IpAddr> = chunks
+            .par_iter()
             .map(|chunk| {
                 let mut hosts = HashSet::<IpAddr, ahash::RandomState>::default();
-                for (k, _) in chunk {
+                for (k, _) in chunk.iter() {
                     let k = k.unpack();
                     hosts.insert(k.a.addr);
                     hosts.insert(k.b.addr);
@@ -272,8 +272,8 @@ impl<'d> Auditor<'d> {
             .iter()
             .map(|&ip| (ip, Arc::new(self.roles_uncached(ip))))
             .collect();
-        let mut passes: Vec<Pass> = flows
-            .par_chunks(PASS_FLOWS)
+        let mut passes: Vec<Pass> = chunks
+            .par_iter()
             .map(|chunk| self.pass(chunk, &roles_cache, keep_flows))
             .collect();
         // Each shard of rows merges its passes in flow order and becomes

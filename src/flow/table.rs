@@ -379,7 +379,8 @@ impl FlowTable {
         let flows = std::mem::take(&mut self.flows);
         let later = std::mem::take(&mut self.later);
         let claimed = std::mem::take(&mut self.claimed);
-        self.flows = FlowMap::from_entries(join(flows, later, claimed, &mut self.overflow));
+        let parts = join(flows, later, claimed, &mut self.overflow);
+        self.flows = FlowMap::from_entries(parts.into_iter().flatten().collect());
     }
 
     /// Ends fragment joining at the end of one capture file: returns the
@@ -410,7 +411,7 @@ impl FlowTable {
     /// A copy of the flows so far, while the table goes on.
     pub fn copy_flows(&self) -> FlowsCopy {
         if self.later.is_empty() && self.claimed.is_empty() {
-            return FlowsCopy(self.flows.entries().to_vec());
+            return FlowsCopy(vec![self.flows.entries().to_vec()]);
         }
         let mut overflow = Overflow::default();
         FlowsCopy(join(
@@ -435,8 +436,8 @@ impl FlowTable {
     }
 }
 
-/// The flows of consecutive stretches, `first` then each of `later`, as
-/// one table in first-seen order: what absorbing them one after the other
+/// The flows of consecutive stretches, `first` then each of `later`, in
+/// first-seen order (each stretch with the flows it saw first): what absorbing them one after the other
 /// gives when no limit bites, with `claimed` later fragments counted into
 /// their flows. On the current rayon pool: each flow of a later stretch is
 /// looked up in the stretches before it in parallel; then the flows seen
@@ -449,7 +450,7 @@ fn join(
     later: Vec<FlowMap>,
     claimed: Vec<(PackedKey, Dir, Orphans)>,
     overflow: &mut Overflow,
-) -> Vec<(PackedKey, FlowStats)> {
+) -> Vec<Vec<(PackedKey, FlowStats)>> {
     use rayon::prelude::*;
     let mut parts = later;
     parts.insert(0, first);
@@ -491,25 +492,28 @@ fn join(
             }
         }
     }
-    let new: usize = parts[1..].iter().map(FlowMap::len).sum::<usize>()
-        - seen.iter().map(Vec::len).sum::<usize>();
-    let mut parts = parts.into_iter();
-    let mut all = parts.next().map(FlowMap::into_entries).unwrap_or_default();
-    all.reserve_exact(new);
-    for (part, seen) in parts.zip(&seen) {
-        let mut old = seen.iter().map(|s| s[0] as usize).peekable();
-        for (k, entry) in part.into_entries().into_iter().enumerate() {
-            if old.next_if_eq(&k).is_none() {
-                all.push(entry);
-            }
-        }
-    }
-    all
+    // Each stretch keeps the flows it saw first, where they are: no copy
+    // of the table, and the stretches in parallel.
+    let mut parts: Vec<Vec<(PackedKey, FlowStats)>> =
+        parts.into_iter().map(FlowMap::into_entries).collect();
+    parts[1..]
+        .par_iter_mut()
+        .zip(&seen)
+        .for_each(|(part, seen)| {
+            let mut old = seen.iter().map(|s| s[0] as usize).peekable();
+            let mut k = 0;
+            part.retain(|_| {
+                k += 1;
+                old.next_if_eq(&(k - 1)).is_none()
+            });
+        });
+    parts.retain(|p| !p.is_empty());
+    parts
 }
 
 /// Flows copied out of a table that goes on ([`FlowTable::copy_flows`]).
 #[derive(Debug, Default)]
-pub struct FlowsCopy(Vec<(PackedKey, FlowStats)>);
+pub struct FlowsCopy(Vec<Vec<(PackedKey, FlowStats)>>);
 
 impl FlowsCopy {
     /// The flows as [`FlowTable::finish`] gives them.
@@ -518,29 +522,41 @@ impl FlowsCopy {
     }
 }
 
-/// The flows of a finished table, in first-seen order.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Flows(Vec<(PackedKey, FlowStats)>);
+/// The flows of a finished table, in first-seen order: in consecutive
+/// runs (one per stretch of capture read apart), so that finishing a table
+/// never copies it.
+#[derive(Debug, Default)]
+pub struct Flows(Vec<Vec<(PackedKey, FlowStats)>>);
 
 impl Flows {
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.0.iter().map(Vec::len).sum()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.0.iter().all(Vec::is_empty)
     }
 
     /// Each flow's key and counters, in first-seen order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = (FlowKey, &FlowStats)> + '_ {
-        self.0.iter().map(|(k, s)| (k.unpack(), s))
+    pub fn iter(&self) -> impl Iterator<Item = (FlowKey, &FlowStats)> + '_ {
+        self.0.iter().flatten().map(|(k, s)| (k.unpack(), s))
     }
 
-    /// The flows as the table keeps them, to cut into parallel chunks.
-    pub fn as_slice(&self) -> &[(PackedKey, FlowStats)] {
-        &self.0
+    /// The flows as the table keeps them, in order, cut into chunks of at
+    /// most `n` (to share among threads).
+    pub fn chunks(&self, n: usize) -> Vec<&[(PackedKey, FlowStats)]> {
+        self.0.iter().flat_map(|run| run.chunks(n)).collect()
     }
 }
+
+/// The same flows in the same order, however they are cut into runs.
+impl PartialEq for Flows {
+    fn eq(&self, other: &Flows) -> bool {
+        self.len() == other.len() && self.0.iter().flatten().eq(other.0.iter().flatten())
+    }
+}
+
+impl Eq for Flows {}
 
 /// A packet's TCP flags and sequence number, if it is TCP with ports.
 #[inline]
