@@ -250,7 +250,13 @@ impl<'d> Auditor<'d> {
     ) -> AuditReport<'d> {
         // Flows are classified in parallel, in chunks whose results are
         // merged in flow order: the same report on any number of threads.
-        let chunks = flows.chunks(PASS_FLOWS);
+        // A few chunks per thread: every chunk's rows are merged with the
+        // next's, so fewer, larger chunks merge less.
+        let per_chunk = flows
+            .len()
+            .div_ceil(4 * rayon::current_num_threads())
+            .max(PASS_FLOWS);
+        let chunks = flows.chunks(per_chunk);
         let seen_hosts: BTreeSet<IpAddr> = chunks
             .par_iter()
             .map(|chunk| {
@@ -822,7 +828,7 @@ fn join_sorted<'a>(it: impl Iterator<Item = &'a str>, sep: &str) -> String {
     set.into_iter().collect::<Vec<_>>().join(sep)
 }
 
-/// Flows classified per chunk of a [`Pass`].
+/// Flows classified per chunk of a [`Pass`], at least.
 const PASS_FLOWS: usize = 4096;
 
 /// Finding rows of a stretch of flows, by key.
