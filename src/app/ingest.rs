@@ -12,8 +12,9 @@
 //! plausible headers starts, in the state the walk has at the first packet
 //! of the file. Each guess is then checked against where the walk of the
 //! segment before really ended, in which state; a wrong guess is walked
-//! again from the true position. Segment tables are absorbed in file order,
-//! which gives exactly the table of one walk from the start, limits
+//! again from the true position. Segment tables are absorbed in file order
+//! (set aside, and joined on every core at the end, while no limit can
+//! bite), which gives exactly the table of one walk from the start, limits
 //! included (see [`FlowTable`]). A segment that would track more than its
 //! share of the limits (the limits divided by the segments) stops, and the
 //! file is walked again as one segment, within the limits: memory stays

@@ -7,7 +7,10 @@
 //! read in parallel goes by stretches (segments) into unlimited tables of
 //! their own, which are then absorbed in capture order into the table of
 //! everything before them. Absorbing gives exactly what the one sequential
-//! pass would, for any cut, including what the flow limit keeps out.
+//! pass would, for any cut, including what the flow limit keeps out. While
+//! no limit can bite, absorbing only sets a stretch aside; the stretches
+//! are joined when the table is finished, on every core, and the flows
+//! come out in the order the capture first showed them, in runs.
 
 use std::hash::Hash;
 use std::net::IpAddr;
@@ -437,11 +440,12 @@ impl FlowTable {
 }
 
 /// The flows of consecutive stretches, `first` then each of `later`, in
-/// first-seen order (each stretch with the flows it saw first): what absorbing them one after the other
-/// gives when no limit bites, with `claimed` later fragments counted into
-/// their flows. On the current rayon pool: each flow of a later stretch is
-/// looked up in the stretches before it in parallel; then the flows seen
-/// before are merged in capture order, and the new ones appended. A
+/// first-seen order, a run per stretch holding the flows it saw first:
+/// what absorbing them one after the other gives when no limit bites, with
+/// `claimed` later fragments counted into their flows. On the current
+/// rayon pool: each flow of a later stretch is looked up in the stretches
+/// before it in parallel; the flows seen before are merged in capture
+/// order, then dropped from their stretch, in place. A
 /// claimed fragment whose flow is not held counts in `overflow` (absorbing
 /// does the same; [`FlowTable::absorb`] only sets stretches aside when
 /// every such flow is held).
@@ -670,6 +674,17 @@ mod tests {
     /// The packets cut at `cuts` into tables without limits, absorbed in
     /// order into one that applies them.
     fn run(packets: &[(u8, Option<bool>)], cuts: &[usize], limits: &Limits) -> FlowTable {
+        run_settling(packets, cuts, limits, false)
+    }
+
+    /// [`run`], joining what was set aside after every stretch when
+    /// `settle` (as absorbing each stretch at once would).
+    fn run_settling(
+        packets: &[(u8, Option<bool>)],
+        cuts: &[usize],
+        limits: &Limits,
+        settle: bool,
+    ) -> FlowTable {
         let mut whole = FlowTable::limited(*limits);
         let mut at = 0;
         for &cut in cuts.iter().chain(std::iter::once(&packets.len())) {
@@ -679,6 +694,9 @@ mod tests {
                 batch.add(&packet(f, frag), Some(Timestamp((at + i) as i128)));
             }
             whole.absorb(batch, limits);
+            if settle {
+                whole.settle();
+            }
             at = cut;
         }
         whole
@@ -722,35 +740,22 @@ mod tests {
             tail in proptest::collection::vec(0u8..8, 0..6),
         ) {
             cuts.sort();
-            let eager = |t: &mut FlowTable| t.settle();
             let roomy = Limits { max_flows: usize::MAX, max_fragments: usize::MAX };
             let mut a = run(&packets, &cuts, &roomy);
-            let mut b = FlowTable::limited(roomy);
-            let mut at = 0;
-            for &cut in cuts.iter().chain(std::iter::once(&packets.len())) {
-                let cut = cut.clamp(at, packets.len());
-                let mut batch = FlowTable::new();
-                for (i, &(f, frag)) in packets[at..cut].iter().enumerate() {
-                    batch.add(&packet(f, frag), Some(Timestamp((at + i) as i128)));
-                }
-                b.absorb(batch, &roomy);
-                eager(&mut b);
-                at = cut;
-            }
+            let mut b = run_settling(&packets, &cuts, &roomy, true);
             prop_assert!(b.later.is_empty());
             prop_assert_eq!(a.copy_flows().finish(), b.copy_flows().finish());
             // Past the limit: `a` must settle before absorbing the tail.
             let tight = Limits { max_flows: a.held().max(1), max_fragments: usize::MAX };
-            let mut more = FlowTable::new();
-            for (i, &f) in tail.iter().enumerate() {
-                more.add(&packet(f, None), Some(Timestamp((packets.len() + i) as i128)));
-            }
-            let mut more_b = FlowTable::new();
-            for (i, &f) in tail.iter().enumerate() {
-                more_b.add(&packet(f, None), Some(Timestamp((packets.len() + i) as i128)));
-            }
-            a.absorb(more, &tight);
-            b.absorb(more_b, &tight);
+            let more = || {
+                let mut t = FlowTable::new();
+                for (i, &f) in tail.iter().enumerate() {
+                    t.add(&packet(f, None), Some(Timestamp((packets.len() + i) as i128)));
+                }
+                t
+            };
+            a.absorb(more(), &tight);
+            b.absorb(more(), &tight);
             prop_assert_eq!(a.seal(), b.seal());
             prop_assert_eq!(a.take_overflow(), b.take_overflow());
             prop_assert_eq!(a.finish(), b.finish());
