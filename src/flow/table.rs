@@ -546,6 +546,11 @@ impl Flows {
         self.0.iter().flatten().map(|(k, s)| (k.unpack(), s))
     }
 
+    /// The flows as the table keeps them, run after run.
+    pub fn runs(&self) -> impl Iterator<Item = &[(PackedKey, FlowStats)]> + '_ {
+        self.0.iter().map(Vec::as_slice)
+    }
+
     /// The flows as the table keeps them, in order, cut into chunks of at
     /// most `n` (to share among threads).
     pub fn chunks(&self, n: usize) -> Vec<&[(PackedKey, FlowStats)]> {
