@@ -292,9 +292,9 @@ impl<'d> Auditor<'d> {
                     .collect()
             })
             .collect();
-        let mut findings: Vec<Finding> = shards
+        let by_shard: Vec<Vec<Finding>> = shards
             .into_par_iter()
-            .flat_map_iter(|maps| {
+            .map(|maps| {
                 let rows = maps.into_iter().reduce(|mut all, later| {
                     for (k, row) in later {
                         all.entry(k).or_default().merge(row);
@@ -303,9 +303,15 @@ impl<'d> Auditor<'d> {
                 });
                 let rows = rows.unwrap_or_default().into_iter();
                 rows.map(|(k, row)| self.flow_finding(k, row, &roles_cache))
-                    .collect::<Vec<_>>()
+                    .collect()
             })
             .collect();
+        // Moved a shard at a time, each freed as it goes: the findings are
+        // never held twice.
+        let mut findings = Vec::with_capacity(by_shard.iter().map(Vec::len).sum());
+        for shard in by_shard {
+            findings.extend(shard);
+        }
         let Pass {
             verdicts,
             coverage,
