@@ -128,7 +128,11 @@ pub(crate) fn csv_err(e: csv::Error) -> io::Error {
 /// Rows formatted at a time on one core; chunks are formatted in parallel,
 /// a window of them at a time, and written in order.
 const CHUNK_ROWS: usize = 1024;
-const WINDOW_ROWS: usize = 32 * CHUNK_ROWS;
+fn window_rows() -> usize {
+    // Enough chunks to keep every thread busy; few enough that the
+    // formatted window stays a few MB.
+    4 * CHUNK_ROWS * rayon::current_num_threads()
+}
 
 /// Writes a row for each of `items` under `columns` in `format`.
 fn write_records<W, T, F>(
@@ -153,7 +157,7 @@ where
         Format::Json => out.write_all(b"[")?,
         Format::Ndjson => {}
     }
-    for (w, window) in items.chunks(WINDOW_ROWS).enumerate() {
+    for (w, window) in items.chunks(window_rows()).enumerate() {
         let chunks: Vec<io::Result<Vec<u8>>> = window
             .par_chunks(CHUNK_ROWS)
             .enumerate()
@@ -291,7 +295,7 @@ mod tests {
     /// every format; a JSON array stays one array.
     #[test]
     fn rows_formatted_in_parallel_come_out_in_order() {
-        let items: Vec<u64> = (0..(WINDOW_ROWS + 3 * CHUNK_ROWS + 7) as u64).collect();
+        let items: Vec<u64> = (0..(3 * window_rows() + 3 * CHUNK_ROWS + 7) as u64).collect();
         let row = |&n: &u64| {
             vec![
                 Cell::Number(n),
