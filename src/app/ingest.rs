@@ -39,7 +39,7 @@ use crate::capture::{
 };
 use crate::decode::{decode, PacketSummary, SkipReason};
 use crate::filter::{self, FilterCursor, FilterVerdict, PacketFilter};
-use crate::flow::{FlowTable, FlowsCopy, Limits, Overflow};
+use crate::flow::{FlowTable, Flows, Limits, Overflow};
 
 /// Bytes read at a time: small enough that a chunk is still in cache when
 /// it is walked.
@@ -507,7 +507,7 @@ impl LiveIngest {
 
     /// A copy of the flows so far (to audit elsewhere), and the
     /// counts; the table keeps growing.
-    pub fn snapshot(&mut self) -> (FlowsCopy, FileStats) {
+    pub fn snapshot(&mut self) -> (Flows, FileStats) {
         self.feed.flush(&mut self.table);
         let mut stats = FileStats::named(self.name.clone());
         stats.format = "live capture".to_string();

@@ -69,7 +69,7 @@ mod live {
     use crate::capture::LinkType;
     use crate::capture::LiveCapture;
     use crate::filter::FilterReport;
-    use crate::flow::FlowsCopy;
+    use crate::flow::Flows;
     use crate::report::{AuditDoc, RunSummary};
     use crate::rules::Deployment;
 
@@ -79,7 +79,7 @@ mod live {
 
     /// The table as it was at one moment, for the reporter.
     struct Snapshot {
-        flows: FlowsCopy,
+        flows: Flows,
         stats: FileStats,
         elapsed: Duration,
         /// `Some(why)` for the final report.
@@ -160,10 +160,9 @@ mod live {
                 let mut code = exit_code::CLEAN;
                 for (n, snap) in rx.into_iter().enumerate() {
                     let files = [snap.stats];
-                    let flows = pool.install(|| snap.flows.finish());
                     let report = audit_flows(
                         &auditor,
-                        flows,
+                        snap.flows,
                         &files,
                         left_out.as_deref(),
                         &cfg.reports,

@@ -887,7 +887,7 @@ impl<'d> Pass<'d> {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct RowKey {
     kind: FindingKind,
     src: IpAddr,

@@ -13,4 +13,4 @@ pub use community_id::{community_id, CommunityId};
 pub use key::{icmp_ports, Dir, Endpoint, FlowKey, PackedKey};
 pub use resolve::{resolve, Flow, FlowState, InitiatorBasis};
 pub use stats::FlowStats;
-pub use table::{DistinctCount, FlowTable, Flows, FlowsCopy, Limits, Overflow};
+pub use table::{DistinctCount, FlowTable, Flows, Limits, Overflow};

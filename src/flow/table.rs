@@ -100,6 +100,20 @@ struct Orphans {
     last: Option<Timestamp>,
 }
 
+impl Orphans {
+    /// Counts these later fragments, going `dir`, into their flow; into
+    /// `overflow` when the flow limit kept the flow out.
+    fn count_into(self, flow: Option<&mut FlowStats>, dir: Dir, overflow: &mut Overflow) {
+        match flow {
+            Some(s) => s.count(dir, self.packets, self.bytes, self.first, self.last),
+            None => {
+                overflow.packets += self.packets;
+                overflow.bytes += self.bytes;
+            }
+        }
+    }
+}
+
 /// Flows of a stretch of capture. Later fragments join the latest first
 /// fragment of the same datagram seen before them in capture order; one with
 /// no such first fragment is counted as `fragment-without-first`.
@@ -322,12 +336,24 @@ impl FlowTable {
             self.later.push(flows);
             self.later.extend(later);
             self.claimed.append(&mut claimed);
-            for (fk, v) in fragments {
-                self.fragments.insert(fk, v);
-            }
-            self.trim_fragments(limits);
-            return;
+        } else {
+            self.merge_now(flows, claimed, limits);
         }
+        for (fk, v) in fragments {
+            self.fragments.insert(fk, v);
+        }
+        self.trim_fragments(limits);
+    }
+
+    /// Merges the flows of the stretch that follows, and its later
+    /// fragments that a first fragment before them claimed, into the flows
+    /// (settled), keeping new flows within `limits.max_flows`.
+    fn merge_now(
+        &mut self,
+        flows: FlowMap,
+        claimed: Vec<(PackedKey, Dir, Orphans)>,
+        limits: &Limits,
+    ) {
         // Looked up a group at a time, as packets are (see `add_all`).
         const GROUP: usize = 16;
         for group in flows.into_entries().chunks(GROUP) {
@@ -358,19 +384,8 @@ impl FlowTable {
             }
         }
         for (key, dir, o) in claimed {
-            match self.flows.get_mut(&key) {
-                Some(s) => s.count(dir, o.packets, o.bytes, o.first, o.last),
-                None => {
-                    // The datagram's flow was kept out by the flow limit.
-                    self.overflow.packets += o.packets;
-                    self.overflow.bytes += o.bytes;
-                }
-            }
+            o.count_into(self.flows.get_mut(&key), dir, &mut self.overflow);
         }
-        for (fk, v) in fragments {
-            self.fragments.insert(fk, v);
-        }
-        self.trim_fragments(limits);
     }
 
     /// Joins the stretches set aside to the flows, which then hold
@@ -412,12 +427,12 @@ impl FlowTable {
     }
 
     /// A copy of the flows so far, while the table goes on.
-    pub fn copy_flows(&self) -> FlowsCopy {
+    pub fn copy_flows(&self) -> Flows {
         if self.later.is_empty() && self.claimed.is_empty() {
-            return FlowsCopy(vec![self.flows.entries().to_vec()]);
+            return Flows(vec![self.flows.entries().to_vec()]);
         }
         let mut overflow = Overflow::default();
-        FlowsCopy(join(
+        Flows(join(
             self.flows.clone(),
             self.later.clone(),
             self.claimed.clone(),
@@ -488,13 +503,11 @@ fn join(
         }
     }
     for (key, dir, o) in claimed {
-        match parts.iter_mut().find_map(|p| p.get_mut(&key)) {
-            Some(s) => s.count(dir, o.packets, o.bytes, o.first, o.last),
-            None => {
-                overflow.packets += o.packets;
-                overflow.bytes += o.bytes;
-            }
-        }
+        o.count_into(
+            parts.iter_mut().find_map(|p| p.get_mut(&key)),
+            dir,
+            overflow,
+        );
     }
     // Each stretch keeps the flows it saw first, where they are: no copy
     // of the table, and the stretches in parallel.
@@ -513,17 +526,6 @@ fn join(
         });
     parts.retain(|p| !p.is_empty());
     parts
-}
-
-/// Flows copied out of a table that goes on ([`FlowTable::copy_flows`]).
-#[derive(Debug, Default)]
-pub struct FlowsCopy(Vec<Vec<(PackedKey, FlowStats)>>);
-
-impl FlowsCopy {
-    /// The flows as [`FlowTable::finish`] gives them.
-    pub fn finish(self) -> Flows {
-        Flows(self.0)
-    }
 }
 
 /// The flows of a finished table, in first-seen order: in consecutive
@@ -749,7 +751,7 @@ mod tests {
             let mut a = run(&packets, &cuts, &roomy);
             let mut b = run_settling(&packets, &cuts, &roomy, true);
             prop_assert!(b.later.is_empty());
-            prop_assert_eq!(a.copy_flows().finish(), b.copy_flows().finish());
+            prop_assert_eq!(a.copy_flows(), b.copy_flows());
             // Past the limit: `a` must settle before absorbing the tail.
             let tight = Limits { max_flows: a.held().max(1), max_fragments: usize::MAX };
             let more = || {
