@@ -8,12 +8,12 @@
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use portaudit::app::{ingest_one, IngestOptions};
 use portaudit::audit::Auditor;
 use portaudit::capture::{CaptureInput, LinkType, Step, Timestamp, Walker};
 use portaudit::decode::{decode, PacketSummary};
 use portaudit::filter::bpf::{Insn, Program};
 use portaudit::flow::{FlowTable, Limits, Overflow};
+use portaudit::ingest::{ingest_one, IngestOptions};
 use portaudit::rules::{Catalog, Deployment};
 use portaudit::synth::{write_enterprise, EnterpriseSpec};
 

@@ -15,6 +15,7 @@ pub mod capture;
 pub mod decode;
 pub mod filter;
 pub mod flow;
+pub mod ingest;
 pub mod report;
 pub mod rules;
 pub mod synth;

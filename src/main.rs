@@ -12,10 +12,11 @@ use cli::{
     RulesCommand, RunArgs,
 };
 use portaudit::app::{
-    self, exit_code, AuditConfig, CheckConfig, FlowsConfig, Format, IngestOptions, Output, Reports,
-    RunError, WatchConfig,
+    self, exit_code, AuditConfig, CheckConfig, FlowsConfig, Format, Output, Reports, RunError,
+    WatchConfig,
 };
 use portaudit::flow::Limits;
+use portaudit::ingest::IngestOptions;
 use portaudit::report::MatrixFormat;
 use portaudit::rules::Severity;
 

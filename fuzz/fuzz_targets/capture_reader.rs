@@ -14,7 +14,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use portaudit::app::{ingest_bytes, ingest_reader_with, FileStats, IngestOptions};
+use portaudit::ingest::{ingest_bytes, ingest_reader_with, FileStats, IngestOptions};
 
 /// Every packet read is used or skipped with a reason.
 fn accounted(stats: &FileStats) -> bool {

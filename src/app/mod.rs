@@ -1,8 +1,9 @@
 //! Wiring: a validated configuration in, stages run in order, an outcome
-//! (with its exit status) out. The threading lives in [`ingest`].
+//! (with its exit status) out. The threading of reading lives in
+//! [`crate::ingest`].
 
 mod check;
-mod ingest;
+
 mod progress;
 mod scaffold;
 mod sink;
@@ -14,10 +15,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use check::{run_check, CheckConfig};
-pub use ingest::{
-    filtered_out, ingest, ingest_bytes, ingest_one, ingest_reader, ingest_reader_with, kept_out,
-    FileStats, IngestOptions, Ingested, LiveIngest, Progress, TimeFacts, FLOW_LIMIT,
-};
 pub use scaffold::deployment_skeleton;
 pub use watch::{run_watch, WatchConfig};
 
@@ -27,9 +24,10 @@ use sink::Sink;
 use crate::audit::{AuditReport, Auditor, FlowVerdict, Verdict};
 use crate::capture::{expand_inputs, CaptureInput, InputError, Timestamp};
 use crate::filter::PacketFilter;
-use crate::flow::{resolve, FlowStats, PackedKey};
+use crate::flow::{resolve, FlowStats, FlowSummary, PackedKey};
+use crate::ingest::{filtered_out, ingest, kept_out, FileStats, IngestOptions, Ingested, Progress};
 pub use crate::report::Format;
-use crate::report::{self, AuditDoc, MatrixFormat, RunSummary, Summary};
+use crate::report::{self, AuditDoc, MatrixFormat, RunSummary};
 use crate::rules::{Catalog, Deployment, Profile, RulesError, Severity};
 
 /// Exit statuses (README and `--help` document them).
@@ -484,7 +482,7 @@ pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
     let filter_report = cfg.ingest.filter.as_ref().map(|f| f.report());
     let summary = RunSummary {
         files: &ingested.files,
-        flows: Summary::of(flows.iter().map(|v| &v.flow)),
+        flows: FlowSummary::of(flows.iter().map(|v| &v.flow)),
         findings: None,
         coverage: &[],
         not_captures: &inputs.not_captures,
@@ -528,7 +526,7 @@ mod tests {
         }];
         let summary = RunSummary {
             files: &files,
-            flows: Summary::default(),
+            flows: FlowSummary::default(),
             findings: Some(&[]),
             coverage: &[],
             not_captures: &[],

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::capture::{is_gzip, CaptureInput};
 
-use super::Progress;
+use crate::ingest::Progress;
 
 /// Runs shorter than this show no progress at all.
 const QUIET_START: Duration = Duration::from_millis(500);

@@ -10,9 +10,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::Reports;
 #[cfg(not(feature = "libpcap"))]
 use super::RunError;
-use super::{IngestOptions, Reports};
+use crate::ingest::IngestOptions;
 use crate::rules::Severity;
 
 /// `portaudit watch`, validated.
@@ -60,16 +61,15 @@ mod live {
     use std::time::{Duration, Instant};
 
     use super::WatchConfig;
-    use crate::app::FileStats;
     use crate::app::{
-        audit_flows, exit_code, load_catalog, pool, verdict, write_reports, LiveIngest, RunError,
-        Writes,
+        audit_flows, exit_code, load_catalog, pool, verdict, write_reports, RunError, Writes,
     };
     use crate::audit::Auditor;
     use crate::capture::LinkType;
     use crate::capture::LiveCapture;
     use crate::filter::FilterReport;
     use crate::flow::Flows;
+    use crate::ingest::{FileStats, LiveIngest};
     use crate::report::{AuditDoc, RunSummary};
     use crate::rules::Deployment;
 

@@ -10,9 +10,9 @@ use rayon::prelude::*;
 use crate::capture::Timestamp;
 use crate::decode::{PROTO_ICMP, PROTO_ICMPV6};
 use crate::flow::{
-    resolve, CommunityId, Flow, FlowState, FlowStats, Flows, Limits, Overflow, PackedKey,
+    resolve, CommunityId, Flow, FlowState, FlowStats, FlowSummary, Flows, Limits, Overflow,
+    PackedKey,
 };
-use crate::report::Summary;
 use crate::rules::{
     AuditScope, Deployment, Expect, FindingKind, HostRef, Initiator, Requirement, Rule, Scope,
 };
@@ -101,7 +101,7 @@ pub struct AuditReport<'d> {
     /// Every flow with its verdict, when asked for (`--flows`): it takes
     /// memory in proportion to the flows.
     pub flows: Vec<FlowVerdict<'d>>,
-    pub summary: Summary,
+    pub summary: FlowSummary,
     pub coverage: Vec<RuleCoverage>,
 }
 
@@ -318,12 +318,11 @@ impl<'d> Auditor<'d> {
             summary,
             ..
         } = Pass::concat(passes, self.rules.len());
-        let one_way = summary.one_way;
         let mut caveats = String::new();
-        if !flows.is_empty() && one_way as f64 >= ONE_WAY_CAVEAT * flows.len() as f64 {
+        if summary.mostly_one_way() {
             caveats.push_str(&format!(
                 "; {:.0}% of flows in the captures are one-way: the capture, not the network, may be why this is missing",
-                one_way as f64 * 100.0 / flows.len() as f64
+                summary.one_way as f64 * 100.0 / summary.flows as f64
             ));
         }
         if kept_out.packets > 0 {
@@ -771,9 +770,6 @@ impl<'d> Auditor<'d> {
     }
 }
 
-/// At or above this share of one-way flows, missing-expected findings say
-/// the capture may be the cause.
-const ONE_WAY_CAVEAT: f64 = 0.25;
 /// Community IDs listed in one finding row before "+N more".
 const MAX_IDS: usize = 16;
 
@@ -857,7 +853,7 @@ struct Pass<'d> {
     /// [`ROW_SHARDS`] maps.
     rows: Vec<RowMap>,
     coverage: Vec<Cov>,
-    summary: Summary,
+    summary: FlowSummary,
 }
 
 impl<'d> Pass<'d> {
@@ -866,7 +862,7 @@ impl<'d> Pass<'d> {
             verdicts: Vec::new(),
             rows: (0..ROW_SHARDS).map(|_| RowMap::default()).collect(),
             coverage: (0..rules).map(|_| Cov::default()).collect(),
-            summary: Summary::default(),
+            summary: FlowSummary::default(),
         }
     }
 

@@ -12,9 +12,9 @@ use std::net::IpAddr;
 
 use super::records::FINDINGS_COLUMNS;
 use super::AuditDoc;
-use crate::app::{kept_out, FileStats};
 use crate::audit::{Finding, RuleCoverage, SITE_PROFILE as SITE};
 use crate::capture::Timestamp;
+use crate::ingest::{kept_out, FileStats};
 use crate::rules::{AuditScope, FindingKind, ProfileBinding, Severity};
 
 const STYLE: &str = include_str!("html/report.css");
@@ -254,7 +254,7 @@ fn header(s: &mut String, doc: &AuditDoc, verdict: &Verdict) -> fmt::Result {
         )?;
     }
     let flows = &doc.run.flows;
-    if flows.flows > 0 && flows.one_way_share() >= 0.25 {
+    if flows.mostly_one_way() {
         writeln!(
             s,
             "<p class=\"notice\">{:.0}% of flows show only one direction: the capture may have missed the other side (SPAN/TAP direction, asymmetric routing), and missing traffic may be the capture's doing.</p>",
@@ -1103,7 +1103,7 @@ source = "Site <i>policy</i>"
         }];
         let run = crate::report::RunSummary {
             files: &files,
-            flows: crate::report::Summary::default(),
+            flows: crate::flow::FlowSummary::default(),
             findings: Some(&findings),
             coverage: &coverage,
             not_captures: &[],

@@ -17,5 +17,5 @@ pub use junit::write_junit;
 pub use matrix::{write_matrix, write_profile_list, MatrixFormat};
 pub use records::{write_findings, write_flows, Format, FINDINGS_COLUMNS};
 pub use sarif::write_sarif;
-pub use summary::{RunSummary, Summary};
+pub use summary::RunSummary;
 pub use table::{write_table, Column};

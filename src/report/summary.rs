@@ -6,10 +6,10 @@ use std::io::Write as _;
 
 use serde_json::json;
 
-use crate::app::{kept_out, FileStats};
 use crate::audit::{Finding, RuleCoverage};
 use crate::filter::FilterReport;
-use crate::flow::{Flow, FlowState};
+use crate::flow::FlowSummary;
+use crate::ingest::{kept_out, FileStats};
 use crate::rules::{FindingKind, Severity};
 
 use super::table::{write_table_painted, Column};
@@ -28,59 +28,6 @@ fn status_colour(status: &str) -> Option<&'static str> {
         "refused" | "unanswered" => Some(YELLOW),
         "unused" | "inactive" | "unbound" => Some(DIM),
         _ => None,
-    }
-}
-
-/// Flow-level facts of a run.
-#[derive(Clone, Debug, Default)]
-pub struct Summary {
-    pub flows: u64,
-    pub one_way: u64,
-    pub tcp_flows: u64,
-    pub mid_stream: u64,
-}
-
-impl Summary {
-    pub fn of<'a>(flows: impl Iterator<Item = &'a Flow>) -> Summary {
-        let mut s = Summary::default();
-        for f in flows {
-            s.add(f);
-        }
-        s
-    }
-
-    pub fn add(&mut self, f: &Flow) {
-        self.flows += 1;
-        self.one_way += u64::from(f.is_one_way());
-        if f.proto == crate::decode::PROTO_TCP {
-            self.tcp_flows += 1;
-            self.mid_stream += u64::from(f.state == FlowState::MidStream);
-        }
-    }
-
-    pub fn merge(&mut self, o: &Summary) {
-        self.flows += o.flows;
-        self.one_way += o.one_way;
-        self.tcp_flows += o.tcp_flows;
-        self.mid_stream += o.mid_stream;
-    }
-
-    /// Share of flows where only one side was ever seen.
-    pub fn one_way_share(&self) -> f64 {
-        ratio(self.one_way, self.flows)
-    }
-
-    /// Share of TCP flows with no handshake in the capture.
-    pub fn mid_stream_share(&self) -> f64 {
-        ratio(self.mid_stream, self.tcp_flows)
-    }
-}
-
-fn ratio(a: u64, b: u64) -> f64 {
-    if b == 0 {
-        0.0
-    } else {
-        a as f64 / b as f64
     }
 }
 
@@ -106,7 +53,7 @@ pub(crate) fn odd_times(f: &FileStats) -> Vec<String> {
 /// Everything the summary reports.
 pub struct RunSummary<'a> {
     pub files: &'a [FileStats],
-    pub flows: Summary,
+    pub flows: FlowSummary,
     /// Absent for `portaudit flows`.
     pub findings: Option<&'a [Finding]>,
     pub coverage: &'a [RuleCoverage],
@@ -316,7 +263,7 @@ impl RunSummary<'_> {
             self.flows.one_way_share() * 100.0,
             self.flows.mid_stream_share() * 100.0
         )?;
-        if self.flows.flows > 0 && self.flows.one_way_share() >= 0.25 {
+        if self.flows.mostly_one_way() {
             writeln!(
                 s,
                 "{}: {:.0}% of flows show only one direction: the capture may have missed the other side (SPAN/TAP direction, asymmetric routing)",

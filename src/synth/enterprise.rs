@@ -1267,8 +1267,8 @@ pub fn write_enterprise<W: Write>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::ingest_bytes;
     use crate::flow::{resolve, FlowState};
+    use crate::ingest::ingest_bytes;
 
     /// (timestamp in µs, frame length) of every record of a classic pcap.
     fn records(bytes: &[u8]) -> Vec<(u64, usize)> {

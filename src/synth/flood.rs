@@ -195,9 +195,9 @@ fn tcp_syn(f: &mut [u8; 60], src: u16, dst: u16, seq: u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::ingest_bytes;
     use crate::capture::LinkType;
     use crate::decode::{decode, Transport};
+    use crate::ingest::ingest_bytes;
 
     #[test]
     fn flood_frames_decode_as_intended() {

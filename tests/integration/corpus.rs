@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use portaudit::app::{ingest_bytes, IngestOptions};
+use portaudit::ingest::{ingest_bytes, IngestOptions};
 
 use crate::{assert_file_reads_as, code, corpus, corpus_captures, flows_with_stats};
 

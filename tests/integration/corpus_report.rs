@@ -10,8 +10,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use portaudit::app::{ingest_one, FileStats, IngestOptions};
 use portaudit::capture::{CaptureInput, Timestamp};
+use portaudit::ingest::{ingest_one, FileStats, IngestOptions};
 
 use crate::{code, corpus, corpus_captures, path_str, root, run};
 

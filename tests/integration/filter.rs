@@ -324,18 +324,18 @@ mod with_libpcap {
         let filter = std::sync::Arc::new(
             portaudit::filter::PacketFilter::libpcap("tcp port 80 or udp").unwrap(),
         );
-        let opts = portaudit::app::IngestOptions {
+        let opts = portaudit::ingest::IngestOptions {
             filter: Some(filter),
             segments: Some(5),
             chunk_bytes: 4096,
             ..Default::default()
         };
-        let (table, cut) = portaudit::app::ingest_one(
+        let (table, cut) = portaudit::ingest::ingest_one(
             &portaudit::capture::CaptureInput::File(input.clone()),
             &opts,
         );
         let bytes = std::fs::read(&input).unwrap();
-        let (streamed_table, streamed) = portaudit::app::ingest_reader_with(
+        let (streamed_table, streamed) = portaudit::ingest::ingest_reader_with(
             "stream",
             Box::new(std::io::Cursor::new(bytes)),
             &opts,

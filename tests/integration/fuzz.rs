@@ -11,9 +11,9 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
-use portaudit::app::{ingest_bytes, ingest_one, ingest_reader_with, FileStats, IngestOptions};
 use portaudit::capture::{CaptureInput, LinkType};
 use portaudit::decode::decode;
+use portaudit::ingest::{ingest_bytes, ingest_one, ingest_reader_with, FileStats, IngestOptions};
 use portaudit::rules::{Catalog, Deployment, Profile};
 use proptest::prelude::*;
 

@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use portaudit::app::{ingest_reader_with, IngestOptions};
 use portaudit::flow::Limits;
+use portaudit::ingest::{ingest_reader_with, IngestOptions};
 use portaudit::synth::FloodCounts;
 
 use crate::{assert_file_reads_as, code, flood_file, path_str, root, run};

@@ -5,8 +5,8 @@
 
 use std::fs::OpenOptions;
 
-use portaudit::app::ingest_reader;
 use portaudit::capture::CaptureInput;
+use portaudit::ingest::ingest_reader;
 
 use crate::{flood_file, path_str, run};
 

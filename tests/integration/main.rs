@@ -116,7 +116,7 @@ pub fn flood_file(
 }
 
 /// What one reading of a capture says, to compare two readings of it.
-pub fn reading(s: &portaudit::app::FileStats) -> impl PartialEq + std::fmt::Debug {
+pub fn reading(s: &portaudit::ingest::FileStats) -> impl PartialEq + std::fmt::Debug {
     (
         (
             s.format.clone(),
@@ -135,13 +135,13 @@ pub fn reading(s: &portaudit::app::FileStats) -> impl PartialEq + std::fmt::Debu
 /// flows included; `what` names the case in a failure.
 pub fn assert_file_reads_as(
     path: &Path,
-    opts: &portaudit::app::IngestOptions,
-    whole: &portaudit::app::FileStats,
+    opts: &portaudit::ingest::IngestOptions,
+    whole: &portaudit::ingest::FileStats,
     flows: &portaudit::flow::Flows,
     what: &str,
 ) {
     let input = portaudit::capture::CaptureInput::File(path.to_path_buf());
-    let (t, cut) = portaudit::app::ingest_one(&input, opts);
+    let (t, cut) = portaudit::ingest::ingest_one(&input, opts);
     assert_eq!(reading(whole), reading(&cut), "{what}");
     assert!(*flows == t.finish(), "{what}: flows differ");
 }

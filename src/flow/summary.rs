@@ -1,0 +1,66 @@
+//! Flow-level facts of a run: a fold over its flows, mergeable.
+
+use super::{Flow, FlowState};
+
+/// At or above this share of one-way flows, a run says that the capture,
+/// not the network, may be why expected traffic is missing.
+pub const ONE_WAY_CAVEAT: f64 = 0.25;
+
+/// Flow-level facts of a run.
+#[derive(Clone, Debug, Default)]
+pub struct FlowSummary {
+    pub flows: u64,
+    pub one_way: u64,
+    pub tcp_flows: u64,
+    pub mid_stream: u64,
+}
+
+impl FlowSummary {
+    pub fn of<'a>(flows: impl Iterator<Item = &'a Flow>) -> FlowSummary {
+        let mut s = FlowSummary::default();
+        for f in flows {
+            s.add(f);
+        }
+        s
+    }
+
+    pub fn add(&mut self, f: &Flow) {
+        self.flows += 1;
+        self.one_way += u64::from(f.is_one_way());
+        if f.proto == crate::decode::PROTO_TCP {
+            self.tcp_flows += 1;
+            self.mid_stream += u64::from(f.state == FlowState::MidStream);
+        }
+    }
+
+    pub fn merge(&mut self, o: &FlowSummary) {
+        self.flows += o.flows;
+        self.one_way += o.one_way;
+        self.tcp_flows += o.tcp_flows;
+        self.mid_stream += o.mid_stream;
+    }
+
+    /// Share of flows where only one side was ever seen.
+    pub fn one_way_share(&self) -> f64 {
+        ratio(self.one_way, self.flows)
+    }
+
+    /// Whether so many flows are one-way ([`ONE_WAY_CAVEAT`]) that a
+    /// missing flow may be the capture's doing, not the network's.
+    pub fn mostly_one_way(&self) -> bool {
+        self.flows > 0 && self.one_way_share() >= ONE_WAY_CAVEAT
+    }
+
+    /// Share of TCP flows with no handshake in the capture.
+    pub fn mid_stream_share(&self) -> f64 {
+        ratio(self.mid_stream, self.tcp_flows)
+    }
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
+    }
+}

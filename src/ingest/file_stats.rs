@@ -1,0 +1,97 @@
+//! What reading one input showed: counts, damage, times, limits met.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::capture::{Damage, LiveCounts, Timestamp};
+use crate::flow::Overflow;
+
+/// What reading one capture showed, for the summary and `--stats`.
+#[derive(Clone, Debug, Default)]
+pub struct FileStats {
+    pub name: String,
+    pub format: String,
+    pub compressed: bool,
+    /// Link types met, by name.
+    pub link_types: BTreeSet<String>,
+    pub packets_read: u64,
+    pub packets_decoded: u64,
+    /// Wire bytes (original lengths) of all packets read.
+    pub bytes_read: u64,
+    /// Packets read but not used, by reason label.
+    pub skipped: BTreeMap<String, u64>,
+    /// Damage met; the last one may have stopped the read.
+    pub damage: Vec<Damage>,
+    /// The input could not be read at all (bad header, cannot open).
+    pub unreadable: Option<String>,
+    pub first_ts: Option<Timestamp>,
+    pub last_ts: Option<Timestamp>,
+    /// Packets without a timestamp (pcapng simple packet blocks).
+    pub untimed_packets: u64,
+    pub times: TimeFacts,
+    /// What the limits kept out while this file was read and absorbed.
+    pub overflow: Overflow,
+    /// Only for a live capture: what the kernel counted.
+    pub live: Option<LiveCounts>,
+    /// Only for a live capture: why capturing stopped before it was asked
+    /// to.
+    pub capture_failed: Option<String>,
+}
+
+/// Timestamps that are odd but not wrong: every packet is audited anyway,
+/// and these counts say how far its times can be trusted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TimeFacts {
+    /// Packets dated earlier than the packet before them in the file.
+    pub out_of_order: u64,
+    /// Packets dated exactly 1970-01-01T00:00:00Z.
+    pub zero: u64,
+    /// Packets dated after [`IngestOptions::future_after`].
+    pub future: u64,
+}
+
+impl FileStats {
+    pub(super) fn named(name: String) -> FileStats {
+        FileStats {
+            name,
+            ..FileStats::default()
+        }
+    }
+
+    /// What a live capture missed, said for people: packets the kernel
+    /// dropped, a capture that failed. `None` when nothing was missed (or
+    /// the input is a file).
+    pub fn incomplete_note(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if let Some(l) = self.live.filter(|l| l.dropped > 0) {
+            let mut note = format!(
+                "the kernel dropped {} packets before they could be read: they are not audited",
+                l.dropped
+            );
+            if l.interface_dropped > 0 {
+                note += &format!(
+                    " (the interface also counts {} dropped, in all its traffic)",
+                    l.interface_dropped
+                );
+            }
+            parts.push(note);
+        }
+        if let Some(why) = &self.capture_failed {
+            parts.push(format!(
+                "capturing stopped after {} packets: {why}",
+                self.packets_read
+            ));
+        }
+        (!parts.is_empty()).then(|| parts.join("; "))
+    }
+
+    /// Moves packets counted as decoded into a skip reason.
+    pub(super) fn unuse(&mut self, reason: &str, packets: u64) {
+        if packets > 0 {
+            *self.skipped.entry(reason.to_string()).or_default() += packets;
+            self.packets_decoded -= packets;
+        }
+    }
+}
+
+/// Label of packets kept out by `--max-flows`.
+pub const FLOW_LIMIT: &str = "flow-limit";

@@ -1,0 +1,218 @@
+//! Ingest: reading inputs into one flow table, with all the threading of
+//! the pipeline.
+//!
+//! A walk reads a capture a chunk at a time into a small buffer that stays
+//! in cache, steps from record to record and decodes each packet into a
+//! flow table as it goes: one pass over the bytes, no copy kept, nothing
+//! allocated per packet.
+//!
+//! A plain file is cut into one segment per thread, walked at once with
+//! positional reads. A segment after the first cannot know where its first
+//! record starts nor the walker's state there (pcapng interfaces) without
+//! the bytes before it, so it guesses: the first position where a chain of
+//! plausible headers starts, in the state the walk has at the first packet
+//! of the file. Each guess is then checked against where the walk of the
+//! segment before really ended, in which state; a wrong guess is walked
+//! again from the true position. Segment tables are absorbed in file order
+//! (set aside, and joined on every core at the end, while no limit can
+//! bite), which gives exactly the table of one walk from the start, limits
+//! included (see [`FlowTable`]). A segment that would track more than its
+//! share of the limits (the limits divided by the segments) stops, and the
+//! file is walked again as one segment, within the limits: memory stays
+//! bounded by the limits, results by the capture alone. Streams (stdin, gzip) are walked once,
+//! from the start, while a thread of their own reads or inflates ahead.
+//!
+//! Files run in parallel too, and are absorbed in the order they were
+//! named. Results depend neither on threads nor on where anything was cut.
+//!
+//! Files: [`read`] (the entry points: a capture input, a stream, bytes in
+//! memory), [`window`] (where bytes come from: positional reads of a file,
+//! a stream read ahead), [`walk`] (records walked into a table through a
+//! [`feed`]), [`segments`] (a plain file read in parallel), [`stream`],
+//! [`live`] (a live capture's growing table), [`file_stats`] (what one
+//! input showed).
+//!
+//! Every input becomes a [`FlowSource`]: something that reads itself into
+//! a flow table and says what it saw. Captures are sources that yield
+//! packets (walked and decoded here); flow-record inputs (Zeek, IPFIX)
+//! are sources that yield flows, and plug in beside them.
+
+mod feed;
+mod file_stats;
+mod live;
+mod read;
+mod segments;
+mod stream;
+mod walk;
+mod window;
+
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::capture::{CaptureInput, Timestamp};
+use crate::filter::{self, PacketFilter};
+use crate::flow::{FlowTable, Limits, Overflow};
+
+pub use file_stats::{FileStats, TimeFacts, FLOW_LIMIT};
+pub use live::LiveIngest;
+pub use read::{ingest_bytes, ingest_one, ingest_reader, ingest_reader_with};
+
+/// Bytes read at a time: small enough that a chunk is still in cache when
+/// it is walked.
+pub const CHUNK_BYTES: usize = 256 << 10;
+/// A plain file is cut into segments of at least this size, one per thread.
+pub const MIN_SEGMENT_BYTES: u64 = 16 << 20;
+
+/// How reading is bounded and judged; the same for every input of a run.
+#[derive(Clone, Debug)]
+pub struct IngestOptions {
+    pub limits: Limits,
+    /// Timestamps after this are counted as in the future.
+    pub future_after: Option<Timestamp>,
+    /// Bytes read at a time ([`CHUNK_BYTES`]); tests make it tiny to put
+    /// chunk boundaries everywhere, which must change nothing.
+    pub chunk_bytes: usize,
+    /// Segments a plain file is cut into. `None`: one per thread of the
+    /// pool, each at least [`MIN_SEGMENT_BYTES`]. Tests set it to put
+    /// segment boundaries everywhere, which must change nothing.
+    pub segments: Option<usize>,
+    /// Counts bytes and packets as they are walked, for a progress line.
+    pub progress: Option<Arc<Progress>>,
+    /// `--filter`: packets it rejects are counted, not decoded.
+    pub filter: Option<Arc<PacketFilter>>,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            limits: Limits::default(),
+            future_after: None,
+            chunk_bytes: CHUNK_BYTES,
+            segments: None,
+            progress: None,
+            filter: None,
+        }
+    }
+}
+
+/// Input bytes and packets walked so far, by every walk of the run; added
+/// to a chunk at a time, so reading it costs the walks nothing.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub bytes: AtomicU64,
+    pub packets: AtomicU64,
+}
+
+/// An input that reads itself into a flow table of its own and says what
+/// it saw. [`ingest`] reads any number of them at once and absorbs their
+/// tables in the order given.
+pub trait FlowSource: Sync {
+    /// Reads the whole input within `opts`.
+    fn read_flows(&self, opts: &IngestOptions) -> (FlowTable, FileStats);
+}
+
+impl FlowSource for CaptureInput {
+    fn read_flows(&self, opts: &IngestOptions) -> (FlowTable, FileStats) {
+        ingest_one(self, opts)
+    }
+}
+
+/// Everything read from the inputs.
+pub struct Ingested {
+    pub table: FlowTable,
+    pub files: Vec<FileStats>,
+}
+
+/// Packets `--filter` kept out of the audit, over all files.
+pub fn filtered_out(files: &[FileStats]) -> u64 {
+    files
+        .iter()
+        .flat_map(|f| &f.skipped)
+        .filter(|(reason, _)| {
+            reason.as_str() == filter::NOT_MATCHING || reason.starts_with(filter::INAPPLICABLE)
+        })
+        .map(|(_, n)| n)
+        .sum()
+}
+
+/// What the limits kept out, over all files.
+pub fn kept_out(files: &[FileStats]) -> Overflow {
+    let mut o = Overflow::default();
+    for f in files {
+        o.add(&f.overflow);
+    }
+    o
+}
+
+/// Reads every input. Runs on the current rayon pool.
+pub fn ingest<S: FlowSource>(inputs: &[S], opts: &IngestOptions) -> Ingested {
+    let parts: Vec<(FlowTable, FileStats)> = inputs
+        .par_iter()
+        .map(|input| input.read_flows(opts))
+        .collect();
+    let mut table = FlowTable::new();
+    let mut files = Vec::with_capacity(parts.len());
+    for (t, mut f) in parts {
+        let before = f.packets_decoded;
+        table.absorb(t, &opts.limits);
+        let o = table.take_overflow();
+        f.unuse(FLOW_LIMIT, o.packets.min(before));
+        f.overflow.add(&o);
+        files.push(f);
+    }
+    Ingested { table, files }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::synth::PcapWriter;
+    use std::io;
+
+    /// Steps back in time are counted across chunk and segment boundaries
+    /// exactly as within them.
+    #[test]
+    fn odd_timestamps_are_counted_across_segments() {
+        let frame = [0u8; 100];
+        let mut w = PcapWriter::new(Vec::new()).unwrap();
+        let n: u64 = 250_000; // 29 MB: many chunks
+        for i in 0..n {
+            // Every packet but the first steps back; a few are zero, a few
+            // are far ahead.
+            let ts = match i {
+                0 => 0,
+                1 => 4_000_000_000 * 1_000_000_000,
+                _ => (n - i) * 1_000_000,
+            };
+            w.record(ts, &frame).unwrap();
+        }
+        let bytes = w.finish().unwrap();
+        let opts = IngestOptions {
+            future_after: Some(Timestamp(3_000_000_000 * 1_000_000_000)),
+            ..IngestOptions::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("odd.pcap");
+        std::fs::write(&path, &bytes).unwrap();
+        let (_, streamed) = ingest_reader_with("odd", Box::new(io::Cursor::new(bytes)), &opts);
+        let cut = IngestOptions {
+            segments: Some(7),
+            ..opts
+        };
+        let (_, segmented) = ingest_one(&CaptureInput::File(path), &cut);
+        for stats in [streamed, segmented] {
+            assert_eq!(stats.packets_read, n);
+            assert_eq!(
+                stats.times,
+                TimeFacts {
+                    out_of_order: n - 2,
+                    zero: 1,
+                    future: 1,
+                }
+            );
+            assert_eq!(stats.first_ts, Some(Timestamp(0)));
+        }
+    }
+}
