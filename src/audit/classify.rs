@@ -8,16 +8,17 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::capture::Timestamp;
-use crate::decode::{PROTO_ICMP, PROTO_ICMPV6};
+use crate::decode::{PROTO_ICMP, PROTO_ICMPV6, PROTO_SCTP, PROTO_TCP, PROTO_UDP};
 use crate::flow::{
     resolve, CommunityId, Flow, FlowState, FlowStats, FlowSummary, Flows, Limits, Overflow,
     PackedKey,
 };
 use crate::rules::{
-    AuditScope, Deployment, Expect, FindingKind, HostRef, Initiator, Requirement, Rule, Scope,
+    AuditScope, Deployment, Expect, FindingKind, HostRef, Initiator, PortSet, Proto, Requirement,
+    Rule, Scope,
 };
 
-use super::finding::{proto_name, Finding};
+use super::finding::{Finding, FindingPorts, FindingProto, FindingState};
 
 /// The profile column of coverage rows and findings that rest on the
 /// deployment's own `[[site_rule]]`s.
@@ -58,20 +59,18 @@ pub struct FlowVerdict<'d> {
 }
 
 /// How well the captures exercised one rule.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RuleCoverage {
     pub profile: String,
     pub rule_id: String,
-    pub from: String,
-    pub to: String,
-    pub proto: String,
-    pub ports: String,
+    pub from: Vec<String>,
+    pub to: Vec<String>,
+    pub proto: Proto,
+    pub ports: PortSet,
     pub active: bool,
     pub required: bool,
-    /// network, local or retired.
-    pub scope: String,
-    /// observed, missing, refused, unanswered, unused, inactive, unbound
-    pub status: String,
+    pub scope: Scope,
+    pub status: RuleStatus,
     pub flows: u64,
     pub observed: u64,
     pub refused: u64,
@@ -81,6 +80,49 @@ pub struct RuleCoverage {
     /// What the rule is for, and the document sentence it comes from.
     pub purpose: String,
     pub source: String,
+}
+
+/// What the captures showed of a rule (docs/audit.md, "Rule coverage"),
+/// decided in this order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RuleStatus {
+    /// Its feature is off.
+    Inactive,
+    /// Flows broke it (wrong direction, or a local/retired port used).
+    Violated,
+    /// A `local` rule nothing broke.
+    Local,
+    /// A `retired` rule nothing broke.
+    Retired,
+    /// Established traffic matched it.
+    Observed,
+    /// One of its sides binds no host in the deployment.
+    Unbound,
+    /// Only refused attempts matched it.
+    Refused,
+    /// Only unanswered attempts matched it.
+    Unanswered,
+    /// Required, and nothing matched it.
+    Missing,
+    /// Optional, and nothing matched it.
+    Unused,
+}
+
+impl RuleStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            RuleStatus::Inactive => "inactive",
+            RuleStatus::Violated => "violated",
+            RuleStatus::Local => "local",
+            RuleStatus::Retired => "retired",
+            RuleStatus::Observed => "observed",
+            RuleStatus::Unbound => "unbound",
+            RuleStatus::Refused => "refused",
+            RuleStatus::Unanswered => "unanswered",
+            RuleStatus::Missing => "missing",
+            RuleStatus::Unused => "unused",
+        }
+    }
 }
 
 impl RuleCoverage {
@@ -208,7 +250,7 @@ impl<'d> Auditor<'d> {
                     src: flow.initiator.addr,
                     dst: flow.responder.addr,
                     proto: flow.proto,
-                    port: port_cell(&flow),
+                    port: row_port(&flow),
                 };
                 p.rows[row_shard(&row_key)]
                     .entry(row_key)
@@ -337,26 +379,7 @@ impl<'d> Auditor<'d> {
         }
         findings.extend(self.missing_expected(&coverage, &seen_hosts, &caveats, &mut roles_cache));
         findings.extend(self.limit_findings(kept_out, limits));
-        findings.par_sort_by(|a, b| {
-            (
-                b.severity,
-                a.kind,
-                a.src_ip,
-                a.dst_ip,
-                &a.proto,
-                &a.dst_port,
-                &a.rule_id,
-            )
-                .cmp(&(
-                    a.severity,
-                    b.kind,
-                    b.src_ip,
-                    b.dst_ip,
-                    &b.proto,
-                    &b.dst_port,
-                    &b.rule_id,
-                ))
-        });
+        findings.par_sort_by_cached_key(Finding::sort_key);
         let coverage = self.coverage_rows(&coverage);
         AuditReport {
             findings,
@@ -477,14 +500,14 @@ impl<'d> Auditor<'d> {
             base
         };
         let rule = row.rule.map(|i| &self.rules[i]);
-        let mut profiles: BTreeSet<String> = BTreeSet::new();
+        let mut profiles: BTreeSet<&str> = BTreeSet::new();
         match rule {
             Some(x) => {
-                profiles.insert(x.profile.to_string());
+                profiles.insert(x.profile);
             }
             None => {
                 for (pi, _) in ri.iter().chain(rr.iter()) {
-                    profiles.insert(self.deployment.profiles[*pi].profile.id.clone());
+                    profiles.insert(&self.deployment.profiles[*pi].profile.id);
                 }
             }
         }
@@ -528,36 +551,28 @@ impl<'d> Auditor<'d> {
         if row.one_way == row.flows {
             detail.push_str("; one-way: only one side was captured");
         }
-        let mut community_id = String::with_capacity(31 * row.community_ids.0.len());
-        for (i, id) in row.community_ids.0.iter().enumerate() {
-            if i > 0 {
-                community_id.push(';');
-            }
-            community_id.push_str(id.as_str());
-        }
         // Distinct flows have distinct Community IDs.
-        if row.flows > MAX_IDS as u64 {
-            community_id.push_str(&format!(";+{} more", row.flows - MAX_IDS as u64));
-        }
+        let more_flows = row.flows.saturating_sub(MAX_IDS as u64);
         Finding {
             severity,
             kind: k.kind,
-            profile: profiles.into_iter().collect::<Vec<_>>().join(";"),
-            rule_id: rule.map(|x| x.rule.id.clone()).unwrap_or_default(),
+            profiles: profiles.into_iter().map(str::to_string).collect(),
+            rule_id: rule.map(|x| x.rule.id.clone()),
             src_ip: Some(k.src),
-            src_role: role_names(ri),
+            src_roles: role_names(ri),
             dst_ip: Some(k.dst),
-            dst_role: role_names(rr),
-            proto: proto_name(k.proto),
-            dst_port: k.port,
-            initiator_basis: join_labels(row.bases.iter().map(|b| b.label())),
-            state: join_labels(row.states.iter().map(|s| s.label())),
+            dst_roles: role_names(rr),
+            proto: Some(FindingProto::Ip(k.proto)),
+            dst_port: k.port.map(FindingPorts::Port),
+            initiator_bases: row.bases,
+            state: FindingState::Flows(row.states),
             connections: row.connections,
             packets: row.packets,
             bytes: row.bytes,
             first_seen: row.first,
             last_seen: row.last,
-            community_id,
+            community_ids: row.community_ids.0,
+            more_flows,
             detail,
         }
     }
@@ -590,27 +605,31 @@ impl<'d> Auditor<'d> {
                 let mut roles_of = |a: IpAddr| self.roles_of(a, cache);
                 sources.retain(|&a| !Self::side_matches(&x.to, a, &roles_of(a)));
             }
-            let template = |src: Option<IpAddr>, attempts: &Attempts, roles_src: String| {
-                let (state, detail) = attempts.describe();
+            let template = |src: Option<IpAddr>, attempts: &Attempts, roles_src: Vec<String>| {
+                let detail = attempts.describe();
                 Finding {
                     severity,
                     kind: FindingKind::MissingExpected,
-                    profile: x.profile.to_string(),
-                    rule_id: x.rule.id.clone(),
+                    profiles: vec![x.profile.to_string()],
+                    rule_id: Some(x.rule.id.clone()),
                     src_ip: src,
-                    src_role: roles_src,
+                    src_roles: roles_src,
                     dst_ip: None,
-                    dst_role: x.rule.to.join(";"),
-                    proto: x.rule.proto.label().to_string(),
-                    dst_port: x.rule.ports.to_string(),
-                    initiator_basis: String::new(),
-                    state,
+                    dst_roles: x.rule.to.clone(),
+                    proto: Some(FindingProto::Rule(x.rule.proto)),
+                    dst_port: Some(FindingPorts::Rule(x.rule.ports.clone())),
+                    initiator_bases: BTreeSet::new(),
+                    state: FindingState::Attempts {
+                        refused: attempts.refused,
+                        unanswered: attempts.unanswered,
+                    },
                     connections: attempts.connections,
                     packets: attempts.packets,
                     bytes: attempts.bytes,
                     first_seen: attempts.first,
                     last_seen: attempts.last,
-                    community_id: String::new(),
+                    community_ids: Vec::new(),
+                    more_flows: 0,
                     detail: format!(
                         "required by rule {} ({}): {}{}",
                         x.rule.id, x.rule.purpose, detail, caveat
@@ -619,7 +638,7 @@ impl<'d> Auditor<'d> {
             };
             if sources.is_empty() {
                 if c.observed == 0 {
-                    out.push(template(None, &c.all, x.rule.from.join(";")));
+                    out.push(template(None, &c.all, x.rule.from.clone()));
                 }
             } else {
                 for s in sources {
@@ -641,22 +660,23 @@ impl<'d> Auditor<'d> {
         let row = |packets: u64, bytes: u64, detail: String| Finding {
             severity,
             kind: FindingKind::TrackingLimit,
-            profile: String::new(),
-            rule_id: String::new(),
+            profiles: Vec::new(),
+            rule_id: None,
             src_ip: None,
-            src_role: String::new(),
+            src_roles: Vec::new(),
             dst_ip: None,
-            dst_role: String::new(),
-            proto: String::new(),
-            dst_port: String::new(),
-            initiator_basis: String::new(),
-            state: String::new(),
+            dst_roles: Vec::new(),
+            proto: None,
+            dst_port: None,
+            initiator_bases: BTreeSet::new(),
+            state: FindingState::None,
             connections: 0,
             packets,
             bytes,
             first_seen: None,
             last_seen: None,
-            community_id: String::new(),
+            community_ids: Vec::new(),
+            more_flows: 0,
             detail,
         };
         let mut out = Vec::new();
@@ -723,39 +743,37 @@ impl<'d> Auditor<'d> {
             .map(|(x, c)| {
                 let required = x.rule.requirement == Requirement::Required;
                 let status = if !x.active {
-                    "inactive"
-                } else if x.rule.scope != Scope::Network {
-                    if c.violations > 0 {
-                        "violated"
-                    } else {
-                        x.rule.scope.label()
-                    }
+                    RuleStatus::Inactive
                 } else if c.violations > 0 {
-                    "violated"
+                    RuleStatus::Violated
+                } else if x.rule.scope == Scope::Local {
+                    RuleStatus::Local
+                } else if x.rule.scope == Scope::Retired {
+                    RuleStatus::Retired
                 } else if c.observed > 0 {
-                    "observed"
+                    RuleStatus::Observed
                 } else if !self.checkable(x) {
-                    "unbound"
+                    RuleStatus::Unbound
                 } else if c.all.refused > 0 {
-                    "refused"
+                    RuleStatus::Refused
                 } else if c.all.unanswered > 0 {
-                    "unanswered"
+                    RuleStatus::Unanswered
                 } else if required {
-                    "missing"
+                    RuleStatus::Missing
                 } else {
-                    "unused"
+                    RuleStatus::Unused
                 };
                 RuleCoverage {
                     profile: x.profile.to_string(),
                     rule_id: x.rule.id.clone(),
-                    from: x.rule.from.join(";"),
-                    to: x.rule.to.join(";"),
-                    proto: x.rule.proto.label().to_string(),
-                    ports: x.rule.ports.to_string(),
+                    from: x.rule.from.clone(),
+                    to: x.rule.to.clone(),
+                    proto: x.rule.proto,
+                    ports: x.rule.ports.clone(),
                     active: x.active,
                     required,
-                    scope: x.rule.scope.label().to_string(),
-                    status: status.to_string(),
+                    scope: x.rule.scope,
+                    status,
                     flows: c.flows,
                     observed: c.observed,
                     refused: c.all.refused,
@@ -801,9 +819,10 @@ fn is_icmp_control(f: &Flow) -> bool {
     }
 }
 
-/// The role ids of a host, sorted and deduplicated, joined by `;`.
-fn role_names(roles: &Roles) -> String {
-    join_sorted(roles.iter().map(|(_, r)| r.as_str()), ";")
+/// The role ids of a host, sorted and deduplicated.
+fn role_names(roles: &Roles) -> Vec<String> {
+    let set: BTreeSet<&str> = roles.iter().map(|(_, r)| r.as_str()).collect();
+    set.into_iter().map(str::to_string).collect()
 }
 
 /// The role ids of a host for a sentence: joined by `/`, or `unbound`.
@@ -811,23 +830,16 @@ fn side_name(roles: &Roles, unbound: &str) -> String {
     if roles.is_empty() {
         return unbound.to_string();
     }
-    join_sorted(roles.iter().map(|(_, r)| r.as_str()), "/")
+    role_names(roles).join("/")
 }
 
-fn port_cell(f: &Flow) -> String {
+/// The port of a flow's finding row: its service port (ICMP type), none
+/// for protocols without ports.
+fn row_port(f: &Flow) -> Option<u16> {
     match f.proto {
-        6 | 17 | 132 | PROTO_ICMP | PROTO_ICMPV6 => f.service_port().to_string(),
-        _ => String::new(),
+        PROTO_TCP | PROTO_UDP | PROTO_SCTP | PROTO_ICMP | PROTO_ICMPV6 => Some(f.service_port()),
+        _ => None,
     }
-}
-
-fn join_labels<'a>(it: impl Iterator<Item = &'a str>) -> String {
-    join_sorted(it, ";")
-}
-
-fn join_sorted<'a>(it: impl Iterator<Item = &'a str>, sep: &str) -> String {
-    let set: BTreeSet<&str> = it.collect();
-    set.into_iter().collect::<Vec<_>>().join(sep)
 }
 
 /// Flows classified per chunk of a [`Pass`], at least.
@@ -889,7 +901,7 @@ struct RowKey {
     src: IpAddr,
     dst: IpAddr,
     proto: u8,
-    port: String,
+    port: Option<u16>,
 }
 
 #[derive(Default)]
@@ -977,26 +989,14 @@ impl Attempts {
         self.last = Timestamp::latest(self.last, later.last);
     }
 
-    fn describe(&self) -> (String, String) {
+    fn describe(&self) -> String {
         match (self.refused, self.unanswered) {
-            (0, 0) => (
-                "never-attempted".into(),
-                "no matching traffic was attempted".into(),
-            ),
-            (r, 0) => (
-                "refused".into(),
-                format!("attempted {r} time(s), all refused (RST)"),
-            ),
-            (0, u) => (
-                "unanswered".into(),
-                format!("attempted {u} time(s), never answered"),
-            ),
-            (r, u) => (
-                "refused;unanswered".into(),
-                format!(
-                    "attempted {} time(s): {r} refused (RST), {u} never answered",
-                    r + u
-                ),
+            (0, 0) => "no matching traffic was attempted".into(),
+            (r, 0) => format!("attempted {r} time(s), all refused (RST)"),
+            (0, u) => format!("attempted {u} time(s), never answered"),
+            (r, u) => format!(
+                "attempted {} time(s): {r} refused (RST), {u} never answered",
+                r + u
             ),
         }
     }

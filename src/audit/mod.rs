@@ -4,5 +4,7 @@
 mod classify;
 mod finding;
 
-pub use classify::{AuditReport, Auditor, FlowVerdict, RuleCoverage, Verdict, SITE_PROFILE};
-pub use finding::{proto_name, Finding};
+pub use classify::{
+    AuditReport, Auditor, FlowVerdict, RuleCoverage, RuleStatus, Verdict, SITE_PROFILE,
+};
+pub use finding::{proto_name, Finding, FindingPorts, FindingProto, FindingState};

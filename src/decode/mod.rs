@@ -13,6 +13,6 @@ mod packet;
 
 pub use link::{link_payload, LinkPayload};
 pub use packet::{
-    decode, Fragment, PacketSummary, SkipReason, Transport, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP,
-    PROTO_UDP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN,
+    decode, Fragment, PacketSummary, SkipReason, Transport, PROTO_ICMP, PROTO_ICMPV6, PROTO_SCTP,
+    PROTO_TCP, PROTO_UDP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN,
 };

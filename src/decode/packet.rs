@@ -12,6 +12,7 @@ pub const PROTO_ICMP: u8 = 1;
 pub const PROTO_TCP: u8 = 6;
 pub const PROTO_UDP: u8 = 17;
 pub const PROTO_ICMPV6: u8 = 58;
+pub const PROTO_SCTP: u8 = 132;
 
 /// Why a captured frame could not be used. Every skipped packet is counted
 /// under one of these; the labels are stable (reports and `--stats` use them).

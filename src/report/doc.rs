@@ -5,6 +5,7 @@
 use crate::audit::{Finding, RuleCoverage};
 use crate::rules::Deployment;
 
+use super::cells::FindingText;
 use super::RunSummary;
 
 /// One audit, everything its reports show. Writers format it; they decide
@@ -55,23 +56,24 @@ pub fn finding_line(f: &Finding) -> String {
         (None, "") => "any host".to_string(),
         (None, role) => role.to_string(),
     };
-    let port = if f.dst_port.is_empty() {
-        f.proto.clone()
+    let t = FindingText::of(f);
+    let port = if t.dst_port.is_empty() {
+        t.proto.clone()
     } else {
-        format!("{}/{}", f.proto, f.dst_port)
+        format!("{}/{}", t.proto, t.dst_port)
     };
     let mut s = format!(
         "{} {}: {} -> {} {port}: {}",
         f.severity.label(),
         f.kind.label(),
-        end(f.src_ip, &f.src_role),
-        end(f.dst_ip, &f.dst_role),
+        end(f.src_ip, &t.src_role),
+        end(f.dst_ip, &t.dst_role),
         f.detail
     );
     if f.packets > 0 {
         s.push_str(&format!(
             " [{} connection(s), {} packets, {} bytes, {}]",
-            f.connections, f.packets, f.bytes, f.state
+            f.connections, f.packets, f.bytes, t.state
         ));
     }
     s

@@ -10,6 +10,7 @@ use std::fmt::{self, Write as _};
 use std::io::{self, Write};
 use std::net::IpAddr;
 
+use super::cells::FindingText;
 use super::records::FINDINGS_COLUMNS;
 use super::AuditDoc;
 use crate::audit::{Finding, RuleCoverage, SITE_PROFILE as SITE};
@@ -104,10 +105,6 @@ fn fragment_value(v: &str) -> String {
 }
 
 /// True when the `;`-joined `list` holds `item`.
-fn listed(list: &str, item: &str) -> bool {
-    list.split(';').any(|x| x == item)
-}
-
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
@@ -344,7 +341,7 @@ fn header(s: &mut String, doc: &AuditDoc, verdict: &Verdict) -> fmt::Result {
         "<table class=\"counts\" id=\"kinds\"><thead><tr><th>kind</th><th class=\"num\">findings</th></tr></thead><tbody>"
     )?;
     for kind in FindingKind::ALL {
-        let n = fs.iter().filter(|f| f.kind == kind).count();
+        let n = fs.iter().filter(|f| f.kind == *kind).count();
         let label = kind.label();
         if n == 0 {
             writeln!(
@@ -394,7 +391,7 @@ fn chip(s: &mut String, c: &RuleCoverage) -> fmt::Result {
     let title = format!(
         "{} ({}, {})\n{}\n\u{201c}{}\u{201d}\n{}",
         c.rule_id,
-        c.status,
+        c.status.label(),
         if c.required { "required" } else { "optional" },
         c.purpose,
         c.source,
@@ -403,11 +400,11 @@ fn chip(s: &mut String, c: &RuleCoverage) -> fmt::Result {
     write!(
         s,
         "<span class=\"chip st-{}\" data-rule=\"{}\" title=\"{}\"><b>{}</b> <small>{}</small></span>",
-        Esc(&c.status),
+        Esc(c.status.label()),
         Esc(&c.rule_id),
         Esc(&title),
-        breakable(&proto_ports(&c.proto, &c.ports)),
-        Esc(&c.status)
+        breakable(&proto_ports(c.proto.label(), &c.ports.to_string())),
+        Esc(c.status.label())
     )
 }
 
@@ -423,7 +420,7 @@ fn cell(
 ) -> fmt::Result {
     let worst = rules
         .iter()
-        .map(|c| c.status.as_str())
+        .map(|c| c.status.label())
         .min_by_key(|st| status_rank(st))
         .unwrap_or("none");
     write!(
@@ -464,15 +461,17 @@ fn profile_grid(s: &mut String, doc: &AuditDoc, b: &ProfileBinding) -> fmt::Resu
     // end bound to no role of this profile.
     let mut hits: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     let mut outside = 0;
-    for f in doc.findings().iter().filter(|f| listed(&f.profile, &p.id)) {
+    for f in doc.findings().iter().filter(|f| f.concerns(&p.id)) {
         let src: Vec<&str> = f
-            .src_role
-            .split(';')
+            .src_roles
+            .iter()
+            .map(String::as_str)
             .filter(|r| roles.contains(r))
             .collect();
         let dst: Vec<&str> = f
-            .dst_role
-            .split(';')
+            .dst_roles
+            .iter()
+            .map(String::as_str)
             .filter(|r| roles.contains(r))
             .collect();
         if src.is_empty() || dst.is_empty() {
@@ -519,7 +518,7 @@ fn profile_grid(s: &mut String, doc: &AuditDoc, b: &ProfileBinding) -> fmt::Resu
             let here: Vec<&RuleCoverage> = rules
                 .iter()
                 .copied()
-                .filter(|c| listed(&c.from, &from.id) && listed(&c.to, &to.id))
+                .filter(|c| c.from.contains(&from.id) && c.to.contains(&to.id))
                 .collect();
             let n = hits
                 .get(&(from.id.as_str(), to.id.as_str()))
@@ -582,20 +581,22 @@ fn site_grid(s: &mut String, doc: &AuditDoc) -> fmt::Result {
     let mut froms: Vec<&str> = Vec::new();
     let mut tos: Vec<&str> = Vec::new();
     for c in &rules {
-        for t in c.from.split(';') {
+        for t in c.from.iter().map(String::as_str) {
             if !froms.contains(&t) {
                 froms.push(t);
             }
         }
-        for t in c.to.split(';') {
+        for t in c.to.iter().map(String::as_str) {
             if !tos.contains(&t) {
                 tos.push(t);
             }
         }
     }
     let mut by_rule: BTreeMap<&str, usize> = BTreeMap::new();
-    for f in doc.findings().iter().filter(|f| listed(&f.profile, SITE)) {
-        *by_rule.entry(f.rule_id.as_str()).or_default() += 1;
+    for f in doc.findings().iter().filter(|f| f.concerns(SITE)) {
+        *by_rule
+            .entry(f.rule_id.as_deref().unwrap_or_default())
+            .or_default() += 1;
     }
     writeln!(
         s,
@@ -622,7 +623,7 @@ fn site_grid(s: &mut String, doc: &AuditDoc) -> fmt::Result {
             let here: Vec<&RuleCoverage> = rules
                 .iter()
                 .copied()
-                .filter(|c| listed(&c.from, from) && listed(&c.to, to))
+                .filter(|c| c.from.iter().any(|r| r == from) && c.to.iter().any(|r| r == to))
                 .collect();
             let mut rule_ids: Vec<&str> = here.iter().map(|c| c.rule_id.as_str()).collect();
             rule_ids.dedup();
@@ -680,7 +681,7 @@ fn findings(s: &mut String, doc: &AuditDoc, max_rows: usize) -> fmt::Result {
         "<label>Kind <select id=\"filter-kind\"><option value=\"\">all</option>"
     )?;
     for kind in FindingKind::ALL {
-        let n = shown.iter().filter(|f| f.kind == kind).count();
+        let n = shown.iter().filter(|f| f.kind == *kind).count();
         if n > 0 {
             write!(s, "<option value=\"{0}\">{0} ({n})</option>", kind.label())?;
         }
@@ -725,24 +726,25 @@ fn findings(s: &mut String, doc: &AuditDoc, max_rows: usize) -> fmt::Result {
 
 fn finding_row(s: &mut String, n: usize, f: &Finding) -> fmt::Result {
     let sev = f.severity.label();
+    let t = FindingText::of(f);
     writeln!(
         s,
         "<tr id=\"f{n}\" class=\"sev-{sev}\" data-severity=\"{sev}\" data-kind=\"{}\" data-profile=\"{}\" data-rule=\"{}\" data-src-role=\"{}\" data-dst-role=\"{}\">",
         f.kind.label(),
-        Esc(&f.profile),
-        Esc(&f.rule_id),
-        Esc(&f.src_role),
-        Esc(&f.dst_role)
+        Esc(&t.profile),
+        Esc(&t.rule_id),
+        Esc(&t.src_role),
+        Esc(&t.dst_role)
     )?;
     writeln!(
         s,
         "<td data-v=\"{}\">{sev}</td><td>{}</td><td>{}</td><td class=\"wrap\">{}</td>",
         severity_rank(f.severity),
         f.kind.label(),
-        Esc(&f.profile),
-        Esc(&f.rule_id)
+        Esc(&t.profile),
+        Esc(&t.rule_id)
     )?;
-    for (ip, role) in [(f.src_ip, &f.src_role), (f.dst_ip, &f.dst_role)] {
+    for (ip, role) in [(f.src_ip, &t.src_role), (f.dst_ip, &t.dst_role)] {
         match ip {
             Some(ip) => write!(s, "<td class=\"mono\" data-v=\"{}\">{ip}</td>", ip_key(ip))?,
             None => write!(s, "<td></td>")?,
@@ -752,10 +754,10 @@ fn finding_row(s: &mut String, n: usize, f: &Finding) -> fmt::Result {
     writeln!(
         s,
         "<td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td>",
-        Esc(&f.proto),
-        Esc(&f.dst_port),
-        Esc(&f.initiator_basis),
-        Esc(&f.state)
+        Esc(&t.proto),
+        Esc(&t.dst_port),
+        Esc(&t.initiator_basis),
+        Esc(&t.state)
     )?;
     writeln!(
         s,
@@ -767,7 +769,7 @@ fn finding_row(s: &mut String, n: usize, f: &Finding) -> fmt::Result {
         "<td class=\"mono\">{}</td><td class=\"mono\">{}</td><td class=\"mono wrap cid\">{}</td>",
         ts(f.first_seen),
         ts(f.last_seen),
-        Esc(&f.community_id)
+        Esc(&t.community_id)
     )?;
     writeln!(s, "<td class=\"wrap detail\">{}</td>", Esc(&f.detail))?;
     writeln!(s, "</tr>")
@@ -814,7 +816,7 @@ fn coverage(s: &mut String, doc: &AuditDoc) -> fmt::Result {
             "<tr data-profile=\"{}\" data-rule=\"{}\" data-status=\"{}\">",
             Esc(&c.profile),
             Esc(&c.rule_id),
-            Esc(&c.status)
+            Esc(c.status.label())
         )?;
         writeln!(
             s,
@@ -822,17 +824,17 @@ fn coverage(s: &mut String, doc: &AuditDoc) -> fmt::Result {
             Esc(&c.profile),
             Esc(&c.purpose),
             Esc(&c.rule_id),
-            Esc(&c.from.replace(';', ", ")),
-            Esc(&c.to.replace(';', ", ")),
-            breakable(&proto_ports(&c.proto, &c.ports)),
+            Esc(&c.from.join(", ")),
+            Esc(&c.to.join(", ")),
+            breakable(&proto_ports(c.proto.label(), &c.ports.to_string())),
             if c.required { "required" } else { "optional" }
         )?;
         writeln!(
             s,
             "<td data-v=\"{}\"><span class=\"chip st-{}\"><small>{}</small></span></td>",
-            status_rank(&c.status),
-            Esc(&c.status),
-            Esc(&c.status)
+            status_rank(c.status.label()),
+            Esc(c.status.label()),
+            Esc(c.status.label())
         )?;
         writeln!(
             s,
@@ -1065,22 +1067,23 @@ source = "Site <i>policy</i>"
         let finding = |n: u64| Finding {
             severity: Severity::Error,
             kind: FindingKind::UnexpectedPort,
-            profile: "binalyze-air".into(),
-            rule_id: String::new(),
+            profiles: vec!["binalyze-air".into()],
+            rule_id: None,
             src_ip: Some("10.1.20.5".parse().unwrap()),
-            src_role: "responder".into(),
+            src_roles: vec!["responder".into()],
             dst_ip: Some("10.1.0.10".parse().unwrap()),
-            dst_role: "console".into(),
-            proto: "tcp".into(),
-            dst_port: "22".into(),
-            initiator_basis: "syn".into(),
-            state: "established".into(),
+            dst_roles: vec!["console".into()],
+            proto: Some(crate::audit::FindingProto::Ip(6)),
+            dst_port: Some(crate::audit::FindingPorts::Port(22)),
+            initiator_bases: [crate::flow::InitiatorBasis::Syn].into(),
+            state: crate::audit::FindingState::Flows([crate::flow::FlowState::Established].into()),
             connections: 1,
             packets: n,
             bytes: 100 * n,
             first_seen: None,
             last_seen: None,
-            community_id: String::new(),
+            community_ids: Vec::new(),
+            more_flows: 0,
             detail: "\"quoted\" </td><script>x</script>".into(),
         };
         (d, files, (1..=4).map(finding).collect())
@@ -1092,14 +1095,22 @@ source = "Site <i>policy</i>"
         let coverage = vec![RuleCoverage {
             profile: SITE.into(),
             rule_id: "site-dns".into(),
-            from: "*".into(),
-            to: "10.1.0.2".into(),
-            proto: "udp".into(),
-            ports: "53".into(),
-            status: "unused".into(),
+            from: vec!["*".into()],
+            to: vec!["10.1.0.2".into()],
+            proto: crate::rules::Proto::Udp,
+            ports: crate::rules::PortSet::parse("53").unwrap(),
+            active: false,
+            required: false,
+            scope: crate::rules::Scope::Network,
+            status: crate::audit::RuleStatus::Unused,
+            flows: 0,
+            observed: 0,
+            refused: 0,
+            unanswered: 0,
+            violations: 0,
+            bytes: 0,
             purpose: "DNS <b>bold</b>".into(),
             source: "Site <i>policy</i>".into(),
-            ..RuleCoverage::default()
         }];
         let run = crate::report::RunSummary {
             files: &files,

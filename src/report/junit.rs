@@ -19,8 +19,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use crate::audit::{Finding, RuleCoverage};
-use crate::rules::FindingKind;
+use crate::audit::{Finding, RuleCoverage, RuleStatus};
+use crate::rules::{FindingKind, Scope};
 
 use super::doc::finding_line;
 use super::AuditDoc;
@@ -133,19 +133,11 @@ fn rule_name(c: &RuleCoverage) -> String {
     format!(
         "{}: {} -> {} {}/{}{}",
         c.rule_id,
-        c.from.replace(';', ","),
-        c.to.replace(';', ","),
-        c.proto,
+        c.from.join(","),
+        c.to.join(","),
+        c.proto.label(),
         c.ports,
         if c.required { " (required)" } else { "" }
-    )
-}
-
-/// Whether a finding is told in its rule's case rather than its kind's.
-fn told_by_rule(f: &Finding) -> bool {
-    matches!(
-        f.kind,
-        FindingKind::MissingExpected | FindingKind::WrongDirection
     )
 }
 
@@ -153,7 +145,7 @@ fn suites(doc: &AuditDoc) -> Vec<Suite> {
     let rule_cases: Vec<&RuleCoverage> = doc
         .coverage()
         .iter()
-        .filter(|c| c.active && c.scope == "network")
+        .filter(|c| c.active && c.scope == Scope::Network)
         .collect();
     let case_keys: BTreeSet<(&str, &str)> = rule_cases
         .iter()
@@ -162,8 +154,11 @@ fn suites(doc: &AuditDoc) -> Vec<Suite> {
     let mut by_rule: BTreeMap<(&str, &str), Vec<&Finding>> = BTreeMap::new();
     let mut by_kind: BTreeMap<FindingKind, Vec<&Finding>> = BTreeMap::new();
     for f in doc.findings() {
-        let key = (f.profile.as_str(), f.rule_id.as_str());
-        if told_by_rule(f) && case_keys.contains(&key) {
+        // A finding about a rule's own traffic is told in the rule's case
+        // (when the rule has one); the others in their kind's.
+        let rule = f.rule_id.as_deref().unwrap_or_default();
+        let key = (f.profiles.first().map_or("", String::as_str), rule);
+        if f.kind.is_about_rule() && case_keys.contains(&key) {
             by_rule.entry(key).or_default().push(f);
         } else {
             by_kind.entry(f.kind).or_default().push(f);
@@ -175,25 +170,25 @@ fn suites(doc: &AuditDoc) -> Vec<Suite> {
         let findings = by_rule
             .get(&(c.profile.as_str(), c.rule_id.as_str()))
             .map_or(&[][..], Vec::as_slice);
-        let quiet = match c.status.as_str() {
-            "observed" => Outcome::Passed,
-            "violated" if c.observed > 0 => Outcome::Passed,
-            "violated" => {
+        let quiet = match c.status {
+            RuleStatus::Observed => Outcome::Passed,
+            RuleStatus::Violated if c.observed > 0 => Outcome::Passed,
+            RuleStatus::Violated => {
                 Outcome::Skipped("not observed; its violations are all below --fail-on".into())
             }
-            "unbound" => Outcome::Skipped("no host is bound to one of its sides".into()),
-            "refused" => Outcome::Skipped(format!(
+            RuleStatus::Unbound => Outcome::Skipped("no host is bound to one of its sides".into()),
+            RuleStatus::Refused => Outcome::Skipped(format!(
                 "not observed: {} attempt(s) refused{}",
                 c.refused,
                 if c.required { "" } else { " (optional rule)" }
             )),
-            "unanswered" => Outcome::Skipped(format!(
+            RuleStatus::Unanswered => Outcome::Skipped(format!(
                 "not observed: {} attempt(s) unanswered{}",
                 c.unanswered,
                 if c.required { "" } else { " (optional rule)" }
             )),
-            "unused" => Outcome::Skipped("not observed (optional rule)".into()),
-            other => Outcome::Skipped(format!("not observed ({other})")),
+            RuleStatus::Unused => Outcome::Skipped("not observed (optional rule)".into()),
+            other => Outcome::Skipped(format!("not observed ({})", other.label())),
         };
         let (outcome, mut out) = judge(doc, findings, quiet);
         if !c.source.is_empty() {
@@ -223,12 +218,7 @@ fn suites(doc: &AuditDoc) -> Vec<Suite> {
 
     let outside: Vec<Case> = FindingKind::ALL
         .iter()
-        .filter(|k| {
-            !matches!(
-                k,
-                FindingKind::MissingExpected | FindingKind::WrongDirection
-            ) || by_kind.contains_key(k)
-        })
+        .filter(|k| !k.is_about_rule() || by_kind.contains_key(k))
         .map(|k| {
             let findings = by_kind.get(k).map_or(&[][..], Vec::as_slice);
             let (outcome, out) = judge(doc, findings, Outcome::Passed);

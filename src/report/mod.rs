@@ -2,6 +2,7 @@
 //! CSV, JSON), the stderr summary and `--stats` JSON. They format what the
 //! audit decided; they decide nothing.
 
+mod cells;
 mod doc;
 mod html;
 mod junit;

@@ -5,6 +5,7 @@
 
 use std::io::{self, Write};
 
+use super::cells::FindingText;
 use crate::audit::{proto_name, Finding, FlowVerdict};
 use crate::capture::Timestamp;
 
@@ -214,25 +215,26 @@ fn format_rows(
 }
 
 fn finding_row(f: &Finding) -> Vec<Cell> {
+    let t = FindingText::of(f);
     vec![
         Cell::text(f.severity.label()),
         Cell::text(f.kind.label()),
-        Cell::text(&f.profile),
-        Cell::text(&f.rule_id),
+        Cell::Text(t.profile),
+        Cell::Text(t.rule_id),
         Cell::opt(f.src_ip),
-        Cell::text(&f.src_role),
+        Cell::Text(t.src_role),
         Cell::opt(f.dst_ip),
-        Cell::text(&f.dst_role),
-        Cell::text(&f.proto),
-        Cell::port(&f.dst_port),
-        Cell::text(&f.initiator_basis),
-        Cell::text(&f.state),
+        Cell::Text(t.dst_role),
+        Cell::Text(t.proto),
+        Cell::port(&t.dst_port),
+        Cell::Text(t.initiator_basis),
+        Cell::Text(t.state),
         Cell::Number(f.connections),
         Cell::Number(f.packets),
         Cell::Number(f.bytes),
         Cell::time(f.first_seen),
         Cell::time(f.last_seen),
-        Cell::text(&f.community_id),
+        Cell::Text(t.community_id),
         Cell::text(&f.detail),
     ]
 }
@@ -246,7 +248,7 @@ pub fn write_findings<W: Write>(out: W, findings: &[Finding], format: Format) ->
 fn flow_row(v: &FlowVerdict, audited: bool) -> Vec<Cell> {
     let f = &v.flow;
     let mut row = vec![
-        Cell::Text(proto_name(f.proto)),
+        Cell::Text(proto_name(f.proto).into_owned()),
         Cell::Text(f.initiator.addr.to_string()),
         Cell::Number(f.initiator.port.into()),
         Cell::Text(f.responder.addr.to_string()),

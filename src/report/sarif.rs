@@ -16,6 +16,7 @@ use sha1::{Digest, Sha1};
 use crate::audit::Finding;
 use crate::rules::{FindingKind, Severity};
 
+use super::cells::FindingText;
 use super::doc::{finding_line, percent_encode};
 use super::AuditDoc;
 
@@ -40,10 +41,9 @@ fn security_severity(s: Severity) -> &'static str {
 
 /// The SARIF rule a finding is filed under.
 fn rule_id(f: &Finding) -> String {
-    if f.rule_id.is_empty() {
-        f.kind.label().to_string()
-    } else {
-        format!("{}/{}", f.profile, f.rule_id)
+    match &f.rule_id {
+        None => f.kind.label().to_string(),
+        Some(rule) => format!("{}/{rule}", f.profiles.join(";")),
     }
 }
 
@@ -56,17 +56,18 @@ fn uri(path: &str) -> String {
 
 /// Stable across runs and machines: what the finding is about, not when.
 fn fingerprint(f: &Finding) -> String {
+    let t = FindingText::of(f);
     let mut h = Sha1::new();
     for part in [
         f.kind.label(),
-        &f.profile,
-        &f.rule_id,
+        &t.profile,
+        &t.rule_id,
         &f.src_ip.map(|a| a.to_string()).unwrap_or_default(),
-        &f.src_role,
+        &t.src_role,
         &f.dst_ip.map(|a| a.to_string()).unwrap_or_default(),
-        &f.dst_role,
-        &f.proto,
-        &f.dst_port,
+        &t.dst_role,
+        &t.proto,
+        &t.dst_port,
     ] {
         h.update(part.as_bytes());
         h.update([0]);
@@ -76,22 +77,23 @@ fn fingerprint(f: &Finding) -> String {
 
 fn rule_descriptor(doc: &AuditDoc, id: &str, f: &Finding) -> Value {
     let tags = json!(["security", "network", f.kind.label()]);
-    let cov = doc
-        .coverage()
-        .iter()
-        .find(|c| c.profile == f.profile && c.rule_id == f.rule_id);
+    let cov = f.rule_id.as_ref().and_then(|rule| {
+        doc.coverage()
+            .iter()
+            .find(|c| f.profiles == [c.profile.as_str()] && c.rule_id == *rule)
+    });
     match cov {
-        Some(c) if !f.rule_id.is_empty() => json!({
+        Some(c) => json!({
             "id": id,
             "name": c.rule_id,
-            "shortDescription": {"text": format!("{} -> {} {}/{}: {}", c.from.replace(';', ","), c.to.replace(';', ","), c.proto, c.ports, c.purpose)},
+            "shortDescription": {"text": format!("{} -> {} {}/{}: {}", c.from.join(","), c.to.join(","), c.proto.label(), c.ports, c.purpose)},
             "fullDescription": {"text": c.source},
             "help": {"text": format!(
                 "Rule {} of profile {} ({}, {}, scope {}): {} -> {} {}/{}. {}\nSource: {}",
                 c.rule_id, c.profile,
                 if c.required { "required" } else { "optional" },
                 if c.active { "active" } else { "inactive: its feature is off" },
-                c.scope, c.from, c.to, c.proto, c.ports, c.purpose, c.source
+                c.scope.label(), c.from.join(";"), c.to.join(";"), c.proto.label(), c.ports, c.purpose, c.source
             )},
             "defaultConfiguration": {"level": level(f.severity)},
             "properties": {"tags": tags, "security-severity": security_severity(f.severity)},
@@ -128,6 +130,7 @@ pub fn write_sarif<W: Write>(mut out: W, doc: &AuditDoc) -> io::Result<()> {
     }
     let result = |f: &Finding| {
         let id = rule_id(f);
+        let t = FindingText::of(f);
         json!({
             "ruleId": id,
             "ruleIndex": index[&id],
@@ -139,22 +142,22 @@ pub fn write_sarif<W: Write>(mut out: W, doc: &AuditDoc) -> io::Result<()> {
             "properties": {
                 "severity": f.severity.label(),
                 "kind": f.kind.label(),
-                "profile": f.profile,
-                "rule_id": f.rule_id,
+                "profile": t.profile,
+                "rule_id": t.rule_id,
                 "src_ip": f.src_ip.map(|a| a.to_string()),
-                "src_role": f.src_role,
+                "src_role": t.src_role,
                 "dst_ip": f.dst_ip.map(|a| a.to_string()),
-                "dst_role": f.dst_role,
-                "proto": f.proto,
-                "dst_port": f.dst_port,
-                "initiator_basis": f.initiator_basis,
-                "state": f.state,
+                "dst_role": t.dst_role,
+                "proto": t.proto,
+                "dst_port": t.dst_port,
+                "initiator_basis": t.initiator_basis,
+                "state": t.state,
                 "connections": f.connections,
                 "packets": f.packets,
                 "bytes": f.bytes,
                 "first_seen": f.first_seen.map(|t| t.to_string()),
                 "last_seen": f.last_seen.map(|t| t.to_string()),
-                "community_id": f.community_id,
+                "community_id": t.community_id,
             },
         })
     };

@@ -10,7 +10,7 @@ use crate::audit::{Finding, RuleCoverage};
 use crate::filter::FilterReport;
 use crate::flow::FlowSummary;
 use crate::ingest::{kept_out, FileStats};
-use crate::rules::{FindingKind, Severity};
+use crate::rules::{FindingKind, Scope, Severity};
 
 use super::table::{write_table_painted, Column};
 
@@ -278,12 +278,12 @@ impl RunSummary<'_> {
                 .iter()
                 .map(|c| {
                     vec![
-                        c.status.clone(),
+                        c.status.label().to_string(),
                         format!("{}/{}", c.profile, c.rule_id),
-                        format!("{} -> {}", c.from.replace(';', ","), c.to.replace(';', ",")),
-                        format!("{}/{}", c.proto, c.ports),
-                        if c.scope != "network" {
-                            c.scope.clone()
+                        format!("{} -> {}", c.from.join(","), c.to.join(",")),
+                        format!("{}/{}", c.proto.label(), c.ports),
+                        if c.scope != Scope::Network {
+                            c.scope.label().to_string()
                         } else if c.required {
                             "required".into()
                         } else {
@@ -410,9 +410,9 @@ impl RunSummary<'_> {
             .iter()
             .map(|c| {
                 json!({
-                    "profile": c.profile, "rule_id": c.rule_id, "from": c.from, "to": c.to,
-                    "proto": c.proto, "ports": c.ports, "active": c.active, "required": c.required, "scope": c.scope,
-                    "status": c.status, "flows": c.flows, "observed": c.observed,
+                    "profile": c.profile, "rule_id": c.rule_id, "from": c.from.join(";"), "to": c.to.join(";"),
+                    "proto": c.proto.label(), "ports": c.ports.to_string(), "active": c.active, "required": c.required, "scope": c.scope.label(),
+                    "status": c.status.label(), "flows": c.flows, "observed": c.observed,
                     "refused": c.refused, "unanswered": c.unanswered,
                     "violations": c.violations, "bytes": c.bytes,
                 })

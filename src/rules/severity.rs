@@ -5,77 +5,76 @@ use std::fmt;
 
 use serde::Deserialize;
 
-/// The ways observed traffic departs from the matrix (DESIGN.md).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FindingKind {
-    UnexpectedPort,
-    WrongDirection,
-    LocalOnlyExposed,
-    MissingExpected,
-    DisabledFeature,
-    RetiredPort,
-    /// Not a departure of the network: a `--max-flows` or fragment limit
-    /// kept part of the capture out of the audit.
-    TrackingLimit,
+/// Declares the finding kinds from one table: adding a kind is one row
+/// here and the audit code that finds it.
+macro_rules! finding_kinds {
+    ($(
+        $(#[$doc:meta])*
+        $kind:ident = $label:literal, $severity:ident, about_rule: $about:literal, $description:literal;
+    )*) => {
+        /// The ways observed traffic departs from the matrix
+        /// (docs/audit.md, "Finding kinds"). Deployments override their
+        /// severities by label in `[severity]`.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+        #[serde(rename_all = "kebab-case")]
+        pub enum FindingKind {
+            $($(#[$doc])* $kind,)*
+        }
+
+        impl FindingKind {
+            pub const ALL: &'static [FindingKind] = &[$(FindingKind::$kind,)*];
+
+            pub fn label(self) -> &'static str {
+                match self {
+                    $(FindingKind::$kind => $label,)*
+                }
+            }
+
+            /// What a finding of this kind means, in one sentence.
+            pub fn description(self) -> &'static str {
+                match self {
+                    $(FindingKind::$kind => $description,)*
+                }
+            }
+
+            /// The severity unless a deployment says otherwise;
+            /// wrong-direction on inferred initiators is one step lower
+            /// (see [`Severity::inferred`]).
+            pub fn default_severity(self) -> Severity {
+                match self {
+                    $(FindingKind::$kind => Severity::$severity,)*
+                }
+            }
+
+            /// Whether a finding of this kind is about a rule's own
+            /// traffic (the rule is broken or missing), rather than
+            /// traffic outside the matrix.
+            pub fn is_about_rule(self) -> bool {
+                match self {
+                    $(FindingKind::$kind => $about,)*
+                }
+            }
+        }
+    };
 }
 
-impl FindingKind {
-    pub const ALL: [FindingKind; 7] = [
-        FindingKind::UnexpectedPort,
-        FindingKind::WrongDirection,
-        FindingKind::LocalOnlyExposed,
-        FindingKind::MissingExpected,
-        FindingKind::DisabledFeature,
-        FindingKind::RetiredPort,
-        FindingKind::TrackingLimit,
-    ];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            FindingKind::UnexpectedPort => "unexpected-port",
-            FindingKind::WrongDirection => "wrong-direction",
-            FindingKind::LocalOnlyExposed => "local-only-exposed",
-            FindingKind::MissingExpected => "missing-expected",
-            FindingKind::DisabledFeature => "disabled-feature",
-            FindingKind::RetiredPort => "retired-port",
-            FindingKind::TrackingLimit => "tracking-limit",
-        }
-    }
-
-    /// What a finding of this kind means, in one sentence.
-    pub fn description(self) -> &'static str {
-        match self {
-            FindingKind::UnexpectedPort => "A flow that no rule of the deployment allows.",
-            FindingKind::WrongDirection => {
-                "A flow on a documented port, opened by the side the document says must not open it."
-            }
-            FindingKind::LocalOnlyExposed => {
-                "Traffic on the network to a port the document keeps local to its host."
-            }
-            FindingKind::MissingExpected => {
-                "A required flow of the matrix that never showed up, or only as refused or unanswered attempts."
-            }
-            FindingKind::DisabledFeature => {
-                "A flow allowed only by a rule whose optional feature is off in the deployment."
-            }
-            FindingKind::RetiredPort => "Traffic on a port the document lists as retired.",
-            FindingKind::TrackingLimit => {
-                "Traffic kept out of the audit because a --max-flows or fragment limit was reached."
-            }
-        }
-    }
-
-    /// DESIGN.md's defaults; wrong-direction on inferred initiators is one
-    /// step lower (see [`Severity::inferred`]).
-    pub fn default_severity(self) -> Severity {
-        match self {
-            FindingKind::DisabledFeature
-            | FindingKind::RetiredPort
-            | FindingKind::TrackingLimit => Severity::Warning,
-            _ => Severity::Error,
-        }
-    }
+finding_kinds! {
+    UnexpectedPort = "unexpected-port", Error, about_rule: false,
+        "A flow that no rule of the deployment allows.";
+    WrongDirection = "wrong-direction", Error, about_rule: true,
+        "A flow on a documented port, opened by the side the document says must not open it.";
+    LocalOnlyExposed = "local-only-exposed", Error, about_rule: false,
+        "Traffic on the network to a port the document keeps local to its host.";
+    MissingExpected = "missing-expected", Error, about_rule: true,
+        "A required flow of the matrix that never showed up, or only as refused or unanswered attempts.";
+    DisabledFeature = "disabled-feature", Warning, about_rule: false,
+        "A flow allowed only by a rule whose optional feature is off in the deployment.";
+    RetiredPort = "retired-port", Warning, about_rule: false,
+        "Traffic on a port the document lists as retired.";
+    /// Not a departure of the network: a `--max-flows` or fragment limit
+    /// kept part of the capture out of the audit.
+    TrackingLimit = "tracking-limit", Warning, about_rule: false,
+        "Traffic kept out of the audit because a --max-flows or fragment limit was reached.";
 }
 
 impl fmt::Display for FindingKind {
