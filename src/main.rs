@@ -200,15 +200,19 @@ fn ingest_options(common: &CommonArgs) -> Result<IngestOptions, RunError> {
 }
 
 fn reports(r: &ReportArgs, run: &RunArgs) -> Reports {
-    Reports {
-        output: Output::parse(&r.output),
-        format: format(r.format),
-        flows: r.flows.as_deref().map(Output::parse),
-        html: r.html.as_deref().map(Output::parse),
-        junit: r.junit.as_deref().map(Output::parse),
-        sarif: r.sarif.as_deref().map(Output::parse),
-        stats: run.stats.clone(),
-    }
+    let out = |p: &Option<std::path::PathBuf>| p.as_deref().map(Output::parse);
+    Reports::new(
+        format(r.format),
+        &[
+            ("output", Some(Output::parse(&r.output))),
+            ("flows", out(&r.flows)),
+            ("html", out(&r.html)),
+            ("junit", out(&r.junit)),
+            ("sarif", out(&r.sarif)),
+            // `--stats -` is a file named `-`, as it always was.
+            ("stats", run.stats.clone().map(Output::File)),
+        ],
+    )
 }
 
 fn fail_on(f: FailOn) -> Option<Severity> {

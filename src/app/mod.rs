@@ -27,7 +27,7 @@ use crate::filter::PacketFilter;
 use crate::flow::{resolve, FlowStats, FlowSummary, PackedKey};
 use crate::ingest::{filtered_out, ingest, kept_out, FileStats, IngestOptions, Ingested, Progress};
 pub use crate::report::Format;
-use crate::report::{self, AuditDoc, MatrixFormat, RunSummary};
+use crate::report::{self, AuditDoc, Audited, MatrixFormat, ReportWriter, RunSummary};
 use crate::rules::{Catalog, Deployment, Profile, RulesError, Severity};
 
 /// Exit statuses (README and `--help` document them).
@@ -70,16 +70,31 @@ impl Output {
 
 /// Where the findings and reports of an audit go.
 pub struct Reports {
-    /// The findings, in `format`.
-    pub output: Output,
+    /// `--format` of the findings and flows.
     pub format: Format,
-    /// Every flow with its verdict, in `format`.
-    pub flows: Option<Output>,
-    pub html: Option<Output>,
-    pub junit: Option<Output>,
-    pub sarif: Option<Output>,
-    /// The run summary as JSON.
-    pub stats: Option<PathBuf>,
+    /// The reports asked for and where each goes, in the order of
+    /// [`report::WRITERS`].
+    pub outputs: Vec<(&'static dyn ReportWriter, Output)>,
+}
+
+impl Reports {
+    /// The reports asked for: `(option, where)` pairs, an option naming a
+    /// writer of [`report::WRITERS`] (`output` for the findings).
+    pub fn new(format: Format, asked: &[(&str, Option<Output>)]) -> Reports {
+        let outputs = report::WRITERS
+            .iter()
+            .filter_map(|&w| {
+                let (_, out) = asked.iter().find(|(o, _)| *o == w.option())?;
+                Some((w, out.clone()?))
+            })
+            .collect();
+        Reports { format, outputs }
+    }
+
+    /// Whether a report needs every flow with its verdict.
+    fn need_flows(&self) -> bool {
+        self.outputs.iter().any(|(w, _)| w.needs_flows())
+    }
 }
 
 /// `portaudit audit`, validated.
@@ -306,12 +321,6 @@ fn print_problems(files: &[FileStats]) {
     }
 }
 
-/// The run summary as JSON (`--stats`).
-fn write_stats<W: Write>(mut out: W, summary: &RunSummary) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut out, &summary.to_json()).map_err(io::Error::other)?;
-    out.write_all(b"\n")
-}
-
 /// Runs an audit; returns the exit status.
 pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
     let catalog = load_catalog(&cfg.rules_dirs).map_err(RunError::Rules)?;
@@ -368,7 +377,7 @@ fn audit_flows<'d>(
     pool: &rayon::ThreadPool,
 ) -> AuditReport<'d> {
     let kept_out = kept_out(files);
-    let keep = reports.flows.is_some();
+    let keep = reports.need_flows();
     pool.install(|| auditor.audit(&flows, &kept_out, left_out, limits, keep))
 }
 
@@ -387,9 +396,6 @@ enum Writes {
     Final,
 }
 
-/// Writes one report into a sink.
-type WriteReport = fn(&mut Sink, &AuditReport<'_>, &AuditDoc<'_>, Format) -> io::Result<()>;
-
 /// Writes the findings and every report asked for.
 fn write_reports(
     reports: &Reports,
@@ -397,45 +403,31 @@ fn write_reports(
     doc: &AuditDoc<'_>,
     writes: Writes,
 ) -> Result<(), RunError> {
-    for (output, write) in reports.outputs() {
+    let audited = Audited {
+        report,
+        doc,
+        format: reports.format,
+    };
+    for (writer, output) in &reports.outputs {
         let mut sink = match (output, writes) {
-            (None, _) | (Some(Output::Stdout), Writes::Interval) => continue,
-            (Some(o), Writes::All) | (Some(o @ Output::Stdout), Writes::Final) => Sink::direct(&o)?,
-            (Some(Output::File(p)), _) => Sink::replacing(&p)?,
+            (Output::Stdout, Writes::Interval) => continue,
+            (o, Writes::All) | (o @ Output::Stdout, Writes::Final) => Sink::direct(o)?,
+            (Output::File(p), _) => Sink::replacing(p)?,
         };
-        write(&mut sink, report, doc, reports.format)?;
+        writer.write(&mut sink, &audited)?;
         sink.done()?;
     }
     Ok(())
 }
 
 impl Reports {
-    /// Every report that may be asked for, where it goes (`None`: not
-    /// asked for) and how it is written.
-    fn outputs(&self) -> [(Option<Output>, WriteReport); 6] {
-        [
-            (Some(self.output.clone()), |o, r, _, f| {
-                report::write_findings(o, &r.findings, f)
-            }),
-            (self.flows.clone(), |o, r, _, f| {
-                report::write_flows(o, &r.flows, true, f)
-            }),
-            (self.html.clone(), |o, _, d, _| report::write_html(o, d)),
-            (self.junit.clone(), |o, _, d, _| report::write_junit(o, d)),
-            (self.sarif.clone(), |o, _, d, _| report::write_sarif(o, d)),
-            (self.stats.clone().map(Output::File), |o, _, d, _| {
-                write_stats(o, d.run)
-            }),
-        ]
-    }
-
     /// Checks, before a long run, that every report file can be written
     /// (its directory exists and takes new files), leaving nothing behind.
     #[cfg_attr(not(feature = "libpcap"), allow(dead_code))]
     fn check_writable(&self) -> io::Result<()> {
-        for (output, _) in self.outputs() {
-            if let Some(Output::File(path)) = output {
-                drop(Sink::replacing(&path)?);
+        for (_, output) in &self.outputs {
+            if let Output::File(path) = output {
+                drop(Sink::replacing(path)?);
             }
         }
         Ok(())
@@ -496,7 +488,7 @@ pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
     }
     if let Some(p) = &cfg.stats {
         let mut out = Output::File(p.clone()).open()?;
-        write_stats(&mut out, &summary)?;
+        report::write_stats(&mut out, &summary)?;
         out.flush()?;
     }
     Ok(input_status(&ingested.files).unwrap_or(exit_code::CLEAN))

@@ -12,6 +12,7 @@ use std::net::IpAddr;
 
 use super::cells::FindingText;
 use super::records::FINDINGS_COLUMNS;
+use super::writer::{Audited, ReportWriter};
 use super::AuditDoc;
 use crate::audit::{Finding, RuleCoverage, SITE_PROFILE as SITE};
 use crate::capture::Timestamp;
@@ -1001,6 +1002,19 @@ fn file_notes(s: &mut String, files: &[FileStats]) -> fmt::Result {
         )?;
     }
     writeln!(s, "</ul>")
+}
+
+/// The HTML page (`--html`).
+pub struct HtmlReport;
+
+impl ReportWriter for HtmlReport {
+    fn option(&self) -> &'static str {
+        "html"
+    }
+
+    fn write(&self, out: &mut dyn Write, a: &Audited<'_>) -> io::Result<()> {
+        write_html(out, a.doc)
+    }
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ use crate::audit::{Finding, RuleCoverage, RuleStatus};
 use crate::rules::{FindingKind, Scope};
 
 use super::doc::finding_line;
+use super::writer::{Audited, ReportWriter};
 use super::AuditDoc;
 
 /// Findings listed in one failure message at most; the findings report
@@ -366,6 +367,19 @@ pub fn write_junit<W: Write>(mut out: W, doc: &AuditDoc) -> io::Result<()> {
     }
     writeln!(out, "</testsuites>")?;
     out.flush()
+}
+
+/// JUnit XML (`--junit`).
+pub struct JunitReport;
+
+impl ReportWriter for JunitReport {
+    fn option(&self) -> &'static str {
+        "junit"
+    }
+
+    fn write(&self, out: &mut dyn Write, a: &Audited<'_>) -> io::Result<()> {
+        write_junit(out, a.doc)
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 use std::io::{self, Write};
 
 use super::cells::FindingText;
+use super::writer::{Audited, ReportWriter};
 use crate::audit::{proto_name, Finding, FlowVerdict};
 use crate::capture::Timestamp;
 
@@ -287,6 +288,36 @@ pub fn write_flows<W: Write>(
         &FLOWS_COLUMNS[..15]
     };
     write_records(out, format, columns, flows, |v| flow_row(v, audited))
+}
+
+/// The findings (`-o`), in `--format`.
+pub struct FindingsReport;
+
+impl ReportWriter for FindingsReport {
+    fn option(&self) -> &'static str {
+        "output"
+    }
+
+    fn write(&self, out: &mut dyn Write, a: &Audited<'_>) -> io::Result<()> {
+        write_findings(out, &a.report.findings, a.format)
+    }
+}
+
+/// Every flow with its verdict (`--flows`), in `--format`.
+pub struct FlowsReport;
+
+impl ReportWriter for FlowsReport {
+    fn option(&self) -> &'static str {
+        "flows"
+    }
+
+    fn needs_flows(&self) -> bool {
+        true
+    }
+
+    fn write(&self, out: &mut dyn Write, a: &Audited<'_>) -> io::Result<()> {
+        write_flows(out, &a.report.flows, true, a.format)
+    }
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use crate::rules::{FindingKind, Severity};
 
 use super::cells::FindingText;
 use super::doc::{finding_line, percent_encode};
+use super::writer::{Audited, ReportWriter};
 use super::AuditDoc;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -237,6 +238,19 @@ pub fn write_sarif<W: Write>(mut out: W, doc: &AuditDoc) -> io::Result<()> {
     out.write_all(&text.as_bytes()[at + marker.len()..])?;
     out.write_all(b"\n")?;
     out.flush()
+}
+
+/// SARIF 2.1.0 (`--sarif`).
+pub struct SarifReport;
+
+impl ReportWriter for SarifReport {
+    fn option(&self) -> &'static str {
+        "sarif"
+    }
+
+    fn write(&self, out: &mut dyn Write, a: &Audited<'_>) -> io::Result<()> {
+        write_sarif(out, a.doc)
+    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! `--stats`.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
+use std::io::{self, Write};
 
 use serde_json::json;
 
@@ -13,6 +13,7 @@ use crate::ingest::{kept_out, FileStats};
 use crate::rules::{FindingKind, Scope, Severity};
 
 use super::table::{write_table_painted, Column};
+use super::writer::{Audited, ReportWriter};
 
 const RED: &str = "31";
 const GREEN: &str = "32";
@@ -447,5 +448,24 @@ impl RunSummary<'_> {
             });
         }
         run
+    }
+}
+
+/// The run summary as JSON (`--stats`).
+pub fn write_stats<W: Write>(mut out: W, summary: &RunSummary) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut out, &summary.to_json()).map_err(io::Error::other)?;
+    out.write_all(b"\n")
+}
+
+/// The run summary as JSON (`--stats`).
+pub struct StatsReport;
+
+impl ReportWriter for StatsReport {
+    fn option(&self) -> &'static str {
+        "stats"
+    }
+
+    fn write(&self, out: &mut dyn Write, a: &Audited<'_>) -> io::Result<()> {
+        write_stats(out, a.doc.run)
     }
 }
