@@ -169,6 +169,17 @@ impl std::fmt::Display for RunError {
     }
 }
 
+impl std::error::Error for RunError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            RunError::Rules(e) => Some(e),
+            RunError::Input(e) => Some(e),
+            RunError::Io(e) => Some(e),
+            RunError::Threads(_) | RunError::Usage(_) | RunError::Capture(_) => None,
+        }
+    }
+}
+
 impl From<io::Error> for RunError {
     fn from(e: io::Error) -> Self {
         RunError::Io(e)

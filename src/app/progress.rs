@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::capture::{is_gzip, CaptureInput};
+use crate::capture::{CaptureInput, Container};
 
 use crate::ingest::Progress;
 
@@ -27,7 +27,7 @@ pub fn total_bytes(inputs: &[CaptureInput]) -> Option<u64> {
         };
         let mut magic = [0u8; 2];
         let mut f = std::fs::File::open(p).ok()?;
-        if f.read_exact(&mut magic).is_ok() && is_gzip(&magic) {
+        if f.read_exact(&mut magic).is_ok() && Container::sniff(&magic) == Some(Container::Gzip) {
             return None;
         }
         total += f.metadata().ok()?.len();

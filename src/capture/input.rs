@@ -12,6 +12,8 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+use super::Container;
+
 /// One capture the user named, or found in a directory the user named.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CaptureInput {
@@ -53,7 +55,7 @@ impl CaptureInput {
                 if let Some(e) = error {
                     return Err(InputError::new(self, format!("cannot read: {e}")));
                 }
-                let compressed = got == 2 && magic == [0x1F, 0x8B];
+                let compressed = Container::sniff(&magic[..got]) == Some(Container::Gzip);
                 let mut file = file;
                 file.seek(SeekFrom::Start(0))
                     .map_err(|e| InputError::new(self, format!("cannot seek: {e}")))?;
@@ -96,14 +98,9 @@ pub(crate) fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> (usize, Option<io
     (n, None)
 }
 
-/// True when `head`, the first bytes of an input, starts a gzip stream.
-pub fn is_gzip(head: &[u8]) -> bool {
-    head.starts_with(&[0x1F, 0x8B])
-}
-
 fn stream_maybe_gzip<R: BufRead + Send + 'static>(mut r: R) -> io::Result<InputSource> {
     let head = r.fill_buf()?;
-    let compressed = is_gzip(head);
+    let compressed = Container::sniff(head) == Some(Container::Gzip);
     let reader: Box<dyn Read + Send> = if compressed {
         Box::new(flate2::bufread::MultiGzDecoder::new(r))
     } else {
@@ -207,7 +204,7 @@ fn looks_like_capture(path: &Path) -> bool {
     if f.read_exact(&mut magic).is_err() {
         return false;
     }
-    is_gzip(&magic) || magic == [0x0A, 0x0D, 0x0D, 0x0A] || super::PcapWalker::recognises(magic)
+    Container::sniff(&magic).is_some()
 }
 
 fn collect_dir(dir: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {

@@ -6,19 +6,25 @@
 //! that cannot be read is a [`Damage`] with its byte offset, and what came
 //! before it stays usable.
 
+mod damage;
+mod format;
 mod input;
 mod live;
 mod pcap;
 mod pcapng;
+mod record;
 mod timestamp;
 mod walker;
 
+pub use damage::{Damage, DamageKind, FormatError};
+pub use format::Container;
 pub(crate) use input::read_up_to;
-pub use input::{expand_inputs, is_gzip, CaptureInput, ExpandedInputs, InputError, InputSource};
+pub use input::{expand_inputs, CaptureInput, ExpandedInputs, InputError, InputSource};
 pub use live::LiveCounts;
 #[cfg(feature = "libpcap")]
 pub use live::{LiveCapture, LiveError, LivePacket};
 pub use pcap::PcapWalker;
 pub use pcapng::PcapngWalker;
+pub use record::{LinkType, Record, RecordSkip, Step};
 pub use timestamp::Timestamp;
-pub use walker::{Damage, FormatError, LinkType, Record, RecordSkip, Step, Walker};
+pub use walker::Walker;

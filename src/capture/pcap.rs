@@ -1,7 +1,8 @@
 //! Classic libpcap files: both byte orders, micro- and nanosecond magic, and
 //! the "modified" (Kuznetzov) variant with 24-byte record headers.
 
-use super::walker::{Damage, Endian, FormatError, LinkType, Record, Step, MAX_RECORD_LEN};
+use super::damage::{Damage, DamageKind, FormatError};
+use super::record::{Endian, LinkType, Record, Step, MAX_RECORD_LEN};
 use super::Timestamp;
 
 const MAGIC_USEC: u32 = 0xA1B2_C3D4;
@@ -17,10 +18,12 @@ pub struct PcapWalker {
     /// 16, or 24 for the modified format.
     record_header_len: usize,
     link: LinkType,
-    snaplen: u32,
 }
 
 impl PcapWalker {
+    /// Bytes of the file header.
+    pub(crate) const HEADER_LEN: usize = 24;
+
     pub(crate) fn recognises(magic: [u8; 4]) -> bool {
         [MAGIC_USEC, MAGIC_NSEC, MAGIC_MODIFIED]
             .iter()
@@ -41,13 +44,9 @@ impl PcapWalker {
         if major != 2 {
             return Err(FormatError {
                 offset: 4,
-                message: format!(
-                    "pcap version {major}.{minor} is not supported (only 2.x exists); \
-                     the file header is corrupt"
-                ),
+                kind: DamageKind::PcapVersion { major, minor },
             });
         }
-        let snaplen = endian.u32(buf, 16);
         let network = endian.u32(buf, 20);
         // Bits 16-25 are reserved and must be zero; bits 26-31 carry the FCS
         // length, which decoding does not need (trailing bytes are ignored).
@@ -55,10 +54,7 @@ impl PcapWalker {
         if reserved != 0 {
             return Err(FormatError {
                 offset: 20,
-                message: format!(
-                    "link-type field 0x{network:08x} has reserved bits set (0x{reserved:08x}); \
-                     the file header is corrupt"
-                ),
+                kind: DamageKind::LinkTypeReservedBits { network, reserved },
             });
         }
         Ok(PcapWalker {
@@ -70,7 +66,6 @@ impl PcapWalker {
             },
             record_header_len: if magic == MAGIC_MODIFIED { 24 } else { 16 },
             link: LinkType(network & 0xFFFF),
-            snaplen,
         })
     }
 
@@ -80,11 +75,6 @@ impl PcapWalker {
             (_, 1_000_000_000) => "pcap (nanosecond)",
             _ => "pcap",
         }
-    }
-
-    /// The snap length the file header declares.
-    pub fn snaplen(&self) -> u32 {
-        self.snaplen
     }
 
     /// The first position at or after `from` where a chain of plausible
@@ -137,10 +127,7 @@ impl PcapWalker {
         if caplen > MAX_RECORD_LEN {
             return Step::Damaged(Damage {
                 offset: base + pos as u64,
-                message: format!(
-                    "record header claims {caplen} captured bytes (more than the \
-                     {MAX_RECORD_LEN}-byte limit): the record header is corrupt"
-                ),
+                kind: DamageKind::RecordTooLong { caplen },
             });
         }
         let total = hl + caplen;

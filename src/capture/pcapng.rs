@@ -3,8 +3,8 @@
 //! `if_tsoffset`); Enhanced, Simple and obsolete Packet Blocks. Every other
 //! block (statistics, name resolution, custom, unknown) is stepped over.
 
-use super::walker::MAX_RECORD_LEN;
-use super::walker::{Damage, Endian, FormatError, LinkType, Record, RecordSkip, Step};
+use super::damage::{Damage, DamageKind, FormatError};
+use super::record::{Endian, LinkType, Record, RecordSkip, Step, MAX_BLOCK_LEN};
 use super::Timestamp;
 
 const SHB: u32 = 0x0A0D_0D0A;
@@ -15,7 +15,6 @@ const EPB: u32 = 0x0000_0006;
 const BYTE_ORDER_MAGIC: u32 = 0x1A2B_3C4D;
 
 /// Largest block accepted: a maximal record plus generous room for options.
-const MAX_BLOCK_LEN: usize = MAX_RECORD_LEN + 64 * 1024;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Interface {
@@ -55,26 +54,27 @@ pub struct PcapngWalker {
 }
 
 impl PcapngWalker {
+    /// Whether `magic` starts a section header block (the same bytes in
+    /// either byte order).
+    pub(crate) fn recognises(magic: [u8; 4]) -> bool {
+        u32::from_le_bytes(magic) == SHB
+    }
+
     /// Checks the first Section Header Block far enough to reject files that
     /// are not pcapng 1.x; the walk itself starts at byte 0 with that block.
     pub(crate) fn open(buf: &[u8]) -> Result<Option<(Self, usize)>, FormatError> {
         if buf.len() < 16 {
             return Ok(None);
         }
-        let endian = section_endian(buf, 0).ok_or_else(|| FormatError {
+        let endian = section_endian(buf, 0).ok_or(FormatError {
             offset: 8,
-            message: "pcapng byte-order magic is neither 1a2b3c4d nor 4d3c2b1a; \
-                      the section header is corrupt"
-                .into(),
+            kind: DamageKind::ByteOrderMagic,
         })?;
         let (major, minor) = (endian.u16(buf, 12), endian.u16(buf, 14));
         if major != 1 {
             return Err(FormatError {
                 offset: 12,
-                message: format!(
-                    "pcapng version {major}.{minor} is not supported (only 1.x exists); \
-                     the section header is corrupt"
-                ),
+                kind: DamageKind::PcapngVersion { major, minor },
             });
         }
         let walker = PcapngWalker {
@@ -86,10 +86,7 @@ impl PcapngWalker {
         // The walk proper starts again at byte 0 with a fresh walker.
         match walker.clone().step(buf, 0, 0) {
             Step::NeedMore { .. } => Ok(None),
-            Step::Damaged(d) => Err(FormatError {
-                offset: d.offset,
-                message: d.message,
-            }),
+            Step::Damaged(d) => Err(d.into()),
             _ => Ok(Some((walker, 0))),
         }
     }
@@ -152,32 +149,18 @@ impl PcapngWalker {
             };
         }
         let at = base + pos as u64;
-        let damaged = |message: String| {
-            Step::Damaged(Damage {
-                offset: at,
-                message,
-            })
-        };
+        let damaged = |kind: DamageKind| Step::Damaged(Damage { offset: at, kind });
         let block_type = self.endian.u32(buf, pos);
         if block_type == SHB {
             match section_endian(buf, pos) {
                 Some(e) => self.endian = e,
-                None => {
-                    return damaged(
-                        "section header block has a bad byte-order magic; \
-                         the section is corrupt"
-                            .into(),
-                    )
-                }
+                None => return damaged(DamageKind::SectionByteOrder),
             }
         }
         let e = self.endian;
         let total = e.u32(buf, pos + 4) as usize;
         if total < 12 || total % 4 != 0 || total > MAX_BLOCK_LEN {
-            return damaged(format!(
-                "block of type 0x{block_type:08x} claims a total length of {total} bytes \
-                 (must be a multiple of 4 between 12 and {MAX_BLOCK_LEN}): the block header is corrupt"
-            ));
+            return damaged(DamageKind::BlockLength { block_type, total });
         }
         if remaining < total {
             return Step::NeedMore {
@@ -186,10 +169,11 @@ impl PcapngWalker {
         }
         let trailer = e.u32(buf, pos + total - 4) as usize;
         if trailer != total {
-            return damaged(format!(
-                "block of type 0x{block_type:08x} starts with length {total} but ends with \
-                 length {trailer}: the block is corrupt"
-            ));
+            return damaged(DamageKind::BlockTrailer {
+                block_type,
+                total,
+                trailer,
+            });
         }
         let body = &buf[pos + 8..pos + total - 4];
         let next = pos + total;
@@ -208,19 +192,16 @@ impl PcapngWalker {
         if body.len() < 16 {
             return Step::Damaged(Damage {
                 offset: body_at - 8,
-                message: format!(
-                    "section header block is {} bytes long, 28 is the minimum",
-                    body.len() + 12
-                ),
+                kind: DamageKind::SectionHeaderTooShort {
+                    len: body.len() + 12,
+                },
             });
         }
         let (major, minor) = (self.endian.u16(body, 4), self.endian.u16(body, 6));
         if major != 1 {
             return Step::Damaged(Damage {
                 offset: body_at + 4,
-                message: format!(
-                    "section header says pcapng version {major}.{minor}; only 1.x exists"
-                ),
+                kind: DamageKind::SectionVersion { major, minor },
             });
         }
         self.interfaces.clear();
@@ -234,7 +215,7 @@ impl PcapngWalker {
                 next,
                 damage: Some(Damage {
                     offset: body_at - 8,
-                    message: "interface description block too short for its fixed fields".into(),
+                    kind: DamageKind::InterfaceTooShort,
                 }),
             };
         }
@@ -297,11 +278,7 @@ impl PcapngWalker {
         fields: impl Fn(Endian, &[u8]) -> (u32, u32, u32, u32, u32),
     ) -> Step<'a> {
         if body.len() < fixed {
-            return corrupt_packet(
-                next,
-                body_at - 8,
-                "packet block too short for its fixed fields".into(),
-            );
+            return corrupt_packet(next, body_at - 8, DamageKind::PacketBlockTooShort);
         }
         let (id, hi, lo, caplen, orig_len) = fields(self.endian, body);
         let Some(iface) = self.interface(id) else {
@@ -316,10 +293,10 @@ impl PcapngWalker {
             return corrupt_packet(
                 next,
                 body_at + 12,
-                format!(
-                    "packet block claims {caplen} captured bytes but holds only {}",
-                    body.len() - fixed
-                ),
+                DamageKind::PacketOverrun {
+                    caplen,
+                    holds: body.len() - fixed,
+                },
             );
         }
         let ticks = (u64::from(hi) << 32) | u64::from(lo);
@@ -337,7 +314,7 @@ impl PcapngWalker {
 
     fn simple_packet<'a>(&self, body: &'a [u8], body_at: u64, at: u64, next: usize) -> Step<'a> {
         if body.len() < 4 {
-            return corrupt_packet(next, body_at - 8, "simple packet block too short".into());
+            return corrupt_packet(next, body_at - 8, DamageKind::SimplePacketTooShort);
         }
         let Some(iface) = self.interface(0) else {
             return Step::Skipped {
@@ -364,11 +341,11 @@ impl PcapngWalker {
     }
 }
 
-fn corrupt_packet<'a>(next: usize, offset: u64, message: String) -> Step<'a> {
+fn corrupt_packet<'a>(next: usize, offset: u64, kind: DamageKind) -> Step<'a> {
     Step::Skipped {
         skip: RecordSkip::CorruptBlock,
         next,
-        damage: Some(Damage { offset, message }),
+        damage: Some(Damage { offset, kind }),
     }
 }
 
@@ -402,11 +379,11 @@ fn check_options(
         if 4 + padded > opts.len() {
             return Err(Damage {
                 offset: at,
-                message: format!(
-                    "option {code} claims {len} bytes but only {} remain in its block: \
-                     the options are corrupt",
-                    opts.len() - 4
-                ),
+                kind: DamageKind::OptionOverrun {
+                    code,
+                    len,
+                    remain: opts.len() - 4,
+                },
             });
         }
         each(code, &opts[4..4 + len]);
@@ -562,7 +539,8 @@ mod tests {
         // As the first block, it makes the file unreadable...
         let e = PcapngWalker::open(&bad).unwrap_err();
         assert_eq!(e.offset, 0);
-        assert!(e.message.contains("ends with length"), "{e}");
+        assert!(matches!(e.kind, DamageKind::BlockTrailer { .. }), "{e}");
+        assert!(e.to_string().contains("ends with length"), "{e}");
         // ...later, it stops the walk where it starts.
         let mut f = shb(false);
         f.extend_from_slice(&bad);

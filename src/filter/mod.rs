@@ -53,18 +53,6 @@ pub enum FilterVerdict {
     Inapplicable,
 }
 
-/// Label of packets the filter rejected.
-pub const NOT_MATCHING: &str = "not-matching-filter";
-
-/// Label of packets of a link type the filter cannot be compiled for,
-/// before the link type's name.
-pub const INAPPLICABLE: &str = "filter-not-applicable-to-";
-
-/// Label of packets of a link type the filter cannot be compiled for.
-pub fn inapplicable_label(link: LinkType) -> String {
-    format!("{INAPPLICABLE}{}", link.name())
-}
-
 impl PacketFilter {
     /// A filter whose programs `compile` gives, per link type.
     pub fn with_compiler(
@@ -284,10 +272,6 @@ mod tests {
         assert_eq!(
             filter.failures(),
             vec![(LinkType::RAW, "no IP on raw-ip".to_string())]
-        );
-        assert_eq!(
-            inapplicable_label(LinkType::RAW),
-            "filter-not-applicable-to-raw-ip"
         );
     }
 }

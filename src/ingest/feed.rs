@@ -5,10 +5,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::IngestOptions;
-use super::{FileStats, TimeFacts, FLOW_LIMIT};
+use super::{FileStats, Skip, TimeFacts};
 use crate::capture::{Damage, LinkType, RecordSkip, Timestamp};
 use crate::decode::{decode, PacketSummary, SkipReason};
-use crate::filter::{self, FilterCursor, FilterVerdict};
+use crate::filter::{FilterCursor, FilterVerdict};
 use crate::flow::{FlowTable, Overflow};
 
 /// Counters of one walk, merged in capture order.
@@ -96,23 +96,23 @@ pub(super) fn fill_stats(stats: &mut FileStats, tally: Tally, overflow: Overflow
         .map(|&l| crate::capture::LinkType(l).name())
         .collect();
     for (k, v) in tally.skipped {
-        stats.skipped.insert(k.label(), v);
+        stats.skipped.insert(Skip::Packet(k), v);
     }
     for (k, v) in tally.record_skips {
-        stats.skipped.insert(k.label().to_string(), v);
+        stats.skipped.insert(Skip::Record(k), v);
     }
     if tally.not_matching > 0 {
         stats
             .skipped
-            .insert(filter::NOT_MATCHING.to_string(), tally.not_matching);
+            .insert(Skip::NotMatchingFilter, tally.not_matching);
     }
     for (k, v) in tally.filter_inapplicable {
         stats
             .skipped
-            .insert(filter::inapplicable_label(LinkType(k)), v);
+            .insert(Skip::FilterInapplicable(LinkType(k)), v);
     }
-    stats.unuse(&SkipReason::FragmentWithoutFirst.label(), orphans);
-    stats.unuse(FLOW_LIMIT, stats.overflow.packets);
+    stats.unuse(Skip::Packet(SkipReason::FragmentWithoutFirst), orphans);
+    stats.unuse(Skip::FlowLimit, stats.overflow.packets);
     let mut damage = tally.damage;
     damage.append(&mut stats.damage);
     // In file order, whichever walk met it.

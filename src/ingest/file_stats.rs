@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::Skip;
 use crate::capture::{Damage, LiveCounts, Timestamp};
 use crate::flow::Overflow;
 
@@ -17,8 +18,8 @@ pub struct FileStats {
     pub packets_decoded: u64,
     /// Wire bytes (original lengths) of all packets read.
     pub bytes_read: u64,
-    /// Packets read but not used, by reason label.
-    pub skipped: BTreeMap<String, u64>,
+    /// Packets read but not used, by reason.
+    pub skipped: BTreeMap<Skip, u64>,
     /// Damage met; the last one may have stopped the read.
     pub damage: Vec<Damage>,
     /// The input could not be read at all (bad header, cannot open).
@@ -85,13 +86,10 @@ impl FileStats {
     }
 
     /// Moves packets counted as decoded into a skip reason.
-    pub(super) fn unuse(&mut self, reason: &str, packets: u64) {
+    pub(super) fn unuse(&mut self, reason: Skip, packets: u64) {
         if packets > 0 {
-            *self.skipped.entry(reason.to_string()).or_default() += packets;
+            *self.skipped.entry(reason).or_default() += packets;
             self.packets_decoded -= packets;
         }
     }
 }
-
-/// Label of packets kept out by `--max-flows`.
-pub const FLOW_LIMIT: &str = "flow-limit";

@@ -42,6 +42,7 @@ mod file_stats;
 mod live;
 mod read;
 mod segments;
+mod skip;
 mod stream;
 mod walk;
 mod window;
@@ -52,12 +53,13 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::capture::{CaptureInput, Timestamp};
-use crate::filter::{self, PacketFilter};
+use crate::filter::PacketFilter;
 use crate::flow::{FlowTable, Limits, Overflow};
 
-pub use file_stats::{FileStats, TimeFacts, FLOW_LIMIT};
+pub use file_stats::{FileStats, TimeFacts};
 pub use live::LiveIngest;
 pub use read::{ingest_bytes, ingest_one, ingest_reader, ingest_reader_with};
+pub use skip::Skip;
 
 /// Bytes read at a time: small enough that a chunk is still in cache when
 /// it is walked.
@@ -130,9 +132,7 @@ pub fn filtered_out(files: &[FileStats]) -> u64 {
     files
         .iter()
         .flat_map(|f| &f.skipped)
-        .filter(|(reason, _)| {
-            reason.as_str() == filter::NOT_MATCHING || reason.starts_with(filter::INAPPLICABLE)
-        })
+        .filter(|(reason, _)| reason.is_filter())
         .map(|(_, n)| n)
         .sum()
 }
@@ -158,7 +158,7 @@ pub fn ingest<S: FlowSource>(inputs: &[S], opts: &IngestOptions) -> Ingested {
         let before = f.packets_decoded;
         table.absorb(t, &opts.limits);
         let o = table.take_overflow();
-        f.unuse(FLOW_LIMIT, o.packets.min(before));
+        f.unuse(Skip::FlowLimit, o.packets.min(before));
         f.overflow.add(&o);
         files.push(f);
     }

@@ -6,7 +6,7 @@ use super::feed::Tally;
 use super::walk::{open_walk, walk, Stop};
 use super::window::{Source, Streamed, Window};
 use super::{FileStats, IngestOptions, CHUNK_BYTES};
-use crate::capture::Damage;
+use crate::capture::{Damage, DamageKind};
 use crate::flow::FlowTable;
 
 /// Reads a stream front to back, in one walk within the limits.
@@ -39,7 +39,10 @@ pub(super) fn read_stream(
                 Err(e) => {
                     w.tally.damage.push(Damage {
                         offset,
-                        message: format!("the compressed stream is corrupt or cut short: {e}"),
+                        kind: DamageKind::Unreadable {
+                            compressed: true,
+                            error: e.to_string(),
+                        },
                     });
                     break;
                 }

@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering;
 use super::feed::{Feed, Tally};
 use super::window::{Source, Window};
 use super::{FileStats, IngestOptions};
-use crate::capture::{Damage, Step, Walker};
+use crate::capture::{Damage, DamageKind, Step, Walker};
 use crate::flow::FlowTable;
 
 /// Why a walk stopped.
@@ -76,11 +76,10 @@ pub(super) fn walk<S: Source>(
                 Step::NeedMore { need: more } if win.at_eof => {
                     feed.tally.damage.push(Damage {
                         offset: win.base + pos as u64,
-                        message: format!(
-                            "the file ends in the middle of a record: {} byte(s) present, \
-                             {more} more needed (the capture was cut short)",
-                            win.len - pos
-                        ),
+                        kind: DamageKind::CutShort {
+                            present: win.len - pos,
+                            needed: more,
+                        },
                     });
                     break 'walk Stop::End;
                 }

@@ -7,7 +7,7 @@ use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
 use std::sync::mpsc;
 
-use crate::capture::{read_up_to, Damage};
+use crate::capture::{read_up_to, Damage, DamageKind};
 
 /// Where a walk gets its bytes.
 pub(super) trait Source {
@@ -155,14 +155,12 @@ impl<S: Source> Window<S> {
             Ok(n) => self.len += n,
             Err(e) => {
                 self.at_eof = true;
-                let what = if self.compressed {
-                    "the compressed stream is corrupt or cut short"
-                } else {
-                    "the input could not be read further"
-                };
                 return Some(Damage {
                     offset: self.base + self.len as u64,
-                    message: format!("{what}: {e}"),
+                    kind: DamageKind::Unreadable {
+                        compressed: self.compressed,
+                        error: e.to_string(),
+                    },
                 });
             }
         }

@@ -16,7 +16,7 @@ use super::writer::{Audited, ReportWriter};
 use super::AuditDoc;
 use crate::audit::{Finding, RuleCoverage, SITE_PROFILE as SITE};
 use crate::capture::Timestamp;
-use crate::ingest::{kept_out, FileStats};
+use crate::ingest::{kept_out, FileStats, Skip};
 use crate::rules::{AuditScope, FindingKind, ProfileBinding, Severity};
 
 const STYLE: &str = include_str!("html/report.css");
@@ -891,7 +891,12 @@ fn decode(s: &mut String, doc: &AuditDoc) -> fmt::Result {
         if !f.damage.is_empty() {
             write!(s, "<ul class=\"plain\">")?;
             for d in &f.damage {
-                write!(s, "<li>byte {}: {}</li>", d.offset, Esc(&d.message))?;
+                write!(
+                    s,
+                    "<li>byte {}: {}</li>",
+                    d.offset,
+                    Esc(&d.kind.to_string())
+                )?;
             }
             write!(s, "</ul>")?;
         }
@@ -914,10 +919,10 @@ fn decode(s: &mut String, doc: &AuditDoc) -> fmt::Result {
         }
         writeln!(s, "</ul>")?;
     }
-    let mut skipped: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut skipped: BTreeMap<Skip, u64> = BTreeMap::new();
     for f in files {
         for (reason, n) in &f.skipped {
-            *skipped.entry(reason.as_str()).or_default() += n;
+            *skipped.entry(*reason).or_default() += n;
         }
     }
     writeln!(s, "<h3>Skipped by reason</h3>")?;
@@ -932,7 +937,7 @@ fn decode(s: &mut String, doc: &AuditDoc) -> fmt::Result {
             writeln!(
                 s,
                 "<tr><td>{}</td><td class=\"num\">{n}</td></tr>",
-                Esc(reason)
+                Esc(&reason.label())
             )?;
         }
         writeln!(s, "</tbody></table>")?;

@@ -9,6 +9,7 @@ use serde_json::json;
 use crate::audit::{Finding, RuleCoverage};
 use crate::filter::FilterReport;
 use crate::flow::FlowSummary;
+use crate::ingest::Skip;
 use crate::ingest::{kept_out, FileStats};
 use crate::rules::{FindingKind, Scope, Severity};
 
@@ -81,7 +82,7 @@ impl RunSummary<'_> {
             .count()
     }
 
-    fn totals(&self) -> (u64, u64, u64, BTreeMap<String, u64>) {
+    fn totals(&self) -> (u64, u64, u64, BTreeMap<Skip, u64>) {
         let mut skipped = BTreeMap::new();
         let (mut read, mut decoded, mut bytes) = (0, 0, 0);
         for f in self.files {
@@ -89,7 +90,7 @@ impl RunSummary<'_> {
             decoded += f.packets_decoded;
             bytes += f.bytes_read;
             for (k, v) in &f.skipped {
-                *skipped.entry(k.clone()).or_default() += v;
+                *skipped.entry(*k).or_default() += v;
             }
         }
         (read, decoded, bytes, skipped)
@@ -141,7 +142,7 @@ impl RunSummary<'_> {
                     "{}: --filter cannot be compiled for link type {} ({why}): its packets are counted as {}, not audited",
                     paint(YELLOW, "warning"),
                     link.name(),
-                    crate::filter::inapplicable_label(*link)
+                    Skip::FilterInapplicable(*link)
                 )?;
             }
         }
@@ -208,7 +209,7 @@ impl RunSummary<'_> {
         if !skipped.is_empty() {
             let rows: Vec<Vec<String>> = skipped
                 .iter()
-                .map(|(k, v)| vec![k.clone(), v.to_string()])
+                .map(|(k, v)| vec![k.label(), v.to_string()])
                 .collect();
             let columns = [Column::new("SKIPPED BECAUSE"), Column::number("PACKETS")];
             write_table_painted(s, &columns, &rows, "  ", &|_, _| None)?;
@@ -394,7 +395,7 @@ impl RunSummary<'_> {
                     "first_seen": f.first_ts.map(|t| t.to_string()),
                     "last_seen": f.last_ts.map(|t| t.to_string()),
                     "unreadable": f.unreadable,
-                    "damage": f.damage.iter().map(|d| json!({"offset": d.offset, "message": d.message})).collect::<Vec<_>>(),
+                    "damage": f.damage.iter().map(|d| json!({"offset": d.offset, "message": d.kind.to_string()})).collect::<Vec<_>>(),
                 });
                 if let Some(l) = f.live {
                     file["live"] = json!({

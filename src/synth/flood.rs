@@ -207,7 +207,8 @@ mod tests {
         assert_eq!(stats.packets_read, counts.packets());
         // Only the orphan later fragments go unused.
         assert_eq!(
-            stats.skipped["fragment-without-first"],
+            stats.skipped
+                [&crate::ingest::Skip::Packet(crate::decode::SkipReason::FragmentWithoutFirst)],
             counts.fragment_pairs
         );
         assert_eq!(

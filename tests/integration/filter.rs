@@ -342,7 +342,7 @@ mod with_libpcap {
         );
         assert_eq!(cut.skipped, streamed.skipped);
         assert_eq!(cut.packets_decoded, streamed.packets_decoded);
-        assert!(cut.skipped["not-matching-filter"] > 0);
+        assert!(cut.skipped[&portaudit::ingest::Skip::NotMatchingFilter] > 0);
         assert_eq!(table.finish(), streamed_table.finish());
     }
 }

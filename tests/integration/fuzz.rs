@@ -238,7 +238,7 @@ proptest! {
             // Errors point inside the file and say something.
             prop_assert!(e.line >= 1 && e.line <= lines, "{e}");
             prop_assert!(e.column >= 1, "{e}");
-            prop_assert!(!e.message.is_empty());
+            prop_assert!(!e.to_string().is_empty());
         }
     }
 }
