@@ -1,10 +1,20 @@
 //! The audit: flows classified against a deployment's rules into verdicts,
-//! findings and per-rule coverage.
+//! findings and per-rule coverage (specified in docs/audit.md).
+//!
+//! Files: [`classify`] (the auditor: scope, the order of checks, the
+//! passes over flows), [`verdict`] (what is decided per flow), [`rows`]
+//! (findings' rows of flows, merged in shards), [`coverage`] (per-rule
+//! counts and status), [`findings`] (rows, missing rules and limits made
+//! findings), [`finding`] (the typed finding reports print).
 
 mod classify;
+mod coverage;
 mod finding;
+mod findings;
+mod rows;
+mod verdict;
 
-pub use classify::{
-    AuditReport, Auditor, FlowVerdict, RuleCoverage, RuleStatus, Verdict, SITE_PROFILE,
-};
+pub use classify::{AuditReport, Auditor};
+pub use coverage::{RuleCoverage, RuleStatus};
 pub use finding::{proto_name, Finding, FindingPorts, FindingProto, FindingState};
+pub use verdict::{FlowVerdict, Verdict, SITE_PROFILE};

@@ -1,0 +1,263 @@
+//! Turning what the classification gathered into findings: a row of
+//! flows, a required rule never observed, a limit that bit.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+use crate::flow::{Limits, Overflow};
+use crate::rules::{Expect, FindingKind, HostRef, Requirement, Scope};
+
+use super::classify::{role_names, side_name, ActiveRule, Auditor, RolesCache};
+use super::coverage::{Attempts, Cov};
+use super::finding::{Finding, FindingPorts, FindingProto, FindingState};
+use super::rows::{Row, RowKey, MAX_IDS};
+
+impl Auditor<'_> {
+    /// The finding of a row of flows; `cache` has the roles of every
+    /// address of the flows.
+    pub(super) fn flow_finding(&self, k: RowKey, row: Row, cache: &RolesCache) -> Finding {
+        let (ri, rr) = (&cache[&k.src], &cache[&k.dst]);
+        let base = self.deployment.severity_of(k.kind);
+        let all_inferred = row.bases.iter().all(|b| !b.is_evidence());
+        let severity = if k.kind == FindingKind::WrongDirection && all_inferred {
+            base.inferred()
+        } else {
+            base
+        };
+        let rule = row.rule.map(|i| &self.rules[i]);
+        let mut profiles: BTreeSet<&str> = BTreeSet::new();
+        match rule {
+            Some(x) => {
+                profiles.insert(x.profile);
+            }
+            None => {
+                for (pi, _) in ri.iter().chain(rr.iter()) {
+                    profiles.insert(&self.deployment.profiles[*pi].profile.id);
+                }
+            }
+        }
+        let mut detail = match (k.kind, rule) {
+            (FindingKind::WrongDirection, Some(x)) => format!(
+                "rule {} lets {} open {} {} to {}; here the {} side opened it",
+                x.rule.id,
+                x.rule.from.join("/"),
+                x.rule.proto.label(),
+                x.rule.ports,
+                x.rule.to.join("/"),
+                side_name(ri, "unbound")
+            ),
+            (FindingKind::DisabledFeature, Some(x)) => format!(
+                "rule {} allows this only with feature {:?}, which the deployment does not enable",
+                x.rule.id,
+                x.rule.feature.clone().unwrap_or_default()
+            ),
+            (FindingKind::LocalOnlyExposed, Some(x)) => format!(
+                "rule {} documents this port as internal/localhost only ({}), but it was used between two hosts",
+                x.rule.id, x.rule.purpose
+            ),
+            (FindingKind::RetiredPort, Some(x)) => format!(
+                "rule {} documents this port as disabled in current versions ({})",
+                x.rule.id, x.rule.purpose
+            ),
+            _ => "no rule of the deployment allows this flow".to_string(),
+        };
+        if all_inferred
+            && matches!(
+                k.kind,
+                FindingKind::WrongDirection | FindingKind::UnexpectedPort
+            )
+        {
+            let bases: Vec<&str> = row.bases.iter().map(|b| b.label()).collect();
+            detail.push_str(&format!(
+                "; the initiator is inferred ({}), not seen in a handshake",
+                bases.join("/")
+            ));
+        }
+        if row.one_way == row.flows {
+            detail.push_str("; one-way: only one side was captured");
+        }
+        // Distinct flows have distinct Community IDs.
+        let more_flows = row.flows.saturating_sub(MAX_IDS as u64);
+        Finding {
+            severity,
+            kind: k.kind,
+            profiles: profiles.into_iter().map(str::to_string).collect(),
+            rule_id: rule.map(|x| x.rule.id.clone()),
+            src_ip: Some(k.src),
+            src_roles: role_names(ri),
+            dst_ip: Some(k.dst),
+            dst_roles: role_names(rr),
+            proto: Some(FindingProto::Ip(k.proto)),
+            dst_port: k.port.map(FindingPorts::Port),
+            initiator_bases: row.bases,
+            state: FindingState::Flows(row.states),
+            connections: row.connections,
+            packets: row.packets,
+            bytes: row.bytes,
+            first_seen: row.first,
+            last_seen: row.last,
+            community_ids: row.community_ids.0,
+            more_flows,
+            detail,
+        }
+    }
+
+    pub(super) fn missing_expected(
+        &self,
+        cov: &[Cov],
+        seen: &BTreeSet<IpAddr>,
+        caveat: &str,
+        cache: &mut RolesCache,
+    ) -> Vec<Finding> {
+        let mut out = Vec::new();
+        let severity = self.deployment.severity_of(FindingKind::MissingExpected);
+        for (idx, x) in self.rules.iter().enumerate() {
+            if !x.active
+                || x.rule.requirement != Requirement::Required
+                || x.rule.scope != Scope::Network
+            {
+                continue;
+            }
+            if !self.checkable(x) {
+                continue;
+            }
+            let c = &cov[idx];
+            let mut sources: BTreeSet<IpAddr> = BTreeSet::new();
+            if x.rule.expect == Expect::EachSource {
+                // A host on the rule's `to` side (the console inside a
+                // responder network) need not reach itself.
+                sources = self.sources_of(&x.from, seen);
+                let mut roles_of = |a: IpAddr| self.roles_of(a, cache);
+                sources.retain(|&a| !Self::side_matches(&x.to, a, &roles_of(a)));
+            }
+            let template = |src: Option<IpAddr>, attempts: &Attempts, roles_src: Vec<String>| {
+                let detail = attempts.describe();
+                Finding {
+                    severity,
+                    kind: FindingKind::MissingExpected,
+                    profiles: vec![x.profile.to_string()],
+                    rule_id: Some(x.rule.id.clone()),
+                    src_ip: src,
+                    src_roles: roles_src,
+                    dst_ip: None,
+                    dst_roles: x.rule.to.clone(),
+                    proto: Some(FindingProto::Rule(x.rule.proto)),
+                    dst_port: Some(FindingPorts::Rule(x.rule.ports.clone())),
+                    initiator_bases: BTreeSet::new(),
+                    state: FindingState::Attempts {
+                        refused: attempts.refused,
+                        unanswered: attempts.unanswered,
+                    },
+                    connections: attempts.connections,
+                    packets: attempts.packets,
+                    bytes: attempts.bytes,
+                    first_seen: attempts.first,
+                    last_seen: attempts.last,
+                    community_ids: Vec::new(),
+                    more_flows: 0,
+                    detail: format!(
+                        "required by rule {} ({}): {}{}",
+                        x.rule.id, x.rule.purpose, detail, caveat
+                    ),
+                }
+            };
+            if sources.is_empty() {
+                if c.observed == 0 {
+                    out.push(template(None, &c.all, x.rule.from.clone()));
+                }
+            } else {
+                for s in sources {
+                    if c.observed_from.contains(&s) {
+                        continue;
+                    }
+                    let attempts = c.attempts_from.get(&s).cloned().unwrap_or_default();
+                    let roles = role_names(&self.roles_of(s, cache));
+                    out.push(template(Some(s), &attempts, roles));
+                }
+            }
+        }
+        out
+    }
+
+    /// A finding for each limit that kept part of the captures out.
+    pub(super) fn limit_findings(&self, kept_out: &Overflow, limits: &Limits) -> Vec<Finding> {
+        let severity = self.deployment.severity_of(FindingKind::TrackingLimit);
+        let row = |packets: u64, bytes: u64, detail: String| Finding {
+            severity,
+            kind: FindingKind::TrackingLimit,
+            profiles: Vec::new(),
+            rule_id: None,
+            src_ip: None,
+            src_roles: Vec::new(),
+            dst_ip: None,
+            dst_roles: Vec::new(),
+            proto: None,
+            dst_port: None,
+            initiator_bases: BTreeSet::new(),
+            state: FindingState::None,
+            connections: 0,
+            packets,
+            bytes,
+            first_seen: None,
+            last_seen: None,
+            community_ids: Vec::new(),
+            more_flows: 0,
+            detail,
+        };
+        let mut out = Vec::new();
+        if kept_out.packets > 0 {
+            out.push(row(
+                kept_out.packets,
+                kept_out.bytes,
+                format!(
+                    "--max-flows {}: about {} flows first seen after that many were tracked were not audited ({} packets); raise --max-flows or split the capture",
+                    limits.max_flows,
+                    kept_out.flows.estimate(),
+                    kept_out.packets
+                ),
+            ));
+        }
+        if kept_out.fragments_forgotten > 0 {
+            out.push(row(
+                0,
+                0,
+                format!(
+                    "--max-fragments {}: {} fragmented datagrams were forgotten before all their fragments came; their later fragments count as fragment-without-first",
+                    limits.max_fragments, kept_out.fragments_forgotten
+                ),
+            ));
+        }
+        out
+    }
+
+    /// A rule can only be missed if both of its sides can match a host.
+    pub(super) fn checkable(&self, x: &ActiveRule) -> bool {
+        let bound = |refs: &[HostRef]| refs.iter().any(|h| self.deployment.binds(h));
+        bound(&x.from) && bound(&x.to)
+    }
+
+    /// Hosts that must each show the traffic: every host bound on its own,
+    /// and every host of a bound network that appears in the captures.
+    pub(super) fn sources_of(&self, refs: &[HostRef], seen: &BTreeSet<IpAddr>) -> BTreeSet<IpAddr> {
+        let mut out = BTreeSet::new();
+        for h in refs {
+            let nets: Vec<crate::rules::Net> = match h {
+                HostRef::Role { profile, role } => self.deployment.profiles[*profile]
+                    .hosts
+                    .get(role)
+                    .cloned()
+                    .unwrap_or_default(),
+                HostRef::Net(n) => vec![*n],
+                HostRef::AnyBound => continue,
+            };
+            for n in nets {
+                if n.is_host() {
+                    out.insert(n.addr);
+                } else {
+                    out.extend(seen.iter().copied().filter(|a| n.contains(*a)));
+                }
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,52 @@
+//! What the audit decides about each flow.
+
+use crate::decode::{PROTO_ICMP, PROTO_ICMPV6};
+use crate::flow::Flow;
+use crate::rules::FindingKind;
+
+/// The profile column of coverage rows and findings that rest on the
+/// deployment's own `[[site_rule]]`s.
+pub const SITE_PROFILE: &str = "site";
+
+/// What the audit decided about one flow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Allowed,
+    Finding(FindingKind),
+    /// Neither end is bound (and no dedicated role is involved).
+    OutOfScope,
+    /// ICMP errors and neighbour discovery: they answer or support other
+    /// traffic rather than being a service of their own.
+    IcmpControl,
+}
+
+impl Verdict {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Verdict::Allowed => "allowed",
+            Verdict::Finding(k) => k.label(),
+            Verdict::OutOfScope => "out-of-scope",
+            Verdict::IcmpControl => "icmp-control",
+        }
+    }
+}
+
+/// A flow with its verdict, for `--flows`.
+#[derive(Clone, Debug)]
+pub struct FlowVerdict<'d> {
+    pub flow: Flow,
+    pub verdict: Verdict,
+    /// Profile and rule the verdict rests on (empty when none), borrowed
+    /// from the deployment.
+    pub profile: &'d str,
+    pub rule_id: &'d str,
+}
+
+pub(super) fn is_icmp_control(f: &Flow) -> bool {
+    let t = f.initiator.port;
+    match f.proto {
+        PROTO_ICMP => matches!(t, 3 | 4 | 5 | 11 | 12),
+        PROTO_ICMPV6 => matches!(t, 1..=4 | 130..=137 | 143),
+        _ => false,
+    }
+}
