@@ -12,7 +12,7 @@ use portaudit::audit::Auditor;
 use portaudit::capture::{CaptureInput, LinkType, Step, Timestamp, Walker};
 use portaudit::decode::{decode, PacketSummary};
 use portaudit::filter::bpf::{Insn, Program};
-use portaudit::flow::{FlowTable, Limits, Overflow};
+use portaudit::flow::{FlowTable, Limits, Overflow, PacketTable, SegmentTable};
 use portaudit::ingest::{ingest_one, IngestOptions};
 use portaudit::rules::{Catalog, Deployment};
 use portaudit::synth::{write_enterprise, EnterpriseSpec};
@@ -82,10 +82,15 @@ fn bench(c: &mut Criterion) {
                 .map(|p| (p, ts))
         })
         .collect();
+    // A segment's table, as a file read in parallel makes.
+    let unbounded = Limits {
+        max_flows: usize::MAX,
+        max_fragments: usize::MAX,
+    };
     let table_of = |packets: &[(PacketSummary, Option<Timestamp>)]| {
-        let mut t = FlowTable::new();
+        let mut t = SegmentTable::new(unbounded);
         t.add_all(packets);
-        t
+        FlowTable::from(t)
     };
 
     let mut g = c.benchmark_group("pipeline");
@@ -120,7 +125,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("flow-insert", |b| b.iter(|| table_of(&decoded)));
     g.bench_function("flow-insert-one-by-one", |b| {
         b.iter(|| {
-            let mut t = FlowTable::new();
+            let mut t = SegmentTable::new(unbounded);
             for (p, ts) in &decoded {
                 t.add(p, *ts);
             }

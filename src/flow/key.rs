@@ -25,8 +25,9 @@ impl fmt::Display for Endpoint {
 }
 
 /// Which way a packet travels relative to a key: `AtoB` from `key.a`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Dir {
+    #[default]
     AtoB = 0,
     BtoA = 1,
 }

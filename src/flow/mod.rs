@@ -15,4 +15,6 @@ pub use key::{icmp_ports, Dir, Endpoint, FlowKey, PackedKey};
 pub use resolve::{resolve, Flow, FlowState, InitiatorBasis};
 pub use stats::FlowStats;
 pub use summary::{FlowSummary, ONE_WAY_CAVEAT};
-pub use table::{DistinctCount, FlowTable, Flows, Limits, Overflow};
+pub use table::{
+    DistinctCount, FlowTable, Flows, Limits, Overflow, PacketTable, SegmentTable, SequentialTable,
+};

@@ -1,12 +1,13 @@
-//! The flow table: packets in, per-key summaries out.
+//! The flow tables: packets in, per-key summaries out, in three types so
+//! that no table can be two things at once.
 //!
-//! A capture read front to back goes into one [`FlowTable::limited`] table,
+//! A capture read front to back goes into one [`SequentialTable`],
 //! which applies the [`Limits`] as packets come: a flow is tracked if fewer
 //! than `max_flows` flows were tracked when its first packet came, and the
 //! packets of the others are counted, never dropped silently. A capture
-//! read in parallel goes by stretches (segments) into unlimited tables of
-//! their own, which are then absorbed in capture order into the table of
-//! everything before them. Absorbing gives exactly what the one sequential
+//! read in parallel goes by stretches (segments) into [`SegmentTable`]s,
+//! unlimited but for a budget, which are then absorbed in capture order
+//! into the [`FlowTable`] of everything before them. Absorbing gives exactly what the one sequential
 //! pass would, for any cut, including what the flow limit keeps out. While
 //! no limit can bite, absorbing only sets a stretch aside; the stretches
 //! are joined when the table is finished, on every core, and the flows
@@ -45,10 +46,6 @@ impl Limits {
     pub const DEFAULT: Limits = Limits {
         max_flows: 2_000_000,
         max_fragments: 65_536,
-    };
-    pub const UNBOUNDED: Limits = Limits {
-        max_flows: usize::MAX,
-        max_fragments: usize::MAX,
     };
 }
 
@@ -114,95 +111,65 @@ impl Orphans {
     }
 }
 
-/// Flows of a stretch of capture. Later fragments join the latest first
-/// fragment of the same datagram seen before them in capture order; one with
-/// no such first fragment is counted as `fragment-without-first`.
-#[derive(Debug, Default)]
-pub struct FlowTable {
-    flows: FlowMap,
-    /// Flows of the stretches absorbed after `flows`, in capture order,
-    /// not yet joined to them: while no limit can bite, absorbing only
-    /// sets a stretch aside, and the stretches are joined at once, on
-    /// every core, when the table is finished (see [`join`]).
-    later: Vec<FlowMap>,
-    /// Later fragments of those stretches that a first fragment before
-    /// them claimed: counted into their flow when the stretches are joined.
-    claimed: Vec<(PackedKey, Dir, Orphans)>,
-    fragments: Map<FragKey, (PackedKey, Dir)>,
-    /// Only in unlimited tables of a later stretch: settled when the
-    /// stretch is absorbed.
-    orphans: Map<FragKey, Orphans>,
-    /// Packets of later fragments that no first fragment claimed.
-    orphan_packets: u64,
-    overflow: Overflow,
-    /// Set in a table that sees a capture from its start: limits apply
-    /// packet by packet, and orphans are final.
-    limits: Option<Limits>,
-    /// Set in a table of a stretch read ahead of its turn: what it may hold
-    /// before [`FlowTable::over`] says to give up reading ahead.
-    budget: Option<Limits>,
+/// Flows are looked up this many at a time (see [`located`]).
+const GROUP: usize = 16;
+
+/// The items of `group` (at most [`GROUP`]) with where their flows are in
+/// `flows` (`None`: an item without a key), and what `key_of` gave beside
+/// the key. The keys are looked up together, so that their cache misses
+/// overlap; a spot stays right while the items before it only update
+/// flows found, not while flows are inserted.
+#[inline]
+fn located<'a, T, X: Copy + Default>(
+    flows: &FlowMap,
+    group: &'a [T],
+    key_of: impl Fn(&T) -> Option<(PackedKey, X)>,
+) -> Located<'a, T, X> {
+    let mut keys = [None; GROUP];
+    let mut extra = [X::default(); GROUP];
+    for ((k, x), item) in keys.iter_mut().zip(extra.iter_mut()).zip(group) {
+        if let Some((key, more)) = key_of(item) {
+            (*k, *x) = (Some(key), more);
+        }
+    }
+    let spots = flows.locate(&keys);
+    group.iter().zip(spots).zip(extra)
 }
 
-impl FlowTable {
-    /// A table for a stretch of capture that is absorbed later: it takes
-    /// every packet, and the limits apply when it is absorbed.
-    pub fn new() -> Self {
-        Self::default()
-    }
+/// What [`located`] gives: `((item, spot), extra)`.
+type Located<'a, T, X> = std::iter::Zip<
+    std::iter::Zip<std::slice::Iter<'a, T>, std::array::IntoIter<Option<Spot>, GROUP>>,
+    std::array::IntoIter<X, GROUP>,
+>;
 
-    /// [`FlowTable::new`] with a budget: [`FlowTable::over`] tells when it
-    /// holds more flows or fragments than `budget`.
-    pub fn with_budget(budget: Limits) -> Self {
-        FlowTable {
-            budget: Some(budget),
-            ..FlowTable::default()
-        }
-    }
+/// The flows and fragments of one stretch of capture read in order: what
+/// a [`SequentialTable`] and a [`SegmentTable`] both hold. Later fragments
+/// join the latest first fragment of the same datagram seen before them.
+#[derive(Debug, Default)]
+struct Stretch {
+    flows: FlowMap,
+    fragments: Map<FragKey, (PackedKey, Dir)>,
+    /// Later fragments no first fragment of the stretch claimed, kept by a
+    /// segment for the stretches before it to claim.
+    orphans: Map<FragKey, Orphans>,
+    /// Packets of later fragments that no first fragment can claim any
+    /// more.
+    orphan_packets: u64,
+    overflow: Overflow,
+}
 
-    /// A table that sees a capture from its first packet, in order, and
-    /// keeps within `limits` as it goes.
-    pub fn limited(limits: Limits) -> Self {
-        FlowTable {
-            limits: Some(limits),
-            ..FlowTable::default()
-        }
-    }
-
-    /// Whether a table made [`FlowTable::with_budget`] holds more flows,
-    /// or more fragments (first ones remembered, later ones unclaimed),
-    /// than its budget allows. Other tables never do.
-    #[inline]
-    pub fn over(&self) -> bool {
-        self.budget.is_some_and(|b| {
-            self.flows.len() > b.max_flows
-                || self.fragments.len() + self.orphans.len() > b.max_fragments
-        })
-    }
-
-    /// Flows held, counting a flow once per stretch set aside that has
-    /// it: at least the number of distinct flows, exact when nothing is
-    /// set aside.
-    fn held(&self) -> usize {
-        self.flows.len() + self.later.iter().map(FlowMap::len).sum::<usize>()
-    }
-
-    /// Adds decoded packets, in capture order: as [`Self::add`] one after
-    /// the other, but the flows of each group of packets are looked up
-    /// together, so that their cache misses overlap.
-    pub fn add_all(&mut self, packets: &[(PacketSummary, Option<Timestamp>)]) {
-        const GROUP: usize = 16;
+impl Stretch {
+    /// Adds decoded packets in capture order, within `limits` when the
+    /// stretch starts at its capture's start (else orphans are kept).
+    fn add_all(&mut self, packets: &[(PacketSummary, Option<Timestamp>)], limits: Option<&Limits>) {
+        let key_of = |(p, _): &(PacketSummary, Option<Timestamp>)| {
+            p.fragment
+                .is_none()
+                .then(|| PackedKey::of_packet(p))
+                .flatten()
+        };
         for group in packets.chunks(GROUP) {
-            let mut keys = [None; GROUP];
-            let mut dirs = [Dir::AtoB; GROUP];
-            for ((k, d), (p, _)) in keys.iter_mut().zip(dirs.iter_mut()).zip(group) {
-                if p.fragment.is_none() {
-                    if let Some((key, dir)) = PackedKey::of_packet(p) {
-                        (*k, *d) = (Some(key), dir);
-                    }
-                }
-            }
-            let spots = self.flows.locate(&keys);
-            for (((p, ts), spot), dir) in group.iter().zip(spots).zip(dirs) {
+            for (((p, ts), spot), dir) in located(&self.flows, group, key_of) {
                 match spot {
                     // Entries never move: a flow found stays found while
                     // the packets before this one are added.
@@ -211,7 +178,7 @@ impl FlowTable {
                             .stats_mut(at)
                             .add(dir, p.wire_len, *ts, tcp_of(p));
                     }
-                    _ => self.add(p, *ts),
+                    _ => self.add(p, *ts, limits),
                 }
             }
         }
@@ -219,10 +186,10 @@ impl FlowTable {
 
     /// Adds a decoded packet, in capture order.
     #[inline]
-    pub fn add(&mut self, p: &PacketSummary, ts: Option<Timestamp>) {
+    fn add(&mut self, p: &PacketSummary, ts: Option<Timestamp>, limits: Option<&Limits>) {
         match PackedKey::of_packet(p) {
             Some((key, dir)) => {
-                let room = self.limits.is_none_or(|l| self.flows.len() < l.max_flows);
+                let room = limits.is_none_or(|l| self.flows.len() < l.max_flows);
                 match self.flows.find(&key, self.flows.hash(&key)) {
                     Spot::Found(at) => self.flows.stats_mut(at).add(dir, p.wire_len, ts, tcp_of(p)),
                     spot if room => {
@@ -239,8 +206,8 @@ impl FlowTable {
                     // Kept even for a flow kept out: its later fragments
                     // are then counted with it.
                     self.fragments.insert(frag_key(p, frag.ident), (key, dir));
-                    if let Some(limits) = self.limits {
-                        self.trim_fragments(&limits);
+                    if let Some(limits) = limits {
+                        trim_fragments(&mut self.fragments, &mut self.overflow, limits);
                     }
                 }
             }
@@ -257,8 +224,8 @@ impl FlowTable {
                             self.overflow.bytes += bytes;
                         }
                     },
-                    // Nothing before this table can claim it.
-                    None if self.limits.is_some() => self.orphan_packets += 1,
+                    // Nothing before this stretch can claim it.
+                    None if limits.is_some() => self.orphan_packets += 1,
                     None => {
                         let o = self.orphans.entry(fk).or_default();
                         o.packets += 1;
@@ -271,23 +238,194 @@ impl FlowTable {
         }
     }
 
-    /// Forgets the oldest quarter of the remembered first fragments once
-    /// there are more than `max_fragments`, so that a flood of fragments
-    /// costs one shift per quarter, not one per fragment.
-    fn trim_fragments(&mut self, limits: &Limits) {
-        if self.fragments.len() > limits.max_fragments {
-            let keep = limits.max_fragments - limits.max_fragments / 4;
-            let forget = self.fragments.len() - keep;
-            self.fragments.drain(..forget);
-            self.overflow.fragments_forgotten += forget as u64;
+    fn orphan_packets(&self) -> u64 {
+        self.orphan_packets + self.orphans.values().map(|o| o.packets).sum::<u64>()
+    }
+}
+
+/// Forgets the oldest quarter of the remembered first fragments once
+/// there are more than `max_fragments`, so that a flood of fragments costs
+/// one shift per quarter, not one per fragment.
+fn trim_fragments(
+    fragments: &mut Map<FragKey, (PackedKey, Dir)>,
+    overflow: &mut Overflow,
+    limits: &Limits,
+) {
+    if fragments.len() > limits.max_fragments {
+        let keep = limits.max_fragments - limits.max_fragments / 4;
+        let forget = fragments.len() - keep;
+        fragments.drain(..forget);
+        overflow.fragments_forgotten += forget as u64;
+    }
+}
+
+/// A table that takes decoded packets. A walk of records feeds one.
+pub trait PacketTable {
+    /// Adds decoded packets, in capture order.
+    fn add_all(&mut self, packets: &[(PacketSummary, Option<Timestamp>)]);
+
+    /// Whether the table holds more than it may before it is absorbed
+    /// (only a [`SegmentTable`] ever does).
+    fn over(&self) -> bool;
+}
+
+/// The table of a capture read front to back from its first packet: the
+/// [`Limits`] apply packet by packet (a flow is tracked if fewer than
+/// `max_flows` were tracked when its first packet came), and a later
+/// fragment that finds no first fragment is final.
+#[derive(Debug)]
+pub struct SequentialTable {
+    stretch: Stretch,
+    limits: Limits,
+}
+
+impl SequentialTable {
+    pub fn new(limits: Limits) -> Self {
+        SequentialTable {
+            stretch: Stretch::default(),
+            limits,
         }
+    }
+
+    /// Adds one decoded packet, in capture order.
+    pub fn add(&mut self, p: &PacketSummary, ts: Option<Timestamp>) {
+        self.stretch.add(p, ts, Some(&self.limits));
+    }
+
+    /// What the limits kept out so far.
+    pub fn overflow(&self) -> &Overflow {
+        &self.stretch.overflow
+    }
+
+    /// Later fragments that found no first fragment so far (final: the
+    /// table sees packets in order).
+    pub fn orphan_packets(&self) -> u64 {
+        self.stretch.orphan_packets()
+    }
+
+    /// A copy of the flows so far, while the table goes on.
+    pub fn copy_flows(&self) -> Flows {
+        Flows(vec![self.stretch.flows.entries().to_vec()])
+    }
+}
+
+impl PacketTable for SequentialTable {
+    fn add_all(&mut self, packets: &[(PacketSummary, Option<Timestamp>)]) {
+        self.stretch.add_all(packets, Some(&self.limits));
+    }
+
+    fn over(&self) -> bool {
+        false
+    }
+}
+
+/// The table of a stretch of capture read ahead of its turn (a segment of
+/// a file read in parallel): it takes every packet and keeps the later
+/// fragments it could not place; the limits apply when it is absorbed.
+/// Its budget says when reading ahead holds too much to go on.
+#[derive(Debug)]
+pub struct SegmentTable {
+    stretch: Stretch,
+    budget: Limits,
+}
+
+impl SegmentTable {
+    pub fn new(budget: Limits) -> Self {
+        SegmentTable {
+            stretch: Stretch::default(),
+            budget,
+        }
+    }
+
+    /// Adds one decoded packet, in capture order.
+    pub fn add(&mut self, p: &PacketSummary, ts: Option<Timestamp>) {
+        self.stretch.add(p, ts, None);
+    }
+}
+
+impl PacketTable for SegmentTable {
+    fn add_all(&mut self, packets: &[(PacketSummary, Option<Timestamp>)]) {
+        self.stretch.add_all(packets, None);
+    }
+
+    /// More flows, or more fragments (first ones remembered, later ones
+    /// unclaimed), than the budget allows.
+    #[inline]
+    fn over(&self) -> bool {
+        let s = &self.stretch;
+        s.flows.len() > self.budget.max_flows
+            || s.fragments.len() + s.orphans.len() > self.budget.max_fragments
+    }
+}
+
+/// Stretches of capture joined in capture order: what reading a file, or
+/// a whole run, gives. Absorbing the table of the stretch that follows
+/// gives exactly what the one sequential pass would, for any cut,
+/// including what the flow limit keeps out.
+#[derive(Debug, Default)]
+pub struct FlowTable {
+    flows: FlowMap,
+    /// Flows of the stretches absorbed after `flows`, in capture order,
+    /// not yet joined to them: while no limit can bite, absorbing only
+    /// sets a stretch aside, and the stretches are joined at once, on
+    /// every core, when the table is finished (see [`join`]).
+    later: Vec<FlowMap>,
+    /// Later fragments of those stretches that a first fragment before
+    /// them claimed: counted into their flow when the stretches are joined.
+    claimed: Vec<(PackedKey, Dir, Orphans)>,
+    fragments: Map<FragKey, (PackedKey, Dir)>,
+    /// Later fragments of a segment not yet absorbed into what came
+    /// before it: settled when it is.
+    orphans: Map<FragKey, Orphans>,
+    /// Packets of later fragments that no first fragment claimed.
+    orphan_packets: u64,
+    overflow: Overflow,
+}
+
+impl From<Stretch> for FlowTable {
+    fn from(s: Stretch) -> FlowTable {
+        FlowTable {
+            flows: s.flows,
+            fragments: s.fragments,
+            orphans: s.orphans,
+            orphan_packets: s.orphan_packets,
+            overflow: s.overflow,
+            ..FlowTable::default()
+        }
+    }
+}
+
+impl From<SequentialTable> for FlowTable {
+    fn from(t: SequentialTable) -> FlowTable {
+        t.stretch.into()
+    }
+}
+
+impl From<SegmentTable> for FlowTable {
+    fn from(t: SegmentTable) -> FlowTable {
+        t.stretch.into()
+    }
+}
+
+impl FlowTable {
+    /// An empty table, to absorb stretches into.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Flows held, counting a flow once per stretch set aside that has
+    /// it: at least the number of distinct flows, exact when nothing is
+    /// set aside.
+    fn held(&self) -> usize {
+        self.flows.len() + self.later.iter().map(FlowMap::len).sum::<usize>()
     }
 
     /// Appends `right`, the table of the packets that come next; `self`
     /// must hold everything before them (of this capture file, for
     /// fragments). Flows new to `self` are taken in the order `right` first
     /// saw them while there is room under `limits.max_flows`.
-    pub fn absorb(&mut self, mut right: FlowTable, limits: &Limits) {
+    pub fn absorb(&mut self, right: impl Into<FlowTable>, limits: &Limits) {
+        let mut right = right.into();
         // No flow can be kept out when every flow held on both sides fits
         // and none was kept out before (so every first fragment's flow is
         // held): then right is only set aside, and joined when finished.
@@ -305,8 +443,6 @@ impl FlowTable {
             orphans,
             orphan_packets,
             overflow,
-            limits: _,
-            budget: _,
         } = right;
         self.orphan_packets += orphan_packets;
         self.overflow.add(&overflow);
@@ -319,7 +455,7 @@ impl FlowTable {
             self.claimed = right_claimed;
             self.fragments = fragments;
             self.orphan_packets += orphans.values().map(|o| o.packets).sum::<u64>();
-            self.trim_fragments(limits);
+            trim_fragments(&mut self.fragments, &mut self.overflow, limits);
             return;
         }
         // Right's orphans may belong to a first fragment before them; look
@@ -342,7 +478,7 @@ impl FlowTable {
         for (fk, v) in fragments {
             self.fragments.insert(fk, v);
         }
-        self.trim_fragments(limits);
+        trim_fragments(&mut self.fragments, &mut self.overflow, limits);
     }
 
     /// Merges the flows of the stretch that follows, and its later
@@ -354,15 +490,9 @@ impl FlowTable {
         claimed: Vec<(PackedKey, Dir, Orphans)>,
         limits: &Limits,
     ) {
-        // Looked up a group at a time, as packets are (see `add_all`).
-        const GROUP: usize = 16;
+        let key_of = |(key, _): &(PackedKey, FlowStats)| Some((*key, ()));
         for group in flows.into_entries().chunks(GROUP) {
-            let mut keys = [None; GROUP];
-            for (k, (key, _)) in keys.iter_mut().zip(group) {
-                *k = Some(*key);
-            }
-            let spots = self.flows.locate(&keys);
-            for (spot, (key, r)) in spots.into_iter().zip(group) {
+            for (((key, r), spot), ()) in located(&self.flows, group, key_of) {
                 if let Some(Spot::Found(at)) = spot {
                     self.flows.stats_mut(at).merge(r);
                     continue;
@@ -415,18 +545,12 @@ impl FlowTable {
         n
     }
 
-    /// What the limits kept out so far.
-    pub fn overflow(&self) -> &Overflow {
-        &self.overflow
+    /// What the limits kept out so far, leaving the count at zero.
+    pub fn take_overflow(&mut self) -> Overflow {
+        std::mem::take(&mut self.overflow)
     }
 
-    /// Later fragments that found no first fragment so far; final in a
-    /// [`FlowTable::limited`] table, which sees packets in order.
-    pub fn orphan_packets(&self) -> u64 {
-        self.orphan_packets + self.orphans.values().map(|o| o.packets).sum::<u64>()
-    }
-
-    /// A copy of the flows so far, while the table goes on.
+    /// The flows so far in first-seen order, while the table goes on.
     pub fn copy_flows(&self) -> Flows {
         if self.later.is_empty() && self.claimed.is_empty() {
             return Flows(vec![self.flows.entries().to_vec()]);
@@ -438,11 +562,6 @@ impl FlowTable {
             self.claimed.clone(),
             &mut overflow,
         ))
-    }
-
-    /// What the limits kept out so far, leaving the count at zero.
-    pub fn take_overflow(&mut self) -> Overflow {
-        std::mem::take(&mut self.overflow)
     }
 
     /// The flows in the order the capture first showed them (one file
@@ -671,11 +790,19 @@ mod tests {
 
     /// The packets in one table that applies `limits` as they come.
     fn sequential(packets: &[(u8, Option<bool>)], limits: &Limits) -> FlowTable {
-        let mut t = FlowTable::limited(*limits);
+        let mut t = SequentialTable::new(*limits);
         for (i, &(f, frag)) in packets.iter().enumerate() {
             t.add(&packet(f, frag), Some(Timestamp(i as i128)));
         }
-        t
+        t.into()
+    }
+
+    /// A segment that may hold anything.
+    fn segment() -> SegmentTable {
+        SegmentTable::new(Limits {
+            max_flows: usize::MAX,
+            max_fragments: usize::MAX,
+        })
     }
 
     /// The packets cut at `cuts` into tables without limits, absorbed in
@@ -692,11 +819,11 @@ mod tests {
         limits: &Limits,
         settle: bool,
     ) -> FlowTable {
-        let mut whole = FlowTable::limited(*limits);
+        let mut whole = FlowTable::new();
         let mut at = 0;
         for &cut in cuts.iter().chain(std::iter::once(&packets.len())) {
             let cut = cut.clamp(at, packets.len());
-            let mut batch = FlowTable::new();
+            let mut batch = segment();
             for (i, &(f, frag)) in packets[at..cut].iter().enumerate() {
                 batch.add(&packet(f, frag), Some(Timestamp((at + i) as i128)));
             }
@@ -755,7 +882,7 @@ mod tests {
             // Past the limit: `a` must settle before absorbing the tail.
             let tight = Limits { max_flows: a.held().max(1), max_fragments: usize::MAX };
             let more = || {
-                let mut t = FlowTable::new();
+                let mut t = segment();
                 for (i, &f) in tail.iter().enumerate() {
                     t.add(&packet(f, None), Some(Timestamp((packets.len() + i) as i128)));
                 }

@@ -9,7 +9,7 @@ use super::{FileStats, Skip, TimeFacts};
 use crate::capture::{Damage, LinkType, RecordSkip, Timestamp};
 use crate::decode::{decode, PacketSummary, SkipReason};
 use crate::filter::{FilterCursor, FilterVerdict};
-use crate::flow::{FlowTable, Overflow};
+use crate::flow::{Overflow, PacketTable};
 
 /// Counters of one walk, merged in capture order.
 #[derive(Clone, Debug, Default)]
@@ -147,7 +147,7 @@ impl Feed {
     }
 
     /// Takes one packet; `true` when the table has gone over its budget
-    /// ([`FlowTable::with_budget`]).
+    /// ([`PacketTable::over`]).
     #[inline]
     pub(super) fn packet(
         &mut self,
@@ -155,7 +155,7 @@ impl Feed {
         data: &[u8],
         orig_len: u32,
         ts: Option<Timestamp>,
-        table: &mut FlowTable,
+        table: &mut impl PacketTable,
     ) -> bool {
         let tally = &mut self.tally;
         tally.read += 1;
@@ -196,7 +196,7 @@ impl Feed {
     }
 
     /// Adds the packets waiting to the table.
-    pub(super) fn flush(&mut self, table: &mut FlowTable) {
+    pub(super) fn flush(&mut self, table: &mut impl PacketTable) {
         table.add_all(&self.pending);
         self.pending.clear();
     }

@@ -3,13 +3,13 @@
 use super::feed::{fill_stats, Feed};
 use super::{FileStats, IngestOptions};
 use crate::capture::{LinkType, Timestamp};
-use crate::flow::{FlowTable, Flows};
+use crate::flow::{Flows, SequentialTable};
 
 /// A live capture's flow table, fed a packet at a time in arrival order
 /// (`portaudit watch`), audited from snapshots while it grows.
 pub struct LiveIngest {
     name: String,
-    table: FlowTable,
+    table: SequentialTable,
     feed: Feed,
     failed: Option<String>,
 }
@@ -19,7 +19,7 @@ impl LiveIngest {
     pub fn new(name: &str, opts: &IngestOptions) -> LiveIngest {
         LiveIngest {
             name: name.to_string(),
-            table: FlowTable::limited(opts.limits),
+            table: SequentialTable::new(opts.limits),
             feed: Feed::new(opts),
             failed: None,
         }

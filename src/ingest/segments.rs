@@ -11,14 +11,14 @@ use super::walk::{open_walk, walk, Stop, Walked};
 use super::window::{FileAt, Source, Window};
 use super::{FileStats, IngestOptions, MIN_SEGMENT_BYTES};
 use crate::capture::{Step, Walker};
-use crate::flow::{FlowTable, Limits};
+use crate::flow::{FlowTable, Limits, SegmentTable, SequentialTable};
 
 /// A segment walked from a guessed start, in a guessed state.
 pub(super) struct Guessed {
     state: Walker,
     /// Where the walk began, and the walk (`None`: nothing looked like a
     /// record).
-    walked: Option<(u64, Walked)>,
+    walked: Option<(u64, Walked<SegmentTable>)>,
 }
 
 /// Reads a plain file `size` bytes long (when opened): in segments at
@@ -46,18 +46,24 @@ pub(super) fn read_file(
         max_fragments: (opts.limits.max_fragments / segments).max(1),
     };
     // Walks from a record start at `at`, in `state`.
-    let walk_at = |at: u64, state: Walker, table: FlowTable, until: u64| {
-        let mut win = Window::new(FileAt { file, offset: at }, at, chunk, false);
-        walk(&mut win, 0, state, table, until, opts)
+    let window_at = |at: u64| Window::new(FileAt { file, offset: at }, at, chunk, false);
+    // Walks a segment from a record start at `at`, in `state`.
+    let walk_at = |at: u64, state: Walker, until: u64| {
+        let table = SegmentTable::new(share);
+        walk(&mut window_at(at), 0, state, table, until, opts)
     };
+    // Walks the whole file within the limits.
     let whole = || {
-        let w = walk_at(
-            first,
+        let table = SequentialTable::new(opts.limits);
+        let w = walk(
+            &mut window_at(first),
+            0,
             walker.clone(),
-            FlowTable::limited(opts.limits),
+            table,
             u64::MAX,
+            opts,
         );
-        Some((w.table, w.tally))
+        Some((w.table.into(), w.tally))
     };
     if segments <= 1 {
         return whole();
@@ -76,7 +82,7 @@ pub(super) fn read_file(
         .map(|k| {
             let (from, until) = (bounds[k], bounds[k + 1]);
             if k == 0 {
-                let walked = walk_at(first, walker.clone(), FlowTable::with_budget(share), until);
+                let walked = walk_at(first, walker.clone(), until);
                 return Guessed {
                     state: walker.clone(),
                     walked: Some((first, walked)),
@@ -89,7 +95,7 @@ pub(super) fn read_file(
             }
             let state = at_first_packet.clone();
             let walked = state.find_record(win.bytes(), 0, from).map(|pos| {
-                let table = FlowTable::with_budget(share);
+                let table = SegmentTable::new(share);
                 let w = walk(&mut win, pos, state.clone(), table, until, opts);
                 (from + pos as u64, w)
             });
@@ -108,7 +114,7 @@ pub(super) fn read_file(
                 state: assumed,
                 walked: Some((start, w)),
             } if start == end && assumed == state => w,
-            _ => walk_at(end, state, FlowTable::with_budget(share), bounds[k + 1]),
+            _ => walk_at(end, state, bounds[k + 1]),
         };
         if w.stop == Stop::OverBudget {
             over = true;

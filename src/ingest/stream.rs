@@ -7,7 +7,7 @@ use super::walk::{open_walk, walk, Stop};
 use super::window::{Source, Streamed, Window};
 use super::{FileStats, IngestOptions, CHUNK_BYTES};
 use crate::capture::{Damage, DamageKind};
-use crate::flow::FlowTable;
+use crate::flow::{FlowTable, SequentialTable};
 
 /// Reads a stream front to back, in one walk within the limits.
 pub(super) fn read_stream(
@@ -25,7 +25,7 @@ pub(super) fn read_stream(
     let compressed = stats.compressed;
     let mut win = Window::new(source, 0, opts.chunk_bytes, compressed);
     let (walker, pos) = open_walk(&mut win, stats)?;
-    let table = FlowTable::limited(opts.limits);
+    let table = SequentialTable::new(opts.limits);
     let mut w = walk(&mut win, pos, walker, table, u64::MAX, opts);
     if w.stop == Stop::Damaged && compressed {
         // Corrupt records in a compressed capture are most likely a
@@ -49,5 +49,5 @@ pub(super) fn read_stream(
             }
         }
     }
-    Some((w.table, w.tally))
+    Some((w.table.into(), w.tally))
 }

@@ -6,7 +6,7 @@ use super::feed::{Feed, Tally};
 use super::window::{Source, Window};
 use super::{FileStats, IngestOptions};
 use crate::capture::{Damage, DamageKind, Step, Walker};
-use crate::flow::FlowTable;
+use crate::flow::PacketTable;
 
 /// Why a walk stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,14 +18,14 @@ pub(super) enum Stop {
     /// At a record too corrupt to walk past.
     Damaged,
     /// Its table would hold more than its budget
-    /// ([`FlowTable::with_budget`]).
+    /// ([`PacketTable::over`]).
     OverBudget,
 }
 
 /// A walk of records: its flows and counts, and where, in which state
 /// and why it stopped.
-pub(super) struct Walked {
-    pub(super) table: FlowTable,
+pub(super) struct Walked<T> {
+    pub(super) table: T,
     pub(super) tally: Tally,
     pub(super) end: u64,
     pub(super) walker: Walker,
@@ -36,14 +36,14 @@ pub(super) struct Walked {
 /// state `walker` holds there) until the first record at or after input
 /// offset `until`, the end of the input, damage that stops the walk, or,
 /// for a table with a budget, more flows or fragments than the budget.
-pub(super) fn walk<S: Source>(
+pub(super) fn walk<S: Source, T: PacketTable>(
     win: &mut Window<S>,
     mut pos: usize,
     mut walker: Walker,
-    mut table: FlowTable,
+    mut table: T,
     until: u64,
     opts: &IngestOptions,
-) -> Walked {
+) -> Walked<T> {
     let mut feed = Feed::new(opts);
     // Packets already added to the progress counts.
     let mut counted = 0;
