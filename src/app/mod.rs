@@ -27,7 +27,7 @@ use crate::filter::PacketFilter;
 use crate::flow::{resolve, FlowStats, FlowSummary, PackedKey};
 use crate::ingest::{filtered_out, ingest, kept_out, FileStats, IngestOptions, Ingested, Progress};
 pub use crate::report::Format;
-use crate::report::{self, AuditDoc, Audited, MatrixFormat, ReportWriter, RunSummary};
+use crate::report::{self, AuditDoc, Audited, FlowColumns, MatrixFormat, ReportWriter, RunSummary};
 use crate::rules::{Catalog, Deployment, Profile, RulesError, Severity};
 
 /// Exit statuses (README and `--help` document them).
@@ -481,7 +481,9 @@ pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
         }
         verdicts
     });
-    pool.install(|| report::write_flows(cfg.output.open()?, &flows, false, cfg.format))?;
+    pool.install(|| {
+        report::write_flows(cfg.output.open()?, &flows, FlowColumns::Flows, cfg.format)
+    })?;
     let filter_report = cfg.ingest.filter.as_ref().map(|f| f.report());
     let summary = RunSummary {
         files: &ingested.files,

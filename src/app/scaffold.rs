@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 
+use crate::report::plural;
 use crate::rules::Profile;
 
 /// The skeleton for `profiles`, in the order given. It parses as a
@@ -73,7 +74,7 @@ fn profile_section(s: &mut String, p: &Profile) {
             let quoted = format!("\"{}\",", f.id);
             let _ = writeln!(
                 s,
-                "  # {quoted:<width$} # {} ({rules} {})",
+                "  # {quoted:<width$} # {} ({})",
                 f.name,
                 plural(rules, "rule", "rules")
             );
@@ -102,14 +103,6 @@ fn profile_section(s: &mut String, p: &Profile) {
             let _ = writeln!(s, "#   Required traffic: {}", required.join(", "));
         }
         let _ = writeln!(s, "# {} = []", r.id);
-    }
-}
-
-fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
-    if n == 1 {
-        one
-    } else {
-        many
     }
 }
 

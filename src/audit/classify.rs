@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use crate::decode::{PROTO_TCP, PROTO_UDP};
 use crate::flow::{resolve, Flow, FlowStats, FlowSummary, Flows, Limits, Overflow, PackedKey};
 use crate::rules::{AuditScope, Deployment, FindingKind, HostRef, Initiator, Rule, Scope};
 
@@ -81,7 +82,7 @@ impl<'d> Auditor<'d> {
         }
         let mut server_ports = BTreeSet::new();
         for r in rules.iter().filter(|r| r.active) {
-            for proto in [6u8, 17] {
+            for proto in [PROTO_TCP, PROTO_UDP] {
                 if !r.rule.proto.matches(proto) {
                     continue;
                 }

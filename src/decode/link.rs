@@ -10,16 +10,17 @@ const VLAN_TAGS: [u16; 4] = [0x8100, 0x88A8, 0x9100, 0x9200];
 /// More stacked tags than this is not a real network; stop there.
 const MAX_VLAN_TAGS: usize = 8;
 
-/// What the link layer carries.
+/// The IP packet a link layer carries.
 #[derive(Debug, PartialEq, Eq)]
-pub enum LinkPayload<'a> {
-    /// An IP packet whose version the link layer announced (4 or 6), or
-    /// `None` for raw-IP link types where only the first nibble tells.
-    Ip { version: Option<u8>, data: &'a [u8] },
+pub struct IpPayload<'a> {
+    /// The IP version the link layer announced (4 or 6), or `None` for
+    /// raw-IP link types where only the first nibble tells.
+    pub version: Option<u8>,
+    pub data: &'a [u8],
 }
 
 /// Strips the link-layer header of `frame`.
-pub fn link_payload(link: LinkType, frame: &[u8]) -> Result<LinkPayload<'_>, SkipReason> {
+pub fn link_payload(link: LinkType, frame: &[u8]) -> Result<IpPayload<'_>, SkipReason> {
     match link {
         LinkType::ETHERNET => {
             if frame.len() < 14 {
@@ -63,20 +64,20 @@ pub fn link_payload(link: LinkType, frame: &[u8]) -> Result<LinkPayload<'_>, Ski
                 10 | 24 | 28 | 30 => 6,
                 other => return Err(SkipReason::NonIpAddressFamily(other)),
             };
-            Ok(LinkPayload::Ip {
+            Ok(IpPayload {
                 version: Some(version),
                 data: &frame[4..],
             })
         }
-        LinkType::RAW_OPENBSD | LinkType::RAW_14 | LinkType::RAW => Ok(LinkPayload::Ip {
+        LinkType::RAW_OPENBSD | LinkType::RAW_14 | LinkType::RAW => Ok(IpPayload {
             version: None,
             data: frame,
         }),
-        LinkType::IPV4 => Ok(LinkPayload::Ip {
+        LinkType::IPV4 => Ok(IpPayload {
             version: Some(4),
             data: frame,
         }),
-        LinkType::IPV6 => Ok(LinkPayload::Ip {
+        LinkType::IPV6 => Ok(IpPayload {
             version: Some(6),
             data: frame,
         }),
@@ -85,7 +86,7 @@ pub fn link_payload(link: LinkType, frame: &[u8]) -> Result<LinkPayload<'_>, Ski
 }
 
 /// Follows an EtherType through any stack of VLAN tags.
-fn ether_payload(mut ethertype: u16, mut rest: &[u8]) -> Result<LinkPayload<'_>, SkipReason> {
+fn ether_payload(mut ethertype: u16, mut rest: &[u8]) -> Result<IpPayload<'_>, SkipReason> {
     let mut tags = 0;
     while VLAN_TAGS.contains(&ethertype) {
         tags += 1;
@@ -99,11 +100,11 @@ fn ether_payload(mut ethertype: u16, mut rest: &[u8]) -> Result<LinkPayload<'_>,
         rest = &rest[4..];
     }
     match ethertype {
-        ETHERTYPE_IPV4 => Ok(LinkPayload::Ip {
+        ETHERTYPE_IPV4 => Ok(IpPayload {
             version: Some(4),
             data: rest,
         }),
-        ETHERTYPE_IPV6 => Ok(LinkPayload::Ip {
+        ETHERTYPE_IPV6 => Ok(IpPayload {
             version: Some(6),
             data: rest,
         }),
@@ -126,7 +127,7 @@ mod tests {
         f.extend_from_slice(&[0x45, 0]);
         assert_eq!(
             link_payload(LinkType::ETHERNET, &f),
-            Ok(LinkPayload::Ip {
+            Ok(IpPayload {
                 version: Some(4),
                 data: &[0x45, 0][..]
             })

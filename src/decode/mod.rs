@@ -11,7 +11,7 @@
 mod link;
 mod packet;
 
-pub use link::{link_payload, LinkPayload};
+pub use link::{link_payload, IpPayload};
 pub use packet::{
     decode, Fragment, PacketSummary, SkipReason, Transport, PROTO_ICMP, PROTO_ICMPV6, PROTO_SCTP,
     PROTO_TCP, PROTO_UDP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN,

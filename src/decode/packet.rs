@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use etherparse::{err, IpNumber, Ipv6ExtensionSlice, LaxIpSlice};
 
-use super::link::{link_payload, LinkPayload};
+use super::link::{link_payload, IpPayload};
 use crate::capture::LinkType;
 
 pub const PROTO_ICMP: u8 = 1;
@@ -121,7 +121,7 @@ pub const TCP_ACK: u8 = 0x10;
 
 /// Decodes one frame of link type `link`.
 pub fn decode(link: LinkType, frame: &[u8], wire_len: u32) -> Result<PacketSummary, SkipReason> {
-    let LinkPayload::Ip { version, data } = link_payload(link, frame)?;
+    let IpPayload { version, data } = link_payload(link, frame)?;
     let Some(&first) = data.first() else {
         return Err(SkipReason::TruncatedIpHeader);
     };

@@ -33,20 +33,6 @@ impl AuditDoc<'_> {
     }
 }
 
-/// `text` with every byte percent-encoded except the unreserved ones of
-/// RFC 3986 (letters, digits, `-._~`) and those in `keep`.
-pub(crate) fn percent_encode(text: &str, keep: &[u8]) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) || keep.contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// A finding in one line, for messages: what, between whom, on which port,
 /// why, and how much traffic.
 pub fn finding_line(f: &Finding) -> String {

@@ -11,6 +11,7 @@ use std::net::IpAddr;
 
 use super::cells::FindingText;
 use super::records::FINDINGS_COLUMNS;
+use super::text::plural;
 use super::writer::{Audited, ReportWriter};
 use super::AuditDoc;
 use crate::audit::{Finding, RuleCoverage, SITE_PROFILE as SITE};
@@ -109,14 +110,10 @@ impl fmt::Display for Esc<'_> {
 /// A value for the URL fragment the script reads: every byte but the
 /// unreserved ones percent-encoded.
 fn fragment_value(v: &str) -> String {
-    super::doc::percent_encode(v, b"")
+    super::text::percent_encode(v, b"")
 }
 
 /// True when the `;`-joined `list` holds `item`.
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
 fn ts(t: Option<Timestamp>) -> String {
     t.map(|t| t.to_string()).unwrap_or_default()
 }

@@ -11,14 +11,16 @@ mod records;
 mod sarif;
 mod summary;
 mod table;
+mod text;
 mod writer;
 
 pub use doc::AuditDoc;
 pub use html::write_html;
 pub use junit::write_junit;
 pub use matrix::{write_matrix, write_profile_list, MatrixFormat};
-pub use records::{write_findings, write_flows, Format, FINDINGS_COLUMNS};
+pub use records::{write_findings, write_flows, FlowColumns, Format, FINDINGS_COLUMNS};
 pub use sarif::write_sarif;
 pub use summary::{write_stats, RunSummary};
 pub use table::{write_table, Column};
+pub use text::plural;
 pub use writer::{writer, Audited, ReportWriter, WRITERS};

@@ -246,7 +246,7 @@ pub fn write_findings<W: Write>(out: W, findings: &[Finding], format: Format) ->
     write_records(out, format, &FINDINGS_COLUMNS, findings, finding_row)
 }
 
-fn flow_row(v: &FlowVerdict, audited: bool) -> Vec<Cell> {
+fn flow_row(v: &FlowVerdict, columns: FlowColumns) -> Vec<Cell> {
     let f = &v.flow;
     let mut row = vec![
         Cell::Text(proto_name(f.proto).into_owned()),
@@ -265,7 +265,7 @@ fn flow_row(v: &FlowVerdict, audited: bool) -> Vec<Cell> {
         Cell::time(f.last_ts),
         Cell::Text(f.community_id().to_string()),
     ];
-    if audited {
+    if columns == FlowColumns::WithVerdicts {
         row.extend([
             Cell::text(v.verdict.label()),
             Cell::text(v.profile),
@@ -275,19 +275,28 @@ fn flow_row(v: &FlowVerdict, audited: bool) -> Vec<Cell> {
     row
 }
 
-/// Writes every flow; the verdict columns are present when `audited`.
+/// Which columns `--flows` and `portaudit flows` write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlowColumns {
+    /// The flows as read (`portaudit flows`).
+    Flows,
+    /// The flows with their verdict and rule (`audit --flows`).
+    WithVerdicts,
+}
+
+/// Writes every flow, with the verdict columns when asked.
 pub fn write_flows<W: Write>(
     out: W,
     flows: &[FlowVerdict],
-    audited: bool,
+    columns: FlowColumns,
     format: Format,
 ) -> io::Result<()> {
-    let columns = if audited {
+    let names = if columns == FlowColumns::WithVerdicts {
         &FLOWS_COLUMNS[..]
     } else {
         &FLOWS_COLUMNS[..15]
     };
-    write_records(out, format, columns, flows, |v| flow_row(v, audited))
+    write_records(out, format, names, flows, |v| flow_row(v, columns))
 }
 
 /// The findings (`-o`), in `--format`.
@@ -316,7 +325,7 @@ impl ReportWriter for FlowsReport {
     }
 
     fn write(&self, out: &mut dyn Write, a: &Audited<'_>) -> io::Result<()> {
-        write_flows(out, &a.report.flows, true, a.format)
+        write_flows(out, &a.report.flows, FlowColumns::WithVerdicts, a.format)
     }
 }
 

@@ -17,7 +17,8 @@ use crate::audit::Finding;
 use crate::rules::{FindingKind, Severity};
 
 use super::cells::FindingText;
-use super::doc::{finding_line, percent_encode};
+use super::doc::finding_line;
+use super::text::percent_encode;
 use super::writer::{Audited, ReportWriter};
 use super::AuditDoc;
 
