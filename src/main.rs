@@ -12,8 +12,8 @@ use cli::{
     RulesCommand, RunArgs,
 };
 use portaudit::app::{
-    self, exit_code, AuditConfig, CheckConfig, FlowsConfig, Format, Output, Reports, RunError,
-    WatchConfig,
+    self, exit_code, AuditConfig, AuditSetup, CheckConfig, FlowsConfig, Format, Output, Reports,
+    RunError, RunOptions, WatchConfig,
 };
 use portaudit::flow::Limits;
 use portaudit::ingest::IngestOptions;
@@ -25,49 +25,47 @@ fn main() {
     let result = match cli.command {
         Command::Audit(a) => ingest_options(&a.common).and_then(|ingest| {
             app::run_audit(&AuditConfig {
-                deployment: a.deployment,
-                rules_dirs: a.reports.rules.clone(),
+                setup: AuditSetup {
+                    deployment: a.deployment,
+                    rules_dirs: a.reports.rules.clone(),
+                    reports: reports(&a.reports, &a.common.run),
+                    fail_on: fail_on(a.reports.fail_on),
+                },
+                run: run_options(&a.common.run, ingest),
                 inputs: a.common.inputs,
-                reports: reports(&a.reports, &a.common.run),
-                fail_on: fail_on(a.reports.fail_on),
-                threads: threads(a.common.run.threads),
-                ingest,
-                quiet: a.common.run.quiet,
-                color: color(a.common.run.color),
                 progress: progress(a.common.run.quiet),
             })
         }),
         Command::Flows(f) => ingest_options(&f.common).and_then(|ingest| {
             app::run_flows(&FlowsConfig {
+                run: run_options(&f.common.run, ingest),
                 inputs: f.common.inputs,
                 output: Output::parse(&f.output),
                 format: format(f.format),
                 stats: f.common.run.stats,
-                threads: threads(f.common.run.threads),
-                ingest,
-                quiet: f.common.run.quiet,
-                color: color(f.common.run.color),
                 progress: progress(f.common.run.quiet),
             })
         }),
         Command::Watch(w) => app::run_watch(&WatchConfig {
+            setup: AuditSetup {
+                deployment: w.deployment,
+                rules_dirs: w.reports.rules.clone(),
+                reports: reports(&w.reports, &w.run),
+                fail_on: fail_on(w.reports.fail_on),
+            },
+            // Live packets are dated by the clock as they come: none is
+            // in the future, however long the watch.
+            run: run_options(
+                &w.run,
+                IngestOptions {
+                    limits: limits(&w.run),
+                    ..IngestOptions::default()
+                },
+            ),
             interface: w.interface,
-            deployment: w.deployment,
-            rules_dirs: w.reports.rules.clone(),
             filter: w.filter,
             interval: w.interval,
             duration: w.duration,
-            reports: reports(&w.reports, &w.run),
-            fail_on: fail_on(w.reports.fail_on),
-            threads: threads(w.run.threads),
-            // Live packets are dated by the clock as they come: none is
-            // in the future, however long the watch.
-            ingest: IngestOptions {
-                limits: limits(&w.run),
-                ..IngestOptions::default()
-            },
-            quiet: w.run.quiet,
-            color: color(w.run.color),
         }),
         Command::Rules(RulesCommand::List(l)) => {
             app::run_rules_list(&l.dirs.rules, matrix_format(l.format), &Output::Stdout)
@@ -213,6 +211,15 @@ fn reports(r: &ReportArgs, run: &RunArgs) -> Reports {
             ("stats", run.stats.clone().map(Output::File)),
         ],
     )
+}
+
+fn run_options(run: &RunArgs, ingest: IngestOptions) -> RunOptions {
+    RunOptions {
+        threads: threads(run.threads),
+        ingest,
+        quiet: run.quiet,
+        color: color(run.color),
+    }
 }
 
 fn fail_on(f: FailOn) -> Option<Severity> {

@@ -97,34 +97,41 @@ impl Reports {
     }
 }
 
-/// `portaudit audit`, validated.
-pub struct AuditConfig {
+/// What an audit judges against and where it reports: the same for
+/// `audit` and `watch`.
+pub struct AuditSetup {
     pub deployment: PathBuf,
     pub rules_dirs: Vec<PathBuf>,
-    pub inputs: Vec<PathBuf>,
     pub reports: Reports,
     /// `None`: never fail on findings.
     pub fail_on: Option<Severity>,
+}
+
+/// How a run reads and speaks: the same for every command that reads.
+pub struct RunOptions {
     pub threads: usize,
     pub ingest: IngestOptions,
     pub quiet: bool,
     /// Paint the stderr summary with ANSI colours.
     pub color: bool,
+}
+
+/// `portaudit audit`, validated.
+pub struct AuditConfig {
+    pub setup: AuditSetup,
+    pub run: RunOptions,
+    pub inputs: Vec<PathBuf>,
     /// Show a progress line on stderr while captures are read.
     pub progress: bool,
 }
 
 /// `portaudit flows`, validated.
 pub struct FlowsConfig {
+    pub run: RunOptions,
     pub inputs: Vec<PathBuf>,
     pub output: Output,
     pub format: Format,
     pub stats: Option<PathBuf>,
-    pub threads: usize,
-    pub ingest: IngestOptions,
-    pub quiet: bool,
-    /// Paint the stderr summary with ANSI colours.
-    pub color: bool,
     /// Show a progress line on stderr while captures are read.
     pub progress: bool,
 }
@@ -334,14 +341,15 @@ fn print_problems(files: &[FileStats]) {
 
 /// Runs an audit; returns the exit status.
 pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
-    let catalog = load_catalog(&cfg.rules_dirs).map_err(RunError::Rules)?;
-    let deployment = Deployment::load(&cfg.deployment, &catalog).map_err(RunError::Rules)?;
+    let catalog = load_catalog(&cfg.setup.rules_dirs).map_err(RunError::Rules)?;
+    let deployment = Deployment::load(&cfg.setup.deployment, &catalog).map_err(RunError::Rules)?;
     let inputs = expand_inputs(&cfg.inputs).map_err(RunError::Input)?;
-    let pool = pool(cfg.threads)?;
-    let Ingested { table, files } = read_all(&inputs.captures, &cfg.ingest, cfg.progress, &pool);
+    let pool = pool(cfg.run.threads)?;
+    let Ingested { table, files } =
+        read_all(&inputs.captures, &cfg.run.ingest, cfg.progress, &pool);
     let flows = pool.install(|| table.finish());
     let auditor = Auditor::new(&deployment);
-    let filter_report = cfg.ingest.filter.as_ref().map(|f| f.report());
+    let filter_report = cfg.run.ingest.filter.as_ref().map(|f| f.report());
     let filtered = filtered_out(&files);
     let left_out = (filtered > 0).then(|| {
         format!("{filtered} packets did not match --filter and were not audited: they may hold it")
@@ -351,8 +359,8 @@ pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
         flows,
         &files,
         left_out.as_deref(),
-        &cfg.reports,
-        &cfg.ingest.limits,
+        &cfg.setup.reports,
+        &cfg.run.ingest.limits,
         &pool,
     );
     let summary = RunSummary {
@@ -361,19 +369,19 @@ pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
         findings: Some(&report.findings),
         coverage: &report.coverage,
         not_captures: &inputs.not_captures,
-        fail_on: cfg.fail_on,
+        fail_on: cfg.setup.fail_on,
         filter: filter_report.as_ref(),
     };
     let doc = AuditDoc {
         deployment: &deployment,
-        deployment_file: cfg.deployment.display().to_string(),
+        deployment_file: cfg.setup.deployment.display().to_string(),
         run: &summary,
     };
-    pool.install(|| write_reports(&cfg.reports, &report, &doc, Writes::All))?;
-    if !cfg.quiet {
-        eprint!("{}", summary.to_text(cfg.color));
+    pool.install(|| write_reports(&cfg.setup.reports, &report, &doc, Writes::All))?;
+    if !cfg.run.quiet {
+        eprint!("{}", summary.to_text(cfg.run.color));
     }
-    Ok(verdict(&summary, cfg.quiet))
+    Ok(verdict(&summary, cfg.run.quiet))
 }
 
 /// Audits finished flows; the flows themselves are kept in the report
@@ -463,8 +471,8 @@ fn verdict(summary: &RunSummary<'_>, quiet: bool) -> i32 {
 /// Writes the flow table alone; returns the exit status.
 pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
     let inputs = expand_inputs(&cfg.inputs).map_err(RunError::Input)?;
-    let pool = pool(cfg.threads)?;
-    let ingested = read_all(&inputs.captures, &cfg.ingest, cfg.progress, &pool);
+    let pool = pool(cfg.run.threads)?;
+    let ingested = read_all(&inputs.captures, &cfg.run.ingest, cfg.progress, &pool);
     let flows: Vec<FlowVerdict> = pool.install(|| {
         use rayon::prelude::*;
         let flows = ingested.table.finish();
@@ -484,7 +492,7 @@ pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
     pool.install(|| {
         report::write_flows(cfg.output.open()?, &flows, FlowColumns::Flows, cfg.format)
     })?;
-    let filter_report = cfg.ingest.filter.as_ref().map(|f| f.report());
+    let filter_report = cfg.run.ingest.filter.as_ref().map(|f| f.report());
     let summary = RunSummary {
         files: &ingested.files,
         flows: FlowSummary::of(flows.iter().map(|v| &v.flow)),
@@ -494,10 +502,10 @@ pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
         fail_on: None,
         filter: filter_report.as_ref(),
     };
-    if cfg.quiet {
+    if cfg.run.quiet {
         print_problems(&ingested.files);
     } else {
-        eprint!("{}", summary.to_text(cfg.color));
+        eprint!("{}", summary.to_text(cfg.run.color));
     }
     if let Some(p) = &cfg.stats {
         let mut out = Output::File(p.clone()).open()?;

@@ -7,33 +7,24 @@
 //! expected traffic is judged on the whole run so far. Ctrl-C, SIGTERM or
 //! `--duration` end the capture; the last snapshot makes the final report.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use super::Reports;
 #[cfg(not(feature = "libpcap"))]
 use super::RunError;
-use crate::ingest::IngestOptions;
-use crate::rules::Severity;
+use super::{AuditSetup, RunOptions};
 
 /// `portaudit watch`, validated.
 pub struct WatchConfig {
+    pub setup: AuditSetup,
+    /// Limits and time judgement (a filter in `run.ingest` is ignored:
+    /// `filter` runs in the kernel).
+    pub run: RunOptions,
     pub interface: String,
-    pub deployment: PathBuf,
-    pub rules_dirs: Vec<PathBuf>,
     /// tcpdump's syntax, run in the kernel.
     pub filter: Option<String>,
     pub interval: Duration,
     /// `None`: until Ctrl-C or SIGTERM.
     pub duration: Option<Duration>,
-    pub reports: Reports,
-    pub fail_on: Option<Severity>,
-    pub threads: usize,
-    /// Limits and time judgement (a filter here is ignored: `filter` runs
-    /// in the kernel).
-    pub ingest: IngestOptions,
-    pub quiet: bool,
-    pub color: bool,
 }
 
 /// What the library cannot do without libpcap, and how to get it.
@@ -110,11 +101,12 @@ mod live {
 
     /// Runs a live audit; returns the exit status of the final report.
     pub fn run_watch(cfg: &WatchConfig) -> Result<i32, RunError> {
-        let catalog = load_catalog(&cfg.rules_dirs).map_err(RunError::Rules)?;
-        let deployment = Deployment::load(&cfg.deployment, &catalog).map_err(RunError::Rules)?;
-        let pool = pool(cfg.threads)?;
+        let catalog = load_catalog(&cfg.setup.rules_dirs).map_err(RunError::Rules)?;
+        let deployment =
+            Deployment::load(&cfg.setup.deployment, &catalog).map_err(RunError::Rules)?;
+        let pool = pool(cfg.run.threads)?;
         // A report that cannot be written is found now, not an interval on.
-        cfg.reports.check_writable()?;
+        cfg.setup.reports.check_writable()?;
         let mut cap = LiveCapture::open(&cfg.interface, cfg.filter.as_deref())
             .map_err(|e| RunError::Capture(e.to_string()))?;
         let stop = Arc::new(AtomicBool::new(false));
@@ -129,7 +121,7 @@ mod live {
             .and_then(|_| signal_hook::flag::register(signal, Arc::clone(&stop)))
             .map_err(RunError::Io)?;
         }
-        if !cfg.quiet {
+        if !cfg.run.quiet {
             eprintln!(
                 "watch: capturing on {} (link type {}){}; a report every {}, {}",
                 cap.interface(),
@@ -151,7 +143,7 @@ mod live {
             format!("--filter {f:?} kept what it rejects out of the capture: that may hold it")
         });
         let name = format!("live:{}", cap.interface());
-        let mut live = LiveIngest::new(&name, &cfg.ingest);
+        let mut live = LiveIngest::new(&name, &cfg.run.ingest);
         let idle = AtomicBool::new(true);
         std::thread::scope(|scope| {
             let (tx, rx) = mpsc::sync_channel::<Snapshot>(1);
@@ -165,8 +157,8 @@ mod live {
                         snap.flows,
                         &files,
                         left_out.as_deref(),
-                        &cfg.reports,
-                        &cfg.ingest.limits,
+                        &cfg.setup.reports,
+                        &cfg.run.ingest.limits,
                         &pool,
                     );
                     let summary = RunSummary {
@@ -175,12 +167,12 @@ mod live {
                         findings: Some(&report.findings),
                         coverage: &report.coverage,
                         not_captures: &[],
-                        fail_on: cfg.fail_on,
+                        fail_on: cfg.setup.fail_on,
                         filter: filter_report.as_ref(),
                     };
                     let doc = AuditDoc {
                         deployment: &deployment,
-                        deployment_file: cfg.deployment.display().to_string(),
+                        deployment_file: cfg.setup.deployment.display().to_string(),
                         run: &summary,
                     };
                     // An interval report that cannot be written is said,
@@ -189,7 +181,8 @@ mod live {
                         Some(_) => Writes::Final,
                         None => Writes::Interval,
                     };
-                    match pool.install(|| write_reports(&cfg.reports, &report, &doc, writes)) {
+                    match pool.install(|| write_reports(&cfg.setup.reports, &report, &doc, writes))
+                    {
                         Ok(()) => {}
                         Err(e) if snap.last.is_none() => eprintln!(
                             "warning: watch: {}: report {} not written: {e}",
@@ -198,7 +191,7 @@ mod live {
                         ),
                         Err(e) => return Err(e),
                     }
-                    if !cfg.quiet {
+                    if !cfg.run.quiet {
                         let when = match snap.last {
                             Some(why) => format!("final report ({why})"),
                             None => format!("report {}", n + 1),
@@ -209,9 +202,9 @@ mod live {
                             human(snap.elapsed),
                             report.findings.len()
                         );
-                        eprint!("{}", summary.to_text(cfg.color));
+                        eprint!("{}", summary.to_text(cfg.run.color));
                     }
-                    code = verdict(&summary, cfg.quiet);
+                    code = verdict(&summary, cfg.run.quiet);
                     idle.store(true, Ordering::Release);
                 }
                 Ok(code)
@@ -247,7 +240,7 @@ mod live {
                         if tx.try_send(snap).is_err() {
                             idle.store(true, Ordering::Release);
                         }
-                    } else if !cfg.quiet {
+                    } else if !cfg.run.quiet {
                         eprintln!(
                             "watch: {}: report skipped at {}: the one before is still being written",
                             cfg.interface,
