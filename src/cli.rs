@@ -176,7 +176,7 @@ pub struct RunArgs {
     /// Write the run summary as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     pub stats: Option<PathBuf>,
-    /// Worker threads (default: all cores).
+    /// Worker threads: 0 or absent for one per core; at most 4 per core.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// Flows tracked at most (about 300 bytes each); packets of flows first

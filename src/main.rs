@@ -28,17 +28,17 @@ fn main() {
                 setup: AuditSetup {
                     deployment: a.deployment,
                     rules_dirs: a.reports.rules.clone(),
-                    reports: reports(&a.reports, &a.common.run),
+                    reports: reports(&a.reports, &a.common.run)?,
                     fail_on: fail_on(a.reports.fail_on),
                 },
-                run: run_options(&a.common.run, ingest),
+                run: run_options(&a.common.run, ingest)?,
                 inputs: a.common.inputs,
                 progress: progress(a.common.run.quiet),
             })
         }),
         Command::Flows(f) => ingest_options(&f.common).and_then(|ingest| {
             app::run_flows(&FlowsConfig {
-                run: run_options(&f.common.run, ingest),
+                run: run_options(&f.common.run, ingest)?,
                 inputs: f.common.inputs,
                 output: Output::parse(&f.output),
                 format: format(f.format),
@@ -46,26 +46,28 @@ fn main() {
                 progress: progress(f.common.run.quiet),
             })
         }),
-        Command::Watch(w) => app::run_watch(&WatchConfig {
-            setup: AuditSetup {
-                deployment: w.deployment,
-                rules_dirs: w.reports.rules.clone(),
-                reports: reports(&w.reports, &w.run),
-                fail_on: fail_on(w.reports.fail_on),
-            },
-            // Live packets are dated by the clock as they come: none is
-            // in the future, however long the watch.
-            run: run_options(
-                &w.run,
-                IngestOptions {
-                    limits: limits(&w.run),
-                    ..IngestOptions::default()
+        Command::Watch(w) => reports(&w.reports, &w.run).and_then(|reports| {
+            app::run_watch(&WatchConfig {
+                setup: AuditSetup {
+                    deployment: w.deployment,
+                    rules_dirs: w.reports.rules.clone(),
+                    reports,
+                    fail_on: fail_on(w.reports.fail_on),
                 },
-            ),
-            interface: w.interface,
-            filter: w.filter,
-            interval: w.interval,
-            duration: w.duration,
+                // Live packets are dated by the clock as they come: none is
+                // in the future, however long the watch.
+                run: run_options(
+                    &w.run,
+                    IngestOptions {
+                        limits: limits(&w.run),
+                        ..IngestOptions::default()
+                    },
+                )?,
+                interface: w.interface,
+                filter: w.filter,
+                interval: w.interval,
+                duration: w.duration,
+            })
         }),
         Command::Rules(RulesCommand::List(l)) => {
             app::run_rules_list(&l.dirs.rules, matrix_format(l.format), &Output::Stdout)
@@ -197,7 +199,7 @@ fn ingest_options(common: &CommonArgs) -> Result<IngestOptions, RunError> {
     })
 }
 
-fn reports(r: &ReportArgs, run: &RunArgs) -> Reports {
+fn reports(r: &ReportArgs, run: &RunArgs) -> Result<Reports, RunError> {
     let out = |p: &Option<std::path::PathBuf>| p.as_deref().map(Output::parse);
     Reports::new(
         format(r.format),
@@ -207,19 +209,18 @@ fn reports(r: &ReportArgs, run: &RunArgs) -> Reports {
             ("html", out(&r.html)),
             ("junit", out(&r.junit)),
             ("sarif", out(&r.sarif)),
-            // `--stats -` is a file named `-`, as it always was.
-            ("stats", run.stats.clone().map(Output::File)),
+            ("stats", out(&run.stats)),
         ],
     )
 }
 
-fn run_options(run: &RunArgs, ingest: IngestOptions) -> RunOptions {
-    RunOptions {
-        threads: threads(run.threads),
+fn run_options(run: &RunArgs, ingest: IngestOptions) -> Result<RunOptions, RunError> {
+    Ok(RunOptions {
+        threads: threads(run.threads)?,
         ingest,
         quiet: run.quiet,
         color: color(run.color),
-    }
+    })
 }
 
 fn fail_on(f: FailOn) -> Option<Severity> {
@@ -231,7 +232,21 @@ fn fail_on(f: FailOn) -> Option<Severity> {
     }
 }
 
-fn threads(n: Option<usize>) -> usize {
-    n.filter(|&n| n > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+/// `--threads`: absent or 0 is one per core; more than
+/// [`MAX_THREADS_PER_CORE`] per core is refused, since it only adds
+/// overhead (and 100 000 threads take minutes to start).
+fn threads(n: Option<usize>) -> Result<usize, RunError> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    match n {
+        None | Some(0) => Ok(cores),
+        Some(n) if n > MAX_THREADS_PER_CORE * cores => Err(RunError::Usage(format!(
+            "--threads {n} is more than {MAX_THREADS_PER_CORE} per core on this machine of {cores} \
+             core(s): more threads than cores only add overhead; give at most {}, or 0 for one per core",
+            MAX_THREADS_PER_CORE * cores
+        ))),
+        Some(n) => Ok(n),
+    }
 }
+
+/// Threads per core `--threads` may ask for at most.
+const MAX_THREADS_PER_CORE: usize = 4;

@@ -79,16 +79,18 @@ pub struct Reports {
 
 impl Reports {
     /// The reports asked for: `(option, where)` pairs, an option naming a
-    /// writer of [`report::WRITERS`] (`output` for the findings).
-    pub fn new(format: Format, asked: &[(&str, Option<Output>)]) -> Reports {
-        let outputs = report::WRITERS
+    /// writer of [`report::WRITERS`] (`output` for the findings). Two
+    /// reports cannot share a file, nor standard output.
+    pub fn new(format: Format, asked: &[(&str, Option<Output>)]) -> Result<Reports, RunError> {
+        let outputs: Vec<(&'static dyn ReportWriter, Output)> = report::WRITERS
             .iter()
             .filter_map(|&w| {
                 let (_, out) = asked.iter().find(|(o, _)| *o == w.option())?;
                 Some((w, out.clone()?))
             })
             .collect();
-        Reports { format, outputs }
+        check_distinct(outputs.iter().map(|(w, o)| (w.option(), o)))?;
+        Ok(Reports { format, outputs })
     }
 
     /// Whether a report needs every flow with its verdict.
@@ -344,6 +346,7 @@ pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
     let catalog = load_catalog(&cfg.setup.rules_dirs).map_err(RunError::Rules)?;
     let deployment = Deployment::load(&cfg.setup.deployment, &catalog).map_err(RunError::Rules)?;
     let inputs = expand_inputs(&cfg.inputs).map_err(RunError::Input)?;
+    cfg.setup.reports.check_writable()?;
     let pool = pool(cfg.run.threads)?;
     let Ingested { table, files } =
         read_all(&inputs.captures, &cfg.run.ingest, cfg.progress, &pool);
@@ -377,11 +380,11 @@ pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
         deployment_file: cfg.setup.deployment.display().to_string(),
         run: &summary,
     };
-    pool.install(|| write_reports(&cfg.setup.reports, &report, &doc, Writes::All))?;
+    let failed = pool.install(|| write_reports(&cfg.setup.reports, &report, &doc, Writes::All));
     if !cfg.run.quiet {
         eprint!("{}", summary.to_text(cfg.run.color));
     }
-    Ok(verdict(&summary, cfg.run.quiet))
+    Ok(after_writes(failed, verdict(&summary, cfg.run.quiet)))
 }
 
 /// Audits finished flows; the flows themselves are kept in the report
@@ -400,6 +403,46 @@ fn audit_flows<'d>(
     pool.install(|| auditor.audit(&flows, &kept_out, left_out, limits, keep))
 }
 
+/// Refuses two outputs on one file, or two on standard output: the
+/// second would silently overwrite, or run into, the first.
+fn check_distinct<'a>(
+    outputs: impl Iterator<Item = (&'a str, &'a Output)>,
+) -> Result<(), RunError> {
+    let mut seen: Vec<(&str, &Output, Option<PathBuf>)> = Vec::new();
+    for (option, output) in outputs {
+        // The same file under two names (`x.csv`, `./x.csv`) is the same.
+        let canonical = match output {
+            Output::File(p) => std::path::absolute(p).ok(),
+            Output::Stdout => None,
+        };
+        if let Some((other, _, _)) = seen
+            .iter()
+            .find(|(_, o, c)| *o == output || (canonical.is_some() && *c == canonical))
+        {
+            let what = match output {
+                Output::Stdout => "standard output (-)".to_string(),
+                Output::File(p) => p.display().to_string(),
+            };
+            return Err(RunError::Usage(format!(
+                "--{other} and --{option} both write to {what}; give each report its own file"
+            )));
+        }
+        seen.push((option, output, canonical));
+    }
+    Ok(())
+}
+
+/// Checks that every file among `outputs` can be created, leaving nothing
+/// behind.
+fn check_writable<'a>(outputs: impl Iterator<Item = &'a Output>) -> io::Result<()> {
+    for output in outputs {
+        if let Output::File(path) = output {
+            drop(Sink::replacing(path)?);
+        }
+    }
+    Ok(())
+}
+
 /// Which outputs a call of [`write_reports`] writes, and how.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Writes {
@@ -415,41 +458,71 @@ enum Writes {
     Final,
 }
 
-/// Writes the findings and every report asked for.
+/// Writes the findings and every report asked for. One output that fails
+/// (a closed pipe, a full disk) does not stop the others; files are
+/// written beside and renamed, so a failed one leaves nothing half
+/// written. Returns the failures, each naming its output.
 fn write_reports(
     reports: &Reports,
     report: &AuditReport,
     doc: &AuditDoc<'_>,
     writes: Writes,
-) -> Result<(), RunError> {
+) -> Vec<io::Error> {
     let audited = Audited {
         report,
         doc,
         format: reports.format,
     };
+    let mut failed = Vec::new();
     for (writer, output) in &reports.outputs {
-        let mut sink = match (output, writes) {
+        let sink = match (output, writes) {
             (Output::Stdout, Writes::Interval) => continue,
-            (o, Writes::All) | (o @ Output::Stdout, Writes::Final) => Sink::direct(o)?,
-            (Output::File(p), _) => Sink::replacing(p)?,
+            (Output::Stdout, _) => Sink::direct(output),
+            (Output::File(p), _) => Sink::replacing(p),
         };
-        writer.write(&mut sink, &audited)?;
-        sink.done()?;
+        let written = sink.and_then(|mut sink| {
+            writer.write(&mut sink, &audited)?;
+            sink.done()
+        });
+        if let Err(e) = written {
+            failed.push(name_output(e, output));
+        }
     }
-    Ok(())
+    failed
+}
+
+/// `e` with the output it happened on, unless it names it already.
+fn name_output(e: io::Error, output: &Output) -> io::Error {
+    let name = match output {
+        Output::Stdout => "standard output".to_string(),
+        Output::File(p) => p.display().to_string(),
+    };
+    if e.to_string().contains(&name) {
+        e
+    } else {
+        io::Error::new(e.kind(), format!("cannot write {name}: {e}"))
+    }
+}
+
+/// The exit status once reports were written: a report that could not be
+/// written is an error (2), said on stderr; a closed standard output is
+/// the reader's choice, and leaves `status` as it is.
+fn after_writes(failed: Vec<io::Error>, status: i32) -> i32 {
+    let mut code = status;
+    for e in failed {
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            eprintln!("error: {e}");
+            code = exit_code::ERROR;
+        }
+    }
+    code
 }
 
 impl Reports {
     /// Checks, before a long run, that every report file can be written
     /// (its directory exists and takes new files), leaving nothing behind.
-    #[cfg_attr(not(feature = "libpcap"), allow(dead_code))]
     fn check_writable(&self) -> io::Result<()> {
-        for (_, output) in &self.outputs {
-            if let Output::File(path) = output {
-                drop(Sink::replacing(path)?);
-            }
-        }
-        Ok(())
+        check_writable(self.outputs.iter().map(|(_, o)| o))
     }
 }
 
@@ -470,6 +543,11 @@ fn verdict(summary: &RunSummary<'_>, quiet: bool) -> i32 {
 
 /// Writes the flow table alone; returns the exit status.
 pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
+    let stats = cfg.stats.as_ref().map(|p| Output::parse(p));
+    let outputs = [("output", Some(&cfg.output)), ("stats", stats.as_ref())];
+    let outputs = outputs.iter().filter_map(|&(o, out)| Some((o, out?)));
+    check_distinct(outputs.clone())?;
+    check_writable(outputs.map(|(_, o)| o))?;
     let inputs = expand_inputs(&cfg.inputs).map_err(RunError::Input)?;
     let pool = pool(cfg.run.threads)?;
     let ingested = read_all(&inputs.captures, &cfg.run.ingest, cfg.progress, &pool);
@@ -489,9 +567,13 @@ pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
         }
         verdicts
     });
-    pool.install(|| {
-        report::write_flows(cfg.output.open()?, &flows, FlowColumns::Flows, cfg.format)
-    })?;
+    let mut failed = Vec::new();
+    let written = pool.install(|| {
+        let mut sink = sink_for(&cfg.output)?;
+        report::write_flows(&mut sink, &flows, FlowColumns::Flows, cfg.format)?;
+        sink.done()
+    });
+    failed.extend(written.err().map(|e| name_output(e, &cfg.output)));
     let filter_report = cfg.run.ingest.filter.as_ref().map(|f| f.report());
     let summary = RunSummary {
         files: &ingested.files,
@@ -507,12 +589,24 @@ pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
     } else {
         eprint!("{}", summary.to_text(cfg.run.color));
     }
-    if let Some(p) = &cfg.stats {
-        let mut out = Output::File(p.clone()).open()?;
-        report::write_stats(&mut out, &summary)?;
-        out.flush()?;
+    if let Some(out) = &stats {
+        let written = sink_for(out).and_then(|mut sink| {
+            report::write_stats(&mut sink, &summary)?;
+            sink.done()
+        });
+        failed.extend(written.err().map(|e| name_output(e, out)));
     }
-    Ok(input_status(&ingested.files).unwrap_or(exit_code::CLEAN))
+    let status = input_status(&ingested.files).unwrap_or(exit_code::CLEAN);
+    Ok(after_writes(failed, status))
+}
+
+/// Where one report goes: standard output as it is, a file through a
+/// file beside it that takes its place when complete.
+fn sink_for(output: &Output) -> io::Result<Sink> {
+    match output {
+        Output::Stdout => Sink::direct(output),
+        Output::File(p) => Sink::replacing(p),
+    }
 }
 
 #[cfg(test)]

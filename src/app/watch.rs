@@ -53,7 +53,8 @@ mod live {
 
     use super::WatchConfig;
     use crate::app::{
-        audit_flows, exit_code, load_catalog, pool, verdict, write_reports, RunError, Writes,
+        after_writes, audit_flows, exit_code, load_catalog, pool, verdict, write_reports, RunError,
+        Writes,
     };
     use crate::audit::Auditor;
     use crate::capture::LinkType;
@@ -181,15 +182,19 @@ mod live {
                         Some(_) => Writes::Final,
                         None => Writes::Interval,
                     };
-                    match pool.install(|| write_reports(&cfg.setup.reports, &report, &doc, writes))
-                    {
-                        Ok(()) => {}
-                        Err(e) if snap.last.is_none() => eprintln!(
-                            "warning: watch: {}: report {} not written: {e}",
-                            cfg.interface,
-                            n + 1
-                        ),
-                        Err(e) => return Err(e),
+                    let failed =
+                        pool.install(|| write_reports(&cfg.setup.reports, &report, &doc, writes));
+                    let mut final_failed = Vec::new();
+                    for e in failed {
+                        if snap.last.is_none() {
+                            eprintln!(
+                                "warning: watch: {}: report {} not written: {e}",
+                                cfg.interface,
+                                n + 1
+                            );
+                        } else {
+                            final_failed.push(e);
+                        }
                     }
                     if !cfg.run.quiet {
                         let when = match snap.last {
@@ -204,7 +209,7 @@ mod live {
                         );
                         eprint!("{}", summary.to_text(cfg.run.color));
                     }
-                    code = verdict(&summary, cfg.run.quiet);
+                    code = after_writes(final_failed, verdict(&summary, cfg.run.quiet));
                     idle.store(true, Ordering::Release);
                 }
                 Ok(code)

@@ -49,6 +49,15 @@ impl CaptureInput {
                 {
                     return Err(InputError::new(self, "is a directory".into()));
                 }
+                let meta = file.metadata().ok();
+                if !meta.as_ref().is_some_and(|m| m.is_file()) {
+                    // A FIFO, `<(zcat ...)`, `/dev/stdin` on a pipe, a
+                    // character device: it cannot seek, so it is read as a
+                    // stream, front to back, as `-` is.
+                    let buffered = BufReader::with_capacity(1 << 20, file);
+                    return stream_maybe_gzip(buffered)
+                        .map_err(|e| InputError::new(self, format!("cannot read: {e}")));
+                }
                 let mut magic = [0u8; 2];
                 let mut f = &file;
                 let (got, error) = read_up_to(&mut f, &mut magic);
@@ -59,7 +68,6 @@ impl CaptureInput {
                 let mut file = file;
                 file.seek(SeekFrom::Start(0))
                     .map_err(|e| InputError::new(self, format!("cannot seek: {e}")))?;
-                let meta = file.metadata().ok();
                 let size = meta.as_ref().map(|m| m.len());
                 // A regular file can be read at any offset, by several
                 // threads; a pipe or device only front to back.
@@ -166,6 +174,12 @@ pub fn expand_inputs(args: &[PathBuf]) -> Result<ExpandedInputs, InputError> {
     let mut out = ExpandedInputs::default();
     for arg in args {
         if arg.as_os_str() == "-" {
+            if out.captures.contains(&CaptureInput::Stdin) {
+                return Err(InputError {
+                    input: "-".into(),
+                    message: "standard input is named twice; it can be read once".into(),
+                });
+            }
             out.captures.push(CaptureInput::Stdin);
         } else if arg.is_dir() {
             let mut files = Vec::new();

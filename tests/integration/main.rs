@@ -10,6 +10,7 @@ mod html;
 mod limits;
 mod live_files;
 mod messages;
+mod outputs;
 mod profiles_cli;
 mod reports;
 mod seeds;
