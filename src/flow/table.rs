@@ -111,6 +111,14 @@ impl Orphans {
     }
 }
 
+/// A stretch is set aside to be joined later only if it holds this many
+/// flows at least; smaller ones are merged when absorbed. The unit tests
+/// set aside stretches of any size, so that their small stretches take
+/// both ways.
+const ASIDE_MIN_FLOWS: usize = if cfg!(test) { 0 } else { 4096 };
+/// At most this many stretches are set aside at once.
+const ASIDE_MAX_STRETCHES: usize = 64;
+
 /// Flows are looked up this many at a time (see [`located`]).
 const GROUP: usize = 16;
 
@@ -429,8 +437,13 @@ impl FlowTable {
         // No flow can be kept out when every flow held on both sides fits
         // and none was kept out before (so every first fragment's flow is
         // held): then right is only set aside, and joined when finished.
+        // Only large stretches, and a few of them: joining looks every
+        // flow up in each stretch before it, and a small stretch (one of
+        // a thousand small files) merges at once for less.
         let aside = self.overflow.packets == 0
-            && self.held().saturating_add(right.held()) <= limits.max_flows;
+            && self.held().saturating_add(right.held()) <= limits.max_flows
+            && right.held() >= ASIDE_MIN_FLOWS
+            && self.later.len() < ASIDE_MAX_STRETCHES;
         if !aside {
             self.settle();
             right.settle();

@@ -147,20 +147,28 @@ pub fn kept_out(files: &[FileStats]) -> Overflow {
 }
 
 /// Reads every input. Runs on the current rayon pool.
+///
+/// Inputs are read a wave at a time, as many at once as the pool has
+/// threads, and absorbed in the order given as each wave ends: the limits
+/// bound the run, not each input, and memory holds the run's table and one
+/// wave's, whatever the number of inputs.
 pub fn ingest<S: FlowSource>(inputs: &[S], opts: &IngestOptions) -> Ingested {
-    let parts: Vec<(FlowTable, FileStats)> = inputs
-        .par_iter()
-        .map(|input| input.read_flows(opts))
-        .collect();
+    let wave = rayon::current_num_threads().max(1);
     let mut table = FlowTable::new();
-    let mut files = Vec::with_capacity(parts.len());
-    for (t, mut f) in parts {
-        let before = f.packets_decoded;
-        table.absorb(t, &opts.limits);
-        let o = table.take_overflow();
-        f.unuse(Skip::FlowLimit, o.packets.min(before));
-        f.overflow.add(&o);
-        files.push(f);
+    let mut files = Vec::with_capacity(inputs.len());
+    for chunk in inputs.chunks(wave) {
+        let parts: Vec<(FlowTable, FileStats)> = chunk
+            .par_iter()
+            .map(|input| input.read_flows(opts))
+            .collect();
+        for (t, mut f) in parts {
+            let before = f.packets_decoded;
+            table.absorb(t, &opts.limits);
+            let o = table.take_overflow();
+            f.unuse(Skip::FlowLimit, o.packets.min(before));
+            f.overflow.add(&o);
+            files.push(f);
+        }
     }
     Ingested { table, files }
 }
