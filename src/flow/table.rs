@@ -113,9 +113,9 @@ impl Orphans {
 
 /// A stretch is set aside to be joined later only if it holds this many
 /// flows at least; smaller ones are merged when absorbed. The unit tests
-/// set aside stretches of any size, so that their small stretches take
-/// both ways.
-const ASIDE_MIN_FLOWS: usize = if cfg!(test) { 0 } else { 4096 };
+/// set aside stretches of any size (an empty one counts as one flow), so
+/// that their small stretches take both ways.
+const ASIDE_MIN_FLOWS: usize = if cfg!(test) { 1 } else { 4096 };
 /// At most this many stretches are set aside at once.
 const ASIDE_MAX_STRETCHES: usize = 64;
 
@@ -442,7 +442,7 @@ impl FlowTable {
         // a thousand small files) merges at once for less.
         let aside = self.overflow.packets == 0
             && self.held().saturating_add(right.held()) <= limits.max_flows
-            && right.held() >= ASIDE_MIN_FLOWS
+            && right.held().max(1) >= ASIDE_MIN_FLOWS
             && self.later.len() < ASIDE_MAX_STRETCHES;
         if !aside {
             self.settle();
