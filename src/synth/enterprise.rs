@@ -312,7 +312,7 @@ fn host_addr(i: u64, v6: bool) -> [u8; 16] {
     if v6 {
         a[0] = 0xfd;
         a[13] = if server { 0x10 } else { 0x20 };
-        a[15] = 0x10 + n as u8;
+        a[15] = (0x10 + n) as u8;
         a[14] = ((0x10 + n) >> 8) as u8;
     } else {
         let per = if server { 20 } else { 200 };
