@@ -4,105 +4,28 @@
 //! the same binary writes the same bytes.
 //!
 //! Usage:
-//!   cargo run --bin portaudit-fixtures -- [FIXTURES_DIR]
-//!   cargo run --release --bin portaudit-fixtures -- flood PACKETS FILE [SEED]
-//!   cargo run --release --bin portaudit-fixtures -- enterprise BYTES FLOWS FILE [SEED]
+//!   cargo run -p portaudit-synth --bin portaudit-fixtures -- [FIXTURES_DIR]
+//!   cargo run --release -p portaudit-synth --bin portaudit-fixtures -- flood PACKETS FILE [SEED]
+//!   cargo run --release -p portaudit-synth --bin portaudit-fixtures -- enterprise BYTES FLOWS FILE [SEED]
 //!
 //! `flood` writes a hostile capture: a third random UDP flows, a third a
 //! SYN flood, a third fragments that never complete (see
-//! `portaudit::synth::write_flood`), for testing `--max-flows` and
+//! `portaudit_synth::write_flood`), for testing `--max-flows` and
 //! `--max-fragments`.
 //!
 //! `enterprise` writes a realistic capture of about BYTES bytes holding
 //! exactly FLOWS distinct flows, interleaved: TCP sessions (some refused,
 //! some mid-stream), DNS, syslog, NTP, SNMP, ping, over IPv4 and IPv6,
 //! some VLAN-tagged, a few fragmented (see
-//! `portaudit::synth::write_enterprise`), for throughput benchmarks.
+//! `portaudit_synth::write_enterprise`), for throughput benchmarks.
 //! BYTES and FLOWS take a decimal suffix: 2G, 200M, 50k.
-
-mod ad_shared;
-mod air;
-mod cayosoft;
-mod jsa;
-mod netwrix;
 
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::PathBuf;
 
-use portaudit::synth::{write_enterprise, write_flood, EnterpriseSpec, FloodCounts, Scenario};
-
-/// How a fixture is written: both container formats are exercised.
-enum Container {
-    Pcap,
-    Pcapng,
-}
-
-/// (directory, file name, container, scenario).
-type Fixture = (&'static str, &'static str, Container, fn() -> Scenario);
-
-const FIXTURES: &[Fixture] = &[
-    (
-        "binalyze-air",
-        "compliant.pcapng",
-        Container::Pcapng,
-        air::compliant,
-    ),
-    (
-        "binalyze-air",
-        "violations.pcap",
-        Container::Pcap,
-        air::violations,
-    ),
-    (
-        "juniper-jsa",
-        "compliant.pcapng",
-        Container::Pcapng,
-        jsa::compliant,
-    ),
-    (
-        "juniper-jsa",
-        "violations.pcap",
-        Container::Pcap,
-        jsa::violations,
-    ),
-    (
-        "netwrix-threat-manager",
-        "compliant.pcap",
-        Container::Pcap,
-        netwrix::compliant,
-    ),
-    (
-        "netwrix-threat-manager",
-        "violations.pcapng",
-        Container::Pcapng,
-        netwrix::violations,
-    ),
-    (
-        "cayosoft-guardian",
-        "compliant.pcapng",
-        Container::Pcapng,
-        cayosoft::compliant,
-    ),
-    (
-        "cayosoft-guardian",
-        "violations.pcap",
-        Container::Pcap,
-        cayosoft::violations,
-    ),
-    (
-        "ad-shared",
-        "compliant.pcap",
-        Container::Pcap,
-        ad_shared::compliant,
-    ),
-    (
-        "ad-shared",
-        "violations.pcapng",
-        Container::Pcapng,
-        ad_shared::violations,
-    ),
-];
+use portaudit_synth::fixtures::write_fixtures;
+use portaudit_synth::{write_enterprise, write_flood, EnterpriseSpec, FloodCounts};
 
 fn main() -> std::io::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -113,15 +36,7 @@ fn main() -> std::io::Result<()> {
         return enterprise(&args[1..]);
     }
     let root = PathBuf::from(args.first().cloned().unwrap_or_else(|| "fixtures".into()));
-    for (dir, file, container, scenario) in FIXTURES {
-        let dir = root.join(dir);
-        std::fs::create_dir_all(&dir)?;
-        let out = BufWriter::new(File::create(dir.join(file))?);
-        match container {
-            Container::Pcap => scenario().write_pcap(out)?,
-            Container::Pcapng => scenario().write_pcapng(out)?,
-        }
-    }
+    write_fixtures(&root)?;
     Ok(())
 }
 
