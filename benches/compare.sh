@@ -6,6 +6,7 @@
 #                      [--dir DIR] [--skip TOOL,...] [--install]
 #
 # The capture is made once by `portaudit-fixtures enterprise SIZE FLOWS`
+# (the generator of the workspace crate synth/)
 # (deterministic: the same bytes on every machine) and kept in page cache
 # (locked with vmtouch when it is installed). Each round runs every tool
 # once, starting from a different tool each round, so that a slow stretch
@@ -41,7 +42,7 @@ if [ "$install" = 1 ]; then
     apt-get install -y -q tcpdump tshark argus-server nfdump vmtouch time >/dev/null
 fi
 [ -x /usr/bin/time ] || { echo "compare.sh: needs GNU time (/usr/bin/time; Debian package time)" >&2; exit 2; }
-cargo build --release --quiet --bins
+cargo build --release --quiet --workspace --bins
 bin=target/release/portaudit
 mkdir -p "$dir"
 cap="$dir/enterprise-$size-$flows.pcap"

@@ -15,7 +15,7 @@ use portaudit::filter::bpf::{Insn, Program};
 use portaudit::flow::{FlowTable, Limits, Overflow, PacketTable, SegmentTable};
 use portaudit::ingest::{ingest_one, IngestOptions};
 use portaudit::rules::{Catalog, Deployment};
-use portaudit::synth::{write_enterprise, EnterpriseSpec};
+use portaudit_synth::{write_enterprise, EnterpriseSpec};
 
 fn capture() -> Vec<u8> {
     let spec = EnterpriseSpec {

@@ -18,4 +18,3 @@ pub mod flow;
 pub mod ingest;
 pub mod report;
 pub mod rules;
-pub mod synth;

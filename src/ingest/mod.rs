@@ -176,7 +176,7 @@ pub fn ingest<S: FlowSource>(inputs: &[S], opts: &IngestOptions) -> Ingested {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::synth::PcapWriter;
+    use portaudit_synth::PcapWriter;
     use std::io;
 
     /// Steps back in time are counted across chunk and segment boundaries

@@ -167,17 +167,13 @@ fn shared_hosts_do_not_lend_one_profile_rules_to_the_other() {
 #[test]
 fn fixtures_on_disk_are_what_the_generator_writes() {
     let dir = tempfile::tempdir().unwrap();
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_portaudit-fixtures"))
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    portaudit_synth::fixtures::write_fixtures(dir.path()).unwrap();
     for &(sub, _, capture, _, _) in CASES {
         let fresh = std::fs::read(dir.path().join(sub).join(capture)).unwrap();
         let shipped = std::fs::read(root().join("fixtures").join(sub).join(capture)).unwrap();
         assert!(
             fresh == shipped,
-            "fixtures/{sub}/{capture} is stale: rerun `cargo run --bin portaudit-fixtures -- fixtures`"
+            "fixtures/{sub}/{capture} is stale: rerun `cargo run -p portaudit-synth --bin portaudit-fixtures -- fixtures`"
         );
     }
 }

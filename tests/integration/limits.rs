@@ -6,7 +6,7 @@ use std::path::Path;
 
 use portaudit::flow::Limits;
 use portaudit::ingest::{ingest_reader_with, IngestOptions};
-use portaudit::synth::FloodCounts;
+use portaudit_synth::FloodCounts;
 
 use crate::{assert_file_reads_as, code, flood_file, path_str, root, run};
 
@@ -219,7 +219,7 @@ fn segments_keep_out_what_one_walk_keeps_out() {
 /// gives byte-identical reports on any thread count.
 #[test]
 fn the_same_enterprise_capture_gives_the_same_audit_on_any_thread_count() {
-    use portaudit::synth::{write_enterprise, EnterpriseSpec};
+    use portaudit_synth::{write_enterprise, EnterpriseSpec};
     let dir = tempfile::tempdir().unwrap();
     let capture = dir.path().join("enterprise.pcap");
     let spec = EnterpriseSpec {

@@ -14,6 +14,7 @@ mod outputs;
 mod profiles_cli;
 mod reports;
 mod seeds;
+mod synth;
 mod tshark;
 mod watch;
 
@@ -102,17 +103,17 @@ pub fn flows_run(input: &Path, args: &[&str]) -> (Output, serde_json::Value) {
 }
 
 /// Writes a generated hostile capture of `packets` packets to `dir/name`
-/// (see `portaudit::synth::write_flood`).
+/// (see `portaudit_synth::write_flood`).
 pub fn flood_file(
     dir: &Path,
     name: &str,
     packets: u64,
     seed: u64,
-) -> (PathBuf, portaudit::synth::FloodCounts) {
-    let counts = portaudit::synth::FloodCounts::of(packets);
+) -> (PathBuf, portaudit_synth::FloodCounts) {
+    let counts = portaudit_synth::FloodCounts::of(packets);
     let path = dir.join(name);
     let out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-    portaudit::synth::write_flood(out, counts, seed).unwrap();
+    portaudit_synth::write_flood(out, counts, seed).unwrap();
     (path, counts)
 }
 

@@ -1,18 +1,14 @@
-//! Synthetic captures: scripted conversations written as real pcap or
-//! pcapng bytes, and streamed floods ([`write_flood`]). The fixture
-//! generator (`portaudit-fixtures`) and the tests use it; scripted frames
-//! are built by `etherparse`, independent of our decoder.
+//! Scripted conversations ([`Scenario`]): TCP sessions, refusals, UDP
+//! exchanges and pings between given sockets, written as real pcap or
+//! pcapng bytes. Frames are built by `etherparse`, independent of
+//! portaudit's decoder.
 
 use std::io::{self, Write};
 use std::net::IpAddr;
 
 use etherparse::PacketBuilder;
 
-mod enterprise;
-mod flood;
-
-pub use enterprise::{write_enterprise, EnterpriseSpec, EnterpriseStats};
-pub use flood::{write_flood, FloodCounts, PcapWriter, Rng};
+use crate::PcapWriter;
 
 /// An address and port.
 pub type Sock = (IpAddr, u16);
@@ -39,10 +35,12 @@ impl Scenario {
         }
     }
 
+    /// Frames so far.
     pub fn len(&self) -> usize {
         self.frames.len()
     }
 
+    /// No frame yet.
     pub fn is_empty(&self) -> bool {
         self.frames.is_empty()
     }

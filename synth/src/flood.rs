@@ -5,63 +5,7 @@
 
 use std::io::{self, Write};
 
-/// Writes classic pcap (little-endian, microseconds, Ethernet) record by
-/// record, holding nothing.
-pub struct PcapWriter<W: Write> {
-    out: W,
-}
-
-impl<W: Write> PcapWriter<W> {
-    pub fn new(mut out: W) -> io::Result<Self> {
-        out.write_all(&0xA1B2_C3D4u32.to_le_bytes())?;
-        out.write_all(&2u16.to_le_bytes())?;
-        out.write_all(&4u16.to_le_bytes())?;
-        out.write_all(&[0; 8])?;
-        out.write_all(&262_144u32.to_le_bytes())?;
-        out.write_all(&1u32.to_le_bytes())?;
-        Ok(PcapWriter { out })
-    }
-
-    /// One record at `ts_ns` nanoseconds since the epoch.
-    pub fn record(&mut self, ts_ns: u64, frame: &[u8]) -> io::Result<()> {
-        let mut h = [0u8; 16];
-        h[0..4].copy_from_slice(&((ts_ns / 1_000_000_000) as u32).to_le_bytes());
-        h[4..8].copy_from_slice(&((ts_ns % 1_000_000_000 / 1000) as u32).to_le_bytes());
-        h[8..12].copy_from_slice(&(frame.len() as u32).to_le_bytes());
-        h[12..16].copy_from_slice(&(frame.len() as u32).to_le_bytes());
-        self.out.write_all(&h)?;
-        self.out.write_all(frame)
-    }
-
-    pub fn finish(mut self) -> io::Result<W> {
-        self.out.flush()?;
-        Ok(self.out)
-    }
-}
-
-/// A small, fast, seeded generator (SplitMix64): the same seed gives the
-/// same capture everywhere.
-#[derive(Clone, Debug)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (n > 0), bias negligible for small n.
-    pub fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
-    }
-}
+use crate::{PcapWriter, Rng};
 
 /// What a flood is made of, in equal thirds of its packets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,6 +30,7 @@ impl FloodCounts {
         }
     }
 
+    /// Packets in all.
     pub fn packets(&self) -> u64 {
         self.random_flows + self.syn_flood + 2 * self.fragment_pairs
     }
@@ -190,42 +135,4 @@ fn tcp_syn(f: &mut [u8; 60], src: u16, dst: u16, seq: u32) {
     f[46] = 0x50;
     f[47] = 0x02;
     f[48..50].copy_from_slice(&64240u16.to_be_bytes());
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::capture::LinkType;
-    use crate::decode::{decode, Transport};
-    use crate::ingest::ingest_bytes;
-
-    #[test]
-    fn flood_frames_decode_as_intended() {
-        let counts = FloodCounts::of(300);
-        let bytes = write_flood(Vec::new(), counts, 7).unwrap();
-        let (table, stats) = ingest_bytes("flood", &bytes);
-        assert_eq!(stats.packets_read, counts.packets());
-        // Only the orphan later fragments go unused.
-        assert_eq!(
-            stats.skipped
-                [&crate::ingest::Skip::Packet(crate::decode::SkipReason::FragmentWithoutFirst)],
-            counts.fragment_pairs
-        );
-        assert_eq!(
-            stats.packets_decoded,
-            counts.packets() - counts.fragment_pairs
-        );
-        assert_eq!(
-            table.finish().len() as u64,
-            counts.packets() - counts.fragment_pairs
-        );
-        // The handcrafted layout is what etherparse reads too.
-        let frame = &bytes[24 + 16 + 100 * 76..][..60];
-        let p = decode(LinkType::ETHERNET, frame, 60).unwrap();
-        assert!(matches!(p.transport, Transport::Ports { dst: 443, .. }));
-        let e = etherparse::SlicedPacket::from_ethernet(frame).unwrap();
-        assert!(
-            matches!(e.transport, Some(etherparse::TransportSlice::Tcp(t)) if t.syn() && t.destination_port() == 443)
-        );
-    }
 }
