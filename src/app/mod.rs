@@ -333,7 +333,7 @@ fn print_problems(files: &[FileStats]) {
             eprintln!("error: {}: {u}", f.name);
         }
         for d in &f.damage {
-            eprintln!("damaged: {}: {d}", f.name);
+            eprintln!("damaged: {}: {}", f.name, f.describe(d));
         }
         if let Some(note) = f.incomplete_note() {
             eprintln!("incomplete: {}: {note}", f.name);

@@ -85,6 +85,17 @@ impl FileStats {
         (!parts.is_empty()).then(|| parts.join("; "))
     }
 
+    /// A damage as reports say it: its byte offset, which in a compressed
+    /// input counts bytes of the inflated capture ("uncompressed byte N"),
+    /// and what is wrong.
+    pub fn describe(&self, d: &Damage) -> String {
+        if self.compressed {
+            format!("uncompressed {d}")
+        } else {
+            d.to_string()
+        }
+    }
+
     /// Moves packets counted as decoded into a skip reason.
     pub(super) fn unuse(&mut self, reason: Skip, packets: u64) {
         if packets > 0 {

@@ -244,9 +244,13 @@ fn suites(doc: &AuditDoc) -> Vec<Suite> {
             let outcome = if let Some(u) = &f.unreadable {
                 Outcome::Error(format!("cannot be read: {u}"), String::new())
             } else if let Some(first) = f.damage.first() {
-                let body: String = f.damage.iter().map(|d| format!("{d}\n")).collect();
+                let body: String = f.damage.iter().map(|d| f.describe(d) + "\n").collect();
                 Outcome::Error(
-                    format!("damaged ({} place(s)); first: {first}", f.damage.len()),
+                    format!(
+                        "damaged ({} place(s)); first: {}",
+                        f.damage.len(),
+                        f.describe(first)
+                    ),
                     body,
                 )
             } else if let Some(note) = f.incomplete_note() {

@@ -169,7 +169,11 @@ pub fn write_sarif<W: Write>(mut out: W, doc: &AuditDoc) -> io::Result<()> {
             .unreadable
             .iter()
             .map(|u| format!("cannot be read: {u}"))
-            .chain(file.damage.iter().map(|d| format!("damaged: {d}")))
+            .chain(
+                file.damage
+                    .iter()
+                    .map(|d| format!("damaged: {}", file.describe(d))),
+            )
             .chain(file.incomplete_note().map(|n| format!("incomplete: {n}")));
         for text in problems {
             let mut n = json!({

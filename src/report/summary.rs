@@ -219,7 +219,13 @@ impl RunSummary<'_> {
                 writeln!(s, "{}: {}: {u}", paint(RED, "error"), f.name)?;
             }
             for d in &f.damage {
-                writeln!(s, "{}: {}: {d}", paint(RED, "damaged"), f.name)?;
+                writeln!(
+                    s,
+                    "{}: {}: {}",
+                    paint(RED, "damaged"),
+                    f.name,
+                    f.describe(d)
+                )?;
             }
             if let Some(note) = f.incomplete_note() {
                 writeln!(s, "{}: {}: {note}", paint(RED, "incomplete"), f.name)?;

@@ -95,7 +95,10 @@ fn truncated_gzip_is_damage_not_a_crash() {
     std::fs::write(&cut, &gz[..gz.len() / 2]).unwrap();
     let o = run(&["flows", "-q", "-o", "/dev/null", &path_str(&cut)]);
     assert_eq!(code(&o), 3);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("damaged:"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("damaged:"), "{err}");
+    // The offset counts inflated bytes, and says so.
+    assert!(err.contains(": uncompressed byte "), "{err}");
 }
 
 #[test]

@@ -47,12 +47,7 @@ pub(super) fn decode(s: &mut String, doc: &AuditDoc) -> fmt::Result {
         if !f.damage.is_empty() {
             write!(s, "<ul class=\"plain\">")?;
             for d in &f.damage {
-                write!(
-                    s,
-                    "<li>byte {}: {}</li>",
-                    d.offset,
-                    Esc(&d.kind.to_string())
-                )?;
+                write!(s, "<li>{}</li>", Esc(&f.describe(d)))?;
             }
             write!(s, "</ul>")?;
         }
