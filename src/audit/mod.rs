@@ -11,6 +11,8 @@ mod classify;
 mod coverage;
 mod finding;
 mod findings;
+#[cfg(test)]
+mod order_tests;
 mod rows;
 mod verdict;
 
