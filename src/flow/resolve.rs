@@ -1,6 +1,6 @@
 //! From a key's packet summary to a flow with an initiator, a state and a
-//! connection count: the decisions DESIGN.md's "Classifying a flow" takes
-//! before any rule is consulted.
+//! connection count: the decisions taken before any rule is consulted
+//! (docs/audit.md#initiator, docs/audit.md#flow-states).
 
 use std::fmt;
 

@@ -21,7 +21,7 @@ pub enum Format {
     Json,
 }
 
-/// The findings columns, in DESIGN.md's order.
+/// The findings columns, in docs/audit.md#finding-rows order.
 pub const FINDINGS_COLUMNS: [&str; 19] = [
     "severity",
     "kind",

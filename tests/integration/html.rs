@@ -152,7 +152,7 @@ impl Row {
     }
 
     fn bytes(&self) -> u64 {
-        // Column 15 of the 19 (DESIGN.md's order) is bytes.
+        // Column 15 of the 19 (docs/audit.md#finding-rows order) is bytes.
         self.cells[14].parse().unwrap()
     }
 }
