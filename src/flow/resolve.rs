@@ -210,8 +210,15 @@ fn initiator(
     }
     if key.proto == PROTO_ICMP || key.proto == PROTO_ICMPV6 {
         let (a, b) = (key.a.port, key.b.port);
-        // Request/reply pairs: the endpoint holding the request type asked.
-        let paired = a <= 255 && !icmp_ports(key.proto, a as u8, b as u8).2;
+        // Request/reply pairs, keyed (type, counterpart type): the endpoint
+        // holding the request type asked. Any other message is keyed
+        // (type, code), and a code can look like a request type
+        // (unreachable, code 13: administratively prohibited), so the pair
+        // must really be a type and its counterpart.
+        let paired = a <= 255 && {
+            let (_, counterpart, one_way) = icmp_ports(key.proto, a as u8, 0);
+            !one_way && counterpart == b
+        };
         if paired {
             let d = if icmp_is_request(key.proto, a) {
                 Dir::AtoB
@@ -314,5 +321,26 @@ mod tests {
         assert_eq!(f.basis, InitiatorBasis::IcmpType);
         assert_eq!(f.service_port(), 8);
         assert_eq!(f.state, FlowState::OneWay);
+    }
+
+    /// A one-way ICMP error keyed (type, code) whose code is also a
+    /// request type (unreachable, code 13) is opened by its sender, not
+    /// by whichever end sorts first.
+    #[test]
+    fn an_icmp_error_whose_code_looks_like_a_request_is_its_senders() {
+        // 10.0.0.2 (b) sends type 3 code 13 to 10.0.0.1 (a): a holds 13.
+        let k = key(PROTO_ICMP, 13, 3);
+        let mut s = FlowStats::default();
+        s.add(Dir::BtoA, 70, Some(Timestamp(1)), None);
+        let f = resolve(&k, &s, &|_, _| false);
+        assert_eq!(f.initiator.addr, k.b.addr);
+        assert_eq!(f.initiator.port, 3);
+        assert_eq!(f.basis, InitiatorBasis::IcmpType);
+        // An echo request and its reply still go by the request.
+        let k = key(PROTO_ICMP, 0, 8);
+        let mut s = FlowStats::default();
+        s.add(Dir::AtoB, 70, Some(Timestamp(1)), None);
+        let f = resolve(&k, &s, &|_, _| false);
+        assert_eq!(f.initiator.addr, k.b.addr, "the echo request's sender");
     }
 }
