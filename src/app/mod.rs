@@ -366,15 +366,13 @@ pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
         &cfg.run.ingest.limits,
         &pool,
     );
-    let summary = RunSummary {
-        files: &files,
-        flows: report.summary.clone(),
-        findings: Some(&report.findings),
-        coverage: &report.coverage,
-        not_captures: &inputs.not_captures,
-        fail_on: cfg.setup.fail_on,
-        filter: filter_report.as_ref(),
-    };
+    let summary = audit_summary(
+        &report,
+        &files,
+        &inputs.not_captures,
+        &cfg.setup,
+        filter_report.as_ref(),
+    );
     let doc = AuditDoc {
         deployment: &deployment,
         deployment_file: cfg.setup.deployment.display().to_string(),
@@ -385,6 +383,25 @@ pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
         eprint!("{}", summary.to_text(cfg.run.color));
     }
     Ok(after_writes(failed, verdict(&summary, cfg.run.quiet)))
+}
+
+/// The run summary of an audit.
+fn audit_summary<'a>(
+    report: &'a AuditReport<'_>,
+    files: &'a [FileStats],
+    not_captures: &'a [PathBuf],
+    setup: &AuditSetup,
+    filter: Option<&'a crate::filter::FilterReport>,
+) -> RunSummary<'a> {
+    RunSummary {
+        files,
+        flows: report.summary.clone(),
+        findings: Some(&report.findings),
+        coverage: &report.coverage,
+        not_captures,
+        fail_on: setup.fail_on,
+        filter,
+    }
 }
 
 /// Audits finished flows; the flows themselves are kept in the report

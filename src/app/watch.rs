@@ -53,8 +53,8 @@ mod live {
 
     use super::WatchConfig;
     use crate::app::{
-        after_writes, audit_flows, exit_code, load_catalog, pool, verdict, write_reports, RunError,
-        Writes,
+        after_writes, audit_flows, audit_summary, exit_code, load_catalog, pool, verdict,
+        write_reports, RunError, Writes,
     };
     use crate::audit::Auditor;
     use crate::capture::LinkType;
@@ -62,7 +62,7 @@ mod live {
     use crate::filter::FilterReport;
     use crate::flow::Flows;
     use crate::ingest::{FileStats, LiveIngest};
-    use crate::report::{AuditDoc, RunSummary};
+    use crate::report::AuditDoc;
     use crate::rules::Deployment;
 
     /// How long packets already in the kernel's buffer are read at the
@@ -162,15 +162,8 @@ mod live {
                         &cfg.run.ingest.limits,
                         &pool,
                     );
-                    let summary = RunSummary {
-                        files: &files,
-                        flows: report.summary.clone(),
-                        findings: Some(&report.findings),
-                        coverage: &report.coverage,
-                        not_captures: &[],
-                        fail_on: cfg.setup.fail_on,
-                        filter: filter_report.as_ref(),
-                    };
+                    let summary =
+                        audit_summary(&report, &files, &[], &cfg.setup, filter_report.as_ref());
                     let doc = AuditDoc {
                         deployment: &deployment,
                         deployment_file: cfg.setup.deployment.display().to_string(),
