@@ -19,11 +19,14 @@
 //! included (see [`FlowTable`]). A segment that would track more than its
 //! share of the limits (the limits divided by the segments) stops, and the
 //! file is walked again as one segment, within the limits: memory stays
-//! bounded by the limits, results by the capture alone. Streams (stdin, gzip) are walked once,
-//! from the start, while a thread of their own reads or inflates ahead.
+//! bounded by the limits, results by the capture alone. Streams (stdin,
+//! gzip, pipes) are walked once, from the start, while a thread of their own
+//! reads or inflates ahead.
 //!
-//! Files run in parallel too, and are absorbed in the order they were
-//! named. Results depend neither on threads nor on where anything was cut.
+//! Files run in parallel too, a wave of as many as there are threads at a
+//! time, and are absorbed in the order they were named: the limits bound
+//! the run, and memory holds one wave. Results depend neither on threads
+//! nor on where anything was cut.
 //!
 //! Files: [`read`] (the entry points: a capture input, a stream, bytes in
 //! memory), [`window`] (where bytes come from: positional reads of a file,
