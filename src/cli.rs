@@ -15,6 +15,17 @@ Exit status:
   3  a capture is damaged (truncated, corrupt record): what could be read
      was audited and reported; the damage is named with file and byte offset";
 
+const DIFF_HELP: &str = "\
+Findings are matched by what they are about (kind, profile, rule, source
+and destination address and role, protocol, service port), never by client
+ports, times or counts; a finding in both whose severity, state or counts
+differ is \"changed\".
+
+Exit status:
+  0  nothing new in NEW
+  1  NEW has findings OLD does not
+  2  a report cannot be read (the file and line are named)";
+
 const WATCH_HELP: &str = "\
 Every --interval the findings file (-o) and the other reports are replaced
 whole and the summary is printed; expected traffic is judged on everything
@@ -55,6 +66,10 @@ pub enum Command {
     Rules(RulesCommand),
     /// Print a deployment skeleton for one or more profiles, to fill in.
     Init(InitArgs),
+    /// Compare two findings reports (CSV, NDJSON or JSON, as `audit -o`
+    /// writes them): new, fixed and changed findings.
+    #[command(after_help = DIFF_HELP)]
+    Diff(DiffArgs),
     /// Print the completion script for a shell.
     #[command(after_help = "\
 Install, for example:
@@ -131,6 +146,26 @@ pub struct CheckArgs {
     pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub dirs: RulesDirArg,
+}
+
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// The earlier findings report.
+    pub old: PathBuf,
+    /// The later findings report.
+    pub new: PathBuf,
+    /// A table for people, or one JSON object for scripts.
+    #[arg(long, value_enum, default_value_t = DiffFormatArg::Table)]
+    pub format: DiffFormatArg,
+    /// Where to write it (- for stdout).
+    #[arg(long, short, value_name = "FILE", default_value = "-")]
+    pub output: PathBuf,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum DiffFormatArg {
+    Table,
+    Json,
 }
 
 #[derive(Args, Debug)]

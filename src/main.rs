@@ -8,12 +8,12 @@ use std::io::{ErrorKind, IsTerminal};
 use clap::{CommandFactory, Parser};
 
 use cli::{
-    Cli, ColorArg, Command, CommonArgs, FailOn, FormatArg, MatrixFormatArg, ReportArgs,
-    RulesCommand, RunArgs,
+    Cli, ColorArg, Command, CommonArgs, DiffFormatArg, FailOn, FormatArg, MatrixFormatArg,
+    ReportArgs, RulesCommand, RunArgs,
 };
 use portaudit::app::{
-    self, exit_code, AuditConfig, AuditSetup, CheckConfig, FlowsConfig, Format, Output, Reports,
-    RunError, RunOptions, WatchConfig,
+    self, exit_code, AuditConfig, AuditSetup, CheckConfig, DiffConfig, DiffFormat, FlowsConfig,
+    Format, Output, Reports, RunError, RunOptions, WatchConfig,
 };
 use portaudit::flow::Limits;
 use portaudit::ingest::IngestOptions;
@@ -85,6 +85,15 @@ fn main() {
             },
             &mut std::io::stdout().lock(),
         ),
+        Command::Diff(d) => app::run_diff(&DiffConfig {
+            old: d.old,
+            new: d.new,
+            format: match d.format {
+                DiffFormatArg::Table => DiffFormat::Table,
+                DiffFormatArg::Json => DiffFormat::Json,
+            },
+            output: Output::parse(&d.output),
+        }),
         Command::Init(i) => app::run_init(
             &i.dirs.rules,
             &i.profiles,

@@ -3,7 +3,10 @@
 //! audit decided; they decide nothing.
 
 mod cells;
+mod diff;
 mod doc;
+mod finding_key;
+mod findings_file;
 mod html;
 mod junit;
 mod matrix;
@@ -14,7 +17,10 @@ mod table;
 mod text;
 mod writer;
 
+pub use diff::{diff, write_diff_json, write_diff_table, Changed, FindingsDiff};
 pub use doc::AuditDoc;
+pub use finding_key::{fingerprint, key_of, KEY_COLUMNS};
+pub use findings_file::{read_findings, FindingRow, ReadError};
 pub use html::write_html;
 pub use junit::write_junit;
 pub use matrix::{write_matrix, write_profile_list, MatrixFormat};

@@ -11,13 +11,13 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use serde_json::{json, Value};
-use sha1::{Digest, Sha1};
 
 use crate::audit::Finding;
 use crate::rules::{FindingKind, Severity};
 
 use super::cells::FindingText;
 use super::doc::finding_line;
+use super::finding_key::key_of;
 use super::text::percent_encode;
 use super::writer::{Audited, ReportWriter};
 use super::AuditDoc;
@@ -58,23 +58,7 @@ fn uri(path: &str) -> String {
 
 /// Stable across runs and machines: what the finding is about, not when.
 fn fingerprint(f: &Finding) -> String {
-    let t = FindingText::of(f);
-    let mut h = Sha1::new();
-    for part in [
-        f.kind.label(),
-        &t.profile,
-        &t.rule_id,
-        &f.src_ip.map(|a| a.to_string()).unwrap_or_default(),
-        &t.src_role,
-        &f.dst_ip.map(|a| a.to_string()).unwrap_or_default(),
-        &t.dst_role,
-        &t.proto,
-        &t.dst_port,
-    ] {
-        h.update(part.as_bytes());
-        h.update([0]);
-    }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    super::finding_key::fingerprint(&key_of(f))
 }
 
 fn rule_descriptor(doc: &AuditDoc, id: &str, f: &Finding) -> Value {

@@ -3,6 +3,7 @@
 mod cli;
 mod corpus;
 mod corpus_report;
+mod diff;
 mod filter;
 mod fuzz;
 mod golden;

@@ -1,0 +1,68 @@
+//! `portaudit diff`: two findings reports compared, in any of the formats
+//! `audit` writes.
+
+use crate::{code, path_str, root, run};
+
+/// Audits `capture` against the AIR lab deployment into `dir/name` in
+/// `format`.
+fn findings(dir: &std::path::Path, capture: &str, format: &str, name: &str) -> String {
+    let out = path_str(&dir.join(name));
+    let o = run(&[
+        "audit",
+        "-q",
+        "-d",
+        &path_str(&root().join("examples/air-lab.toml")),
+        &path_str(&root().join("fixtures/binalyze-air").join(capture)),
+        "--format",
+        format,
+        "-o",
+        &out,
+    ]);
+    assert!(code(&o) <= 1, "{}", String::from_utf8_lossy(&o.stderr));
+    out
+}
+
+#[test]
+fn violations_are_new_against_a_compliant_run_and_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let clean = findings(dir.path(), "compliant.pcapng", "csv", "clean.csv");
+    let bad = findings(dir.path(), "violations.pcap", "ndjson", "bad.ndjson");
+    let n = std::fs::read_to_string(&bad).unwrap().lines().count();
+    assert!(n > 0);
+    let o = run(&["diff", &clean, &bad]);
+    assert_eq!(code(&o), 1, "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.ends_with(&format!("{n} new, 0 fixed, 0 changed, 0 unchanged\n")), "{text}");
+    // The other way round, they are fixed, and nothing is new.
+    let o = run(&["diff", &bad, &clean, "--format", "json"]);
+    assert_eq!(code(&o), 0);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["counts"]["fixed"], n);
+    assert_eq!(v["counts"]["new"], 0);
+}
+
+#[test]
+fn a_run_against_itself_in_another_format_is_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = findings(dir.path(), "violations.pcap", "csv", "a.csv");
+    let json = findings(dir.path(), "violations.pcap", "json", "a.json");
+    let o = run(&["diff", &csv, &json, "--format", "json"]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["counts"]["new"], 0);
+    assert_eq!(v["counts"]["fixed"], 0);
+    assert_eq!(v["counts"]["changed"], 0);
+    assert!(v["counts"]["unchanged"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn a_report_that_cannot_be_read_names_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = findings(dir.path(), "violations.pcap", "ndjson", "a.ndjson");
+    let bad = dir.path().join("b.ndjson");
+    std::fs::write(&bad, "{\"kind\":\"unexpected-port\"}\n{not json\n").unwrap();
+    let o = run(&["diff", &good, &path_str(&bad)]);
+    assert_eq!(code(&o), 2);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("b.ndjson: line 2:"), "{err}");
+}
