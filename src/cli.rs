@@ -283,6 +283,15 @@ pub struct ReportArgs {
     /// Lowest severity that makes the exit status 1.
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
+    /// An earlier run's findings report (CSV, NDJSON or JSON): each finding
+    /// is marked new or unchanged, the baseline's missing ones are counted
+    /// as fixed, and only new findings count against --fail-on.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// With --baseline, findings the baseline had count against --fail-on
+    /// too.
+    #[arg(long, requires = "baseline")]
+    pub fail_on_baseline: bool,
 }
 
 #[derive(Args, Debug)]

@@ -30,6 +30,8 @@ fn main() {
                     rules_dirs: a.reports.rules.clone(),
                     reports: reports(&a.reports, &a.common.run)?,
                     fail_on: fail_on(a.reports.fail_on),
+                    baseline: a.reports.baseline.clone(),
+                    fail_on_baseline: a.reports.fail_on_baseline,
                 },
                 run: run_options(&a.common.run, ingest)?,
                 inputs: a.common.inputs,
@@ -53,6 +55,8 @@ fn main() {
                     rules_dirs: w.reports.rules.clone(),
                     reports,
                     fail_on: fail_on(w.reports.fail_on),
+                    baseline: w.reports.baseline.clone(),
+                    fail_on_baseline: w.reports.fail_on_baseline,
                 },
                 // Live packets are dated by the clock as they come: none is
                 // in the future, however long the watch.

@@ -23,13 +23,16 @@ pub use watch::{run_watch, WatchConfig};
 use progress::ProgressLine;
 use sink::Sink;
 
-use crate::audit::{AuditReport, Auditor, FlowVerdict, Verdict};
+use crate::audit::{AuditReport, Auditor, BaselineState, Finding, FlowVerdict, Verdict};
 use crate::capture::{expand_inputs, CaptureInput, InputError, Timestamp};
 use crate::filter::PacketFilter;
 use crate::flow::{resolve, FlowStats, FlowSummary, PackedKey};
 use crate::ingest::{filtered_out, ingest, kept_out, FileStats, IngestOptions, Ingested, Progress};
 pub use crate::report::Format;
-use crate::report::{self, AuditDoc, Audited, FlowColumns, MatrixFormat, ReportWriter, RunSummary};
+use crate::report::{
+    self, read_findings, AuditDoc, Audited, Baseline, FindingRow, FlowColumns, MatrixFormat,
+    ReportWriter, RunSummary,
+};
 use crate::rules::{Catalog, Deployment, Profile, RulesError, Severity};
 
 /// Exit statuses (README and `--help` document them).
@@ -109,6 +112,59 @@ pub struct AuditSetup {
     pub reports: Reports,
     /// `None`: never fail on findings.
     pub fail_on: Option<Severity>,
+    /// `--baseline`: an earlier run's findings report.
+    pub baseline: Option<PathBuf>,
+    /// `--fail-on-baseline`: findings the baseline had fail too.
+    pub fail_on_baseline: bool,
+}
+
+impl AuditSetup {
+    /// The baseline's findings, read before any capture is.
+    fn read_baseline(&self) -> Result<Option<Vec<FindingRow>>, RunError> {
+        let Some(path) = &self.baseline else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            RunError::Usage(format!("--baseline {}: cannot read: {e}", path.display()))
+        })?;
+        read_findings(&text)
+            .map(Some)
+            .map_err(|e| RunError::Usage(format!("--baseline {}: {e}", path.display())))
+    }
+}
+
+/// Marks each finding new or unchanged against the baseline's rows
+/// (matched by [`report::key_of`]); returns the baseline's findings this
+/// run no longer has.
+fn apply_baseline(findings: &mut [Finding], baseline: &[FindingRow]) -> Vec<FindingRow> {
+    let key = |row: &FindingRow| {
+        let values: Vec<&str> = report::KEY_COLUMNS
+            .iter()
+            .map(|c| row.get(*c).map_or("", String::as_str))
+            .collect();
+        report::fingerprint(&values)
+    };
+    let mut known: std::collections::HashMap<String, Vec<usize>> = Default::default();
+    for (i, row) in baseline.iter().enumerate().rev() {
+        known.entry(key(row)).or_default().push(i);
+    }
+    let mut matched = vec![false; baseline.len()];
+    for f in findings.iter_mut() {
+        let k = report::fingerprint(&report::key_of(f));
+        f.baseline = Some(match known.get_mut(&k).and_then(Vec::pop) {
+            Some(i) => {
+                matched[i] = true;
+                BaselineState::Unchanged
+            }
+            None => BaselineState::New,
+        });
+    }
+    baseline
+        .iter()
+        .zip(matched)
+        .filter(|(_, m)| !m)
+        .map(|(r, _)| r.clone())
+        .collect()
 }
 
 /// How a run reads and speaks: the same for every command that reads.
@@ -349,6 +405,7 @@ pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
     let deployment = Deployment::load(&cfg.setup.deployment, &catalog).map_err(RunError::Rules)?;
     let inputs = expand_inputs(&cfg.inputs).map_err(RunError::Input)?;
     cfg.setup.reports.check_writable()?;
+    let baseline = cfg.setup.read_baseline()?;
     let pool = pool(cfg.run.threads)?;
     let Ingested { table, files } =
         read_all(&inputs.captures, &cfg.run.ingest, cfg.progress, &pool);
@@ -359,7 +416,7 @@ pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
     let left_out = (filtered > 0).then(|| {
         format!("{filtered} packets did not match --filter and were not audited: they may hold it")
     });
-    let report = audit_flows(
+    let mut report = audit_flows(
         &auditor,
         flows,
         &files,
@@ -368,12 +425,17 @@ pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
         &cfg.run.ingest.limits,
         &pool,
     );
+    let absent = baseline
+        .as_deref()
+        .map(|rows| apply_baseline(&mut report.findings, rows));
+    let baseline_file = cfg.setup.baseline.as_ref().map(|p| p.display().to_string());
     let summary = audit_summary(
         &report,
         &files,
         &inputs.not_captures,
         &cfg.setup,
         filter_report.as_ref(),
+        baseline_of(&cfg.setup, baseline_file.as_deref(), absent.as_deref()),
     );
     let doc = AuditDoc {
         deployment: &deployment,
@@ -394,6 +456,7 @@ fn audit_summary<'a>(
     not_captures: &'a [PathBuf],
     setup: &AuditSetup,
     filter: Option<&'a crate::filter::FilterReport>,
+    baseline: Option<Baseline<'a>>,
 ) -> RunSummary<'a> {
     RunSummary {
         files,
@@ -403,7 +466,21 @@ fn audit_summary<'a>(
         not_captures,
         fail_on: setup.fail_on,
         filter,
+        baseline,
     }
+}
+
+/// What the summary says of `--baseline`, once findings are marked.
+fn baseline_of<'a>(
+    setup: &AuditSetup,
+    file: Option<&'a str>,
+    absent: Option<&'a [FindingRow]>,
+) -> Option<Baseline<'a>> {
+    Some(Baseline {
+        file: file?,
+        absent: absent?,
+        fail_on_known: setup.fail_on_baseline,
+    })
 }
 
 /// Audits finished flows; the flows themselves are kept in the report
@@ -602,6 +679,7 @@ pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
         not_captures: &inputs.not_captures,
         fail_on: None,
         filter: filter_report.as_ref(),
+        baseline: None,
     };
     if cfg.run.quiet {
         print_problems(&ingested.files);
@@ -658,6 +736,7 @@ mod tests {
             not_captures: &[],
             fail_on: Some(Severity::Error),
             filter: None,
+            baseline: None,
         };
         let text = summary.to_text(false);
         assert!(

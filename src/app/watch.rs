@@ -53,8 +53,8 @@ mod live {
 
     use super::WatchConfig;
     use crate::app::{
-        after_writes, audit_flows, audit_summary, exit_code, load_catalog, pool, verdict,
-        write_reports, RunError, Writes,
+        after_writes, apply_baseline, audit_flows, audit_summary, baseline_of, exit_code,
+        load_catalog, pool, verdict, write_reports, RunError, Writes,
     };
     use crate::audit::Auditor;
     use crate::capture::LinkType;
@@ -143,6 +143,8 @@ mod live {
         let left_out = cfg.filter.as_ref().map(|f| {
             format!("--filter {f:?} kept what it rejects out of the capture: that may hold it")
         });
+        let baseline = cfg.setup.read_baseline()?;
+        let baseline_file = cfg.setup.baseline.as_ref().map(|p| p.display().to_string());
         let name = format!("live:{}", cap.interface());
         let mut live = LiveIngest::new(&name, &cfg.run.ingest);
         let idle = AtomicBool::new(true);
@@ -153,7 +155,7 @@ mod live {
                 let mut code = exit_code::CLEAN;
                 for (n, snap) in rx.into_iter().enumerate() {
                     let files = [snap.stats];
-                    let report = audit_flows(
+                    let mut report = audit_flows(
                         &auditor,
                         snap.flows,
                         &files,
@@ -162,8 +164,17 @@ mod live {
                         &cfg.run.ingest.limits,
                         &pool,
                     );
-                    let summary =
-                        audit_summary(&report, &files, &[], &cfg.setup, filter_report.as_ref());
+                    let absent = baseline
+                        .as_deref()
+                        .map(|rows| apply_baseline(&mut report.findings, rows));
+                    let summary = audit_summary(
+                        &report,
+                        &files,
+                        &[],
+                        &cfg.setup,
+                        filter_report.as_ref(),
+                        baseline_of(&cfg.setup, baseline_file.as_deref(), absent.as_deref()),
+                    );
                     let doc = AuditDoc {
                         deployment: &deployment,
                         deployment_file: cfg.setup.deployment.display().to_string(),

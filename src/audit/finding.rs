@@ -44,6 +44,28 @@ pub struct Finding {
     pub more_flows: u64,
     /// What the finding means here, in a sentence.
     pub detail: String,
+    /// Against `--baseline`: whether an earlier run had it (`None`
+    /// without a baseline).
+    pub baseline: Option<BaselineState>,
+}
+
+/// Whether a finding was in the baseline run (SARIF's `baselineState`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum BaselineState {
+    /// Not in the baseline: it counts against `--fail-on`.
+    New,
+    /// In the baseline too: it counts against `--fail-on` only with
+    /// `--fail-on-baseline`.
+    Unchanged,
+}
+
+impl BaselineState {
+    pub fn label(self) -> &'static str {
+        match self {
+            BaselineState::New => "new",
+            BaselineState::Unchanged => "unchanged",
+        }
+    }
 }
 
 /// The protocol of a finding: a flow's IP protocol, or a rule's protocol

@@ -99,6 +99,7 @@ impl Auditor<'_> {
             community_ids: row.community_ids.0,
             more_flows,
             detail,
+            baseline: None,
         }
     }
 
@@ -155,6 +156,7 @@ impl Auditor<'_> {
                     last_seen: attempts.last,
                     community_ids: Vec::new(),
                     more_flows: 0,
+                    baseline: None,
                     detail: format!(
                         "required by rule {} ({}): {}{}",
                         x.rule.id, x.rule.purpose, detail, caveat
@@ -203,6 +205,7 @@ impl Auditor<'_> {
             community_ids: Vec::new(),
             more_flows: 0,
             detail,
+            baseline: None,
         };
         let mut out = Vec::new();
         if kept_out.packets > 0 {

@@ -18,5 +18,5 @@ mod verdict;
 
 pub use classify::{AuditReport, Auditor};
 pub use coverage::{RuleCoverage, RuleStatus};
-pub use finding::{proto_name, Finding, FindingPorts, FindingProto, FindingState};
+pub use finding::{proto_name, BaselineState, Finding, FindingPorts, FindingProto, FindingState};
 pub use verdict::{FlowVerdict, Verdict, SITE_PROFILE};

@@ -462,6 +462,7 @@ source = "Site <i>policy</i>"
             last_seen: None,
             community_ids: Vec::new(),
             more_flows: 0,
+            baseline: None,
             detail: "\"quoted\" </td><script>x</script>".into(),
         };
         (d, files, (1..=4).map(finding).collect())
@@ -498,6 +499,7 @@ source = "Site <i>policy</i>"
             not_captures: &[],
             fail_on: Some(Severity::Error),
             filter: None,
+            baseline: None,
         };
         let doc = AuditDoc {
             deployment: &d,

@@ -109,7 +109,7 @@ fn headline(findings: &[&Finding]) -> String {
 /// nothing fails it.
 fn judge(doc: &AuditDoc, findings: &[&Finding], quiet: Outcome) -> (Outcome, String) {
     let (failing, passing): (Vec<&Finding>, Vec<&Finding>) =
-        findings.iter().partition(|f| doc.run.fails(f.severity));
+        findings.iter().partition(|f| doc.run.fails_finding(f));
     let out = if passing.is_empty() {
         String::new()
     } else {

@@ -26,7 +26,7 @@ pub use junit::write_junit;
 pub use matrix::{write_matrix, write_profile_list, MatrixFormat};
 pub use records::{write_findings, write_flows, FlowColumns, Format, FINDINGS_COLUMNS};
 pub use sarif::write_sarif;
-pub use summary::{write_stats, RunSummary};
+pub use summary::{write_stats, Baseline, RunSummary};
 pub use table::{write_table, Column};
 pub use text::plural;
 pub use writer::{writer, Audited, ReportWriter, WRITERS};

@@ -242,8 +242,19 @@ fn finding_row(f: &Finding) -> Vec<Cell> {
 
 /// Writes findings: CSV with a header row, or NDJSON / JSON with the same
 /// fields, typed.
+/// Against `--baseline`, a last column says whether each finding is new
+/// or unchanged.
 pub fn write_findings<W: Write>(out: W, findings: &[Finding], format: Format) -> io::Result<()> {
-    write_records(out, format, &FINDINGS_COLUMNS, findings, finding_row)
+    if findings.iter().all(|f| f.baseline.is_none()) {
+        return write_records(out, format, &FINDINGS_COLUMNS, findings, finding_row);
+    }
+    let mut columns = FINDINGS_COLUMNS.to_vec();
+    columns.push("baseline");
+    write_records(out, format, &columns, findings, |f| {
+        let mut row = finding_row(f);
+        row.push(Cell::opt(f.baseline.map(|b| b.label())));
+        row
+    })
 }
 
 fn flow_row(v: &FlowVerdict, columns: FlowColumns) -> Vec<Cell> {

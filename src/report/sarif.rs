@@ -117,7 +117,7 @@ pub fn write_sarif<W: Write>(mut out: W, doc: &AuditDoc) -> io::Result<()> {
     let result = |f: &Finding| {
         let id = rule_id(f);
         let t = FindingText::of(f);
-        json!({
+        let mut result = json!({
             "ruleId": id,
             "ruleIndex": index[&id],
             "kind": "fail",
@@ -145,7 +145,12 @@ pub fn write_sarif<W: Write>(mut out: W, doc: &AuditDoc) -> io::Result<()> {
                 "last_seen": f.last_seen.map(|t| t.to_string()),
                 "community_id": t.community_id,
             },
-        })
+        });
+        if let Some(b) = f.baseline {
+            // SARIF's own words for it, so code scanning shows new alerts.
+            result["baselineState"] = json!(b.label());
+        }
+        result
     };
     let mut notifications: Vec<Value> = Vec::new();
     for file in doc.run.files {

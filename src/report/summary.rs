@@ -6,7 +6,8 @@ use std::io::{self, Write};
 
 use serde_json::json;
 
-use crate::audit::{Finding, RuleCoverage};
+use super::findings_file::FindingRow;
+use crate::audit::{BaselineState, Finding, RuleCoverage};
 use crate::filter::FilterReport;
 use crate::flow::FlowSummary;
 use crate::ingest::Skip;
@@ -64,6 +65,19 @@ pub struct RunSummary<'a> {
     pub fail_on: Option<Severity>,
     /// `--filter`, when one was given.
     pub filter: Option<&'a FilterReport>,
+    /// `--baseline`, when one was given.
+    pub baseline: Option<Baseline<'a>>,
+}
+
+/// What an audit was compared with (`--baseline`).
+#[derive(Clone, Copy, Debug)]
+pub struct Baseline<'a> {
+    /// The baseline report as given.
+    pub file: &'a str,
+    /// Its findings that this run no longer has (fixed).
+    pub absent: &'a [FindingRow],
+    /// `--fail-on-baseline`: findings the baseline had fail too.
+    pub fail_on_known: bool,
 }
 
 impl RunSummary<'_> {
@@ -73,13 +87,28 @@ impl RunSummary<'_> {
         self.fail_on.is_some_and(|level| severity >= level)
     }
 
-    /// Findings at or above `--fail-on`.
+    /// Whether this finding makes the exit status 1: at or above
+    /// `--fail-on`, and new unless `--fail-on-baseline`.
+    pub fn fails_finding(&self, f: &Finding) -> bool {
+        let known = f.baseline == Some(BaselineState::Unchanged);
+        let counts = !known || self.baseline.is_some_and(|b| b.fail_on_known);
+        counts && self.fails(f.severity)
+    }
+
+    /// Findings that make the exit status 1.
     pub fn failing(&self) -> usize {
         self.findings
             .unwrap_or(&[])
             .iter()
-            .filter(|f| self.fails(f.severity))
+            .filter(|f| self.fails_finding(f))
             .count()
+    }
+
+    /// Findings new against the baseline, and found in it too.
+    fn baseline_counts(&self) -> (usize, usize) {
+        let fs = self.findings.unwrap_or(&[]);
+        let n = |s| fs.iter().filter(|f| f.baseline == Some(s)).count();
+        (n(BaselineState::New), n(BaselineState::Unchanged))
     }
 
     fn totals(&self) -> (u64, u64, u64, BTreeMap<Skip, u64>) {
@@ -364,6 +393,20 @@ impl RunSummary<'_> {
                     level.label()
                 ),
             };
+            if let Some(b) = &self.baseline {
+                let (new, unchanged) = self.baseline_counts();
+                writeln!(
+                    s,
+                    "baseline {}: {new} new, {unchanged} unchanged{}, {} absent (fixed)",
+                    b.file,
+                    if b.fail_on_known {
+                        ""
+                    } else {
+                        " (not failing: --fail-on-baseline to fail them)"
+                    },
+                    b.absent.len()
+                )?;
+            }
             writeln!(s, "verdict: {verdict}")?;
         }
         Ok(())
@@ -452,6 +495,16 @@ impl RunSummary<'_> {
             run["filter"] = json!({
                 "expression": f.expression,
                 "not_applicable": f.not_applicable.iter().map(|(link, why)| json!({"link_type": link.0, "name": link.name(), "message": why})).collect::<Vec<_>>(),
+            });
+        }
+        if let Some(b) = self.baseline {
+            let (new, unchanged) = self.baseline_counts();
+            run["baseline"] = json!({
+                "file": b.file,
+                "new": new,
+                "unchanged": unchanged,
+                "absent": b.absent.len(),
+                "fail_on_baseline": b.fail_on_known,
             });
         }
         run

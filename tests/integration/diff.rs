@@ -32,7 +32,10 @@ fn violations_are_new_against_a_compliant_run_and_exit_1() {
     let o = run(&["diff", &clean, &bad]);
     assert_eq!(code(&o), 1, "{}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8(o.stdout).unwrap();
-    assert!(text.ends_with(&format!("{n} new, 0 fixed, 0 changed, 0 unchanged\n")), "{text}");
+    assert!(
+        text.ends_with(&format!("{n} new, 0 fixed, 0 changed, 0 unchanged\n")),
+        "{text}"
+    );
     // The other way round, they are fixed, and nothing is new.
     let o = run(&["diff", &bad, &clean, "--format", "json"]);
     assert_eq!(code(&o), 0);
@@ -65,4 +68,78 @@ fn a_report_that_cannot_be_read_names_file_and_line() {
     assert_eq!(code(&o), 2);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("b.ndjson: line 2:"), "{err}");
+}
+
+fn audit_with(args: &[&str], capture: &str) -> std::process::Output {
+    let dep = path_str(&root().join("examples/air-lab.toml"));
+    let cap = path_str(&root().join("fixtures/binalyze-air").join(capture));
+    let mut all = vec!["audit", "-q", "-d", &dep, &cap];
+    all.extend_from_slice(args);
+    run(&all)
+}
+
+#[test]
+fn a_rerun_against_its_own_baseline_passes_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = findings(dir.path(), "violations.pcap", "json", "base.json");
+    let stats = path_str(&dir.path().join("s.json"));
+    let sarif = path_str(&dir.path().join("a.sarif"));
+    let o = audit_with(
+        &["--baseline", &base, "--stats", &stats, "--sarif", &sarif],
+        "violations.pcap",
+    );
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let csv = String::from_utf8(o.stdout).unwrap();
+    assert!(csv.lines().next().unwrap().ends_with(",baseline"), "{csv}");
+    assert!(
+        csv.lines().skip(1).all(|l| l.ends_with(",unchanged")),
+        "{csv}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
+    assert_eq!(v["baseline"]["new"], 0);
+    assert_eq!(v["baseline"]["absent"], 0);
+    assert!(v["baseline"]["unchanged"].as_u64().unwrap() > 0);
+    let s: serde_json::Value = serde_json::from_slice(&std::fs::read(&sarif).unwrap()).unwrap();
+    let results = s["runs"][0]["results"].as_array().unwrap();
+    assert!(results.iter().all(|r| r["baselineState"] == "unchanged"));
+    // Known findings fail again when asked to.
+    let o = audit_with(
+        &["--baseline", &base, "--fail-on-baseline"],
+        "violations.pcap",
+    );
+    assert_eq!(code(&o), 1);
+}
+
+#[test]
+fn findings_the_baseline_lacks_are_new_and_those_it_has_alone_are_fixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let clean = findings(dir.path(), "compliant.pcapng", "ndjson", "clean.ndjson");
+    let bad = findings(dir.path(), "violations.pcap", "csv", "bad.csv");
+    let n = std::fs::read_to_string(&bad).unwrap().lines().count() - 1;
+    let stats = path_str(&dir.path().join("s.json"));
+    let o = audit_with(
+        &["--baseline", &clean, "--stats", &stats],
+        "violations.pcap",
+    );
+    assert_eq!(code(&o), 1);
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
+    assert_eq!(v["baseline"]["new"], n);
+    let o = audit_with(&["--baseline", &bad, "--stats", &stats], "compliant.pcapng");
+    assert_eq!(code(&o), 0);
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
+    assert_eq!(v["baseline"]["absent"], n);
+}
+
+#[test]
+fn a_baseline_that_cannot_be_read_stops_the_audit_before_it_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("b.json");
+    std::fs::write(&bad, "[{\"kind\": ]").unwrap();
+    let o = audit_with(&["--baseline", &path_str(&bad)], "violations.pcap");
+    assert_eq!(code(&o), 2);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--baseline") && err.contains("line 1, column"),
+        "{err}"
+    );
 }
