@@ -30,9 +30,51 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// The shared third-party corpus beside the repository.
+/// The folder with the third-party corpus (`captures/`) and the vendor
+/// documents (`seeds/`): `$PORTAUDIT_SHARED`, else `../shared` beside the
+/// repository. A clone on its own has neither.
+pub fn shared_dir() -> PathBuf {
+    std::env::var_os("PORTAUDIT_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared"))
+}
+
+/// Whether the test `what` must be skipped because the shared folder is
+/// not there: says so on stderr (once per test) and passes; with
+/// `PORTAUDIT_REQUIRE_SHARED=1` (CI) its absence fails the test instead.
+pub fn shared_missing(what: &str) -> bool {
+    static SAID: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let dir = shared_dir();
+    if dir.join("captures").is_dir() && dir.join("seeds").is_dir() {
+        return false;
+    }
+    let why = format!(
+        "{what}: {} not found (set PORTAUDIT_SHARED=DIR holding captures/ and seeds/)",
+        dir.display()
+    );
+    assert!(
+        std::env::var("PORTAUDIT_REQUIRE_SHARED").as_deref() != Ok("1"),
+        "PORTAUDIT_REQUIRE_SHARED=1, but {why}"
+    );
+    let mut said = SAID.lock().unwrap_or_else(|e| e.into_inner());
+    if !said.iter().any(|w| w == what) {
+        said.push(what.to_string());
+        skip(&why);
+    }
+    true
+}
+
+/// A path of the repository, or of the shared folder for `@shared/...`.
+pub fn input_path(rel: &str) -> PathBuf {
+    match rel.strip_prefix("@shared/") {
+        Some(rest) => shared_dir().join(rest),
+        None => root().join(rel),
+    }
+}
+
+/// The shared third-party corpus.
 pub fn corpus() -> PathBuf {
-    root().join("../shared/captures")
+    shared_dir().join("captures")
 }
 
 /// The capture files of the corpus (not its MANIFEST or CSV), sorted.
