@@ -26,6 +26,13 @@ Exit status:
   1  NEW has findings OLD does not
   2  a report cannot be read (the file and line are named)";
 
+const FLOWS_EXIT_STATUS: &str = "\
+Exit status:
+  0  every capture was read whole
+  2  usage error, or a capture that cannot be read
+  3  a capture is damaged (truncated, corrupt record): what could be read is
+     in the flows; the damage is named with file and byte offset";
+
 const WATCH_HELP: &str = "\
 Every --interval the findings file (-o) and the other reports are replaced
 whole and the summary is printed; expected traffic is judged on everything
@@ -55,7 +62,7 @@ pub enum Command {
     #[command(after_help = EXIT_STATUS)]
     Audit(AuditArgs),
     /// Write the flow table of captures (CSV, NDJSON or JSON), with no rules.
-    #[command(after_help = EXIT_STATUS)]
+    #[command(after_help = FLOWS_EXIT_STATUS)]
     Flows(FlowsArgs),
     /// Audit live traffic on an interface: reports rewritten every
     /// interval, the final one on Ctrl-C (needs --features libpcap).

@@ -2,6 +2,7 @@
 //! configuration, run, map the outcome to an exit status.
 
 mod cli;
+mod man;
 
 use std::io::{ErrorKind, IsTerminal};
 
@@ -152,8 +153,8 @@ fn format(f: FormatArg) -> Format {
 fn man(dir: Option<&std::path::Path>) -> Result<(), RunError> {
     let cmd = Cli::command();
     let Some(dir) = dir else {
-        let mut out = std::io::stdout().lock();
-        clap_mangen::Man::new(cmd).render(&mut out)?;
+        use std::io::Write as _;
+        std::io::stdout().write_all(&man::page(cmd, "portaudit")?)?;
         return Ok(());
     };
     std::fs::create_dir_all(dir).map_err(|e| {
@@ -171,10 +172,7 @@ fn man(dir: Option<&std::path::Path>) -> Result<(), RunError> {
     }
     for (name, page) in pages {
         let path = dir.join(format!("{name}.1"));
-        let mut buf = Vec::new();
-        clap_mangen::Man::new(page.bin_name(name.replace('-', " ")))
-            .title(name.clone())
-            .render(&mut buf)?;
+        let buf = man::page(page.bin_name(name.replace('-', " ")), &name)?;
         std::fs::write(&path, buf).map_err(|e| {
             std::io::Error::new(e.kind(), format!("cannot write {}: {e}", path.display()))
         })?;
