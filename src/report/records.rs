@@ -79,6 +79,17 @@ impl Cell {
         Cell::Text(s.into())
     }
 
+    /// Text that may be absent: empty is a missing value (`null` in
+    /// JSON, an empty CSV cell either way).
+    fn maybe(s: impl Into<String>) -> Cell {
+        let s = s.into();
+        if s.is_empty() {
+            Cell::Missing
+        } else {
+            Cell::Text(s)
+        }
+    }
+
     fn opt<T: ToString>(v: Option<T>) -> Cell {
         v.map_or(Cell::Missing, |v| Cell::Text(v.to_string()))
     }
@@ -220,22 +231,22 @@ fn finding_row(f: &Finding) -> Vec<Cell> {
     vec![
         Cell::text(f.severity.label()),
         Cell::text(f.kind.label()),
-        Cell::Text(t.profile),
-        Cell::Text(t.rule_id),
+        Cell::maybe(t.profile),
+        Cell::maybe(t.rule_id),
         Cell::opt(f.src_ip),
-        Cell::Text(t.src_role),
+        Cell::maybe(t.src_role),
         Cell::opt(f.dst_ip),
-        Cell::Text(t.dst_role),
-        Cell::Text(t.proto),
+        Cell::maybe(t.dst_role),
+        Cell::maybe(t.proto),
         Cell::port(&t.dst_port),
-        Cell::Text(t.initiator_basis),
-        Cell::Text(t.state),
+        Cell::maybe(t.initiator_basis),
+        Cell::maybe(t.state),
         Cell::Number(f.connections),
         Cell::Number(f.packets),
         Cell::Number(f.bytes),
         Cell::time(f.first_seen),
         Cell::time(f.last_seen),
-        Cell::Text(t.community_id),
+        Cell::maybe(t.community_id),
         Cell::text(&f.detail),
     ]
 }
@@ -279,8 +290,8 @@ fn flow_row(v: &FlowVerdict, columns: FlowColumns) -> Vec<Cell> {
     if columns == FlowColumns::WithVerdicts {
         row.extend([
             Cell::text(v.verdict.label()),
-            Cell::text(v.profile),
-            Cell::text(v.rule_id),
+            Cell::maybe(v.profile),
+            Cell::maybe(v.rule_id),
         ]);
     }
     row
