@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use crate::decode::{PROTO_TCP, PROTO_UDP};
 use crate::flow::{resolve, Flow, FlowStats, FlowSummary, Flows, Limits, Overflow, PackedKey};
-use crate::rules::{AuditScope, Deployment, FindingKind, HostRef, Initiator, Rule, Scope};
+use crate::rules::{AuditScope, Day, Deployment, FindingKind, HostRef, Initiator, Rule, Scope};
 
 use super::coverage::{Cov, RuleCoverage};
 use super::finding::Finding;
@@ -46,6 +46,8 @@ pub struct Auditor<'d> {
     pub(super) deployment: &'d Deployment,
     pub(super) rules: Vec<ActiveRule<'d>>,
     pub(super) server_ports: BTreeSet<(u8, u16)>,
+    /// The day waivers are judged on ([`Day::today`] unless set).
+    pub(super) today: Day,
 }
 
 impl<'d> Auditor<'d> {
@@ -101,7 +103,14 @@ impl<'d> Auditor<'d> {
             deployment,
             rules,
             server_ports,
+            today: Day::today(),
         }
+    }
+
+    /// Judges waivers on `today` instead of the clock's day.
+    pub fn on(mut self, today: Day) -> Self {
+        self.today = today;
+        self
     }
 
     /// True when a rule of the deployment names `port` as a listening port.
@@ -264,6 +273,7 @@ impl<'d> Auditor<'d> {
         }
         findings.extend(self.missing_expected(&coverage, &seen_hosts, &caveats, &mut roles_cache));
         findings.extend(self.limit_findings(kept_out, limits));
+        self.apply_waivers(&mut findings, self.today);
         findings.par_sort_by_cached_key(Finding::sort_key);
         let coverage = self.coverage_rows(&coverage);
         AuditReport {

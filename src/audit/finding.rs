@@ -47,6 +47,19 @@ pub struct Finding {
     /// Against `--baseline`: whether an earlier run had it (`None`
     /// without a baseline).
     pub baseline: Option<BaselineState>,
+    /// The `[[waiver]]` that waives it: it stays in every report, and
+    /// fails nothing.
+    pub waived: Option<Waived>,
+}
+
+/// Why a finding is waived, and until when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Waived {
+    pub reason: String,
+    /// `file:line` of the waiver.
+    pub place: String,
+    /// Its last day.
+    pub expires: crate::rules::Day,
 }
 
 /// Whether a finding was in the baseline run (SARIF's `baselineState`).

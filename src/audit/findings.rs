@@ -100,6 +100,7 @@ impl Auditor<'_> {
             more_flows,
             detail,
             baseline: None,
+            waived: None,
         }
     }
 
@@ -157,6 +158,7 @@ impl Auditor<'_> {
                     community_ids: Vec::new(),
                     more_flows: 0,
                     baseline: None,
+                    waived: None,
                     detail: format!(
                         "required by rule {} ({}): {}{}",
                         x.rule.id, x.rule.purpose, detail, caveat
@@ -206,6 +208,7 @@ impl Auditor<'_> {
             more_flows: 0,
             detail,
             baseline: None,
+            waived: None,
         };
         let mut out = Vec::new();
         if kept_out.packets > 0 {

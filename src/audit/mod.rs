@@ -15,8 +15,11 @@ mod findings;
 mod order_tests;
 mod rows;
 mod verdict;
+mod waivers;
 
 pub use classify::{AuditReport, Auditor};
 pub use coverage::{RuleCoverage, RuleStatus};
-pub use finding::{proto_name, BaselineState, Finding, FindingPorts, FindingProto, FindingState};
+pub use finding::{
+    proto_name, BaselineState, Finding, FindingPorts, FindingProto, FindingState, Waived,
+};
 pub use verdict::{FlowVerdict, Verdict, SITE_PROFILE};

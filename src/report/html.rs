@@ -463,6 +463,7 @@ source = "Site <i>policy</i>"
             community_ids: Vec::new(),
             more_flows: 0,
             baseline: None,
+            waived: None,
             detail: "\"quoted\" </td><script>x</script>".into(),
         };
         (d, files, (1..=4).map(finding).collect())

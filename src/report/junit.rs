@@ -120,6 +120,21 @@ fn judge(doc: &AuditDoc, findings: &[&Finding], quiet: Outcome) -> (Outcome, Str
         )
     };
     if failing.is_empty() {
+        // What would fail but for a waiver is told as skipped, with why.
+        let waived: Vec<&&Finding> = passing
+            .iter()
+            .filter(|f| f.waived.is_some() && doc.run.fails(f.severity))
+            .collect();
+        if let Some(first) = waived.first().and_then(|f| f.waived.as_ref()) {
+            let why = format!(
+                "waived: {} finding(s); {} (waiver at {}, until {})",
+                waived.len(),
+                first.reason,
+                first.place,
+                first.expires
+            );
+            return (Outcome::Skipped(why), out);
+        }
         return (quiet, out);
     }
     let kinds: BTreeSet<&str> = failing.iter().map(|f| f.kind.label()).collect();

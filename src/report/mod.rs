@@ -24,7 +24,9 @@ pub use findings_file::{read_findings, FindingRow, ReadError};
 pub use html::write_html;
 pub use junit::write_junit;
 pub use matrix::{write_matrix, write_profile_list, MatrixFormat};
-pub use records::{write_findings, write_flows, FlowColumns, Format, FINDINGS_COLUMNS};
+pub use records::{
+    write_findings, write_flows, FlowColumns, Format, MoreColumns, FINDINGS_COLUMNS,
+};
 pub use sarif::write_sarif;
 pub use summary::{write_stats, Baseline, RunSummary};
 pub use table::{write_table, Column};

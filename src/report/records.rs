@@ -253,17 +253,41 @@ fn finding_row(f: &Finding) -> Vec<Cell> {
 
 /// Writes findings: CSV with a header row, or NDJSON / JSON with the same
 /// fields, typed.
-/// Against `--baseline`, a last column says whether each finding is new
-/// or unchanged.
-pub fn write_findings<W: Write>(out: W, findings: &[Finding], format: Format) -> io::Result<()> {
-    if findings.iter().all(|f| f.baseline.is_none()) {
+/// Columns after the first version's: `waived` (the waiver's reason and
+/// place) when the deployment has waivers, `baseline` (new or unchanged)
+/// against `--baseline`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MoreColumns {
+    pub waived: bool,
+    pub baseline: bool,
+}
+
+pub fn write_findings<W: Write>(
+    out: W,
+    findings: &[Finding],
+    format: Format,
+    more: MoreColumns,
+) -> io::Result<()> {
+    if more == MoreColumns::default() {
         return write_records(out, format, &FINDINGS_COLUMNS, findings, finding_row);
     }
     let mut columns = FINDINGS_COLUMNS.to_vec();
-    columns.push("baseline");
+    if more.waived {
+        columns.push("waived");
+    }
+    if more.baseline {
+        columns.push("baseline");
+    }
     write_records(out, format, &columns, findings, |f| {
         let mut row = finding_row(f);
-        row.push(Cell::opt(f.baseline.map(|b| b.label())));
+        if more.waived {
+            row.push(Cell::opt(f.waived.as_ref().map(|w| {
+                format!("{} (waiver at {}, until {})", w.reason, w.place, w.expires)
+            })));
+        }
+        if more.baseline {
+            row.push(Cell::opt(f.baseline.map(|b| b.label())));
+        }
         row
     })
 }
@@ -330,7 +354,11 @@ impl ReportWriter for FindingsReport {
     }
 
     fn write(&self, out: &mut dyn Write, a: &Audited<'_>) -> io::Result<()> {
-        write_findings(out, &a.report.findings, a.format)
+        let more = MoreColumns {
+            waived: !a.doc.deployment.waivers.is_empty(),
+            baseline: a.doc.run.baseline.is_some(),
+        };
+        write_findings(out, &a.report.findings, a.format, more)
     }
 }
 

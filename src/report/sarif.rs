@@ -146,6 +146,13 @@ pub fn write_sarif<W: Write>(mut out: W, doc: &AuditDoc) -> io::Result<()> {
                 "community_id": t.community_id,
             },
         });
+        if let Some(w) = &f.waived {
+            // Waived: kept, shown as suppressed with the reason.
+            result["suppressions"] = json!([{
+                "kind": "external",
+                "justification": format!("{} (waiver at {}, until {})", w.reason, w.place, w.expires),
+            }]);
+        }
         if let Some(b) = f.baseline {
             // SARIF's own words for it, so code scanning shows new alerts.
             result["baselineState"] = json!(b.label());

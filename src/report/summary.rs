@@ -92,7 +92,7 @@ impl RunSummary<'_> {
     pub fn fails_finding(&self, f: &Finding) -> bool {
         let known = f.baseline == Some(BaselineState::Unchanged);
         let counts = !known || self.baseline.is_some_and(|b| b.fail_on_known);
-        counts && self.fails(f.severity)
+        counts && f.waived.is_none() && self.fails(f.severity)
     }
 
     /// Findings that make the exit status 1.
@@ -393,6 +393,18 @@ impl RunSummary<'_> {
                     level.label()
                 ),
             };
+            let waived = self
+                .findings
+                .unwrap_or(&[])
+                .iter()
+                .filter(|f| f.waived.is_some())
+                .count();
+            if waived > 0 {
+                writeln!(
+                    s,
+                    "waived: {waived} finding(s), kept in the reports, failing nothing"
+                )?;
+            }
             if let Some(b) = &self.baseline {
                 let (new, unchanged) = self.baseline_counts();
                 writeln!(
@@ -496,6 +508,15 @@ impl RunSummary<'_> {
                 "expression": f.expression,
                 "not_applicable": f.not_applicable.iter().map(|(link, why)| json!({"link_type": link.0, "name": link.name(), "message": why})).collect::<Vec<_>>(),
             });
+        }
+        let waived = self
+            .findings
+            .unwrap_or(&[])
+            .iter()
+            .filter(|f| f.waived.is_some())
+            .count();
+        if waived > 0 {
+            run["waived"] = json!(waived);
         }
         if let Some(b) = self.baseline {
             let (new, unchanged) = self.baseline_counts();

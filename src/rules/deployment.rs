@@ -8,6 +8,8 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::waiver::{waiver, RawWaiver, Waiver};
+
 use super::error::read_text;
 use super::hosts::Net;
 use super::profile::{check_id, Profile, RawRule, Requirement, Rule};
@@ -94,6 +96,8 @@ pub struct Deployment {
     pub profiles: Vec<ProfileBinding>,
     pub site_rules: Vec<SiteRule>,
     pub severity: BTreeMap<FindingKind, Severity>,
+    /// `[[waiver]]` tables, in file order.
+    pub waivers: Vec<Waiver>,
 }
 
 impl Deployment {
@@ -208,12 +212,17 @@ impl Deployment {
         for r in raw.site_rules {
             site_rules.push(site_rule(r, &profiles, file, text)?);
         }
+        let mut waivers = Vec::new();
+        for w in raw.waivers {
+            waivers.push(waiver(w, &profiles, &site_rules, file, text)?);
+        }
         Ok(Deployment {
             name: raw.name,
             scope: raw.scope,
             profiles,
             site_rules,
             severity: raw.severity,
+            waivers,
         })
     }
 
@@ -311,7 +320,7 @@ fn site_rule(
     })
 }
 
-fn host_ref(s: &str, profiles: &[ProfileBinding]) -> Result<HostRef, String> {
+pub(super) fn host_ref(s: &str, profiles: &[ProfileBinding]) -> Result<HostRef, String> {
     if s == "*" {
         return Ok(HostRef::AnyBound);
     }
@@ -366,6 +375,8 @@ struct RawDeployment {
     site_rules: Vec<RawRule>,
     #[serde(default)]
     severity: BTreeMap<FindingKind, Severity>,
+    #[serde(default, rename = "waiver")]
+    waivers: Vec<Spanned<RawWaiver>>,
 }
 
 #[derive(Deserialize)]

@@ -81,7 +81,7 @@ impl fmt::Display for RulesError {
 impl std::error::Error for RulesError {}
 
 /// 1-based line and column (in characters) of byte `at`.
-fn line_col(text: &str, at: usize) -> (usize, usize) {
+pub(super) fn line_col(text: &str, at: usize) -> (usize, usize) {
     let at = at.min(text.len());
     let before = &text[..at];
     let line = before.matches('\n').count() + 1;

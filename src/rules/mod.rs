@@ -9,6 +9,7 @@ mod hosts;
 mod ports;
 mod profile;
 mod severity;
+mod waiver;
 
 pub use catalog::{load_profile, Catalog};
 pub use deployment::{AuditScope, Deployment, HostRef, ProfileBinding, SiteRule};
@@ -19,3 +20,4 @@ pub use profile::{
     Expect, Feature, Initiator, Origin, Profile, Proto, Requirement, Role, Rule, Scope,
 };
 pub use severity::{FindingKind, Severity};
+pub use waiver::{Day, Waiver};

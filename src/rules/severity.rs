@@ -71,6 +71,15 @@ finding_kinds! {
         "A flow allowed only by a rule whose optional feature is off in the deployment.";
     RetiredPort = "retired-port", Warning, about_rule: false,
         "Traffic on a port the document lists as retired.";
+    /// A `[[waiver]]` past its `expires` date: it waives nothing any more.
+    ExpiredWaiver = "expired-waiver", Error, about_rule: false,
+        "A waiver past its expiry date: the findings it waived count again.";
+    /// A `[[waiver]]` that ends within a week.
+    ExpiringWaiver = "expiring-waiver", Warning, about_rule: false,
+        "A waiver that ends within a week.";
+    /// A `[[waiver]]` that matched no finding of the run.
+    StaleWaiver = "stale-waiver", Warning, about_rule: false,
+        "A waiver that matched no finding: remove it, or fix what it should match.";
     /// Not a departure of the network: a `--max-flows` or fragment limit
     /// kept part of the capture out of the audit.
     TrackingLimit = "tracking-limit", Warning, about_rule: false,

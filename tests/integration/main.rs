@@ -17,6 +17,7 @@ mod reports;
 mod seeds;
 mod synth;
 mod tshark;
+mod waivers;
 mod watch;
 
 use std::path::{Path, PathBuf};

@@ -19,7 +19,7 @@ const CASES: &[(&str, &str, &str)] = &[
     (
         "typo.toml",
         "name = \"x\"\nscop = \"all\"\n[profiles.binalyze-air]\n",
-        "typo.toml:2:1: unknown field `scop`, expected one of `name`, `scope`, `profiles`, `site_rule`, `severity`",
+        "typo.toml:2:1: unknown field `scop`, expected one of `name`, `scope`, `profiles`, `site_rule`, `severity`, `waiver`",
     ),
     (
         "empty.toml",
