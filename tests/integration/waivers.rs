@@ -141,3 +141,51 @@ fn bad_waivers_are_errors_with_their_place() {
         assert!(err.contains("site.toml:"), "{err}");
     }
 }
+
+/// The CI recipe's script (examples/ci/portaudit-ci.sh, which the README's
+/// GitHub Actions and GitLab jobs run): a first run fails on the fixture's
+/// violations, a second against the first's findings as baseline passes
+/// and says nothing is new.
+#[test]
+fn the_ci_recipe_fails_on_findings_then_passes_against_its_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = root().join("examples/ci/portaudit-ci.sh");
+    let ci = |out: &str, baseline: Option<&str>| {
+        let mut c = std::process::Command::new("bash");
+        c.arg(&script)
+            .arg(root().join("examples/air-lab.toml"))
+            .arg(root().join("fixtures/binalyze-air/violations.pcap"))
+            .arg(dir.path().join(out))
+            .env("PORTAUDIT", env!("CARGO_BIN_EXE_portaudit"));
+        if let Some(b) = baseline {
+            c.arg(b);
+        }
+        c.output().unwrap()
+    };
+    let first = ci("first", None);
+    assert_eq!(
+        code(&first),
+        1,
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    for f in [
+        "findings.json",
+        "portaudit.sarif",
+        "junit.xml",
+        "report.html",
+        "stats.json",
+    ] {
+        assert!(dir.path().join("first").join(f).exists(), "{f}");
+    }
+    let baseline = path_str(&dir.path().join("first/findings.json"));
+    let second = ci("second", Some(&baseline));
+    assert_eq!(
+        code(&second),
+        0,
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    let diff = std::fs::read_to_string(dir.path().join("second/diff.txt")).unwrap();
+    assert!(diff.starts_with("0 new, 0 fixed, 0 changed"), "{diff}");
+}
