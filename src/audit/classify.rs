@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use crate::decode::{PROTO_TCP, PROTO_UDP};
+use crate::decode::{PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP};
 use crate::flow::{resolve, Flow, FlowStats, FlowSummary, Flows, Limits, Overflow, PackedKey};
 use crate::rules::{AuditScope, Day, Deployment, FindingKind, HostRef, Initiator, Rule, Scope};
 
@@ -48,6 +48,61 @@ pub struct Auditor<'d> {
     pub(super) server_ports: BTreeSet<(u8, u16)>,
     /// The day waivers are judged on ([`Day::today`] unless set).
     pub(super) today: Day,
+    /// Rules by the (protocol, port) they can cover.
+    rule_index: RuleIndex,
+}
+
+/// Ports a rule may list and still be indexed port by port; a wider rule
+/// (a dynamic range) is a candidate for every port.
+const INDEXED_PORTS: u32 = 64;
+
+/// The rules that can cover each (protocol, port), in rule order: the
+/// classification tests those alone, so 50 000 site rules cost what the
+/// few that name a flow's port cost.
+#[derive(Debug, Default)]
+struct RuleIndex {
+    /// Rules naming the port, merged with `wide` of the same protocol.
+    by_port: HashMap<(u8, u16), Vec<usize>, ahash::RandomState>,
+    /// Per protocol: rules with no ports or wide ranges.
+    wide: HashMap<u8, Vec<usize>, ahash::RandomState>,
+}
+
+impl RuleIndex {
+    fn new(rules: &[ActiveRule<'_>]) -> RuleIndex {
+        const PROTOS: [u8; 4] = [PROTO_TCP, PROTO_UDP, PROTO_ICMP, PROTO_ICMPV6];
+        let mut index = RuleIndex::default();
+        let mut named: HashMap<(u8, u16), Vec<usize>, ahash::RandomState> = HashMap::default();
+        for (i, x) in rules.iter().enumerate() {
+            let ranges = x.rule.ports.ranges();
+            let count: u32 = ranges.iter().map(|&(lo, hi)| u32::from(hi - lo) + 1).sum();
+            for proto in PROTOS.into_iter().filter(|&p| x.rule.proto.matches(p)) {
+                if ranges.is_empty() || count > INDEXED_PORTS {
+                    index.wide.entry(proto).or_default().push(i);
+                } else {
+                    for &(lo, hi) in ranges {
+                        for port in lo..=hi {
+                            named.entry((proto, port)).or_default().push(i);
+                        }
+                    }
+                }
+            }
+        }
+        for (key, mut list) in named {
+            list.extend(index.wide.get(&key.0).into_iter().flatten().copied());
+            list.sort_unstable();
+            list.dedup();
+            index.by_port.insert(key, list);
+        }
+        index
+    }
+
+    /// The rules that can cover `port` of `proto`, in rule order.
+    fn candidates(&self, proto: u8, port: u16) -> &[usize] {
+        match self.by_port.get(&(proto, port)) {
+            Some(list) => list,
+            None => self.wide.get(&proto).map_or(&[], Vec::as_slice),
+        }
+    }
 }
 
 impl<'d> Auditor<'d> {
@@ -99,11 +154,13 @@ impl<'d> Auditor<'d> {
                 }
             }
         }
+        let rule_index = RuleIndex::new(&rules);
         Auditor {
             deployment,
             rules,
             server_ports,
             today: Day::today(),
+            rule_index,
         }
     }
 
@@ -291,17 +348,10 @@ impl<'d> Auditor<'d> {
             .clone()
     }
 
-    /// The roles `ip` holds, in profile order.
+    /// The roles `ip` holds, in profile order, then role order (through
+    /// the deployment's index of bound networks).
     pub(super) fn roles_uncached(&self, ip: IpAddr) -> Roles {
-        let mut v = Vec::new();
-        for (pi, b) in self.deployment.profiles.iter().enumerate() {
-            for (role, nets) in &b.hosts {
-                if nets.iter().any(|n| n.contains(ip)) {
-                    v.push((pi, role.clone()));
-                }
-            }
-        }
-        v
+        self.deployment.roles_of(ip)
     }
 
     pub(super) fn is_dedicated(&self, roles: &Roles) -> bool {
@@ -345,8 +395,11 @@ impl<'d> Auditor<'d> {
         let reverse =
             |x: &ActiveRule| Self::side_matches(&x.from, r, rr) && Self::side_matches(&x.to, i, ri);
         let covers = |x: &ActiveRule| x.rule.covers(f.proto, port);
+        // Only the rules that can cover (protocol, port), in rule order.
+        let candidates = self.rule_index.candidates(f.proto, port);
         let mut allowed = None;
-        for (idx, x) in self.rules.iter().enumerate() {
+        for &idx in candidates {
+            let x = &self.rules[idx];
             if !x.active || x.rule.scope != Scope::Network || !covers(x) {
                 continue;
             }
@@ -360,7 +413,12 @@ impl<'d> Auditor<'d> {
         if let Some(idx) = allowed {
             return (Verdict::Allowed, Some(idx));
         }
-        let find = |pred: &dyn Fn(&ActiveRule) -> bool| self.rules.iter().position(pred);
+        let find = |pred: &dyn Fn(&ActiveRule) -> bool| {
+            candidates
+                .iter()
+                .copied()
+                .find(|&idx| pred(&self.rules[idx]))
+        };
         if let Some(idx) =
             find(&|x| x.active && x.rule.scope == Scope::Network && covers(x) && reverse(x))
         {

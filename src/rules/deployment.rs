@@ -8,6 +8,7 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::net_index::NetIndex;
 use super::waiver::{waiver, RawWaiver, Waiver};
 
 use super::error::read_text;
@@ -35,14 +36,35 @@ struct Binding {
     dedicated: bool,
 }
 
-/// Why binding `b` contradicts an earlier binding of the same hosts: a
-/// role the profile marks dedicated (an appliance whose every port is that
-/// product's) cannot share its host with a role of another product.
-fn conflict(earlier: &[(std::ops::Range<usize>, Binding)], b: &Binding) -> Option<String> {
-    let (_, e) = earlier
-        .iter()
-        .find(|(_, e)| e.net == b.net && e.profile != b.profile && (e.dedicated || b.dedicated))?;
-    let (net, p, r, profile, role) = (b.net, &e.profile, &e.role, &b.profile, &b.role);
+/// Why binding `b` contradicts an earlier binding of hosts it overlaps
+/// (`candidates`, indices into `bindings`): a role the profile marks
+/// dedicated (an appliance whose every port is that product's) cannot
+/// share a host with a role of another product, whether the two entries
+/// are the same address or one holds the other.
+fn conflict(
+    bindings: &[(std::ops::Range<usize>, Binding)],
+    candidates: impl Iterator<Item = usize>,
+    b: &Binding,
+    file: &Path,
+    text: &str,
+) -> Option<String> {
+    let first = candidates
+        .filter(|&i| {
+            let e = &bindings[i].1;
+            e.profile != b.profile && (e.dedicated || b.dedicated)
+        })
+        .min()?;
+    let (span, e) = &bindings[first];
+    let (p, r, profile, role) = (&e.profile, &e.role, &b.profile, &b.role);
+    let net = if e.net == b.net {
+        b.net.to_string()
+    } else {
+        let at = RulesError::at(file, text, Some(span.clone()), "");
+        format!(
+            "{} overlaps {} (line {}, column {}), which",
+            b.net, e.net, at.line, at.column
+        )
+    };
     const WHY: &str = "dedicated (every port of its host belongs to that product)";
     const FIX: &str =
         "remove one of the two bindings, or allow the other product's traffic with a [[site_rule]]";
@@ -98,6 +120,8 @@ pub struct Deployment {
     pub severity: BTreeMap<FindingKind, Severity>,
     /// `[[waiver]]` tables, in file order.
     pub waivers: Vec<Waiver>,
+    /// Every bound network with its (profile index, role).
+    hosts_index: NetIndex<(usize, String)>,
 }
 
 impl Deployment {
@@ -203,9 +227,22 @@ impl Deployment {
             });
         }
         bindings.sort_by_key(|(span, _)| span.start);
+        // Each binding against the earlier ones it overlaps, found through
+        // an index: a deployment of 100 000 hosts is not 10^10 pairs.
+        let mut earlier: NetIndex<usize> = NetIndex::default();
         for (i, (span, b)) in bindings.iter().enumerate() {
-            if let Some(m) = conflict(&bindings[..i], b) {
+            let overlapping = earlier.overlapping(b.net).copied();
+            if let Some(m) = conflict(&bindings, overlapping, b, file, text) {
                 return Err(err(span.clone(), m));
+            }
+            earlier.insert(b.net, i);
+        }
+        let mut hosts_index = NetIndex::default();
+        for (pi, b) in profiles.iter().enumerate() {
+            for (role, nets) in &b.hosts {
+                for net in nets {
+                    hosts_index.insert(*net, (pi, role.clone()));
+                }
             }
         }
         let mut site_rules = Vec::new();
@@ -223,6 +260,7 @@ impl Deployment {
             site_rules,
             severity: raw.severity,
             waivers,
+            hosts_index,
         })
     }
 
@@ -275,9 +313,16 @@ impl Deployment {
 
     /// Does `host` hold any role in the deployment?
     pub fn is_bound(&self, host: IpAddr) -> bool {
-        self.profiles
-            .iter()
-            .any(|b| b.hosts.values().flatten().any(|n| n.contains(host)))
+        self.hosts_index.containing(host).next().is_some()
+    }
+
+    /// The roles `ip` holds, as (profile index, role id), in profile
+    /// order, then role id order, each once.
+    pub fn roles_of(&self, ip: IpAddr) -> Vec<(usize, String)> {
+        let mut roles: Vec<(usize, String)> = self.hosts_index.containing(ip).cloned().collect();
+        roles.sort();
+        roles.dedup();
+        roles
     }
 }
 

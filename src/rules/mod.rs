@@ -6,6 +6,7 @@ mod catalog;
 mod deployment;
 mod error;
 mod hosts;
+mod net_index;
 mod ports;
 mod profile;
 mod severity;

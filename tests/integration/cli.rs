@@ -157,3 +157,18 @@ fn shipped_profiles_all_load() {
         assert!(c.get(id).is_some(), "{id}");
     }
 }
+
+/// A dedicated role's address inside another product's network is as much
+/// a conflict as the same address bound twice; both entries are named.
+#[test]
+fn a_dedicated_host_inside_another_products_network_is_an_error() {
+    let err = audit_err(
+        "name = \"x\"\n[profiles.netwrix-threat-manager.hosts]\ndomain_controller = [\"10.0.0.0/24\"]\n[profiles.binalyze-air.hosts]\nconsole = [\"10.0.0.1\"]\n",
+    );
+    assert!(err.contains("site.toml:5:12:"), "{err}");
+    assert!(
+        err.contains("10.0.0.1 overlaps 10.0.0.0/24 (line 3, column 22)"),
+        "{err}"
+    );
+    assert!(err.contains("dedicated"), "{err}");
+}
