@@ -12,6 +12,11 @@ use super::coverage::{Attempts, Cov};
 use super::finding::{Finding, FindingPorts, FindingProto, FindingState};
 use super::rows::{Row, RowKey, MAX_IDS};
 
+/// Missing-expected rows a rule gets one per source, at most; the sources
+/// after these share one row that counts them (memory stays bounded,
+/// whatever a role binds).
+pub const MAX_SOURCE_ROWS: usize = 1000;
+
 impl Auditor<'_> {
     /// The finding of a row of flows; `cache` has the roles of every
     /// address of the flows.
@@ -104,6 +109,8 @@ impl Auditor<'_> {
         }
     }
 
+    /// A finding for each required rule without its traffic: one per
+    /// source for `each-source` rules (up to [`MAX_SOURCE_ROWS`]).
     pub(super) fn missing_expected(
         &self,
         cov: &[Cov],
@@ -170,13 +177,36 @@ impl Auditor<'_> {
                     out.push(template(None, &c.all, x.rule.from.clone()));
                 }
             } else {
+                // A row per source up to MAX_SOURCE_ROWS, then one for the
+                // rest: a role bound to a /0 must not make a row per host.
+                let mut rest = Attempts::default();
+                let mut rest_sources = 0u64;
+                let mut rows = 0;
                 for s in sources {
                     if c.observed_from.contains(&s) {
                         continue;
                     }
                     let attempts = c.attempts_from.get(&s).cloned().unwrap_or_default();
+                    if rows == MAX_SOURCE_ROWS {
+                        rest.merge(&attempts);
+                        rest_sources += 1;
+                        continue;
+                    }
+                    rows += 1;
                     let roles = role_names(&self.roles_of(s, cache));
                     out.push(template(Some(s), &attempts, roles));
+                }
+                if rest_sources > 0 {
+                    let mut row = template(None, &rest, x.rule.from.clone());
+                    row.detail = format!(
+                        "required by rule {} ({}): {rest_sources} more source(s) of {} never showed it (a row each is listed for the first {MAX_SOURCE_ROWS}); {}{}",
+                        x.rule.id,
+                        x.rule.purpose,
+                        x.rule.from.join("/"),
+                        rest.describe(),
+                        caveat
+                    );
+                    out.push(row);
                 }
             }
         }

@@ -258,3 +258,48 @@ fn the_same_enterprise_capture_gives_the_same_audit_on_any_thread_count() {
     assert!(outs[1] == outs[0], "2 threads differ from 1");
     assert!(outs[2] == outs[0], "3 threads differ from 1");
 }
+
+/// A role bound to a whole network makes every host of it seen in the
+/// captures a source of its each-source rules: past 1000 rows a rule's
+/// missing-expected findings share one row that counts the rest.
+#[test]
+fn missing_expected_rows_per_rule_are_bounded_and_the_rest_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (capture, _) = flood(dir.path(), 6000);
+    let dep = dir.path().join("wide.toml");
+    std::fs::write(
+        &dep,
+        "name = \"wide\"\n[profiles.binalyze-air.hosts]\nconsole = [\"192.0.2.10\"]\nresponder = [\"10.0.0.0/8\"]\n",
+    )
+    .unwrap();
+    let o = run(&[
+        "audit",
+        "-q",
+        "-d",
+        &path_str(&dep),
+        &path_str(&capture),
+        "--format",
+        "ndjson",
+    ]);
+    assert_eq!(code(&o), 1, "{}", String::from_utf8_lossy(&o.stderr));
+    let rows: Vec<serde_json::Value> = o
+        .stdout
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    let of_rule: Vec<&serde_json::Value> = rows
+        .iter()
+        .filter(|r| {
+            r["kind"] == "missing-expected" && r["rule_id"] == "responder-to-console-https-443"
+        })
+        .collect();
+    assert_eq!(of_rule.len(), 1001);
+    let rest: Vec<_> = of_rule.iter().filter(|r| r["src_ip"].is_null()).collect();
+    assert_eq!(rest.len(), 1);
+    let detail = rest[0]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("more source(s) of responder never showed it"),
+        "{detail}"
+    );
+}
