@@ -299,6 +299,12 @@ pub struct ReportArgs {
     /// too.
     #[arg(long, requires = "baseline")]
     pub fail_on_baseline: bool,
+    /// Finding rows of flows kept at most (about 2 KB each); past it the
+    /// first rows in key order are kept and a tracking-limit finding counts
+    /// the rest by kind.
+    #[arg(long, value_name = "N", default_value_t = portaudit::audit::DEFAULT_MAX_FINDINGS,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_findings: usize,
 }
 
 #[derive(Args, Debug)]

@@ -33,6 +33,7 @@ fn main() {
                     fail_on: fail_on(a.reports.fail_on),
                     baseline: a.reports.baseline.clone(),
                     fail_on_baseline: a.reports.fail_on_baseline,
+                    max_findings: a.reports.max_findings,
                 },
                 run: run_options(&a.common.run, ingest)?,
                 inputs: a.common.inputs,
@@ -58,6 +59,7 @@ fn main() {
                     fail_on: fail_on(w.reports.fail_on),
                     baseline: w.reports.baseline.clone(),
                     fail_on_baseline: w.reports.fail_on_baseline,
+                    max_findings: w.reports.max_findings,
                 },
                 // Live packets are dated by the clock as they come: none is
                 // in the future, however long the watch.

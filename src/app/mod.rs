@@ -116,6 +116,8 @@ pub struct AuditSetup {
     pub baseline: Option<PathBuf>,
     /// `--fail-on-baseline`: findings the baseline had fail too.
     pub fail_on_baseline: bool,
+    /// `--max-findings`: finding rows of flows kept at most.
+    pub max_findings: usize,
 }
 
 impl AuditSetup {
@@ -410,7 +412,7 @@ pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
     let Ingested { table, files } =
         read_all(&inputs.captures, &cfg.run.ingest, cfg.progress, &pool);
     let flows = pool.install(|| table.finish());
-    let auditor = Auditor::new(&deployment);
+    let auditor = Auditor::new(&deployment).max_findings(cfg.setup.max_findings);
     let filter_report = cfg.run.ingest.filter.as_ref().map(|f| f.report());
     let filtered = filtered_out(&files);
     let left_out = (filtered > 0).then(|| {

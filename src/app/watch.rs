@@ -151,7 +151,7 @@ mod live {
         std::thread::scope(|scope| {
             let (tx, rx) = mpsc::sync_channel::<Snapshot>(1);
             let reporter = scope.spawn(|| -> Result<i32, RunError> {
-                let auditor = Auditor::new(&deployment);
+                let auditor = Auditor::new(&deployment).max_findings(cfg.setup.max_findings);
                 let mut code = exit_code::CLEAN;
                 for (n, snap) in rx.into_iter().enumerate() {
                     let files = [snap.stats];

@@ -1,7 +1,7 @@
 //! Rules × flows → verdicts, findings and rule coverage (docs/audit.md,
 //! "Classification order").
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -50,7 +50,12 @@ pub struct Auditor<'d> {
     pub(super) today: Day,
     /// Rules by the (protocol, port) they can cover.
     rule_index: RuleIndex,
+    /// Finding rows of flows kept at most (`--max-findings`).
+    max_findings: usize,
 }
+
+/// `--max-findings` unless given: about 2 GB of finding rows at most.
+pub const DEFAULT_MAX_FINDINGS: usize = 1_000_000;
 
 /// Ports a rule may list and still be indexed port by port; a wider rule
 /// (a dynamic range) is a candidate for every port.
@@ -161,7 +166,50 @@ impl<'d> Auditor<'d> {
             server_ports,
             today: Day::today(),
             rule_index,
+            max_findings: DEFAULT_MAX_FINDINGS,
         }
+    }
+
+    /// Keeps at most `n` (at least 1) finding rows of flows; the others
+    /// are counted in a `tracking-limit` finding.
+    pub fn max_findings(mut self, n: usize) -> Self {
+        self.max_findings = n.max(1);
+        self
+    }
+
+    /// The last row key kept under `--max-findings`, and the rows past it
+    /// by kind (`None` and nothing when all fit).
+    fn findings_cutoff(&self, rows: &[RowMap]) -> (Option<RowKey>, BTreeMap<FindingKind, u64>) {
+        let total: usize = rows.iter().map(|m| m.len()).sum();
+        if total <= self.max_findings {
+            return (None, BTreeMap::new());
+        }
+        let mut keys: Vec<&RowKey> = rows.iter().flat_map(|m| m.keys()).collect();
+        let (_, cut, _) = keys.select_nth_unstable(self.max_findings - 1);
+        let cut = (*cut).clone();
+        let mut dropped = BTreeMap::new();
+        for k in keys.iter().filter(|k| ***k > cut) {
+            *dropped.entry(k.kind).or_default() += 1;
+        }
+        (Some(cut), dropped)
+    }
+
+    /// The `tracking-limit` finding that says which rows --max-findings
+    /// left out.
+    fn dropped_findings(&self, dropped: &BTreeMap<FindingKind, u64>) -> Option<Finding> {
+        if dropped.is_empty() {
+            return None;
+        }
+        let total: u64 = dropped.values().sum();
+        let kinds: Vec<String> = dropped
+            .iter()
+            .map(|(k, n)| format!("{} {n}", k.label()))
+            .collect();
+        Some(self.limit_row(format!(
+            "--max-findings {}: {total} more finding rows were not kept ({}); raise --max-findings, or narrow the deployment's scope",
+            self.max_findings,
+            kinds.join(", ")
+        )))
     }
 
     /// Judges waivers on `today` instead of the clock's day.
@@ -285,7 +333,7 @@ impl<'d> Auditor<'d> {
                     .collect()
             })
             .collect();
-        let by_shard: Vec<Vec<Finding>> = shards
+        let merged: Vec<RowMap> = shards
             .into_par_iter()
             .map(|maps| {
                 let rows = maps.into_iter().reduce(|mut all, later| {
@@ -294,8 +342,18 @@ impl<'d> Auditor<'d> {
                     }
                     all
                 });
-                let rows = rows.unwrap_or_default().into_iter();
-                rows.map(|(k, row)| self.flow_finding(k, row, &roles_cache))
+                rows.unwrap_or_default()
+            })
+            .collect();
+        // Past --max-findings, the rows first in key order are kept (the
+        // same ones on any number of threads); the rest are counted.
+        let (cutoff, dropped) = self.findings_cutoff(&merged);
+        let by_shard: Vec<Vec<Finding>> = merged
+            .into_par_iter()
+            .map(|rows| {
+                rows.into_iter()
+                    .filter(|(k, _)| cutoff.as_ref().is_none_or(|c| k <= c))
+                    .map(|(k, row)| self.flow_finding(k, row, &roles_cache))
                     .collect()
             })
             .collect();
@@ -330,6 +388,7 @@ impl<'d> Auditor<'d> {
         }
         findings.extend(self.missing_expected(&coverage, &seen_hosts, &caveats, &mut roles_cache));
         findings.extend(self.limit_findings(kept_out, limits));
+        findings.extend(self.dropped_findings(&dropped));
         self.apply_waivers(&mut findings, self.today);
         findings.par_sort_by_cached_key(Finding::sort_key);
         let coverage = self.coverage_rows(&coverage);

@@ -214,6 +214,34 @@ impl Auditor<'_> {
     }
 
     /// A finding for each limit that kept part of the captures out.
+    /// A `tracking-limit` finding saying `detail`, with no traffic.
+    pub(super) fn limit_row(&self, detail: String) -> Finding {
+        Finding {
+            severity: self.deployment.severity_of(FindingKind::TrackingLimit),
+            kind: FindingKind::TrackingLimit,
+            profiles: Vec::new(),
+            rule_id: None,
+            src_ip: None,
+            src_roles: Vec::new(),
+            dst_ip: None,
+            dst_roles: Vec::new(),
+            proto: None,
+            dst_port: None,
+            initiator_bases: BTreeSet::new(),
+            state: FindingState::None,
+            connections: 0,
+            packets: 0,
+            bytes: 0,
+            first_seen: None,
+            last_seen: None,
+            community_ids: Vec::new(),
+            more_flows: 0,
+            detail,
+            baseline: None,
+            waived: None,
+        }
+    }
+
     pub(super) fn limit_findings(&self, kept_out: &Overflow, limits: &Limits) -> Vec<Finding> {
         let severity = self.deployment.severity_of(FindingKind::TrackingLimit);
         let row = |packets: u64, bytes: u64, detail: String| Finding {

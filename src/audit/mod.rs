@@ -17,7 +17,7 @@ mod rows;
 mod verdict;
 mod waivers;
 
-pub use classify::{AuditReport, Auditor};
+pub use classify::{AuditReport, Auditor, DEFAULT_MAX_FINDINGS};
 pub use coverage::{RuleCoverage, RuleStatus};
 pub use finding::{
     proto_name, BaselineState, Finding, FindingPorts, FindingProto, FindingState, Waived,

@@ -96,7 +96,7 @@ impl<'d> Pass<'d> {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(super) struct RowKey {
     pub(super) kind: FindingKind,
     pub(super) src: IpAddr,

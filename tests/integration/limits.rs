@@ -303,3 +303,47 @@ fn missing_expected_rows_per_rule_are_bounded_and_the_rest_counted() {
         "{detail}"
     );
 }
+
+/// `--max-findings N` keeps N finding rows of flows (the first in key
+/// order, on any number of threads) and counts the rest by kind in a
+/// tracking-limit row; the exit status stays the audit's.
+#[test]
+fn max_findings_keeps_the_first_rows_and_counts_the_rest() {
+    let dep = path_str(&root().join("examples/air-lab.toml"));
+    let cap = path_str(&root().join("fixtures/binalyze-air/violations.pcap"));
+    let all = run(&["audit", "-q", "-d", &dep, &cap, "--format", "ndjson"]);
+    let capped = |threads: &str| {
+        run(&[
+            "audit",
+            "-q",
+            "-d",
+            &dep,
+            &cap,
+            "--format",
+            "ndjson",
+            "--max-findings",
+            "2",
+            "--threads",
+            threads,
+        ])
+    };
+    let o = capped("1");
+    assert_eq!(code(&o), code(&all));
+    assert_eq!(o.stdout, capped("2").stdout);
+    let text = String::from_utf8(o.stdout).unwrap();
+    let limit: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("--max-findings 2:"))
+        .collect();
+    assert_eq!(limit.len(), 1, "{text}");
+    assert!(limit[0].contains("\"kind\":\"tracking-limit\""), "{text}");
+    let flow_rows = |t: &str| {
+        t.lines()
+            .filter(|l| !l.contains("missing-expected") && !l.contains("tracking-limit"))
+            .count()
+    };
+    assert_eq!(flow_rows(&text), 2, "{text}");
+    assert!(flow_rows(&String::from_utf8(all.stdout).unwrap()) > 2);
+    let o = run(&["audit", "-d", &dep, &cap, "--max-findings", "0"]);
+    assert_eq!(code(&o), 2);
+}
