@@ -29,7 +29,7 @@ impl RulesError {
             file: file.to_path_buf(),
             line,
             column,
-            message: message.into(),
+            message: shorten_quotes(&message.into()),
         }
     }
 
@@ -55,14 +55,77 @@ impl RulesError {
     }
 }
 
-/// Reads a profile or deployment; an I/O failure becomes an error at 1:1.
+/// Quoted values longer than this are cut in messages.
+const MAX_QUOTED: usize = 80;
+
+/// `message` with every quoted value longer than [`MAX_QUOTED`]
+/// characters cut, saying how long it was: a 50 MB value is named, not
+/// repeated.
+fn shorten_quotes(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(4096));
+    let mut rest = message;
+    while let Some(open) = rest.find('"') {
+        out.push_str(&rest[..=open]);
+        let after = &rest[open + 1..];
+        // The closing quote, skipping escaped ones.
+        let mut close = None;
+        let mut escaped = false;
+        for (i, c) in after.char_indices() {
+            match c {
+                '\\' if !escaped => escaped = true,
+                '"' if !escaped => {
+                    close = Some(i);
+                    break;
+                }
+                _ => escaped = false,
+            }
+        }
+        let Some(close) = close else {
+            rest = after;
+            break;
+        };
+        let quoted = &after[..close];
+        if quoted.chars().count() > MAX_QUOTED {
+            let head: String = quoted.chars().take(MAX_QUOTED - 20).collect();
+            out.push_str(&format!("{head}…\" ({} bytes)", quoted.len()));
+        } else {
+            out.push_str(quoted);
+            out.push('"');
+        }
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Reads a profile or deployment; an I/O failure becomes an error at 1:1,
+/// and so does a file that is no TOML at all (a packet capture given to
+/// `-d`, an empty file), with what it is and what was expected.
 pub fn read_text(path: &Path) -> Result<String, RulesError> {
-    std::fs::read_to_string(path).map_err(|e| RulesError {
+    let at_start = |message: String| RulesError {
         file: path.to_path_buf(),
         line: 1,
         column: 1,
-        message: format!("cannot read: {e}"),
-    })
+        message,
+    };
+    let bytes = std::fs::read(path).map_err(|e| at_start(format!("cannot read: {e}")))?;
+    if crate::capture::Container::sniff(&bytes).is_some() {
+        return Err(at_start(
+            "this is a packet capture (pcap, pcapng or gzip), not a TOML file: give captures as inputs, and the deployment (or profile) with -d".into(),
+        ));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        at_start(format!(
+            "not UTF-8 text (byte {} is not): a deployment or profile is a TOML text file",
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
+    if text.trim().is_empty() {
+        return Err(at_start(
+            "the file is empty; a deployment names its profiles and hosts (`portaudit init --profile ID` writes a skeleton to fill in)".into(),
+        ));
+    }
+    Ok(text)
 }
 
 impl fmt::Display for RulesError {

@@ -172,3 +172,25 @@ fn a_dedicated_host_inside_another_products_network_is_an_error() {
     );
     assert!(err.contains("dedicated"), "{err}");
 }
+
+/// A capture given to `-d`, an empty deployment and a huge value each get
+/// a message that says what is wrong, not a TOML parser's.
+#[test]
+fn a_capture_an_empty_file_and_a_huge_value_as_deployment_are_told_plainly() {
+    let capture = path_str(&root().join("fixtures/binalyze-air/violations.pcap"));
+    let o = run(&["audit", "-d", &capture, &capture]);
+    assert_eq!(code(&o), 2);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("violations.pcap:1:1: this is a packet capture"),
+        "{err}"
+    );
+    let err = audit_err("\n  \n");
+    assert!(err.contains("site.toml:1:1: the file is empty"), "{err}");
+    let huge = "x".repeat(100_000);
+    let err = audit_err(&format!(
+        "name = \"x\"\n[profiles.binalyze-air.hosts]\nconsole = [\"{huge}\"]\n"
+    ));
+    assert!(err.len() < 1000, "{} bytes", err.len());
+    assert!(err.contains("(100000 bytes)"), "{err}");
+}
