@@ -10,7 +10,7 @@ use std::path::Path;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use portaudit::audit::Auditor;
 use portaudit::capture::{CaptureInput, LinkType, Step, Timestamp, Walker};
-use portaudit::decode::{decode, PacketSummary};
+use portaudit::decode::{decode, PacketSummary, TunnelMode};
 use portaudit::filter::bpf::{Insn, Program};
 use portaudit::flow::{FlowTable, Limits, Overflow, PacketTable, SegmentTable};
 use portaudit::ingest::{ingest_one, IngestOptions};
@@ -77,9 +77,9 @@ fn bench(c: &mut Criterion) {
     let decoded: Vec<(PacketSummary, Option<Timestamp>)> = recs
         .iter()
         .filter_map(|&(s, l, o, ts)| {
-            decode(LinkType::ETHERNET, &buf[s..s + l], o)
+            decode(LinkType::ETHERNET, &buf[s..s + l], o, TunnelMode::Inner)
                 .ok()
-                .map(|p| (p, ts))
+                .map(|d| (d.packet, ts))
         })
         .collect();
     // A segment's table, as a file read in parallel makes.
@@ -110,7 +110,9 @@ fn bench(c: &mut Criterion) {
     g.bench_function("decode", |b| {
         b.iter(|| {
             recs.iter()
-                .filter(|&&(s, l, o, _)| decode(LinkType::ETHERNET, &buf[s..s + l], o).is_ok())
+                .filter(|&&(s, l, o, _)| {
+                    decode(LinkType::ETHERNET, &buf[s..s + l], o, TunnelMode::Inner).is_ok()
+                })
                 .count()
         })
     });

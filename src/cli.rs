@@ -231,6 +231,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT.max_fragments,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_fragments: usize,
+    /// Tunnels (VXLAN, GENEVE, GRE, ERSPAN, IP-in-IP, Teredo, GTP-U): audit
+    /// the flows inside them (inner), the tunnels themselves (outer), or
+    /// both, the tunnels then listed as carriers, not judged as services.
+    #[arg(long, value_enum, value_name = "WHICH", default_value_t = TunnelsArg::Inner)]
+    pub tunnels: TunnelsArg,
     /// Print no summary and no progress on stderr (errors and damage are
     /// still printed).
     #[arg(long, short)]
@@ -383,6 +388,13 @@ pub enum FormatArg {
     Csv,
     Ndjson,
     Json,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum TunnelsArg {
+    Inner,
+    Outer,
+    Both,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

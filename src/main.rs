@@ -10,12 +10,13 @@ use clap::{CommandFactory, Parser};
 
 use cli::{
     Cli, ColorArg, Command, CommonArgs, DiffFormatArg, FailOn, FormatArg, MatrixFormatArg,
-    ReportArgs, RulesCommand, RunArgs,
+    ReportArgs, RulesCommand, RunArgs, TunnelsArg,
 };
 use portaudit::app::{
     self, exit_code, AuditConfig, AuditSetup, CheckConfig, DiffConfig, DiffFormat, FlowsConfig,
     Format, Output, Reports, RunError, RunOptions, WatchConfig,
 };
+use portaudit::decode::TunnelMode;
 use portaudit::flow::Limits;
 use portaudit::ingest::IngestOptions;
 use portaudit::report::MatrixFormat;
@@ -67,6 +68,7 @@ fn main() {
                     &w.run,
                     IngestOptions {
                         limits: limits(&w.run),
+                        tunnels: tunnels(&w.run),
                         ..IngestOptions::default()
                     },
                 )?,
@@ -197,11 +199,20 @@ fn limits(run: &RunArgs) -> Limits {
     }
 }
 
+fn tunnels(run: &RunArgs) -> TunnelMode {
+    match run.tunnels {
+        TunnelsArg::Inner => TunnelMode::Inner,
+        TunnelsArg::Outer => TunnelMode::Outer,
+        TunnelsArg::Both => TunnelMode::Both,
+    }
+}
+
 /// How captures are read; `--filter` is compiled here, so that a typo in
 /// it stops the run before any capture is read.
 fn ingest_options(common: &CommonArgs) -> Result<IngestOptions, RunError> {
     Ok(IngestOptions {
         limits: limits(&common.run),
+        tunnels: tunnels(&common.run),
         future_after: Some(app::future_after()),
         filter: common
             .filter

@@ -6,7 +6,8 @@
 //! rest is the frame, with a wire length equal to its length (the decoder
 //! only carries the wire length through).
 //!
-//! `decode` must not panic. `fuzz.rs` checks nothing on success; here a
+//! Every frame is decoded in the three tunnel modes. `decode` must not
+//! panic. `fuzz.rs` checks nothing on success; here a
 //! decoded packet must carry the wire length it was given, as the decoder's
 //! unit tests assert.
 
@@ -14,7 +15,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use portaudit::capture::LinkType;
-use portaudit::decode::decode;
+use portaudit::decode::{decode, TunnelMode};
 
 /// Link types of `decoder_survives_arbitrary_frames` in `fuzz.rs`.
 const LINKS: [u32; 10] = [1, 0, 108, 113, 276, 12, 14, 101, 228, 229];
@@ -29,10 +30,12 @@ fuzz_target!(|data: &[u8]| {
         .copied()
         .unwrap_or(u32::from(pick));
     let wire = u32::try_from(frame.len()).unwrap_or(u32::MAX);
-    if let Ok(p) = decode(LinkType(link), frame, wire) {
-        assert_eq!(
-            p.wire_len, wire,
-            "link {link}: wire length not carried through"
-        );
+    for mode in [TunnelMode::Inner, TunnelMode::Outer, TunnelMode::Both] {
+        if let Ok(d) = decode(LinkType(link), frame, wire, mode) {
+            assert_eq!(
+                d.packet.wire_len, wire,
+                "link {link}: wire length not carried through"
+            );
+        }
     }
 });

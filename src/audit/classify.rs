@@ -440,6 +440,9 @@ impl<'d> Auditor<'d> {
         if is_icmp_control(f) {
             return (Verdict::IcmpControl, None);
         }
+        if f.carrier.is_some() {
+            return (Verdict::TunnelCarrier, None);
+        }
         let in_scope = (!ri.is_empty() && !rr.is_empty())
             || self.is_dedicated(ri)
             || self.is_dedicated(rr)

@@ -575,6 +575,7 @@ fn packets(c: &Case) -> Vec<PacketSummary> {
         tcp_seq: 1,
         fragment: None,
         wire_len: 60,
+        encap: crate::decode::Encap::None,
     };
     let ports = |from: SocketAddr, to: SocketAddr| Transport::Ports {
         src: from.port(),

@@ -18,6 +18,9 @@ pub enum Verdict {
     /// ICMP errors and neighbour discovery: they answer or support other
     /// traffic rather than being a service of their own.
     IcmpControl,
+    /// The outer flow of a tunnel (`--tunnels both`): it carries the flows
+    /// audited inside it rather than being a service of its own.
+    TunnelCarrier,
 }
 
 impl Verdict {
@@ -27,6 +30,7 @@ impl Verdict {
             Verdict::Finding(k) => k.label(),
             Verdict::OutOfScope => "out-of-scope",
             Verdict::IcmpControl => "icmp-control",
+            Verdict::TunnelCarrier => "tunnel-carrier",
         }
     }
 }

@@ -9,6 +9,15 @@ pub const ETHERTYPE_IPV6: u16 = 0x86DD;
 const VLAN_TAGS: [u16; 4] = [0x8100, 0x88A8, 0x9100, 0x9200];
 /// More stacked tags than this is not a real network; stop there.
 const MAX_VLAN_TAGS: usize = 8;
+/// PPPoE session stage (RFC 2516): a PPP frame follows a 6-byte header.
+const ETHERTYPE_PPPOE_SESSION: u16 = 0x8864;
+/// MPLS unicast and multicast (RFC 3032).
+const ETHERTYPE_MPLS: [u16; 2] = [0x8847, 0x8848];
+/// Deeper MPLS label stacks than this are not a real network.
+const MAX_MPLS_LABELS: usize = 16;
+/// PPP protocol numbers of IPv4 and IPv6 (RFC 1332, RFC 5072).
+const PPP_IPV4: u16 = 0x0021;
+const PPP_IPV6: u16 = 0x0057;
 
 /// The IP packet a link layer carries.
 #[derive(Debug, PartialEq, Eq)]
@@ -22,12 +31,7 @@ pub struct IpPayload<'a> {
 /// Strips the link-layer header of `frame`.
 pub fn link_payload(link: LinkType, frame: &[u8]) -> Result<IpPayload<'_>, SkipReason> {
     match link {
-        LinkType::ETHERNET => {
-            if frame.len() < 14 {
-                return Err(SkipReason::TruncatedLinkHeader);
-            }
-            ether_payload(u16::from_be_bytes([frame[12], frame[13]]), &frame[14..])
-        }
+        LinkType::ETHERNET => ethernet(frame),
         LinkType::LINUX_SLL => {
             if frame.len() < 16 {
                 return Err(SkipReason::TruncatedLinkHeader);
@@ -85,8 +89,21 @@ pub fn link_payload(link: LinkType, frame: &[u8]) -> Result<IpPayload<'_>, SkipR
     }
 }
 
-/// Follows an EtherType through any stack of VLAN tags.
-fn ether_payload(mut ethertype: u16, mut rest: &[u8]) -> Result<IpPayload<'_>, SkipReason> {
+/// The IP packet of an Ethernet frame (also the frame inside VXLAN,
+/// GENEVE, GRE bridging, ERSPAN and MPLS pseudowires).
+pub(super) fn ethernet(frame: &[u8]) -> Result<IpPayload<'_>, SkipReason> {
+    if frame.len() < 14 {
+        return Err(SkipReason::TruncatedLinkHeader);
+    }
+    ether_payload(u16::from_be_bytes([frame[12], frame[13]]), &frame[14..])
+}
+
+/// Follows an EtherType through any stack of VLAN tags, a PPPoE session
+/// header or an MPLS label stack.
+pub(super) fn ether_payload(
+    mut ethertype: u16,
+    mut rest: &[u8],
+) -> Result<IpPayload<'_>, SkipReason> {
     let mut tags = 0;
     while VLAN_TAGS.contains(&ethertype) {
         tags += 1;
@@ -98,6 +115,11 @@ fn ether_payload(mut ethertype: u16, mut rest: &[u8]) -> Result<IpPayload<'_>, S
         }
         ethertype = u16::from_be_bytes([rest[2], rest[3]]);
         rest = &rest[4..];
+    }
+    match ethertype {
+        ETHERTYPE_PPPOE_SESSION => return pppoe(rest),
+        t if ETHERTYPE_MPLS.contains(&t) => return mpls(rest),
+        _ => {}
     }
     match ethertype {
         ETHERTYPE_IPV4 => Ok(IpPayload {
@@ -112,6 +134,69 @@ fn ether_payload(mut ethertype: u16, mut rest: &[u8]) -> Result<IpPayload<'_>, S
         t if t <= 1500 => Err(SkipReason::NonIpLlc),
         t => Err(SkipReason::NonIpEthertype(t)),
     }
+}
+
+/// A PPPoE session frame (RFC 2516): version/type 0x11, code 0, session
+/// id, length, then the PPP protocol number.
+fn pppoe(rest: &[u8]) -> Result<IpPayload<'_>, SkipReason> {
+    let Some(h) = rest.get(..8) else {
+        return Err(SkipReason::TruncatedLinkHeader);
+    };
+    if h[0] != 0x11 || h[1] != 0 {
+        return Err(SkipReason::MalformedPppoe);
+    }
+    // The PPPoE length counts the PPP protocol field and its payload; the
+    // frame may hold Ethernet padding beyond it.
+    let len = usize::from(u16::from_be_bytes([h[4], h[5]]));
+    let end = (6 + len).min(rest.len());
+    if len < 2 {
+        return Err(SkipReason::MalformedPppoe);
+    }
+    ppp_payload(u16::from_be_bytes([h[6], h[7]]), &rest[8..end.max(8)])
+}
+
+/// The IP packet a PPP frame carries, by its protocol number.
+pub(super) fn ppp_payload(protocol: u16, data: &[u8]) -> Result<IpPayload<'_>, SkipReason> {
+    match protocol {
+        PPP_IPV4 => Ok(IpPayload {
+            version: Some(4),
+            data,
+        }),
+        PPP_IPV6 => Ok(IpPayload {
+            version: Some(6),
+            data,
+        }),
+        other => Err(SkipReason::NonIpPpp(other)),
+    }
+}
+
+/// An MPLS label stack (RFC 3032) down to its bottom entry, then what the
+/// payload's first nibble says: IPv4, IPv6, or (0) the control word of an
+/// Ethernet pseudowire (RFC 4448) with the frame after it.
+pub(super) fn mpls(mut rest: &[u8]) -> Result<IpPayload<'_>, SkipReason> {
+    for _ in 0..MAX_MPLS_LABELS {
+        let Some(entry) = rest.get(..4) else {
+            return Err(SkipReason::TruncatedLinkHeader);
+        };
+        let bottom = entry[2] & 0x01 != 0;
+        rest = &rest[4..];
+        if bottom {
+            return match rest.first().map(|b| b >> 4) {
+                Some(4) => Ok(IpPayload {
+                    version: Some(4),
+                    data: rest,
+                }),
+                Some(6) => Ok(IpPayload {
+                    version: Some(6),
+                    data: rest,
+                }),
+                Some(0) if rest.len() >= 4 => ethernet(&rest[4..]),
+                Some(_) => Err(SkipReason::UnknownMplsPayload),
+                None => Err(SkipReason::TruncatedLinkHeader),
+            };
+        }
+    }
+    Err(SkipReason::TooManyMplsLabels)
 }
 
 #[cfg(test)]

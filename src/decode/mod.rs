@@ -2,17 +2,21 @@
 //! ports or ICMP type, TCP flags, fragment identity, wire length), or a
 //! [`SkipReason`] saying why it cannot be used. Nothing here allocates.
 //!
-//! The link layer (Ethernet with any depth of VLAN tags, Linux SLL/SLL2,
-//! BSD NULL/LOOP, raw IP) is read here; IPv4/IPv6 and IPv6 extension headers
+//! The link layer (Ethernet with any depth of VLAN tags, PPPoE sessions and
+//! MPLS label stacks, Linux SLL/SLL2, BSD NULL/LOOP, raw IP) is read here;
+//! tunnels (IP-in-IP, GRE, ERSPAN, VXLAN, GENEVE, Teredo, GTP-U) are
+//! opened to the packet inside, to a bounded depth; IPv4/IPv6 and IPv6 extension headers
 //! are sliced by `etherparse`'s lax parser; the first bytes of the transport
 //! header are read directly, which also works on first fragments and on
 //! headers cut by the snap length.
 
 mod link;
 mod packet;
+mod tunnel;
 
 pub use link::{link_payload, IpPayload};
 pub use packet::{
-    decode, Fragment, PacketSummary, SkipReason, Transport, PROTO_ICMP, PROTO_ICMPV6, PROTO_SCTP,
-    PROTO_TCP, PROTO_UDP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN,
+    decode, Carriers, Decoded, Encap, Fragment, PacketSummary, SkipReason, Transport, PROTO_ICMP,
+    PROTO_ICMPV6, PROTO_SCTP, PROTO_TCP, PROTO_UDP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN,
 };
+pub use tunnel::{Tunnel, TunnelKind, TunnelMode, MAX_ENCAPSULATIONS};

@@ -3,9 +3,11 @@
 use std::fmt;
 use std::net::IpAddr;
 
+use arrayvec::ArrayVec;
 use etherparse::{err, IpNumber, Ipv6ExtensionSlice, LaxIpSlice};
 
 use super::link::{link_payload, IpPayload};
+use super::tunnel::{self, Tunnel, TunnelKind, TunnelMode};
 use crate::capture::LinkType;
 
 pub const PROTO_ICMP: u8 = 1;
@@ -13,6 +15,7 @@ pub const PROTO_TCP: u8 = 6;
 pub const PROTO_UDP: u8 = 17;
 pub const PROTO_ICMPV6: u8 = 58;
 pub const PROTO_SCTP: u8 = 132;
+const IPV6_NO_NEXT_HEADER: u8 = 59;
 
 /// Why a captured frame could not be used. Every skipped packet is counted
 /// under one of these; the labels are stable (reports and `--stats` use them).
@@ -45,6 +48,25 @@ pub enum SkipReason {
     /// A non-first IP fragment whose first fragment never appeared, so its
     /// ports (and flow) are unknown.
     FragmentWithoutFirst,
+    /// A PPPoE session header of another version/type, code, or length.
+    MalformedPppoe,
+    /// A PPP frame (PPPoE, PPTP) carrying something other than IP (LCP,
+    /// compressed data...).
+    NonIpPpp(u16),
+    /// Below an MPLS label stack, neither IP nor an Ethernet pseudowire.
+    UnknownMplsPayload,
+    /// More MPLS labels than any real network stacks.
+    TooManyMplsLabels,
+    /// A GRE or GENEVE packet carrying something other than IP, Ethernet,
+    /// ERSPAN or MPLS (by its protocol type).
+    NonIpTunnel(u16),
+    /// A tunnel packet with nothing inside (a PPTP acknowledgement).
+    EmptyTunnelPacket,
+    /// A tunnel header (GRE, GENEVE, GTP-U...) that ends early or has
+    /// fields no tunnel of its kind has.
+    MalformedTunnelHeader,
+    /// Tunnels nested deeper than portaudit opens.
+    TooManyEncapsulations,
 }
 
 impl SkipReason {
@@ -64,6 +86,14 @@ impl SkipReason {
             SkipReason::MalformedIpExtensionHeader => "malformed-ip-extension-header".into(),
             SkipReason::TruncatedTransportHeader => "truncated-transport-header".into(),
             SkipReason::FragmentWithoutFirst => "fragment-without-first".into(),
+            SkipReason::MalformedPppoe => "malformed-pppoe".into(),
+            SkipReason::NonIpPpp(p) => format!("non-ip-ppp-0x{p:04x}"),
+            SkipReason::UnknownMplsPayload => "unknown-mpls-payload".into(),
+            SkipReason::TooManyMplsLabels => "too-many-mpls-labels".into(),
+            SkipReason::NonIpTunnel(p) => format!("non-ip-tunnel-0x{p:04x}"),
+            SkipReason::EmptyTunnelPacket => "empty-tunnel-packet".into(),
+            SkipReason::MalformedTunnelHeader => "malformed-tunnel-header".into(),
+            SkipReason::TooManyEncapsulations => "too-many-encapsulations".into(),
         }
     }
 }
@@ -77,12 +107,12 @@ impl fmt::Display for SkipReason {
 /// The transport identity of a packet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Transport {
-    /// TCP or UDP (or the first fragment of one).
+    /// TCP, UDP or SCTP (or the first fragment of one).
     Ports { src: u16, dst: u16 },
     /// ICMP or ICMPv6 message type and code.
     Icmp { kind: u8, code: u8 },
-    /// Another IP protocol (GRE, ESP, SCTP, IP-in-IP...): the flow is keyed
-    /// by addresses and protocol only; tunnels are not opened.
+    /// Another IP protocol (ESP, OSPF, a tunnel left closed...): the flow
+    /// is keyed by addresses and protocol only.
     Other,
     /// A non-first fragment: the ports are in the first fragment.
     LaterFragment,
@@ -110,8 +140,22 @@ pub struct PacketSummary {
     /// TCP sequence number, to tell a retransmitted SYN from a new one.
     pub tcp_seq: u32,
     pub fragment: Option<Fragment>,
-    /// Frame length on the wire (the record's original length).
+    /// Frame length on the wire (the record's original length); for a
+    /// packet inside a tunnel, the length of the frame that carried it.
     pub wire_len: u32,
+    pub encap: Encap,
+}
+
+/// Where a packet stands among tunnels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encap {
+    /// A packet as captured, no tunnel opened.
+    None,
+    /// A packet taken out of this tunnel (the innermost, when nested).
+    Inner(Tunnel),
+    /// The outer packet of a tunnel of this kind, counted as well as the
+    /// packet inside it (`--tunnels both`).
+    Carrier(TunnelKind),
 }
 
 pub const TCP_FIN: u8 = 0x01;
@@ -119,22 +163,104 @@ pub const TCP_SYN: u8 = 0x02;
 pub const TCP_RST: u8 = 0x04;
 pub const TCP_ACK: u8 = 0x10;
 
-/// Decodes one frame of link type `link`.
-pub fn decode(link: LinkType, frame: &[u8], wire_len: u32) -> Result<PacketSummary, SkipReason> {
-    let IpPayload { version, data } = link_payload(link, frame)?;
-    let Some(&first) = data.first() else {
-        return Err(SkipReason::TruncatedIpHeader);
-    };
-    let found = first >> 4;
-    if let Some(v) = version {
-        if v != found && (found == 4 || found == 6) {
-            return Err(SkipReason::IpVersionMismatch);
+/// A decoded frame: the packet its flow is keyed on and, with
+/// [`TunnelMode::Both`], the packets of the tunnels that carried it, outer
+/// first, each marked as a carrier.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decoded {
+    pub packet: PacketSummary,
+    pub carriers: Carriers,
+}
+
+/// The carriers of one packet, at most one per tunnel opened.
+pub type Carriers = ArrayVec<PacketSummary, { tunnel::MAX_ENCAPSULATIONS }>;
+
+/// Decodes one frame of link type `link`, opening tunnels as `tunnels`
+/// says.
+#[inline]
+pub fn decode(
+    link: LinkType,
+    frame: &[u8],
+    wire_len: u32,
+    tunnels: TunnelMode,
+) -> Result<Decoded, SkipReason> {
+    let ip = ip_packet(link_payload(link, frame)?)?;
+    let packet = transport(&ip, wire_len)?;
+    if tunnels != TunnelMode::Outer {
+        if let Some(opened) = tunnel::open(ip.proto, packet.transport, ip.body) {
+            return decapsulate(ip, packet, opened, tunnels);
         }
     }
-    if let Some(ip) = plain_ipv4(data) {
-        return transport(ip, wire_len);
+    Ok(Decoded {
+        packet,
+        carriers: Carriers::new(),
+    })
+}
+
+/// Opens the tunnel `opened` found in `ip` (whose summary is `outer`),
+/// and any nested in it, down to the innermost packet.
+#[cold]
+fn decapsulate<'a>(
+    mut ip: IpPacket<'a>,
+    outer: PacketSummary,
+    mut opened: Result<tunnel::Opened<'a>, (TunnelKind, SkipReason)>,
+    tunnels: TunnelMode,
+) -> Result<Decoded, SkipReason> {
+    let mut carriers = Carriers::new();
+    let mut carrier = outer;
+    let inner = (|| {
+        for _ in 0..tunnel::MAX_ENCAPSULATIONS {
+            let kind = match &opened {
+                Ok(o) => o.kind,
+                Err((kind, _)) => *kind,
+            };
+            carrier.encap = Encap::Carrier(kind);
+            carriers.push(carrier);
+            let o = opened.map_err(|(_, why)| why)?;
+            let via = Tunnel {
+                kind: o.kind,
+                src: ip.src,
+                dst: ip.dst,
+                id: o.id,
+            };
+            ip = ip_packet(o.inner)?;
+            // IPv6 "no next header": a Teredo bubble, a keepalive with
+            // nothing of a flow inside.
+            if ip.proto == IPV6_NO_NEXT_HEADER {
+                return Err(SkipReason::EmptyTunnelPacket);
+            }
+            let mut packet = transport(&ip, outer.wire_len)?;
+            match tunnel::open(ip.proto, packet.transport, ip.body) {
+                Some(next) => {
+                    opened = next;
+                    carrier = packet;
+                }
+                None => {
+                    packet.encap = Encap::Inner(via);
+                    return Ok(packet);
+                }
+            }
+        }
+        Err(SkipReason::TooManyEncapsulations)
+    })();
+    match inner {
+        Ok(packet) => {
+            if tunnels != TunnelMode::Both {
+                carriers.clear();
+            }
+            Ok(Decoded { packet, carriers })
+        }
+        // A tunnel whose inside cannot be used (ARP in VXLAN, a PPTP
+        // acknowledgement, a Teredo bubble, a header cut short) counts in
+        // its innermost carrier, whatever the mode: nothing is lost.
+        Err(_) => {
+            let packet = carriers.pop().expect("a carrier per tunnel recognised");
+            if tunnels != TunnelMode::Both {
+                carriers.clear();
+            }
+            Ok(Decoded { packet, carriers })
+        }
     }
-    decode_ip(data, wire_len)
 }
 
 /// What the IP layer of a packet says.
@@ -147,9 +273,29 @@ struct IpPacket<'a> {
     body: &'a [u8],
 }
 
+/// The IP header of `payload`, checked against the version its carrier
+/// announced.
+#[inline]
+fn ip_packet(payload: IpPayload<'_>) -> Result<IpPacket<'_>, SkipReason> {
+    let IpPayload { version, data } = payload;
+    let Some(&first) = data.first() else {
+        return Err(SkipReason::TruncatedIpHeader);
+    };
+    let found = first >> 4;
+    if let Some(v) = version {
+        if v != found && (found == 4 || found == 6) {
+            return Err(SkipReason::IpVersionMismatch);
+        }
+    }
+    match plain_ipv4(data) {
+        Some(ip) => Ok(ip),
+        None => general_ip(data),
+    }
+}
+
 /// The common IPv4 packet read in place: a 20-byte header (no options),
 /// not AH, whose total length the data holds. `None` for anything else,
-/// which [`decode_ip`] reads the general way (a test holds both to the
+/// which [`general_ip`] reads the general way (a test holds both to the
 /// same answers).
 #[inline]
 fn plain_ipv4(data: &[u8]) -> Option<IpPacket<'_>> {
@@ -175,7 +321,7 @@ fn plain_ipv4(data: &[u8]) -> Option<IpPacket<'_>> {
 }
 
 /// An IP packet of any shape (etherparse's lax reading).
-fn decode_ip(data: &[u8], wire_len: u32) -> Result<PacketSummary, SkipReason> {
+fn general_ip(data: &[u8]) -> Result<IpPacket<'_>, SkipReason> {
     let (ip, ext_err) = LaxIpSlice::from_slice(data).map_err(|e| match e {
         err::ip::LaxHeaderSliceError::Len(_) => SkipReason::TruncatedIpHeader,
         err::ip::LaxHeaderSliceError::Content(err::ip::HeaderError::UnsupportedIpVersion {
@@ -222,20 +368,19 @@ fn decode_ip(data: &[u8], wire_len: u32) -> Result<PacketSummary, SkipReason> {
         }
     };
     let payload = ip.payload();
-    let ip = IpPacket {
+    Ok(IpPacket {
         src,
         dst,
         fragment,
         proto: payload.ip_number.0,
         body: payload.payload,
-    };
-    transport(ip, wire_len)
+    })
 }
 
 /// The summary of an IP packet: its transport header read.
 #[inline]
-fn transport(ip: IpPacket<'_>, wire_len: u32) -> Result<PacketSummary, SkipReason> {
-    let IpPacket {
+fn transport(ip: &IpPacket<'_>, wire_len: u32) -> Result<PacketSummary, SkipReason> {
+    let &IpPacket {
         src,
         dst,
         fragment,
@@ -251,13 +396,14 @@ fn transport(ip: IpPacket<'_>, wire_len: u32) -> Result<PacketSummary, SkipReaso
         tcp_seq: 0,
         fragment,
         wire_len,
+        encap: Encap::None,
     };
     if matches!(fragment, Some(Fragment { first: false, .. })) {
         summary.transport = Transport::LaterFragment;
         return Ok(summary);
     }
     match IpNumber(proto) {
-        IpNumber::TCP | IpNumber::UDP => {
+        IpNumber::TCP | IpNumber::UDP | IpNumber::SCTP => {
             if body.len() < 4 {
                 return Err(SkipReason::TruncatedTransportHeader);
             }
@@ -290,6 +436,10 @@ mod tests {
     use etherparse::PacketBuilder;
     use proptest::prelude::*;
 
+    fn decode(link: LinkType, frame: &[u8], wire_len: u32) -> Result<PacketSummary, SkipReason> {
+        super::decode(link, frame, wire_len, TunnelMode::Inner).map(|d| d.packet)
+    }
+
     proptest! {
         /// The IPv4 fast path reads every packet it takes as etherparse
         /// does: headers with any flags, lengths, protocols and options
@@ -307,9 +457,9 @@ mod tests {
             header[2..4].copy_from_slice(&total.to_be_bytes());
             header[6..8].copy_from_slice(&frag.to_be_bytes());
             let wire = header.len() as u32 + 14;
-            let general = decode_ip(&header, wire);
+            let general = general_ip(&header).and_then(|ip| transport(&ip, wire));
             if let Some(ip) = plain_ipv4(&header) {
-                prop_assert_eq!(transport(ip, wire), general);
+                prop_assert_eq!(transport(&ip, wire), general);
             }
         }
     }

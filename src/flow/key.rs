@@ -294,6 +294,7 @@ mod tests {
             tcp_seq: 0,
             fragment: None,
             wire_len: 60,
+            encap: crate::decode::Encap::None,
         }
     }
 

@@ -239,6 +239,7 @@ mod tests {
             tcp_seq: 0,
             fragment: None,
             wire_len: 60,
+            encap: crate::decode::Encap::None,
         };
         PackedKey::of_packet(&p).unwrap().0
     }

@@ -3,9 +3,10 @@
 //! (docs/audit.md#initiator, docs/audit.md#flow-states).
 
 use std::fmt;
+use std::net::IpAddr;
 
 use crate::capture::Timestamp;
-use crate::decode::{PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP};
+use crate::decode::{Tunnel, TunnelKind, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP};
 
 use super::community_id::community_id;
 use super::key::{icmp_is_request, icmp_ports, Dir, Endpoint, FlowKey};
@@ -20,6 +21,9 @@ pub enum InitiatorBasis {
     SynAck,
     /// ICMP request/reply or message type (evidence).
     IcmpType,
+    /// The other end is a broadcast or multicast address, which only ever
+    /// receives (evidence).
+    GroupAddress,
     /// Mid-stream TCP, UDP: the side on a server port is the responder.
     PortHeuristic,
     /// Nothing better: the sender of the first packet.
@@ -32,6 +36,7 @@ impl InitiatorBasis {
             InitiatorBasis::Syn => "syn",
             InitiatorBasis::SynAck => "syn-ack",
             InitiatorBasis::IcmpType => "icmp-type",
+            InitiatorBasis::GroupAddress => "group-address",
             InitiatorBasis::PortHeuristic => "port-heuristic",
             InitiatorBasis::FirstPacket => "first-packet",
         }
@@ -41,7 +46,10 @@ impl InitiatorBasis {
     pub fn is_evidence(self) -> bool {
         matches!(
             self,
-            InitiatorBasis::Syn | InitiatorBasis::SynAck | InitiatorBasis::IcmpType
+            InitiatorBasis::Syn
+                | InitiatorBasis::SynAck
+                | InitiatorBasis::IcmpType
+                | InitiatorBasis::GroupAddress
         )
     }
 }
@@ -108,6 +116,11 @@ pub struct Flow {
     pub bytes: [u64; 2],
     pub first_ts: Option<Timestamp>,
     pub last_ts: Option<Timestamp>,
+    /// The tunnel the flow came through (the innermost, when nested).
+    pub tunnel: Option<Tunnel>,
+    /// The flow is the outer flow of tunnels of this kind: it carries
+    /// other flows rather than being a service (`--tunnels both`).
+    pub carrier: Option<TunnelKind>,
 }
 
 impl Flow {
@@ -186,13 +199,68 @@ pub fn resolve(key: &FlowKey, s: &FlowStats, is_server_port: &dyn Fn(u8, u16) ->
         bytes: [s.bytes[i], s.bytes[r]],
         first_ts: s.first_ts(),
         last_ts: s.last_ts(),
+        tunnel: s.tunnel.as_deref().copied(),
+        carrier: s.carrier,
     }
 }
 
-/// Ports at or above this are treated as client-side (ephemeral) ports by
-/// the port heuristic: 32768 is where Linux's default range starts, and
-/// BSD/Windows ranges start higher.
-const EPHEMERAL_FLOOR: u16 = 32768;
+/// The UDP ports of the tunnels portaudit opens (VXLAN, GENEVE, Teredo,
+/// GTP-U, GRE in UDP): a carrier's tunnel end listens on them.
+const TUNNEL_PORTS: [u16; 5] = [4789, 6081, 3544, 2152, 4754];
+
+/// Whether `port` is in a range operating systems pick client ports
+/// from: IANA's dynamic ports (49152-65535), Linux's default range
+/// (32768-60999), and Windows' before Vista (1025-5000).
+fn in_ephemeral_range(port: u16) -> bool {
+    (1025..=5000).contains(&port) || port >= 32768
+}
+
+/// ICMP router advertisement; ICMPv6 router and neighbour advertisement.
+fn is_advertisement(proto: u8, kind: u16) -> bool {
+    if proto == PROTO_ICMPV6 {
+        matches!(kind, 134 | 136)
+    } else {
+        kind == 9
+    }
+}
+
+/// A broadcast or multicast address: a destination only.
+fn is_group(addr: IpAddr) -> bool {
+    match addr {
+        IpAddr::V4(a) => a.is_broadcast() || a.is_multicast(),
+        IpAddr::V6(a) => a.is_multicast(),
+    }
+}
+
+/// Which end listens, judged by the ports alone (docs/audit.md#initiator),
+/// in this order: a port a rule names as a listening port; a well-known
+/// port (below 1024) against one that is not; a port in no ephemeral range
+/// against one in a range; the lower of two ports in no range.
+/// `None` when the ports do not tell.
+fn listening_side(key: &FlowKey, is_server_port: &dyn Fn(u8, u16) -> bool) -> Option<Dir> {
+    let (a, b) = (key.a.port, key.b.port);
+    if a == b || a == 0 || b == 0 {
+        return None;
+    }
+    // The direction of a flow whose `a` side listens is b to a.
+    let a_listens = |yes: bool| if yes { Dir::BtoA } else { Dir::AtoB };
+    let (a_rule, b_rule) = (is_server_port(key.proto, a), is_server_port(key.proto, b));
+    if a_rule != b_rule {
+        return Some(a_listens(a_rule));
+    }
+    if (a < 1024) != (b < 1024) {
+        return Some(a_listens(a < 1024));
+    }
+    let (a_tunnel, b_tunnel) = (TUNNEL_PORTS.contains(&a), TUNNEL_PORTS.contains(&b));
+    if key.proto == PROTO_UDP && a_tunnel != b_tunnel {
+        return Some(a_listens(a_tunnel));
+    }
+    let (a_eph, b_eph) = (in_ephemeral_range(a), in_ephemeral_range(b));
+    if a_eph != b_eph {
+        return Some(a_listens(!a_eph));
+    }
+    (!a_eph).then(|| a_listens(a < b))
+}
 
 fn initiator(
     key: &FlowKey,
@@ -208,6 +276,11 @@ fn initiator(
             return (d.reverse(), InitiatorBasis::SynAck);
         }
     }
+    match (is_group(key.a.addr), is_group(key.b.addr)) {
+        (true, false) => return (Dir::BtoA, InitiatorBasis::GroupAddress),
+        (false, true) => return (Dir::AtoB, InitiatorBasis::GroupAddress),
+        _ => {}
+    }
     if key.proto == PROTO_ICMP || key.proto == PROTO_ICMPV6 {
         let (a, b) = (key.a.port, key.b.port);
         // Request/reply pairs, keyed (type, counterpart type): the endpoint
@@ -220,32 +293,24 @@ fn initiator(
             !one_way && counterpart == b
         };
         if paired {
-            let d = if icmp_is_request(key.proto, a) {
-                Dir::AtoB
+            let (d, reply) = if icmp_is_request(key.proto, a) {
+                (Dir::AtoB, b)
             } else {
-                Dir::BtoA
+                (Dir::BtoA, a)
             };
+            // Router and neighbour advertisements are also sent unsolicited:
+            // one nobody was seen soliciting is its sender's.
+            if s.packets[d.index()] == 0 && is_advertisement(key.proto, reply) {
+                return (d.reverse(), InitiatorBasis::IcmpType);
+            }
             return (d, InitiatorBasis::IcmpType);
         }
         return (first, InitiatorBasis::IcmpType);
     }
-    if key.a.port != key.b.port && key.a.port != 0 && key.b.port != 0 {
-        let a_server = is_server_port(key.proto, key.a.port);
-        let b_server = is_server_port(key.proto, key.b.port);
-        if a_server != b_server {
-            let d = if a_server { Dir::BtoA } else { Dir::AtoB };
-            return (d, InitiatorBasis::PortHeuristic);
-        }
-        let (lo_dir, lo) = if key.a.port < key.b.port {
-            (Dir::BtoA, key.a.port)
-        } else {
-            (Dir::AtoB, key.b.port)
-        };
-        if lo < EPHEMERAL_FLOOR {
-            return (lo_dir, InitiatorBasis::PortHeuristic);
-        }
+    match listening_side(key, is_server_port) {
+        Some(d) => (d, InitiatorBasis::PortHeuristic),
+        None => (first, InitiatorBasis::FirstPacket),
     }
-    (first, InitiatorBasis::FirstPacket)
 }
 
 #[cfg(test)]
@@ -303,11 +368,52 @@ mod tests {
         assert_eq!(f.responder.port, 8443);
         assert_eq!(f.basis, InitiatorBasis::PortHeuristic);
         let f = resolve(&k, &s, &none);
-        assert_eq!(f.responder.port, 4222, "lower non-ephemeral port");
+        assert_eq!(
+            f.responder.port, 8443,
+            "4222 is in the old Windows client range, 8443 in none"
+        );
         assert_eq!(f.state, FlowState::MidStream);
         let k = key(PROTO_TCP, 40000, 50000);
         let f = resolve(&k, &s, &none);
         assert_eq!(f.basis, InitiatorBasis::FirstPacket);
+    }
+
+    /// The port heuristic's order, each step with the case it decides.
+    #[test]
+    fn listening_ports_in_documented_order() {
+        let mut s = FlowStats::default();
+        s.add(Dir::AtoB, 60, None, None);
+        let responder = |pa, pb, rule: &dyn Fn(u8, u16) -> bool| {
+            let f = resolve(&key(PROTO_UDP, pa, pb), &s, rule);
+            (f.basis == InitiatorBasis::PortHeuristic).then_some(f.responder.port)
+        };
+        assert_eq!(responder(4222, 1000, &|_, p| p == 4222), Some(4222), "rule");
+        assert_eq!(responder(514, 3000, &none), Some(514), "well-known");
+        assert_eq!(responder(1030, 8080, &none), Some(8080), "no range");
+        assert_eq!(responder(9200, 8443, &none), Some(8443), "lower, no range");
+        assert_eq!(responder(123, 53, &none), Some(53), "lower well-known");
+        assert_eq!(responder(51000, 3389, &none), None, "both ephemeral");
+        assert_eq!(responder(51000, 3389, &|_, p| p == 3389), Some(3389));
+        assert_eq!(responder(3797, 3544, &none), Some(3544), "a tunnel port");
+        assert_eq!(responder(1030, 4000, &none), None, "both old Windows");
+        assert_eq!(responder(33000, 61000, &none), None, "both high");
+    }
+
+    #[test]
+    fn a_broadcast_or_multicast_address_never_initiates() {
+        let mut k = key(PROTO_UDP, 67, 68);
+        k.b.addr = "255.255.255.255".parse().unwrap();
+        let mut s = FlowStats::default();
+        // The DHCP server's NAK to the broadcast address.
+        s.add(Dir::AtoB, 60, None, None);
+        let f = resolve(&k, &s, &|_, p| p == 68 || p == 67);
+        assert_eq!(f.initiator.addr, k.a.addr);
+        assert_eq!(f.basis, InitiatorBasis::GroupAddress);
+        let mut k = key(PROTO_UDP, 5353, 5353);
+        k.a.addr = "ff02::fb".parse().unwrap();
+        k.b.addr = "fe80::1".parse().unwrap();
+        let f = resolve(&k, &s, &none);
+        assert_eq!(f.initiator.addr, k.b.addr, "mDNS to its group");
     }
 
     #[test]

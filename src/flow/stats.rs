@@ -4,7 +4,7 @@
 //! exactly the flows of a single sequential pass.
 
 use crate::capture::Timestamp;
-use crate::decode::{TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN};
+use crate::decode::{Encap, Tunnel, TunnelKind, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN};
 
 use super::key::Dir;
 
@@ -131,6 +131,11 @@ pub struct FlowStats {
     pub rsts: [u32; 2],
     pub fins: [u32; 2],
     pub conns: ConnCount,
+    /// The tunnel the flow's first tunnelled packet came through.
+    pub tunnel: Option<Box<Tunnel>>,
+    /// The flow is the outer flow of tunnels of this kind
+    /// (`--tunnels both`).
+    pub carrier: Option<TunnelKind>,
 }
 
 impl FlowStats {
@@ -157,6 +162,27 @@ impl FlowStats {
             } else if flags & TCP_FIN != 0 {
                 self.fins[d] += 1;
                 self.conns.push(Event::Close);
+            }
+        }
+    }
+
+    /// Records the tunnel a packet came through, or that it carried one.
+    #[inline]
+    pub fn encap(&mut self, e: &Encap) {
+        if *e != Encap::None {
+            self.note_encap(e);
+        }
+    }
+
+    #[cold]
+    fn note_encap(&mut self, e: &Encap) {
+        match *e {
+            Encap::None => {}
+            Encap::Inner(t) => {
+                self.tunnel.get_or_insert_with(|| Box::new(t));
+            }
+            Encap::Carrier(k) => {
+                self.carrier.get_or_insert(k);
             }
         }
     }
@@ -208,6 +234,10 @@ impl FlowStats {
         self.first_syn_dir = self.first_syn_dir.or(right.first_syn_dir);
         self.first_synack_dir = self.first_synack_dir.or(right.first_synack_dir);
         self.conns.merge(&right.conns);
+        if self.tunnel.is_none() {
+            self.tunnel.clone_from(&right.tunnel);
+        }
+        self.carrier = self.carrier.or(right.carrier);
     }
 }
 

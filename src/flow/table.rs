@@ -182,9 +182,9 @@ impl Stretch {
                     // Entries never move: a flow found stays found while
                     // the packets before this one are added.
                     Some(Spot::Found(at)) => {
-                        self.flows
-                            .stats_mut(at)
-                            .add(dir, p.wire_len, *ts, tcp_of(p));
+                        let s = self.flows.stats_mut(at);
+                        s.add(dir, p.wire_len, *ts, tcp_of(p));
+                        s.encap(&p.encap);
                     }
                     _ => self.add(p, *ts, limits),
                 }
@@ -199,10 +199,16 @@ impl Stretch {
             Some((key, dir)) => {
                 let room = limits.is_none_or(|l| self.flows.len() < l.max_flows);
                 match self.flows.find(&key, self.flows.hash(&key)) {
-                    Spot::Found(at) => self.flows.stats_mut(at).add(dir, p.wire_len, ts, tcp_of(p)),
+                    Spot::Found(at) => {
+                        let s = self.flows.stats_mut(at);
+                        s.add(dir, p.wire_len, ts, tcp_of(p));
+                        s.encap(&p.encap);
+                    }
                     spot if room => {
                         let at = self.flows.insert_at(spot, key, FlowStats::default());
-                        self.flows.stats_mut(at).add(dir, p.wire_len, ts, tcp_of(p));
+                        let s = self.flows.stats_mut(at);
+                        s.add(dir, p.wire_len, ts, tcp_of(p));
+                        s.encap(&p.encap);
                     }
                     Spot::Vacant { .. } => {
                         self.overflow.packets += 1;
@@ -798,6 +804,7 @@ mod tests {
                 first,
             }),
             wire_len: 100 + u32::from(f),
+            encap: crate::decode::Encap::None,
         }
     }
 

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use super::IngestOptions;
 use super::{FileStats, Skip, TimeFacts};
 use crate::capture::{Damage, LinkType, RecordSkip, Timestamp};
-use crate::decode::{decode, PacketSummary, SkipReason};
+use crate::decode::{decode, Decoded, PacketSummary, SkipReason, TunnelMode, MAX_ENCAPSULATIONS};
 use crate::filter::{FilterCursor, FilterVerdict};
 use crate::flow::{Overflow, PacketTable};
 
@@ -133,16 +133,18 @@ pub(super) struct Feed {
     pub(super) last_link: Option<LinkType>,
     pub(super) future_after: Option<Timestamp>,
     pub(super) filter: Option<FilterCursor>,
+    pub(super) tunnels: TunnelMode,
 }
 
 impl Feed {
     pub(super) fn new(opts: &IngestOptions) -> Feed {
         Feed {
             tally: Tally::default(),
-            pending: Vec::with_capacity(PENDING),
+            pending: Vec::with_capacity(PENDING + MAX_ENCAPSULATIONS + 1),
             last_link: None,
             future_after: opts.future_after,
             filter: opts.filter.clone().map(FilterCursor::new),
+            tunnels: opts.tunnels,
         }
     }
 
@@ -181,11 +183,13 @@ impl Feed {
                 }
             }
         }
-        match decode(link, data, orig_len) {
-            Ok(p) => {
+        match decode(link, data, orig_len, self.tunnels) {
+            Ok(Decoded { packet, carriers }) => {
                 tally.decoded += 1;
-                self.pending.push((p, ts));
-                if self.pending.len() == PENDING {
+                self.pending
+                    .extend(carriers.into_iter().map(|carrier| (carrier, ts)));
+                self.pending.push((packet, ts));
+                if self.pending.len() >= PENDING {
                     self.flush(table);
                     return table.over();
                 }

@@ -56,6 +56,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::capture::{CaptureInput, Timestamp};
+use crate::decode::TunnelMode;
 use crate::filter::PacketFilter;
 use crate::flow::{FlowTable, Limits, Overflow};
 
@@ -87,6 +88,8 @@ pub struct IngestOptions {
     pub progress: Option<Arc<Progress>>,
     /// `--filter`: packets it rejects are counted, not decoded.
     pub filter: Option<Arc<PacketFilter>>,
+    /// `--tunnels`: which flows a tunnelled packet counts in.
+    pub tunnels: TunnelMode,
 }
 
 impl Default for IngestOptions {
@@ -98,6 +101,7 @@ impl Default for IngestOptions {
             segments: None,
             progress: None,
             filter: None,
+            tunnels: TunnelMode::default(),
         }
     }
 }

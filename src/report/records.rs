@@ -337,12 +337,35 @@ pub fn write_flows<W: Write>(
     columns: FlowColumns,
     format: Format,
 ) -> io::Result<()> {
-    let names = if columns == FlowColumns::WithVerdicts {
-        &FLOWS_COLUMNS[..]
+    let mut names = if columns == FlowColumns::WithVerdicts {
+        FLOWS_COLUMNS[..].to_vec()
     } else {
-        &FLOWS_COLUMNS[..15]
+        FLOWS_COLUMNS[..15].to_vec()
     };
-    write_records(out, format, names, flows, |v| flow_row(v, columns))
+    // Only a run that opened tunnels has a tunnel column.
+    let tunnels = flows
+        .iter()
+        .any(|v| v.flow.tunnel.is_some() || v.flow.carrier.is_some());
+    if tunnels {
+        names.push("tunnel");
+    }
+    write_records(out, format, &names, flows, |v| {
+        let mut row = flow_row(v, columns);
+        if tunnels {
+            row.push(tunnel_cell(&v.flow));
+        }
+        row
+    })
+}
+
+/// The tunnel a flow came through (`vxlan 10.0.0.1>10.0.0.2 vni=7`), or
+/// the kind of tunnels it carries (`vxlan carrier`).
+fn tunnel_cell(f: &crate::flow::Flow) -> Cell {
+    match (&f.tunnel, f.carrier) {
+        (Some(t), _) => Cell::Text(t.to_string()),
+        (None, Some(k)) => Cell::Text(format!("{k} carrier")),
+        (None, None) => Cell::Missing,
+    }
 }
 
 /// The findings (`-o`), in `--format`.

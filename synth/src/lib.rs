@@ -1,6 +1,7 @@
 //! Synthetic captures for portaudit's tests and benchmarks: scripted
 //! conversations ([`Scenario`]) written as real pcap or pcapng bytes, the
-//! fixture captures made of them ([`fixtures`]), streamed hostile floods
+//! fixture captures made of them ([`fixtures`]), the same frames in every
+//! tunnel and link-layer shim portaudit opens ([`Encapsulation`]), streamed hostile floods
 //! ([`write_flood`]) and enterprise-like traffic ([`write_enterprise`]).
 //!
 //! This crate does not depend on portaudit: portaudit's tests, benches and
@@ -10,6 +11,7 @@
 
 #![forbid(unsafe_code)]
 
+mod encap;
 mod enterprise;
 pub mod fixtures;
 mod flood;
@@ -17,6 +19,7 @@ mod pcap_writer;
 mod rng;
 mod scenario;
 
+pub use encap::Encapsulation;
 pub use enterprise::{write_enterprise, EnterpriseSpec, EnterpriseStats};
 pub use flood::{write_flood, FloodCounts};
 pub use pcap_writer::PcapWriter;

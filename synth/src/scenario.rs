@@ -35,6 +35,15 @@ impl Scenario {
         }
     }
 
+    /// The same frames, each carried as `e` carries it.
+    pub fn encapsulated(&self, e: crate::Encapsulation) -> Scenario {
+        Scenario {
+            frames: self.frames.iter().map(|(ts, f)| (*ts, e.wrap(f))).collect(),
+            clock: self.clock,
+            isn: self.isn,
+        }
+    }
+
     /// Frames so far.
     pub fn len(&self) -> usize {
         self.frames.len()

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use portaudit::ingest::{ingest_bytes, IngestOptions};
 
-use crate::{assert_file_reads_as, code, corpus, corpus_captures, flows_with_stats};
+use crate::{assert_file_reads_as, code, corpus, corpus_captures, flows_with_stats, path_str, run};
 
 struct Read {
     status: i32,
@@ -187,4 +187,65 @@ fn every_corpus_file_reads_the_same_in_segments() {
             assert_file_reads_as(&path, &opts, &whole, &flows, &what);
         }
     }
+}
+
+/// `portaudit flows` rows of a corpus file, split into cells.
+fn corpus_flows(name: &str, tunnels: &str) -> Vec<Vec<String>> {
+    let o = run(&[
+        "flows",
+        "-q",
+        "--tunnels",
+        tunnels,
+        &path_str(&corpus().join(name)),
+    ]);
+    assert_eq!(
+        code(&o),
+        0,
+        "{name}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect()
+}
+
+/// SCTP associations keep their ports: the Community ID tshark and the
+/// Community ID reference give for ipv4-fragments-bulk.pcap's association
+/// 2940/2940.
+#[test]
+fn sctp_flows_have_their_ports_and_community_id() {
+    if crate::shared_missing("corpus::sctp_flows_have_their_ports_and_community_id") {
+        return;
+    }
+    let rows = corpus_flows("ipv4-fragments-bulk.pcap", "inner");
+    let sctp: Vec<_> = rows.iter().filter(|r| r[0] == "sctp").collect();
+    assert_eq!(sctp.len(), 1, "{sctp:?}");
+    assert_eq!((sctp[0][2].as_str(), sctp[0][4].as_str()), ("2940", "2940"));
+    assert_eq!(sctp[0][14], "1:XfzTLDcVa6l+gXHRdkdWqb21Jx0=");
+}
+
+/// PPPoE session frames are read: syslog-udp-514.pcap's 6 PPPoE frames
+/// were skipped as a foreign EtherType before, and 3 flows with them.
+#[test]
+fn pppoe_sessions_and_6in4_are_read() {
+    if crate::shared_missing("corpus::pppoe_sessions_and_6in4_are_read") {
+        return;
+    }
+    let r = read(&corpus().join("syslog-udp-514.pcap"));
+    let stats = file_stats(&r);
+    assert_eq!(stats["packets_read"], stats["packets_used"], "{stats}");
+    assert_eq!(stats["packets_read"], 94);
+    // Inside: the 6in4 tunnels carry one IPv6 syslog flow, which the
+    // outer view sees as two IPv6-in-IPv4 flows.
+    let inner = corpus_flows("syslog-udp-514.pcap", "inner");
+    let outer = corpus_flows("syslog-udp-514.pcap", "outer");
+    assert!(inner.iter().any(|r| r[0] == "udp"
+        && r[3] == "2001:470:765b::b15:22"
+        && r[4] == "514"
+        && r[15].starts_with("ip-in-ip ")));
+    assert_eq!(outer.iter().filter(|r| r[0] == "ipv6-in-ip").count(), 2);
+    assert!(inner.iter().all(|r| r[0] != "ipv6-in-ip"));
 }

@@ -12,9 +12,10 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use portaudit::capture::{CaptureInput, LinkType};
-use portaudit::decode::decode;
+use portaudit::decode::{decode, TunnelMode};
 use portaudit::ingest::{ingest_bytes, ingest_one, ingest_reader_with, FileStats, IngestOptions};
 use portaudit::rules::{Catalog, Deployment, Profile};
+use portaudit_synth::{sock, Encapsulation, Scenario};
 use proptest::prelude::*;
 
 use crate::{corpus, reading, root};
@@ -38,6 +39,24 @@ const SEEDS: &[&str] = &[
 ];
 
 /// One seed file's bytes.
+const MODES: [TunnelMode; 3] = [TunnelMode::Inner, TunnelMode::Outer, TunnelMode::Both];
+
+/// One TCP SYN as an Ethernet frame, for the tunnels to carry.
+fn plain_tcp_frame(v6: bool) -> Vec<u8> {
+    let (c, s) = if v6 {
+        ("[fd00::1]:40000", "[fd00::2]:443")
+    } else {
+        ("10.0.0.1:40000", "10.0.0.2:443")
+    };
+    let mut sc = Scenario::new(1);
+    sc.tcp_unanswered(sock(c), sock(s));
+    let mut pcap = Vec::new();
+    sc.write_pcap(&mut pcap).unwrap();
+    // The first record: its length, then its frame.
+    let len = u32::from_le_bytes(pcap[32..36].try_into().unwrap()) as usize;
+    pcap[40..40 + len].to_vec()
+}
+
 fn seed(which: usize) -> Vec<u8> {
     let name = SEEDS[which];
     std::fs::read(corpus().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
@@ -184,7 +203,35 @@ proptest! {
         extra in 0u32..100_000,
     ) {
         let wire = frame.len() as u32 + extra;
-        let _ = decode(LinkType(link), &frame, wire);
+        for mode in MODES {
+            let _ = decode(LinkType(link), &frame, wire, mode);
+        }
+    }
+
+    /// Every encapsulation portaudit opens, damaged: any byte changed,
+    /// any length cut, in every tunnel mode; a packet decoded keeps the
+    /// wire length it was given.
+    #[test]
+    fn decoder_survives_mutated_tunnels(
+        which in 0usize..Encapsulation::ALL.len(),
+        v6 in any::<bool>(),
+        muts in prop::collection::vec((0usize..200, any::<u8>()), 0..6),
+        cut in 0usize..400,
+    ) {
+        let e = Encapsulation::ALL[which];
+        let v6 = v6 || e == Encapsulation::Teredo;
+        let mut frame = e.wrap(&plain_tcp_frame(v6));
+        for (i, b) in muts {
+            let n = frame.len();
+            frame[i % n] = b;
+        }
+        frame.truncate(cut.max(1).min(frame.len()));
+        let wire = frame.len() as u32;
+        for mode in MODES {
+            if let Ok(d) = decode(LinkType::ETHERNET, &frame, wire, mode) {
+                prop_assert_eq!(d.packet.wire_len, wire);
+            }
+        }
     }
 
     #[test]
@@ -209,7 +256,9 @@ proptest! {
         }
         frame.truncate(cut.max(1).min(frame.len()));
         let wire = frame.len() as u32;
-        let _ = decode(LinkType(101), &frame, wire);
+        for mode in MODES {
+            let _ = decode(LinkType(101), &frame, wire, mode);
+        }
     }
 
     #[test]

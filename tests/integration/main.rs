@@ -17,8 +17,10 @@ mod reports;
 mod seeds;
 mod synth;
 mod tshark;
+mod tunnels;
 mod waivers;
 mod watch;
+mod zeek;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
