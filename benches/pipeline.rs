@@ -10,7 +10,7 @@ use std::path::Path;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use portaudit::audit::Auditor;
 use portaudit::capture::{CaptureInput, LinkType, Step, Timestamp, Walker};
-use portaudit::decode::{decode, PacketSummary, TunnelMode};
+use portaudit::decode::{decode, Decap, PacketSummary, TunnelMode};
 use portaudit::filter::bpf::{Insn, Program};
 use portaudit::flow::{FlowTable, Limits, Overflow, PacketTable, SegmentTable};
 use portaudit::ingest::{ingest_one, IngestOptions};
@@ -74,12 +74,19 @@ fn tcp_port_443() -> Program {
 fn bench(c: &mut Criterion) {
     let buf = capture();
     let recs = records(&buf);
+    let mut decap = Decap::default();
     let decoded: Vec<(PacketSummary, Option<Timestamp>)> = recs
         .iter()
         .filter_map(|&(s, l, o, ts)| {
-            decode(LinkType::ETHERNET, &buf[s..s + l], o, TunnelMode::Inner)
-                .ok()
-                .map(|d| (d.packet, ts))
+            decode(
+                LinkType::ETHERNET,
+                &buf[s..s + l],
+                o,
+                TunnelMode::Inner,
+                &mut decap,
+            )
+            .ok()
+            .map(|p| (p, ts))
         })
         .collect();
     // A segment's table, as a file read in parallel makes.
@@ -89,7 +96,7 @@ fn bench(c: &mut Criterion) {
     };
     let table_of = |packets: &[(PacketSummary, Option<Timestamp>)]| {
         let mut t = SegmentTable::new(unbounded);
-        t.add_all(packets);
+        t.add_all(packets, &[]);
         FlowTable::from(t)
     };
 
@@ -109,9 +116,17 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("decode", |b| {
         b.iter(|| {
+            let mut decap = Decap::default();
             recs.iter()
                 .filter(|&&(s, l, o, _)| {
-                    decode(LinkType::ETHERNET, &buf[s..s + l], o, TunnelMode::Inner).is_ok()
+                    decode(
+                        LinkType::ETHERNET,
+                        &buf[s..s + l],
+                        o,
+                        TunnelMode::Inner,
+                        &mut decap,
+                    )
+                    .is_ok()
                 })
                 .count()
         })

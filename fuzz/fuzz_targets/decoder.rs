@@ -15,7 +15,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use portaudit::capture::LinkType;
-use portaudit::decode::{decode, TunnelMode};
+use portaudit::decode::{decode, Decap, TunnelMode};
 
 /// Link types of `decoder_survives_arbitrary_frames` in `fuzz.rs`.
 const LINKS: [u32; 10] = [1, 0, 108, 113, 276, 12, 14, 101, 228, 229];
@@ -31,9 +31,9 @@ fuzz_target!(|data: &[u8]| {
         .unwrap_or(u32::from(pick));
     let wire = u32::try_from(frame.len()).unwrap_or(u32::MAX);
     for mode in [TunnelMode::Inner, TunnelMode::Outer, TunnelMode::Both] {
-        if let Ok(d) = decode(LinkType(link), frame, wire, mode) {
+        if let Ok(p) = decode(LinkType(link), frame, wire, mode, &mut Decap::default()) {
             assert_eq!(
-                d.packet.wire_len, wire,
+                p.wire_len, wire,
                 "link {link}: wire length not carried through"
             );
         }

@@ -16,7 +16,7 @@ mod tunnel;
 
 pub use link::{link_payload, IpPayload};
 pub use packet::{
-    decode, Carriers, Decoded, Encap, Fragment, PacketSummary, SkipReason, Transport, PROTO_ICMP,
+    decode, Carriers, Decap, Encap, Fragment, PacketSummary, SkipReason, Transport, PROTO_ICMP,
     PROTO_ICMPV6, PROTO_SCTP, PROTO_TCP, PROTO_UDP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN,
 };
 pub use tunnel::{Tunnel, TunnelKind, TunnelMode, MAX_ENCAPSULATIONS};

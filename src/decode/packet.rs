@@ -151,8 +151,9 @@ pub struct PacketSummary {
 pub enum Encap {
     /// A packet as captured, no tunnel opened.
     None,
-    /// A packet taken out of this tunnel (the innermost, when nested).
-    Inner(Tunnel),
+    /// A packet taken out of a tunnel (the innermost, when nested): its
+    /// index in [`Decap::tunnels`].
+    Inner(u16),
     /// The outer packet of a tunnel of this kind, counted as well as the
     /// packet inside it (`--tunnels both`).
     Carrier(TunnelKind),
@@ -163,38 +164,40 @@ pub const TCP_SYN: u8 = 0x02;
 pub const TCP_RST: u8 = 0x04;
 pub const TCP_ACK: u8 = 0x10;
 
-/// A decoded frame: the packet its flow is keyed on and, with
-/// [`TunnelMode::Both`], the packets of the tunnels that carried it, outer
-/// first, each marked as a carrier.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Decoded {
-    pub packet: PacketSummary,
-    pub carriers: Carriers,
-}
-
-/// The carriers of one packet, at most one per tunnel opened.
+/// The carriers of one packet, outer first, at most one per tunnel opened.
 pub type Carriers = ArrayVec<PacketSummary, { tunnel::MAX_ENCAPSULATIONS }>;
 
+/// What decoding finds of tunnels, kept by the caller across packets so
+/// that the common, untunnelled packet returns no more than its summary.
+#[derive(Debug, Default)]
+pub struct Decap {
+    /// The carriers of the packet just decoded ([`TunnelMode::Both`]),
+    /// else empty.
+    pub carriers: Carriers,
+    /// The tunnels packets came through, which their summaries name by
+    /// index ([`Encap::Inner`]); the caller clears it with the packets
+    /// that name it.
+    pub tunnels: Vec<Tunnel>,
+}
+
 /// Decodes one frame of link type `link`, opening tunnels as `tunnels`
-/// says.
+/// says: the packet its flow is keyed on, and its tunnels in `decap`.
 #[inline]
 pub fn decode(
     link: LinkType,
     frame: &[u8],
     wire_len: u32,
     tunnels: TunnelMode,
-) -> Result<Decoded, SkipReason> {
+    decap: &mut Decap,
+) -> Result<PacketSummary, SkipReason> {
     let ip = ip_packet(link_payload(link, frame)?)?;
     let packet = transport(&ip, wire_len)?;
     if tunnels != TunnelMode::Outer {
         if let Some(opened) = tunnel::open(ip.proto, packet.transport, ip.body) {
-            return decapsulate(ip, packet, opened, tunnels);
+            return decapsulate(ip, packet, opened, tunnels, decap);
         }
     }
-    Ok(Decoded {
-        packet,
-        carriers: Carriers::new(),
-    })
+    Ok(packet)
 }
 
 /// Opens the tunnel `opened` found in `ip` (whose summary is `outer`),
@@ -205,8 +208,10 @@ fn decapsulate<'a>(
     outer: PacketSummary,
     mut opened: Result<tunnel::Opened<'a>, (TunnelKind, SkipReason)>,
     tunnels: TunnelMode,
-) -> Result<Decoded, SkipReason> {
-    let mut carriers = Carriers::new();
+    decap: &mut Decap,
+) -> Result<PacketSummary, SkipReason> {
+    let carriers = &mut decap.carriers;
+    carriers.clear();
     let mut carrier = outer;
     let inner = (|| {
         for _ in 0..tunnel::MAX_ENCAPSULATIONS {
@@ -229,26 +234,29 @@ fn decapsulate<'a>(
             if ip.proto == IPV6_NO_NEXT_HEADER {
                 return Err(SkipReason::EmptyTunnelPacket);
             }
-            let mut packet = transport(&ip, outer.wire_len)?;
+            let packet = transport(&ip, outer.wire_len)?;
             match tunnel::open(ip.proto, packet.transport, ip.body) {
                 Some(next) => {
                     opened = next;
                     carrier = packet;
                 }
-                None => {
-                    packet.encap = Encap::Inner(via);
-                    return Ok(packet);
-                }
+                None => return Ok((packet, via)),
             }
         }
         Err(SkipReason::TooManyEncapsulations)
     })();
     match inner {
-        Ok(packet) => {
+        Ok((mut packet, via)) => {
             if tunnels != TunnelMode::Both {
                 carriers.clear();
             }
-            Ok(Decoded { packet, carriers })
+            // A batch holds far fewer packets than u16::MAX; past it the
+            // tunnel goes unrecorded rather than misnamed.
+            if let Ok(at) = u16::try_from(decap.tunnels.len()) {
+                decap.tunnels.push(via);
+                packet.encap = Encap::Inner(at);
+            }
+            Ok(packet)
         }
         // A tunnel whose inside cannot be used (ARP in VXLAN, a PPTP
         // acknowledgement, a Teredo bubble, a header cut short) counts in
@@ -258,7 +266,7 @@ fn decapsulate<'a>(
             if tunnels != TunnelMode::Both {
                 carriers.clear();
             }
-            Ok(Decoded { packet, carriers })
+            Ok(packet)
         }
     }
 }
@@ -437,7 +445,13 @@ mod tests {
     use proptest::prelude::*;
 
     fn decode(link: LinkType, frame: &[u8], wire_len: u32) -> Result<PacketSummary, SkipReason> {
-        super::decode(link, frame, wire_len, TunnelMode::Inner).map(|d| d.packet)
+        super::decode(
+            link,
+            frame,
+            wire_len,
+            TunnelMode::Inner,
+            &mut Decap::default(),
+        )
     }
 
     proptest! {

@@ -168,18 +168,21 @@ impl FlowStats {
 
     /// Records the tunnel a packet came through, or that it carried one.
     #[inline]
-    pub fn encap(&mut self, e: &Encap) {
+    /// `tunnels`: those the packet's batch names ([`Encap::Inner`]).
+    pub fn encap(&mut self, e: &Encap, tunnels: &[Tunnel]) {
         if *e != Encap::None {
-            self.note_encap(e);
+            self.note_encap(e, tunnels);
         }
     }
 
     #[cold]
-    fn note_encap(&mut self, e: &Encap) {
+    fn note_encap(&mut self, e: &Encap, tunnels: &[Tunnel]) {
         match *e {
             Encap::None => {}
-            Encap::Inner(t) => {
-                self.tunnel.get_or_insert_with(|| Box::new(t));
+            Encap::Inner(at) => {
+                if self.tunnel.is_none() {
+                    self.tunnel = tunnels.get(usize::from(at)).map(|&t| Box::new(t));
+                }
             }
             Encap::Carrier(k) => {
                 self.carrier.get_or_insert(k);

@@ -19,7 +19,7 @@ use std::net::IpAddr;
 use indexmap::IndexMap;
 
 use crate::capture::Timestamp;
-use crate::decode::{PacketSummary, Transport, PROTO_TCP};
+use crate::decode::{PacketSummary, Transport, Tunnel, PROTO_TCP};
 
 use super::key::{Dir, FlowKey, PackedKey};
 use super::map::{FlowMap, Spot};
@@ -169,7 +169,12 @@ struct Stretch {
 impl Stretch {
     /// Adds decoded packets in capture order, within `limits` when the
     /// stretch starts at its capture's start (else orphans are kept).
-    fn add_all(&mut self, packets: &[(PacketSummary, Option<Timestamp>)], limits: Option<&Limits>) {
+    fn add_all(
+        &mut self,
+        packets: &[(PacketSummary, Option<Timestamp>)],
+        tunnels: &[Tunnel],
+        limits: Option<&Limits>,
+    ) {
         let key_of = |(p, _): &(PacketSummary, Option<Timestamp>)| {
             p.fragment
                 .is_none()
@@ -184,9 +189,9 @@ impl Stretch {
                     Some(Spot::Found(at)) => {
                         let s = self.flows.stats_mut(at);
                         s.add(dir, p.wire_len, *ts, tcp_of(p));
-                        s.encap(&p.encap);
+                        s.encap(&p.encap, tunnels);
                     }
-                    _ => self.add(p, *ts, limits),
+                    _ => self.add(p, *ts, tunnels, limits),
                 }
             }
         }
@@ -194,7 +199,13 @@ impl Stretch {
 
     /// Adds a decoded packet, in capture order.
     #[inline]
-    fn add(&mut self, p: &PacketSummary, ts: Option<Timestamp>, limits: Option<&Limits>) {
+    fn add(
+        &mut self,
+        p: &PacketSummary,
+        ts: Option<Timestamp>,
+        tunnels: &[Tunnel],
+        limits: Option<&Limits>,
+    ) {
         match PackedKey::of_packet(p) {
             Some((key, dir)) => {
                 let room = limits.is_none_or(|l| self.flows.len() < l.max_flows);
@@ -202,13 +213,13 @@ impl Stretch {
                     Spot::Found(at) => {
                         let s = self.flows.stats_mut(at);
                         s.add(dir, p.wire_len, ts, tcp_of(p));
-                        s.encap(&p.encap);
+                        s.encap(&p.encap, tunnels);
                     }
                     spot if room => {
                         let at = self.flows.insert_at(spot, key, FlowStats::default());
                         let s = self.flows.stats_mut(at);
                         s.add(dir, p.wire_len, ts, tcp_of(p));
-                        s.encap(&p.encap);
+                        s.encap(&p.encap, tunnels);
                     }
                     Spot::Vacant { .. } => {
                         self.overflow.packets += 1;
@@ -275,8 +286,9 @@ fn trim_fragments(
 
 /// A table that takes decoded packets. A walk of records feeds one.
 pub trait PacketTable {
-    /// Adds decoded packets, in capture order.
-    fn add_all(&mut self, packets: &[(PacketSummary, Option<Timestamp>)]);
+    /// Adds decoded packets, in capture order; `tunnels` are those the
+    /// packets name ([`crate::decode::Decap::tunnels`]).
+    fn add_all(&mut self, packets: &[(PacketSummary, Option<Timestamp>)], tunnels: &[Tunnel]);
 
     /// Whether the table holds more than it may before it is absorbed
     /// (only a [`SegmentTable`] ever does).
@@ -303,7 +315,7 @@ impl SequentialTable {
 
     /// Adds one decoded packet, in capture order.
     pub fn add(&mut self, p: &PacketSummary, ts: Option<Timestamp>) {
-        self.stretch.add(p, ts, Some(&self.limits));
+        self.stretch.add(p, ts, &[], Some(&self.limits));
     }
 
     /// What the limits kept out so far.
@@ -324,8 +336,8 @@ impl SequentialTable {
 }
 
 impl PacketTable for SequentialTable {
-    fn add_all(&mut self, packets: &[(PacketSummary, Option<Timestamp>)]) {
-        self.stretch.add_all(packets, Some(&self.limits));
+    fn add_all(&mut self, packets: &[(PacketSummary, Option<Timestamp>)], tunnels: &[Tunnel]) {
+        self.stretch.add_all(packets, tunnels, Some(&self.limits));
     }
 
     fn over(&self) -> bool {
@@ -353,13 +365,13 @@ impl SegmentTable {
 
     /// Adds one decoded packet, in capture order.
     pub fn add(&mut self, p: &PacketSummary, ts: Option<Timestamp>) {
-        self.stretch.add(p, ts, None);
+        self.stretch.add(p, ts, &[], None);
     }
 }
 
 impl PacketTable for SegmentTable {
-    fn add_all(&mut self, packets: &[(PacketSummary, Option<Timestamp>)]) {
-        self.stretch.add_all(packets, None);
+    fn add_all(&mut self, packets: &[(PacketSummary, Option<Timestamp>)], tunnels: &[Tunnel]) {
+        self.stretch.add_all(packets, tunnels, None);
     }
 
     /// More flows, or more fragments (first ones remembered, later ones

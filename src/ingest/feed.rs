@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use super::IngestOptions;
 use super::{FileStats, Skip, TimeFacts};
 use crate::capture::{Damage, LinkType, RecordSkip, Timestamp};
-use crate::decode::{decode, Decoded, PacketSummary, SkipReason, TunnelMode, MAX_ENCAPSULATIONS};
+use crate::decode::{decode, Decap, PacketSummary, SkipReason, TunnelMode, MAX_ENCAPSULATIONS};
 use crate::filter::{FilterCursor, FilterVerdict};
 use crate::flow::{Overflow, PacketTable};
 
@@ -134,6 +134,9 @@ pub(super) struct Feed {
     pub(super) future_after: Option<Timestamp>,
     pub(super) filter: Option<FilterCursor>,
     pub(super) tunnels: TunnelMode,
+    /// The tunnels of the pending packets, and the carriers of the packet
+    /// being decoded (`--tunnels both`).
+    pub(super) decap: Decap,
 }
 
 impl Feed {
@@ -145,6 +148,7 @@ impl Feed {
             future_after: opts.future_after,
             filter: opts.filter.clone().map(FilterCursor::new),
             tunnels: opts.tunnels,
+            decap: Decap::default(),
         }
     }
 
@@ -183,11 +187,13 @@ impl Feed {
                 }
             }
         }
-        match decode(link, data, orig_len, self.tunnels) {
-            Ok(Decoded { packet, carriers }) => {
+        match decode(link, data, orig_len, self.tunnels, &mut self.decap) {
+            Ok(packet) => {
                 tally.decoded += 1;
-                self.pending
-                    .extend(carriers.into_iter().map(|carrier| (carrier, ts)));
+                if !self.decap.carriers.is_empty() {
+                    let carriers = self.decap.carriers.drain(..);
+                    self.pending.extend(carriers.map(|carrier| (carrier, ts)));
+                }
                 self.pending.push((packet, ts));
                 if self.pending.len() >= PENDING {
                     self.flush(table);
@@ -201,7 +207,8 @@ impl Feed {
 
     /// Adds the packets waiting to the table.
     pub(super) fn flush(&mut self, table: &mut impl PacketTable) {
-        table.add_all(&self.pending);
+        table.add_all(&self.pending, &self.decap.tunnels);
         self.pending.clear();
+        self.decap.tunnels.clear();
     }
 }

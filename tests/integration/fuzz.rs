@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use portaudit::capture::{CaptureInput, LinkType};
-use portaudit::decode::{decode, TunnelMode};
+use portaudit::decode::{decode, Decap, TunnelMode};
 use portaudit::ingest::{ingest_bytes, ingest_one, ingest_reader_with, FileStats, IngestOptions};
 use portaudit::rules::{Catalog, Deployment, Profile};
 use portaudit_synth::{sock, Encapsulation, Scenario};
@@ -204,7 +204,7 @@ proptest! {
     ) {
         let wire = frame.len() as u32 + extra;
         for mode in MODES {
-            let _ = decode(LinkType(link), &frame, wire, mode);
+            let _ = decode(LinkType(link), &frame, wire, mode, &mut Decap::default());
         }
     }
 
@@ -228,8 +228,11 @@ proptest! {
         frame.truncate(cut.max(1).min(frame.len()));
         let wire = frame.len() as u32;
         for mode in MODES {
-            if let Ok(d) = decode(LinkType::ETHERNET, &frame, wire, mode) {
-                prop_assert_eq!(d.packet.wire_len, wire);
+            let mut decap = Decap::default();
+            if let Ok(p) = decode(LinkType::ETHERNET, &frame, wire, mode, &mut decap) {
+                prop_assert_eq!(p.wire_len, wire);
+                prop_assert!(decap.carriers.iter().all(|c| c.wire_len == wire));
+                prop_assert!(mode == TunnelMode::Both || decap.carriers.is_empty());
             }
         }
     }
@@ -257,7 +260,7 @@ proptest! {
         frame.truncate(cut.max(1).min(frame.len()));
         let wire = frame.len() as u32;
         for mode in MODES {
-            let _ = decode(LinkType(101), &frame, wire, mode);
+            let _ = decode(LinkType(101), &frame, wire, mode, &mut Decap::default());
         }
     }
 

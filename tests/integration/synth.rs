@@ -3,7 +3,7 @@
 //! and kind counts it reports are what the flow table finds.
 
 use portaudit::capture::LinkType;
-use portaudit::decode::{decode, SkipReason, Transport, TunnelMode};
+use portaudit::decode::{decode, Decap, SkipReason, Transport, TunnelMode};
 use portaudit::flow::{resolve, FlowState};
 use portaudit::ingest::{ingest_bytes, Skip};
 use portaudit_synth::{write_enterprise, write_flood, EnterpriseSpec, FloodCounts};
@@ -29,9 +29,14 @@ fn flood_frames_decode_as_intended() {
     );
     // The handcrafted layout is what etherparse reads too.
     let frame = &bytes[24 + 16 + 100 * 76..][..60];
-    let p = decode(LinkType::ETHERNET, frame, 60, TunnelMode::Inner)
-        .unwrap()
-        .packet;
+    let p = decode(
+        LinkType::ETHERNET,
+        frame,
+        60,
+        TunnelMode::Inner,
+        &mut Decap::default(),
+    )
+    .unwrap();
     assert!(matches!(p.transport, Transport::Ports { dst: 443, .. }));
     let e = etherparse::SlicedPacket::from_ethernet(frame).unwrap();
     assert!(
