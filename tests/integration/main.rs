@@ -17,6 +17,7 @@ mod reports;
 mod seeds;
 mod synth;
 mod tshark;
+mod tshark_tunnels;
 mod tunnels;
 mod waivers;
 mod watch;
