@@ -35,17 +35,7 @@ use crate::report::{
 };
 use crate::rules::{Catalog, Deployment, Profile, RulesError, Severity};
 
-/// Exit statuses (README and `--help` document them).
-pub mod exit_code {
-    /// No finding at or above `--fail-on`.
-    pub const CLEAN: i32 = 0;
-    /// Findings at or above `--fail-on`.
-    pub const FINDINGS: i32 = 1;
-    /// Usage, deployment or rules error, or a capture that cannot be read.
-    pub const ERROR: i32 = 2;
-    /// A capture was damaged; what could be read was audited.
-    pub const DAMAGED: i32 = 3;
-}
+pub use crate::report::exit_code;
 
 /// Where a report goes: a file, or stdout for `-`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -372,19 +362,7 @@ fn read_all(
     ingested
 }
 
-/// Exit status for what the inputs showed.
-fn input_status(files: &[FileStats]) -> Option<i32> {
-    if files.iter().any(|f| f.unreadable.is_some()) {
-        Some(exit_code::ERROR)
-    } else if files
-        .iter()
-        .any(|f| !f.damage.is_empty() || f.incomplete_note().is_some())
-    {
-        Some(exit_code::DAMAGED)
-    } else {
-        None
-    }
-}
+use crate::report::input_status;
 
 /// Unreadable and damaged inputs, printed even with `--quiet`.
 fn print_problems(files: &[FileStats]) {
@@ -626,17 +604,10 @@ impl Reports {
 
 /// The exit status of a finished audit: inputs first, then findings.
 fn verdict(summary: &RunSummary<'_>, quiet: bool) -> i32 {
-    if let Some(code) = input_status(summary.files) {
-        if quiet {
-            print_problems(summary.files);
-        }
-        return code;
+    if quiet && input_status(summary.files).is_some() {
+        print_problems(summary.files);
     }
-    if summary.failing() > 0 {
-        exit_code::FINDINGS
-    } else {
-        exit_code::CLEAN
-    }
+    summary.status()
 }
 
 /// Writes the flow table alone; returns the exit status.

@@ -10,14 +10,13 @@ use std::io::{self, Write};
 use std::net::IpAddr;
 
 use super::cells::FindingText;
-use super::records::FINDINGS_COLUMNS;
 use super::text::plural;
 use super::writer::{Audited, ReportWriter};
 use super::AuditDoc;
 use crate::audit::{Finding, RuleCoverage, SITE_PROFILE as SITE};
 use crate::capture::Timestamp;
 use crate::ingest::{kept_out, FileStats, Skip};
-use crate::rules::{AuditScope, FindingKind, ProfileBinding, Severity};
+use crate::rules::{AuditScope, FindingKind, ProfileBinding, Scope, Severity};
 
 mod captures;
 mod matrix;
@@ -68,6 +67,38 @@ fn status_rank(status: &str) -> usize {
         .iter()
         .position(|(s, _)| *s == status)
         .unwrap_or(STATUSES.len())
+}
+
+/// More captures than this are listed folded behind a summary line.
+const FOLD_CAPTURES: usize = 5;
+
+/// The time the captures span, or, when some timestamps are impossible
+/// (zero, or more than a day in the future), that the span cannot be
+/// trusted and why, as the command line's summary says it.
+fn time_span(files: &[FileStats]) -> String {
+    let first = files.iter().filter_map(|f| f.first_ts).min();
+    let last = files.iter().filter_map(|f| f.last_ts).max();
+    let (zero, future): (u64, u64) = files
+        .iter()
+        .fold((0, 0), |(z, f), s| (z + s.times.zero, f + s.times.future));
+    let (Some(a), Some(b)) = (first, last) else {
+        return String::new();
+    };
+    if zero + future == 0 {
+        return format!("; from {a} to {b}");
+    }
+    let mut odd = Vec::new();
+    if zero > 0 {
+        odd.push(format!("{zero} dated 1970-01-01 (zero)"));
+    }
+    if future > 0 {
+        odd.push(format!("{future} more than a day in the future"));
+    }
+    format!(
+        "; no real time span: {} of the packets' timestamps are impossible ({}), so the first and last times ({a}, {b}) are not the traffic's",
+        zero + future,
+        odd.join(", ")
+    )
 }
 
 /// Writes the audit as one self-contained HTML page.
@@ -154,6 +185,18 @@ fn proto_ports(proto: &str, ports: &str) -> String {
     }
 }
 
+/// What a rule asks of the traffic: required or optional between hosts;
+/// local and retired rules are neither, they say the port must not be seen
+/// there.
+fn requirement(c: &RuleCoverage) -> &'static str {
+    match c.scope {
+        Scope::Local => "local only",
+        Scope::Retired => "retired",
+        Scope::Network if c.required => "required",
+        Scope::Network => "optional",
+    }
+}
+
 /// Escaped text that may wrap after each comma: a list of twenty ports
 /// should not push a matrix cell across the page.
 fn breakable(text: &str) -> String {
@@ -186,8 +229,9 @@ fn page(s: &mut String, doc: &AuditDoc, max_rows: usize) -> fmt::Result {
     writeln!(s, "</head>")?;
     writeln!(s, "<body>")?;
     header(s, doc, &verdict)?;
-    matrix(s, doc)?;
+    // The findings first: what is wrong, then the matrix that places it.
     findings(s, doc, max_rows)?;
+    matrix(s, doc)?;
     coverage(s, doc)?;
     decode(s, doc)?;
     writeln!(
@@ -207,7 +251,33 @@ struct Verdict {
 }
 
 impl Verdict {
+    /// The verdict the exit status gives: damaged or unreadable inputs
+    /// decide it before findings do, as on the command line.
     fn of(doc: &AuditDoc) -> Verdict {
+        let status = doc.run.status();
+        let findings = Verdict::of_findings(doc);
+        let (word, class, why) = match status {
+            super::exit_code::DAMAGED => (
+                "DAMAGED",
+                "fail",
+                format!("a capture is damaged or incomplete; {}", findings.why),
+            ),
+            super::exit_code::ERROR => (
+                "UNREADABLE",
+                "fail",
+                format!("a capture could not be read; {}", findings.why),
+            ),
+            _ => (findings.word, findings.class, findings.why),
+        };
+        Verdict {
+            word,
+            class,
+            why: format!("exit status {status}: {why}"),
+        }
+    }
+
+    /// Pass or fail by the findings alone.
+    fn of_findings(doc: &AuditDoc) -> Verdict {
         let failing = doc.run.failing();
         match doc.run.fail_on {
             None => Verdict {
@@ -290,7 +360,24 @@ fn header(s: &mut String, doc: &AuditDoc, verdict: &Verdict) -> fmt::Result {
         )?;
     }
     writeln!(s, "</ul></dd>")?;
-    writeln!(s, "<dt>Captures</dt><dd><ul class=\"plain\">")?;
+    // Many captures fold behind a line, so that the verdict and the
+    // findings stay near the top.
+    let fold = files.len() > FOLD_CAPTURES;
+    let read: u64 = files.iter().map(|f| f.packets_read).sum();
+    if fold {
+        writeln!(
+            s,
+            "<dt>Captures</dt><dd><details id=\"captures\"><summary>{} captures, {read} packets{}</summary><ul class=\"plain\">",
+            files.len(),
+            if troubled.is_empty() {
+                String::new()
+            } else {
+                format!("; {} damaged, incomplete or unreadable", troubled.len())
+            }
+        )?;
+    } else {
+        writeln!(s, "<dt>Captures</dt><dd><ul class=\"plain\">")?;
+    }
     for f in files {
         writeln!(
             s,
@@ -307,21 +394,15 @@ fn header(s: &mut String, doc: &AuditDoc, verdict: &Verdict) -> fmt::Result {
             ))
         )?;
     }
-    writeln!(s, "</ul></dd>")?;
-    let read: u64 = files.iter().map(|f| f.packets_read).sum();
+    writeln!(s, "</ul>{}</dd>", if fold { "</details>" } else { "" })?;
     let used: u64 = files.iter().map(|f| f.packets_decoded).sum();
-    let first = files.iter().filter_map(|f| f.first_ts).min();
-    let last = files.iter().filter_map(|f| f.last_ts).max();
     writeln!(
         s,
         "<dt>Traffic</dt><dd>{read} packets read, {used} used; {} ({:.1}% one-way, {:.1}% of TCP flows mid-stream){}</dd>",
         plural(flows.flows as usize, "flow", "flows"),
         flows.one_way_share() * 100.0,
         flows.mid_stream_share() * 100.0,
-        match (first, last) {
-            (Some(a), Some(b)) => format!("; from {a} to {b}"),
-            _ => String::new(),
-        }
+        Esc(&time_span(files))
     )?;
     let fs = doc.findings();
     let by_severity: Vec<String> = [Severity::Error, Severity::Warning, Severity::Info]
@@ -364,7 +445,7 @@ fn header(s: &mut String, doc: &AuditDoc, verdict: &Verdict) -> fmt::Result {
     writeln!(s, "</header>")?;
     writeln!(
         s,
-        "<nav><a href=\"#matrix\">Role matrix</a><a href=\"#findings-section\">Findings</a><a href=\"#coverage-section\">Rule coverage</a><a href=\"#decode\">Decode statistics</a></nav>"
+        "<nav><a href=\"#findings-section\">Findings</a><a href=\"#matrix\">Role matrix</a><a href=\"#coverage-section\">Rule coverage</a><a href=\"#decode\">Decode statistics</a></nav>"
     )
 }
 

@@ -28,7 +28,7 @@ pub use records::{
     write_findings, write_flows, FlowColumns, Format, MoreColumns, FINDINGS_COLUMNS,
 };
 pub use sarif::write_sarif;
-pub use summary::{write_stats, Baseline, RunSummary};
+pub use summary::{exit_code, input_status, write_stats, Baseline, RunSummary};
 pub use table::{write_table, Column};
 pub use text::plural;
 pub use writer::{writer, Audited, ReportWriter, WRITERS};

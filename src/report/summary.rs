@@ -53,6 +53,32 @@ pub(crate) fn odd_times(f: &FileStats) -> Vec<String> {
     .collect()
 }
 
+/// Exit statuses (README and `--help` document them).
+pub mod exit_code {
+    /// No finding at or above `--fail-on`.
+    pub const CLEAN: i32 = 0;
+    /// Findings at or above `--fail-on`.
+    pub const FINDINGS: i32 = 1;
+    /// Usage, deployment or rules error, or a capture that cannot be read.
+    pub const ERROR: i32 = 2;
+    /// A capture was damaged; what could be read was audited.
+    pub const DAMAGED: i32 = 3;
+}
+
+/// Exit status for what the inputs showed, when they decide it.
+pub fn input_status(files: &[FileStats]) -> Option<i32> {
+    if files.iter().any(|f| f.unreadable.is_some()) {
+        Some(exit_code::ERROR)
+    } else if files
+        .iter()
+        .any(|f| !f.damage.is_empty() || f.incomplete_note().is_some())
+    {
+        Some(exit_code::DAMAGED)
+    } else {
+        None
+    }
+}
+
 /// Everything the summary reports.
 pub struct RunSummary<'a> {
     pub files: &'a [FileStats],
@@ -93,6 +119,16 @@ impl RunSummary<'_> {
         let known = f.baseline == Some(BaselineState::Unchanged);
         let counts = !known || self.baseline.is_some_and(|b| b.fail_on_known);
         counts && f.waived.is_none() && self.fails(f.severity)
+    }
+
+    /// The exit status of the audit (reports not yet written): inputs
+    /// first, then findings.
+    pub fn status(&self) -> i32 {
+        input_status(self.files).unwrap_or(if self.failing() > 0 {
+            exit_code::FINDINGS
+        } else {
+            exit_code::CLEAN
+        })
     }
 
     /// Findings that make the exit status 1.

@@ -143,6 +143,8 @@ fn dump_dom(browser: &Path, url: &str, scratch: &Path, run: usize) -> String {
 struct Row {
     hidden: bool,
     kind: String,
+    src_role: String,
+    dst_role: String,
     cells: Vec<String>,
 }
 
@@ -152,8 +154,8 @@ impl Row {
     }
 
     fn bytes(&self) -> u64 {
-        // Column 15 of the 19 (docs/audit.md#finding-rows order) is bytes.
-        self.cells[14].parse().unwrap()
+        // severity, kind, route, service, rule, bytes, detail.
+        self.cells[5].parse().unwrap()
     }
 }
 
@@ -167,14 +169,19 @@ fn finding_rows(dom: &str) -> Vec<Row> {
     let tr = Regex::new(r#"(?s)<tr ([^>]*)>(.*?)</tr>"#).unwrap();
     let td = Regex::new(r#"(?s)<td[^>]*>(.*?)</td>"#).unwrap();
     let tag = Regex::new(r#"<[^>]*>"#).unwrap();
-    let kind = Regex::new(r#"data-kind="([^"]*)""#).unwrap();
+    let attr = |name: &str, tr: &str| {
+        Regex::new(&format!(r#"data-{name}="([^"]*)""#))
+            .unwrap()
+            .captures(tr)
+            .map(|k| k[1].to_string())
+            .unwrap_or_default()
+    };
     tr.captures_iter(body)
         .map(|r| Row {
             hidden: r[1].contains(" hidden"),
-            kind: kind
-                .captures(&r[1])
-                .map(|k| k[1].to_string())
-                .unwrap_or_default(),
+            kind: attr("kind", &r[1]),
+            src_role: attr("src-role", &r[1]),
+            dst_role: attr("dst-role", &r[1]),
             cells: td
                 .captures_iter(&r[2])
                 .map(|c| tag.replace_all(&c[1], "").trim().to_string())
@@ -249,7 +256,7 @@ fn the_report_renders_in_headless_chromium_and_its_fragment_sorts_and_filters() 
             "{grid}: {from} -> {to}"
         );
     }
-    assert!(dom.contains("<span class=\"chip st-observed\" data-rule=\"console-to-ad-ldap-ldaps\""));
+    assert!(dom.contains("<a class=\"chip st-observed\" data-rule=\"console-to-ad-ldap-ldaps\""));
     let rows = finding_rows(&dom);
     assert_eq!(rows.len(), 10);
     assert!(rows.iter().all(|r| !r.hidden));
@@ -257,16 +264,28 @@ fn the_report_renders_in_headless_chromium_and_its_fragment_sorts_and_filters() 
     let known = rows
         .iter()
         .find(|r| {
-            r.kind == "wrong-direction" && r.cells[4] == "10.1.0.10" && r.cells[6] == "10.1.20.12"
+            r.kind == "wrong-direction"
+                && r.cells[2] == "10.1.0.10 (console) \u{2192} 10.1.20.12 (responder)"
         })
         .expect("the wrong-direction finding from the console to 10.1.20.12");
     assert_eq!(
         (
             known.cells[0].as_str(),
-            known.cells[9].as_str(),
-            known.cells[11].as_str()
+            known.cells[3].as_str(),
+            known.cells[4].as_str()
         ),
-        ("error", "443", "established")
+        ("error", "tcp/443", "responder-to-console-https-443")
+    );
+    // The counters, times and Community IDs are in the row's details.
+    assert!(
+        known.cells[6].contains("stateestablished"),
+        "{}",
+        known.cells[6]
+    );
+    assert!(
+        known.cells[6].contains("community IDs1:"),
+        "{}",
+        known.cells[6]
     );
 
     // Filtered: rows without the text are hidden.
@@ -291,5 +310,98 @@ fn the_report_renders_in_headless_chromium_and_its_fragment_sorts_and_filters() 
     assert_eq!(shown.len(), 4);
     assert!(shown
         .iter()
-        .all(|r| r.cells[5] == "responder" && r.cells[7] == "console"));
+        .all(|r| r.src_role == "responder" && r.dst_role == "console"));
+}
+
+/// The page of an audit with `args` (inputs and options), and its exit status.
+fn page_of(args: &[&str]) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("page.html");
+    let o = bin()
+        .current_dir(root())
+        .args(["audit", "-q", "-d", AIR, "-o", "/dev/null", "--html"])
+        .arg(&out)
+        .args(args)
+        .output()
+        .expect("the portaudit binary runs");
+    (code(&o), std::fs::read_to_string(&out).unwrap())
+}
+
+/// What the page says agrees with the command line: the exit status in the
+/// banner, local rules not called optional, a violated rule linked to its
+/// findings, a cell coloured by its worst finding, the findings before the
+/// matrix, and every finding's route, service, rule and detail in its row.
+#[test]
+fn the_page_agrees_with_the_command_line() {
+    let (status, page) = page_of(&[VIOLATIONS]);
+    assert_eq!(status, 1);
+    assert!(page.contains(">FAIL</span> exit status 1: 7 findings at or above error"));
+    assert!(page.find("id=\"findings-section\"").unwrap() < page.find("id=\"matrix\"").unwrap());
+    // The console opens connections to responders against the rules: no
+    // rule in the cell, two findings, the worst an error.
+    assert!(page.contains(
+        "<td data-from=\"console\" data-to=\"responder\" data-status=\"none\" data-findings=\"2\" data-worst=\"error\" class=\"st-none hit hit-error\">"
+    ));
+    // Chips are numbered by their coverage row and link to it.
+    let chip = Regex::new(r##"<a class="chip st-violated" data-rule="responder-to-console-https-443" href="#r(\d+)""##).unwrap();
+    let n = &chip.captures(&page).expect("a numbered chip")[1];
+    let row = Regex::new(&format!(r#"(?s)<tr id="r{n}" data-profile="binalyze-air" data-rule="responder-to-console-https-443" data-status="violated">(.*?)</tr>"#)).unwrap();
+    let row = &row.captures(&page).expect("its coverage row")[1];
+    assert!(row.contains("<td>required</td>"), "{row}");
+    assert!(
+        row.contains("href=\"#profile=binalyze-air&amp;rule=responder-to-console-https-443\""),
+        "{row}"
+    );
+    let local = Regex::new(
+        r#"(?s)data-rule="site-console-database-local" data-status="violated">(.*?)</tr>"#,
+    )
+    .unwrap();
+    let local = &local.captures(&page).expect("the local rule's row")[1];
+    assert!(local.contains("<td>local only</td>"), "{local}");
+    assert!(!local.contains("optional"), "{local}");
+    // A finding row: route, service, rule and detail in its cells.
+    assert!(page.contains("<td class=\"route\" data-v=\"4-010.001.000.010\"><span class=\"mono\">10.1.0.10</span> <span class=\"role\">(console)</span> \u{2192} <span class=\"mono\">10.1.20.12</span> <span class=\"role\">(responder)</span></td>"));
+    assert!(page.contains("<td class=\"rule\" title=\"responder-to-console-https-443\">responder-to-console-https-443</td>"));
+}
+
+/// Many captures fold behind one line; a damaged one makes the banner say
+/// exit status 3; impossible timestamps are not shown as the traffic's span.
+#[test]
+fn many_captures_fold_damage_is_the_verdict_and_odd_times_are_no_span() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(root().join(VIOLATIONS)).unwrap();
+    let mut files = Vec::new();
+    for i in 0..6 {
+        let p = dir.path().join(format!("part{i}.pcap"));
+        // The last one is cut in the middle of a record.
+        let len = if i == 5 {
+            bytes.len() - 10
+        } else {
+            bytes.len()
+        };
+        std::fs::write(&p, &bytes[..len]).unwrap();
+        files.push(path_str(&p));
+    }
+    let args: Vec<&str> = files.iter().map(String::as_str).collect();
+    let (status, page) = page_of(&args);
+    assert_eq!(status, 3);
+    assert!(
+        page.contains("<details id=\"captures\"><summary>6 captures, "),
+        "folded"
+    );
+    assert!(page.contains("; 1 damaged, incomplete or unreadable</summary>"));
+    assert!(page.contains(">DAMAGED</span> exit status 3: a capture is damaged or incomplete;"));
+
+    // A capture dated from the epoch: its first packet's time is zero.
+    let mut s = portaudit_synth::Scenario::new(0);
+    s.ping(
+        "10.1.0.10".parse().unwrap(),
+        "10.1.20.11".parse().unwrap(),
+        2,
+    );
+    let epoch = dir.path().join("epoch.pcap");
+    s.write_pcap(File::create(&epoch).unwrap()).unwrap();
+    let (_, page) = page_of(&[&path_str(&epoch)]);
+    assert!(page.contains("no real time span: 1 of the packets&#39; timestamps are impossible (1 dated 1970-01-01 (zero))"), "{}", &page[page.find("<dt>Traffic").unwrap()..][..400]);
+    assert!(!page.contains("; from 1970"));
 }

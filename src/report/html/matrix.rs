@@ -1,7 +1,7 @@
 //! The role matrix of the HTML page: a grid per profile and one for the
 //! site rules, each cell a chip per rule coloured by its status.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::{self, Write as _};
 
 use super::*;
@@ -11,7 +11,7 @@ pub(super) fn matrix(s: &mut String, doc: &AuditDoc) -> fmt::Result {
     writeln!(s, "<h2>Role matrix</h2>")?;
     writeln!(
         s,
-        "<p>Rows: the role that opens the connection; columns: the role that answers. Each chip is a rule of the profile with its protocol, ports and coverage (hover for the rule, its purpose and the sentence it comes from); a cell takes the colour of its worst rule. A red number counts the findings from the row's role to the column's and links to them.</p>"
+        "<p>Rows: the role that opens the connection; columns: the role that answers. Each chip is a rule of the profile with its protocol, ports and coverage; its number is its row in the <a href=\"#coverage-section\">rule coverage</a> table (hover for the rule, its purpose and the sentence it comes from). A cell takes the colour of its worst rule, or of its worst finding when that is worse: red for an error, amber for a warning. A red number counts the findings from the row's role to the column's and links to them.</p>"
     )?;
     writeln!(s, "<ul class=\"legend\">")?;
     for (status, meaning) in STATUSES {
@@ -21,28 +21,60 @@ pub(super) fn matrix(s: &mut String, doc: &AuditDoc) -> fmt::Result {
         )?;
     }
     writeln!(s, "</ul>")?;
+    let numbers: Numbers = doc
+        .coverage()
+        .iter()
+        .enumerate()
+        .map(|(i, c)| ((c.profile.as_str(), c.rule_id.as_str()), i + 1))
+        .collect();
     for b in &doc.deployment.profiles {
-        profile_grid(s, doc, b)?;
+        profile_grid(s, doc, b, &numbers)?;
     }
-    site_grid(s, doc)?;
+    site_grid(s, doc, &numbers)?;
     writeln!(s, "</section>")
 }
 
-/// One chip: a rule's protocol and ports with its status word, the rest in
-/// its title.
-fn chip(s: &mut String, c: &RuleCoverage) -> fmt::Result {
+/// Each rule's number: its row in the coverage table, by (profile, rule).
+type Numbers<'a> = HashMap<(&'a str, &'a str), usize>;
+
+/// Findings of a cell: how many, and the worst severity among them.
+#[derive(Clone, Copy, Default)]
+struct Hits {
+    count: usize,
+    worst: Option<Severity>,
+}
+
+impl Hits {
+    fn add(&mut self, f: &Finding) {
+        self.count += 1;
+        self.worst = self.worst.max(Some(f.severity));
+    }
+
+    fn join(&mut self, o: Hits) {
+        self.count += o.count;
+        self.worst = self.worst.max(o.worst);
+    }
+}
+
+/// One chip: its number, a rule's protocol and ports with its status
+/// word, the rest in its title; it links to the rule's coverage row.
+fn chip(s: &mut String, c: &RuleCoverage, numbers: &Numbers<'_>) -> fmt::Result {
     let title = format!(
         "{} ({}, {})\n{}\n\u{201c}{}\u{201d}\n{}",
         c.rule_id,
         c.status.label(),
-        if c.required { "required" } else { "optional" },
+        requirement(c),
         c.purpose,
         c.source,
         c.counts()
     );
+    let n = numbers
+        .get(&(c.profile.as_str(), c.rule_id.as_str()))
+        .copied()
+        .unwrap_or(0);
     write!(
         s,
-        "<span class=\"chip st-{}\" data-rule=\"{}\" title=\"{}\"><b>{}</b> <small>{}</small></span>",
+        "<a class=\"chip st-{}\" data-rule=\"{}\" href=\"#r{n}\" title=\"{}\"><span class=\"n\">{n}</span> <b>{}</b> <small>{}</small></a>",
         Esc(c.status.label()),
         Esc(&c.rule_id),
         Esc(&title),
@@ -55,28 +87,38 @@ fn chip(s: &mut String, c: &RuleCoverage) -> fmt::Result {
 /// the number of findings linked to `href`.
 fn cell(
     s: &mut String,
-    from: &str,
-    to: &str,
+    (from, to): (&str, &str),
     rules: &[&RuleCoverage],
-    findings: usize,
+    numbers: &Numbers<'_>,
+    hits: Hits,
     href: &str,
 ) -> fmt::Result {
+    let findings = hits.count;
     let worst = rules
         .iter()
         .map(|c| c.status.label())
         .min_by_key(|st| status_rank(st))
         .unwrap_or("none");
+    // The worst finding colours the cell when it is worse than the worst
+    // rule: an error is as bad as a violated rule, a warning as an
+    // unanswered one.
+    let shade = match hits.worst {
+        Some(Severity::Error) if status_rank(worst) > status_rank("violated") => " hit-error",
+        Some(Severity::Warning) if status_rank(worst) > status_rank("unanswered") => " hit-warning",
+        _ => "",
+    };
     write!(
         s,
-        "<td data-from=\"{}\" data-to=\"{}\" data-status=\"{}\" data-findings=\"{findings}\" class=\"st-{}{}\">",
+        "<td data-from=\"{}\" data-to=\"{}\" data-status=\"{}\" data-findings=\"{findings}\" data-worst=\"{}\" class=\"st-{}{}{shade}\">",
         Esc(from),
         Esc(to),
         Esc(worst),
+        hits.worst.map_or("none", Severity::label),
         Esc(worst),
         if findings > 0 { " hit" } else { "" }
     )?;
     for c in rules {
-        chip(s, c)?;
+        chip(s, c, numbers)?;
     }
     if findings > 0 {
         write!(
@@ -91,7 +133,12 @@ fn cell(
     writeln!(s, "</td>")
 }
 
-fn profile_grid(s: &mut String, doc: &AuditDoc, b: &ProfileBinding) -> fmt::Result {
+fn profile_grid(
+    s: &mut String,
+    doc: &AuditDoc,
+    b: &ProfileBinding,
+    numbers: &Numbers<'_>,
+) -> fmt::Result {
     let p = &b.profile;
     let ids: BTreeSet<&str> = p.rules.iter().map(|r| r.id.as_str()).collect();
     let rules: Vec<&RuleCoverage> = doc
@@ -102,7 +149,7 @@ fn profile_grid(s: &mut String, doc: &AuditDoc, b: &ProfileBinding) -> fmt::Resu
     let roles: Vec<&str> = p.roles.iter().map(|r| r.id.as_str()).collect();
     // Findings by (from, to) role, counted once per pair; the rest have an
     // end bound to no role of this profile.
-    let mut hits: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    let mut hits: BTreeMap<(&str, &str), Hits> = BTreeMap::new();
     let mut outside = 0;
     for f in doc.findings().iter().filter(|f| f.concerns(&p.id)) {
         let src: Vec<&str> = f
@@ -122,7 +169,7 @@ fn profile_grid(s: &mut String, doc: &AuditDoc, b: &ProfileBinding) -> fmt::Resu
         }
         for a in &src {
             for b in &dst {
-                *hits.entry((a, b)).or_default() += 1;
+                hits.entry((a, b)).or_default().add(f);
             }
         }
     }
@@ -166,14 +213,14 @@ fn profile_grid(s: &mut String, doc: &AuditDoc, b: &ProfileBinding) -> fmt::Resu
             let n = hits
                 .get(&(from.id.as_str(), to.id.as_str()))
                 .copied()
-                .unwrap_or(0);
+                .unwrap_or_default();
             let href = format!(
                 "#profile={}&src={}&dst={}",
                 fragment_value(&p.id),
                 fragment_value(&from.id),
                 fragment_value(&to.id)
             );
-            cell(s, &from.id, &to.id, &here, n, &href)?;
+            cell(s, (&from.id, &to.id), &here, numbers, n, &href)?;
         }
         writeln!(s, "</tr>")?;
     }
@@ -206,7 +253,7 @@ fn role_title(b: &ProfileBinding, id: &str, name: &str) -> String {
 /// The deployment's own rules, keyed by the words of their sides (roles,
 /// `*`, addresses). Their findings are counted by rule: a site rule's
 /// sides are not roles that a finding's ends could be matched against.
-fn site_grid(s: &mut String, doc: &AuditDoc) -> fmt::Result {
+fn site_grid(s: &mut String, doc: &AuditDoc, numbers: &Numbers<'_>) -> fmt::Result {
     let ids: BTreeSet<&str> = doc
         .deployment
         .site_rules
@@ -235,11 +282,12 @@ fn site_grid(s: &mut String, doc: &AuditDoc) -> fmt::Result {
             }
         }
     }
-    let mut by_rule: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut by_rule: BTreeMap<&str, Hits> = BTreeMap::new();
     for f in doc.findings().iter().filter(|f| f.concerns(SITE)) {
-        *by_rule
+        by_rule
             .entry(f.rule_id.as_deref().unwrap_or_default())
-            .or_default() += 1;
+            .or_default()
+            .add(f);
     }
     writeln!(
         s,
@@ -270,15 +318,15 @@ fn site_grid(s: &mut String, doc: &AuditDoc) -> fmt::Result {
                 .collect();
             let mut rule_ids: Vec<&str> = here.iter().map(|c| c.rule_id.as_str()).collect();
             rule_ids.dedup();
-            let n: usize = rule_ids
-                .iter()
-                .map(|id| by_rule.get(id).copied().unwrap_or(0))
-                .sum();
+            let mut n = Hits::default();
+            for id in &rule_ids {
+                n.join(by_rule.get(id).copied().unwrap_or_default());
+            }
             let href = format!(
                 "#profile={SITE}&rule={}",
                 fragment_value(&rule_ids.join(","))
             );
-            cell(s, from, to, &here, n, &href)?;
+            cell(s, (from, to), &here, numbers, n, &href)?;
         }
         writeln!(s, "</tr>")?;
     }

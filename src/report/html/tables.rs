@@ -1,11 +1,23 @@
 //! The findings and rule-coverage tables of the HTML page.
 
+use std::collections::HashMap;
 use std::fmt::{self, Write as _};
 
 use super::*;
 
-/// Columns the script sorts as numbers.
-const NUMERIC: [&str; 5] = ["severity", "dst_port", "connections", "packets", "bytes"];
+/// The findings table's columns: (sort key, header, numeric). What a
+/// reader needs to judge a finding is visible at 1400 px; the rest (profile,
+/// initiator basis, state, counters, times, Community IDs) is in each
+/// row's details.
+const FINDING_COLUMNS: [(&str, &str, bool); 7] = [
+    ("severity", "severity", true),
+    ("kind", "kind", false),
+    ("route", "source (role) \u{2192} destination (role)", false),
+    ("service", "service", false),
+    ("rule_id", "rule", false),
+    ("bytes", "bytes", true),
+    ("detail", "detail", false),
+];
 
 pub(super) fn findings(s: &mut String, doc: &AuditDoc, max_rows: usize) -> fmt::Result {
     let fs = doc.findings();
@@ -65,14 +77,14 @@ pub(super) fn findings(s: &mut String, doc: &AuditDoc, max_rows: usize) -> fmt::
     writeln!(s, "<div class=\"scroll\">")?;
     writeln!(s, "<table id=\"findings\" class=\"sortable\">")?;
     write!(s, "<thead><tr>")?;
-    for key in FINDINGS_COLUMNS {
-        if NUMERIC.contains(&key) {
+    for (key, label, numeric) in FINDING_COLUMNS {
+        if numeric {
             write!(
                 s,
-                "<th data-key=\"{key}\" data-type=\"num\" class=\"num\">{key}</th>"
+                "<th data-key=\"{key}\" data-type=\"num\" class=\"num col-{key}\">{label}</th>"
             )?;
         } else {
-            write!(s, "<th data-key=\"{key}\">{key}</th>")?;
+            write!(s, "<th data-key=\"{key}\" class=\"col-{key}\">{label}</th>")?;
         }
     }
     writeln!(s, "</tr></thead>")?;
@@ -99,40 +111,70 @@ fn finding_row(s: &mut String, n: usize, f: &Finding) -> fmt::Result {
     )?;
     writeln!(
         s,
-        "<td data-v=\"{}\">{sev}</td><td>{}</td><td>{}</td><td class=\"wrap\">{}</td>",
+        "<td data-v=\"{}\">{sev}</td><td class=\"nowrap\">{}</td>",
         severity_rank(f.severity),
         f.kind.label(),
-        Esc(&t.profile),
-        Esc(&t.rule_id)
     )?;
-    for (ip, role) in [(f.src_ip, &t.src_role), (f.dst_ip, &t.dst_role)] {
+    // The route: each end's address (when the row has one) and roles.
+    let end = |ip: Option<IpAddr>, role: &str| {
+        let role = if role.is_empty() { "unbound" } else { role };
         match ip {
-            Some(ip) => write!(s, "<td class=\"mono\" data-v=\"{}\">{ip}</td>", ip_key(ip))?,
-            None => write!(s, "<td></td>")?,
+            Some(ip) => format!(
+                "<span class=\"mono\">{ip}</span> <span class=\"role\">({})</span>",
+                Esc(&role.replace(';', ", "))
+            ),
+            None => format!(
+                "<span class=\"role\">{}</span>",
+                Esc(&role.replace(';', ", "))
+            ),
         }
-        writeln!(s, "<td>{}</td>", Esc(role))?;
+    };
+    writeln!(
+        s,
+        "<td class=\"route\" data-v=\"{}\">{} \u{2192} {}</td>",
+        f.src_ip.map(ip_key).unwrap_or_default(),
+        end(f.src_ip, &t.src_role),
+        end(f.dst_ip, &t.dst_role)
+    )?;
+    let service = if t.dst_port.is_empty() {
+        t.proto.clone()
+    } else {
+        format!("{}/{}", t.proto, t.dst_port)
+    };
+    writeln!(
+        s,
+        "<td class=\"nowrap mono\">{}</td><td class=\"rule\" title=\"{}\">{}</td><td class=\"num col-bytes\">{}</td>",
+        breakable(&service),
+        Esc(&t.rule_id),
+        Esc(&t.rule_id),
+        f.bytes
+    )?;
+    writeln!(
+        s,
+        "<td class=\"detail\">{}<details><summary>flows</summary><dl class=\"more\">",
+        Esc(&f.detail)
+    )?;
+    for (what, value) in [
+        ("profile", t.profile.replace(';', ", ")),
+        ("initiator basis", t.initiator_basis.replace(';', ", ")),
+        ("state", t.state.replace(';', ", ")),
+        ("connections", f.connections.to_string()),
+        ("packets", f.packets.to_string()),
+        ("first seen", ts(f.first_seen)),
+        ("last seen", ts(f.last_seen)),
+    ] {
+        if !value.is_empty() {
+            write!(s, "<dt>{what}</dt><dd>{}</dd>", Esc(&value))?;
+        }
     }
-    writeln!(
-        s,
-        "<td>{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td>",
-        Esc(&t.proto),
-        Esc(&t.dst_port),
-        Esc(&t.initiator_basis),
-        Esc(&t.state)
-    )?;
-    writeln!(
-        s,
-        "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>",
-        f.connections, f.packets, f.bytes
-    )?;
-    writeln!(
-        s,
-        "<td class=\"mono\">{}</td><td class=\"mono\">{}</td><td class=\"mono wrap cid\">{}</td>",
-        ts(f.first_seen),
-        ts(f.last_seen),
-        Esc(&t.community_id)
-    )?;
-    writeln!(s, "<td class=\"wrap detail\">{}</td>", Esc(&f.detail))?;
+    if !t.community_id.is_empty() {
+        write!(
+            s,
+            "<dt>community IDs</dt><dd class=\"mono cid\">{}</dd>",
+            Esc(&t.community_id).to_string().replace(';', "<br>")
+        )?;
+    }
+    writeln!(s, "</dl></details></td>")?;
     writeln!(s, "</tr>")
 }
 
@@ -141,12 +183,13 @@ pub(super) fn coverage(s: &mut String, doc: &AuditDoc) -> fmt::Result {
     writeln!(s, "<h2>Rule coverage</h2>")?;
     writeln!(
         s,
-        "<p>Every rule of the deployment, its profiles' and its own, and how the captures exercised it.</p>"
+        "<p>Every rule of the deployment, its profiles' and its own, and how the captures exercised it. The numbers are those of the chips in the role matrix; a rule's findings link to their rows.</p>"
     )?;
     writeln!(s, "<div class=\"scroll\">")?;
     writeln!(s, "<table id=\"coverage\" class=\"sortable\">")?;
     write!(s, "<thead><tr>")?;
     for (key, label, numeric) in [
+        ("n", "#", true),
         ("profile", "profile", false),
         ("rule_id", "rule", false),
         ("sides", "from \u{2192} to", false),
@@ -159,6 +202,7 @@ pub(super) fn coverage(s: &mut String, doc: &AuditDoc) -> fmt::Result {
         ("unanswered", "unanswered", true),
         ("violations", "violations", true),
         ("bytes", "bytes", true),
+        ("findings", "findings", true),
     ] {
         if numeric {
             write!(
@@ -171,24 +215,33 @@ pub(super) fn coverage(s: &mut String, doc: &AuditDoc) -> fmt::Result {
     }
     writeln!(s, "</tr></thead>")?;
     writeln!(s, "<tbody>")?;
-    for c in doc.coverage() {
+    let mut findings_of: HashMap<(&str, &str), usize> = HashMap::new();
+    for f in doc.findings() {
+        if let Some(rule) = f.rule_id.as_deref() {
+            for p in &f.profiles {
+                *findings_of.entry((p.as_str(), rule)).or_default() += 1;
+            }
+        }
+    }
+    for (i, c) in doc.coverage().iter().enumerate() {
+        let n = i + 1;
         writeln!(
             s,
-            "<tr data-profile=\"{}\" data-rule=\"{}\" data-status=\"{}\">",
+            "<tr id=\"r{n}\" data-profile=\"{}\" data-rule=\"{}\" data-status=\"{}\">",
             Esc(&c.profile),
             Esc(&c.rule_id),
             Esc(c.status.label())
         )?;
+        let kind = requirement(c);
         writeln!(
             s,
-            "<td>{}</td><td title=\"{}\">{}</td><td>{} \u{2192} {}</td><td>{}</td><td>{}</td>",
+            "<td class=\"num\">{n}</td><td>{}</td><td class=\"rule\" title=\"{}\">{}</td><td>{} \u{2192} {}</td><td>{}</td><td>{kind}</td>",
             Esc(&c.profile),
             Esc(&c.purpose),
             Esc(&c.rule_id),
             Esc(&c.from.join(", ")),
             Esc(&c.to.join(", ")),
             breakable(&proto_ports(c.proto.label(), &c.ports.to_string())),
-            if c.required { "required" } else { "optional" }
         )?;
         writeln!(
             s,
@@ -202,6 +255,15 @@ pub(super) fn coverage(s: &mut String, doc: &AuditDoc) -> fmt::Result {
             "<td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>",
             c.flows, c.observed, c.refused, c.unanswered, c.violations, c.bytes
         )?;
+        match findings_of.get(&(c.profile.as_str(), c.rule_id.as_str())) {
+            Some(&k) => writeln!(
+                s,
+                "<td class=\"num\"><a href=\"#profile={}&amp;rule={}\" title=\"the findings on this rule\">{k}</a></td>",
+                fragment_value(&c.profile),
+                fragment_value(&c.rule_id)
+            )?,
+            None => writeln!(s, "<td class=\"num\">0</td>")?,
+        }
         writeln!(s, "</tr>")?;
     }
     writeln!(s, "</tbody></table>")?;
