@@ -271,9 +271,11 @@ pub struct ReportArgs {
     #[arg(long, short, value_name = "FILE", default_value = "-")]
     pub output: PathBuf,
     /// Format of the findings and of --flows: RFC 4180 CSV, NDJSON (an
-    /// object per line), or one JSON array; the same fields, typed in JSON.
-    #[arg(long, value_enum, default_value_t = FormatArg::Csv)]
-    pub format: FormatArg,
+    /// object per line), one JSON array (the same fields, typed in JSON),
+    /// or an aligned table for people. Without it: findings on a terminal
+    /// are a table, anything else CSV.
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
     /// Also write every flow with its verdict and matched rule (in --format).
     #[arg(long, value_name = "FILE")]
     pub flows: Option<PathBuf>,
@@ -376,7 +378,8 @@ pub struct FlowsArgs {
     /// Flows output (- for stdout).
     #[arg(long, short, value_name = "FILE", default_value = "-")]
     pub output: PathBuf,
-    /// RFC 4180 CSV, NDJSON (an object per line), or one JSON array.
+    /// RFC 4180 CSV, NDJSON (an object per line), one JSON array, or an
+    /// aligned table for people.
     #[arg(long, value_enum, default_value_t = FormatArg::Csv)]
     pub format: FormatArg,
     #[command(flatten)]
@@ -388,6 +391,7 @@ pub enum FormatArg {
     Csv,
     Ndjson,
     Json,
+    Table,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

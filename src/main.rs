@@ -46,7 +46,7 @@ fn main() {
                 run: run_options(&f.common.run, ingest)?,
                 inputs: f.common.inputs,
                 output: Output::parse(&f.output),
-                format: format(f.format),
+                format: format(f.format, f.common.run.color),
                 stats: f.common.run.stats,
                 progress: progress(f.common.run.quiet),
             })
@@ -145,11 +145,50 @@ fn progress(quiet: bool) -> bool {
     !quiet && std::io::stderr().is_terminal()
 }
 
-fn format(f: FormatArg) -> Format {
+fn format(f: FormatArg, c: ColorArg) -> Format {
     match f {
         FormatArg::Csv => Format::Csv,
         FormatArg::Ndjson => Format::Ndjson,
         FormatArg::Json => Format::Json,
+        FormatArg::Table => Format::Table {
+            color: stdout_color(c),
+            width: stdout_width(),
+        },
+    }
+}
+
+/// The formats of the flows and of the findings: `--format` for both; without
+/// it CSV, but findings a person reads on a terminal are a table.
+fn formats(r: &ReportArgs, c: ColorArg) -> (Format, Format) {
+    match r.format {
+        Some(f) => (format(f, c), format(f, c)),
+        None if r.output.as_os_str() == "-" && std::io::stdout().is_terminal() => {
+            (Format::Csv, format(FormatArg::Table, c))
+        }
+        None => (Format::Csv, Format::Csv),
+    }
+}
+
+/// The terminal's width when standard output is one: tables for people
+/// wrap to it.
+fn stdout_width() -> Option<usize> {
+    let out = std::io::stdout();
+    if !out.is_terminal() {
+        return None;
+    }
+    terminal_size::terminal_size_of(&out).map(|(w, _)| usize::from(w.0))
+}
+
+/// Colour on standard output: as `--color` says, `auto` when stdout is a
+/// terminal and NO_COLOR is not set.
+fn stdout_color(c: ColorArg) -> bool {
+    match c {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => {
+            std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
     }
 }
 
@@ -186,7 +225,9 @@ fn man(dir: Option<&std::path::Path>) -> Result<(), RunError> {
 
 fn matrix_format(f: MatrixFormatArg) -> MatrixFormat {
     match f {
-        MatrixFormatArg::Table => MatrixFormat::Table,
+        MatrixFormatArg::Table => MatrixFormat::Table {
+            width: stdout_width(),
+        },
         MatrixFormatArg::Csv => MatrixFormat::Csv,
         MatrixFormatArg::Json => MatrixFormat::Json,
     }
@@ -226,7 +267,7 @@ fn ingest_options(common: &CommonArgs) -> Result<IngestOptions, RunError> {
 fn reports(r: &ReportArgs, run: &RunArgs) -> Result<Reports, RunError> {
     let out = |p: &Option<std::path::PathBuf>| p.as_deref().map(Output::parse);
     Reports::new(
-        format(r.format),
+        formats(r, run.color),
         &[
             ("output", Some(Output::parse(&r.output))),
             ("flows", out(&r.flows)),
@@ -244,6 +285,7 @@ fn run_options(run: &RunArgs, ingest: IngestOptions) -> Result<RunOptions, RunEr
         ingest,
         quiet: run.quiet,
         color: color(run.color),
+        terminal: std::io::stderr().is_terminal(),
     })
 }
 

@@ -67,6 +67,8 @@ impl Output {
 pub struct Reports {
     /// `--format` of the findings and flows.
     pub format: Format,
+    /// The findings' format, which may be a table for a terminal.
+    pub findings_format: Format,
     /// The reports asked for and where each goes, in the order of
     /// [`report::WRITERS`].
     pub outputs: Vec<(&'static dyn ReportWriter, Output)>,
@@ -76,7 +78,10 @@ impl Reports {
     /// The reports asked for: `(option, where)` pairs, an option naming a
     /// writer of [`report::WRITERS`] (`output` for the findings). Two
     /// reports cannot share a file, nor standard output.
-    pub fn new(format: Format, asked: &[(&str, Option<Output>)]) -> Result<Reports, RunError> {
+    pub fn new(
+        (format, findings_format): (Format, Format),
+        asked: &[(&str, Option<Output>)],
+    ) -> Result<Reports, RunError> {
         let outputs: Vec<(&'static dyn ReportWriter, Output)> = report::WRITERS
             .iter()
             .filter_map(|&w| {
@@ -85,7 +90,11 @@ impl Reports {
             })
             .collect();
         check_distinct(outputs.iter().map(|(w, o)| (w.option(), o)))?;
-        Ok(Reports { format, outputs })
+        Ok(Reports {
+            format,
+            findings_format,
+            outputs,
+        })
     }
 
     /// Whether a report needs every flow with its verdict.
@@ -166,6 +175,9 @@ pub struct RunOptions {
     pub quiet: bool,
     /// Paint the stderr summary with ANSI colours.
     pub color: bool,
+    /// stderr is a terminal: counts in the summary get thousands
+    /// separators.
+    pub terminal: bool,
 }
 
 /// `portaudit audit`, validated.
@@ -424,7 +436,10 @@ pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
     };
     let failed = pool.install(|| write_reports(&cfg.setup.reports, &report, &doc, Writes::All));
     if !cfg.run.quiet {
-        eprint!("{}", summary.to_text(cfg.run.color));
+        eprint!(
+            "{}",
+            summary.to_text_grouped(cfg.run.color, cfg.run.terminal)
+        );
     }
     Ok(after_writes(failed, verdict(&summary, cfg.run.quiet)))
 }
@@ -548,6 +563,7 @@ fn write_reports(
         report,
         doc,
         format: reports.format,
+        findings_format: reports.findings_format,
     };
     let mut failed = Vec::new();
     for (writer, output) in &reports.outputs {
@@ -657,7 +673,10 @@ pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
     if cfg.run.quiet {
         print_problems(&ingested.files);
     } else {
-        eprint!("{}", summary.to_text(cfg.run.color));
+        eprint!(
+            "{}",
+            summary.to_text_grouped(cfg.run.color, cfg.run.terminal)
+        );
     }
     if let Some(out) = &stats {
         let written = sink_for(out).and_then(|mut sink| {

@@ -211,7 +211,10 @@ mod live {
                             human(snap.elapsed),
                             report.findings.len()
                         );
-                        eprint!("{}", summary.to_text(cfg.run.color));
+                        eprint!(
+                            "{}",
+                            summary.to_text_grouped(cfg.run.color, cfg.run.terminal)
+                        );
                     }
                     code = after_writes(final_failed, verdict(&summary, cfg.run.quiet));
                     idle.store(true, Ordering::Release);

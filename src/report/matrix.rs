@@ -5,13 +5,17 @@ use std::io::{self, Write};
 use serde_json::{json, Value};
 
 use super::records::{csv_err, csv_writer};
-use super::table::{write_table, Column};
+use super::table::{fit, write_table, Column};
 use crate::rules::{Expect, Profile, Requirement, Rule};
 
 /// Output format of `rules list` and `rules show`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MatrixFormat {
-    Table,
+    /// Aligned columns for people, fitted to `width` when given (a
+    /// terminal's).
+    Table {
+        width: Option<usize>,
+    },
     Csv,
     Json,
 }
@@ -41,7 +45,7 @@ pub fn write_profile_list<W: Write>(
     format: MatrixFormat,
 ) -> io::Result<()> {
     match format {
-        MatrixFormat::Table => {
+        MatrixFormat::Table { width } => {
             let columns = [
                 Column::new("ID"),
                 Column::new("NAME"),
@@ -65,7 +69,7 @@ pub fn write_profile_list<W: Write>(
                     ]
                 })
                 .collect();
-            write_table(&mut out, &columns, &rows)
+            write_table(&mut out, &fit(&columns, &rows, width), &rows)
         }
         MatrixFormat::Csv => {
             let rows: Vec<Vec<String>> = profiles.iter().map(list_row).collect();
@@ -128,7 +132,7 @@ fn requirement_text(r: &Rule) -> &'static str {
 /// A profile's whole matrix: roles, features and every rule.
 pub fn write_matrix<W: Write>(mut out: W, p: &Profile, format: MatrixFormat) -> io::Result<()> {
     match format {
-        MatrixFormat::Table => write_matrix_table(&mut out, p),
+        MatrixFormat::Table { width } => write_matrix_table(&mut out, p, width),
         MatrixFormat::Csv => {
             let rows: Vec<Vec<String>> = p
                 .rules
@@ -197,7 +201,10 @@ fn profile_json(p: &Profile) -> Value {
     })
 }
 
-fn write_matrix_table<W: Write>(out: &mut W, p: &Profile) -> io::Result<()> {
+fn write_matrix_table<W: Write>(out: &mut W, p: &Profile, width: Option<usize>) -> io::Result<()> {
+    let write_table = |out: &mut W, columns: &[Column], rows: &[Vec<String>]| {
+        write_table(out, &fit(columns, rows, width), rows)
+    };
     writeln!(out, "{} ({})", p.name, p.id)?;
     writeln!(out, "vendor:   {}", p.vendor)?;
     writeln!(out, "document: {}", p.document)?;

@@ -6,6 +6,7 @@
 use std::io::{self, Write};
 
 use super::cells::FindingText;
+use super::table::{fit, write_table, write_table_painted, Column, MIN_WRAP};
 use super::writer::{Audited, ReportWriter};
 use crate::audit::{proto_name, Finding, FlowVerdict};
 use crate::capture::Timestamp;
@@ -19,6 +20,10 @@ pub enum Format {
     Ndjson,
     /// One JSON array, an object per line.
     Json,
+    /// Aligned columns for a person at a terminal (`--format table`, or
+    /// findings on a terminal without `--format`); `color` paints
+    /// severities.
+    Table { color: bool, width: Option<usize> },
 }
 
 /// The findings columns, in docs/audit.md#finding-rows order.
@@ -115,6 +120,15 @@ impl Cell {
         }
     }
 
+    /// The cell in a table for people: `-` when missing.
+    fn table(&self) -> String {
+        match self {
+            Cell::Text(s) => s.clone(),
+            Cell::Number(n) => n.to_string(),
+            Cell::Missing => "-".into(),
+        }
+    }
+
     fn json(&self) -> serde_json::Value {
         match self {
             Cell::Text(s) => s.as_str().into(),
@@ -151,7 +165,7 @@ fn window_rows() -> usize {
 fn write_records<W, T, F>(
     mut out: W,
     format: Format,
-    columns: &[&str],
+    columns: &[&'static str],
     items: &[T],
     row: F,
 ) -> io::Result<()>
@@ -161,6 +175,16 @@ where
     F: Fn(&T) -> Vec<Cell> + Sync,
 {
     use rayon::prelude::*;
+    if let Format::Table { .. } = format {
+        let headers: Vec<Column> = columns.iter().map(|c| Column::new(c)).collect();
+        // Flows have no wrapped column: they print wide, one line each.
+        let rows: Vec<Vec<String>> = items
+            .iter()
+            .map(|t| row(t).iter().map(Cell::table).collect())
+            .collect();
+        write_table(&mut out, &headers, &rows)?;
+        return out.flush();
+    }
     match format {
         Format::Csv => {
             let mut w = csv_writer(&mut out);
@@ -168,7 +192,7 @@ where
             w.flush()?;
         }
         Format::Json => out.write_all(b"[")?,
-        Format::Ndjson => {}
+        Format::Ndjson | Format::Table { .. } => {}
     }
     for (w, window) in items.chunks(window_rows()).enumerate() {
         let chunks: Vec<io::Result<Vec<u8>>> = window
@@ -268,6 +292,9 @@ pub fn write_findings<W: Write>(
     format: Format,
     more: MoreColumns,
 ) -> io::Result<()> {
+    if let Format::Table { color, width } = format {
+        return write_findings_table(out, findings, color, width);
+    }
     if more == MoreColumns::default() {
         return write_records(out, format, &FINDINGS_COLUMNS, findings, finding_row);
     }
@@ -290,6 +317,113 @@ pub fn write_findings<W: Write>(
         }
         row
     })
+}
+
+/// The findings as a person reads them at a terminal: severity (coloured),
+/// kind, route with roles, service, rule and the detail sentence wrapped;
+/// the other columns are in the CSV and JSON forms.
+fn write_findings_table<W: Write>(
+    mut out: W,
+    findings: &[Finding],
+    color: bool,
+    width: Option<usize>,
+) -> io::Result<()> {
+    let columns = [
+        Column::new("SEVERITY"),
+        Column::new("KIND"),
+        Column::wrapped("SOURCE -> DESTINATION", 48),
+        Column::new("SERVICE"),
+        Column::new("RULE"),
+        Column::wrapped("DETAIL", 64),
+    ];
+    let end = |ip: Option<std::net::IpAddr>, roles: &str| {
+        let roles = if roles.is_empty() {
+            "unbound".to_string()
+        } else {
+            roles.replace(';', ",")
+        };
+        match ip {
+            Some(ip) => format!("{ip} ({roles})"),
+            None => roles,
+        }
+    };
+    let rows: Vec<Vec<String>> = findings
+        .iter()
+        .map(|f| {
+            let t = FindingText::of(f);
+            let mut detail = f.detail.clone();
+            if let Some(w) = &f.waived {
+                detail.push_str(&format!(" [waived until {}: {}]", w.expires, w.reason));
+            }
+            if let Some(b) = f.baseline {
+                detail.push_str(&format!(" [{}]", b.label()));
+            }
+            vec![
+                f.severity.label().to_string(),
+                f.kind.label().to_string(),
+                format!(
+                    "{} -> {}",
+                    end(f.src_ip, &t.src_role),
+                    end(f.dst_ip, &t.dst_role)
+                ),
+                if t.dst_port.is_empty() {
+                    t.proto
+                } else {
+                    format!("{}/{}", t.proto, t.dst_port)
+                },
+                if t.rule_id.is_empty() {
+                    "-".into()
+                } else {
+                    t.rule_id
+                },
+                detail,
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        writeln!(out, "no findings")?;
+        return out.flush();
+    }
+    let paint = |col: usize, text: &str| match (color, col, text) {
+        (true, 0, "error") => Some("1;31"),
+        (true, 0, "warning") => Some("33"),
+        _ => None,
+    };
+    let fitted = fit(&columns, &rows, width);
+    let narrowed = fitted.iter().zip(&columns).any(|(f, c)| f.wrap != c.wrap);
+    if !narrowed {
+        write_table_painted(&mut out, &fitted, &rows, "", &paint)?;
+        return out.flush();
+    }
+    // Too narrow a terminal for the route and detail beside the rest:
+    // severity, kind, service and rule on a line, then the route and the
+    // detail, wrapped and indented, below it.
+    let width = width.unwrap_or(80);
+    let head = [0, 1, 3, 4].map(|i| Column::new(columns[i].header));
+    let short: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| [0, 1, 3, 4].iter().map(|&i| r[i].clone()).collect())
+        .collect();
+    let head_paint = |col: usize, text: &str| paint(if col == 0 { 0 } else { col + 1 }, text);
+    let mut table = Vec::new();
+    write_table_painted(&mut table, &head, &short, "", &head_paint)?;
+    let table = String::from_utf8(table).expect("the table is UTF-8");
+    let mut lines = table.lines();
+    writeln!(out, "{}", lines.next().unwrap_or_default())?;
+    // Room for the indent, and for a word the wrap lets run one over.
+    let below = [Column::wrapped("", width.saturating_sub(5).max(MIN_WRAP))];
+    for (line, row) in lines.zip(&rows) {
+        writeln!(out, "{line}")?;
+        for text in [&row[2], &row[5]] {
+            let mut wrapped = Vec::new();
+            write_table(&mut wrapped, &below, &[vec![text.clone()]])?;
+            // Skip the (empty) header line of the one-column table.
+            for l in String::from_utf8_lossy(&wrapped).lines().skip(1) {
+                writeln!(out, "    {l}")?;
+            }
+        }
+    }
+    out.flush()
 }
 
 fn flow_row(v: &FlowVerdict, columns: FlowColumns) -> Vec<Cell> {
@@ -381,7 +515,7 @@ impl ReportWriter for FindingsReport {
             waived: !a.doc.deployment.waivers.is_empty(),
             baseline: a.doc.run.baseline.is_some(),
         };
-        write_findings(out, &a.report.findings, a.format, more)
+        write_findings(out, &a.report.findings, a.findings_format, more)
     }
 }
 

@@ -179,13 +179,26 @@ impl RunSummary<'_> {
     /// `color` paints statuses and severities with ANSI codes; without it
     /// the text is plain, the same bytes everywhere.
     pub fn to_text(&self, color: bool) -> String {
+        self.to_text_grouped(color, false)
+    }
+
+    /// [`RunSummary::to_text`]; with `grouped`, counts over 9999 print
+    /// with thousands separators (`1,234,567`), as a terminal shows them.
+    pub fn to_text_grouped(&self, color: bool, grouped: bool) -> String {
         let mut out: Vec<u8> = Vec::new();
         // Writing to a Vec cannot fail.
-        let _ = self.write_text(&mut out, color);
+        let _ = self.write_text(&mut out, color, grouped);
         String::from_utf8_lossy(&out).into_owned()
     }
 
-    fn write_text(&self, s: &mut Vec<u8>, color: bool) -> std::io::Result<()> {
+    fn write_text(&self, s: &mut Vec<u8>, color: bool, grouped: bool) -> std::io::Result<()> {
+        let num = |v: u64| {
+            if grouped {
+                super::text::grouped(v)
+            } else {
+                v.to_string()
+            }
+        };
         let paint = |sgr: &'static str, text: &str| -> String {
             if color {
                 format!("\x1b[{sgr}m{text}\x1b[0m")
@@ -197,7 +210,11 @@ impl RunSummary<'_> {
         let skipped_total: u64 = skipped.values().sum();
         writeln!(
             s,
-            "packets: {read} read ({bytes} bytes on the wire), {decoded} decoded, {skipped_total} skipped"
+            "packets: {} read ({} bytes on the wire), {} decoded, {} skipped",
+            num(read),
+            num(bytes),
+            num(decoded),
+            num(skipped_total)
         )?;
         if let Some(filter) = self.filter {
             writeln!(s, "filter: {:?}", filter.expression)?;
@@ -225,10 +242,10 @@ impl RunSummary<'_> {
                         f.format.clone()
                     },
                     f.link_types.iter().cloned().collect::<Vec<_>>().join(","),
-                    f.packets_read.to_string(),
-                    f.packets_decoded.to_string(),
-                    f.skipped.values().sum::<u64>().to_string(),
-                    f.bytes_read.to_string(),
+                    num(f.packets_read),
+                    num(f.packets_decoded),
+                    num(f.skipped.values().sum::<u64>()),
+                    num(f.bytes_read),
                     f.first_ts.map(|t| t.to_string()).unwrap_or_default(),
                     f.last_ts.map(|t| t.to_string()).unwrap_or_default(),
                     if f.unreadable.is_some() || !f.damage.is_empty() {
@@ -246,10 +263,10 @@ impl RunSummary<'_> {
                 format!("total ({} files)", self.files.len()),
                 String::new(),
                 String::new(),
-                read.to_string(),
-                decoded.to_string(),
-                skipped_total.to_string(),
-                bytes.to_string(),
+                num(read),
+                num(decoded),
+                num(skipped_total),
+                num(bytes),
                 String::new(),
                 String::new(),
                 String::new(),
@@ -274,7 +291,7 @@ impl RunSummary<'_> {
         if !skipped.is_empty() {
             let rows: Vec<Vec<String>> = skipped
                 .iter()
-                .map(|(k, v)| vec![k.label(), v.to_string()])
+                .map(|(k, v)| vec![k.label(), num(*v)])
                 .collect();
             let columns = [Column::new("SKIPPED BECAUSE"), Column::number("PACKETS")];
             write_table_painted(s, &columns, &rows, "  ", &|_, _| None)?;
@@ -332,7 +349,7 @@ impl RunSummary<'_> {
         writeln!(
             s,
             "flows: {} ({:.1}% one-way, {:.1}% of TCP flows mid-stream)",
-            self.flows.flows,
+            num(self.flows.flows),
             self.flows.one_way_share() * 100.0,
             self.flows.mid_stream_share() * 100.0
         )?;
@@ -362,8 +379,8 @@ impl RunSummary<'_> {
                         } else {
                             "optional".into()
                         },
-                        c.flows.to_string(),
-                        c.bytes.to_string(),
+                        num(c.flows),
+                        num(c.bytes),
                     ]
                 })
                 .collect();
@@ -395,8 +412,8 @@ impl RunSummary<'_> {
                         .map(|l| counts.get(&(*k, *l)).copied().unwrap_or(0))
                         .collect();
                     let mut row = vec![k.label().to_string()];
-                    row.extend(n.iter().map(u64::to_string));
-                    row.push(n.iter().sum::<u64>().to_string());
+                    row.extend(n.iter().map(|&v| num(v)));
+                    row.push(num(n.iter().sum::<u64>()));
                     row
                 })
                 .collect();

@@ -1,6 +1,7 @@
 //! Plain-text tables for people: aligned columns, long cells wrapped at
-//! commas and spaces. Widths depend only on the data, never on the terminal,
-//! so the same input prints the same bytes everywhere.
+//! commas and spaces. Widths depend only on the data, so the same input
+//! prints the same bytes everywhere, unless a caller asks a table to fit a
+//! terminal's width ([`fit`]).
 
 use std::io::{self, Write};
 
@@ -37,6 +38,50 @@ impl Column {
         }
     }
 }
+
+/// The columns narrowed so that the table of `rows` fits in `width`
+/// characters: the wrapped columns give up room, the widest first, down to
+/// [`MIN_WRAP`] each; other columns keep their width. Without a width, or
+/// when the table fits, the columns as they are.
+pub fn fit(columns: &[Column], rows: &[Vec<String>], width: Option<usize>) -> Vec<Column> {
+    let mut out: Vec<Column> = columns
+        .iter()
+        .map(|c| Column {
+            header: c.header,
+            wrap: c.wrap,
+            right: c.right,
+        })
+        .collect();
+    let Some(width) = width else {
+        return out;
+    };
+    // Each column's natural width: its longest cell, within its wrap.
+    let natural = |i: usize, wrap: Option<usize>| {
+        let longest = rows
+            .iter()
+            .filter_map(|r| r.get(i))
+            .map(|t| t.chars().count())
+            .chain(std::iter::once(columns[i].header.len()))
+            .max()
+            .unwrap_or(0);
+        wrap.map_or(longest, |w| longest.min(w))
+    };
+    let mut widths: Vec<usize> = (0..out.len()).map(|i| natural(i, out[i].wrap)).collect();
+    let gaps = 2 * out.len().saturating_sub(1);
+    while widths.iter().sum::<usize>() + gaps > width {
+        let widest = (0..out.len())
+            .filter(|&i| out[i].wrap.is_some() && widths[i] > MIN_WRAP)
+            .max_by_key(|&i| (widths[i], i));
+        let Some(i) = widest else { break };
+        let excess = widths.iter().sum::<usize>() + gaps - width;
+        widths[i] = widths[i].saturating_sub(excess).max(MIN_WRAP);
+        out[i].wrap = Some(widths[i]);
+    }
+    out
+}
+
+/// Wrapped columns are not narrowed below this by [`fit`].
+pub const MIN_WRAP: usize = 20;
 
 /// Colours a cell: given its column and text, the ANSI SGR parameters to
 /// show it with (`"31"` for red), or `None` for plain text. Widths are
@@ -232,6 +277,30 @@ mod tests {
         assert_eq!(
             String::from_utf8(painted).unwrap(),
             "K    N  X\na    \x1b[31m5\x1b[0m  y\nb  \x1b[31m123\x1b[0m\n"
+        );
+    }
+
+    #[test]
+    fn fit_narrows_wrapped_columns_to_the_width_and_no_further() {
+        let cols = [
+            Column::new("ID"),
+            Column::wrapped("TEXT", 60),
+            Column::wrapped("MORE", 40),
+        ];
+        let long = "word ".repeat(30);
+        let rows = vec![vec!["x".to_string(), long.clone(), long]];
+        let natural = fit(&cols, &rows, None);
+        assert_eq!((natural[1].wrap, natural[2].wrap), (Some(60), Some(40)));
+        let fitted = fit(&cols, &rows, Some(80));
+        let mut out = Vec::new();
+        write_table(&mut out, &fitted, &rows).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
+        // Far too narrow: every wrapped column at its floor, no panic.
+        let floor = fit(&cols, &rows, Some(10));
+        assert_eq!(
+            (floor[1].wrap, floor[2].wrap),
+            (Some(MIN_WRAP), Some(MIN_WRAP))
         );
     }
 }

@@ -17,6 +17,9 @@ pub struct Audited<'a> {
     pub doc: &'a AuditDoc<'a>,
     /// `--format`, for the formats that have several encodings.
     pub format: Format,
+    /// The findings' format: `format`, or an aligned table when findings
+    /// go to a terminal and `--format` was not given.
+    pub findings_format: Format,
 }
 
 /// One report format. Writers format what the audit decided; they decide

@@ -16,6 +16,7 @@ mod profiles_cli;
 mod reports;
 mod seeds;
 mod synth;
+mod terminal;
 mod tshark;
 mod tshark_tunnels;
 mod tunnels;
