@@ -13,7 +13,7 @@ use super::cells::FindingText;
 use super::text::plural;
 use super::writer::{Audited, ReportWriter};
 use super::AuditDoc;
-use crate::audit::{Finding, RuleCoverage, SITE_PROFILE as SITE};
+use crate::audit::{BaselineState, Finding, RuleCoverage, SITE_PROFILE as SITE};
 use crate::capture::Timestamp;
 use crate::ingest::{kept_out, FileStats, Skip};
 use crate::rules::{AuditScope, FindingKind, ProfileBinding, Scope, Severity};
@@ -411,15 +411,37 @@ fn header(s: &mut String, doc: &AuditDoc, verdict: &Verdict) -> fmt::Result {
         .filter(|&(_, n)| n > 0)
         .map(|(sev, n)| format!("{n} {sev}"))
         .collect();
+    let mut standing = Vec::new();
+    if let Some(b) = &doc.run.baseline {
+        let n = |st| fs.iter().filter(|f| f.baseline == Some(st)).count();
+        standing.push(format!(
+            "against the baseline <code>{}</code>: {} new, {} unchanged, {} fixed",
+            Esc(b.file),
+            n(BaselineState::New),
+            n(BaselineState::Unchanged),
+            b.absent.len()
+        ));
+    }
+    let waived = fs.iter().filter(|f| f.waived.is_some()).count();
+    if waived > 0 {
+        standing.push(format!(
+            "{} waived (shown, failing nothing)",
+            plural(waived, "finding", "findings")
+        ));
+    }
     writeln!(
         s,
-        "<dt>Findings</dt><dd>{}{}</dd>",
+        "<dt>Findings</dt><dd>{}{}{}</dd>",
         fs.len(),
         if by_severity.is_empty() {
             String::new()
         } else {
             format!(": {}", by_severity.join(", "))
-        }
+        },
+        standing
+            .iter()
+            .map(|t| format!("; {t}"))
+            .collect::<String>()
     )?;
     writeln!(s, "</dl>")?;
     writeln!(

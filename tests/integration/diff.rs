@@ -117,13 +117,34 @@ fn findings_the_baseline_lacks_are_new_and_those_it_has_alone_are_fixed() {
     let bad = findings(dir.path(), "violations.pcap", "csv", "bad.csv");
     let n = std::fs::read_to_string(&bad).unwrap().lines().count() - 1;
     let stats = path_str(&dir.path().join("s.json"));
+    let html = dir.path().join("page.html");
     let o = audit_with(
-        &["--baseline", &clean, "--stats", &stats],
+        &[
+            "--baseline",
+            &clean,
+            "--stats",
+            &stats,
+            "--html",
+            &path_str(&html),
+        ],
         "violations.pcap",
     );
     assert_eq!(code(&o), 1);
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
     assert_eq!(v["baseline"]["new"], n);
+    // The page says it, marks each row and filters by it.
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains(&format!("{n} new, 0 unchanged, 0 fixed")),
+        "baseline counts"
+    );
+    assert_eq!(page.matches("data-standing=\"new;active\"").count(), n);
+    assert!(page.contains(&format!("<option value=\"new\">new ({n})</option>")));
+    assert_eq!(
+        page.matches("<span class=\"tag tag-new\">new</span>")
+            .count(),
+        n
+    );
     let o = audit_with(&["--baseline", &bad, "--stats", &stats], "compliant.pcapng");
     assert_eq!(code(&o), 0);
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();

@@ -51,7 +51,19 @@ fn waivers_of_every_kind_keep_the_findings_and_pass() {
     let dep = deployment(dir.path(), &waivers("2027-06-30"));
     let sarif = path_str(&dir.path().join("a.sarif"));
     let junit = path_str(&dir.path().join("j.xml"));
-    let o = audit(&dep, &["--sarif", &sarif, "--junit", &junit], TODAY);
+    let html = dir.path().join("page.html");
+    let o = audit(
+        &dep,
+        &[
+            "--sarif",
+            &sarif,
+            "--junit",
+            &junit,
+            "--html",
+            &path_str(&html),
+        ],
+        TODAY,
+    );
     assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
     let csv = String::from_utf8(o.stdout).unwrap();
     let mut lines = csv.lines();
@@ -71,6 +83,13 @@ fn waivers_of_every_kind_keep_the_findings_and_pass() {
     let j = std::fs::read_to_string(&junit).unwrap();
     assert!(j.contains("failures=\"0\""), "{j}");
     assert!(j.contains("waived: "), "{j}");
+    // The page shows every finding as waived, with its date, and passes.
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains(">PASS</span> exit status 0"), "the banner");
+    assert!(page.contains("10 findings waived (shown, failing nothing)"));
+    assert_eq!(page.matches("data-standing=\"waived\"").count(), 10);
+    assert_eq!(page.matches("waived until 2027-06-30</span>").count(), 10);
+    assert!(page.contains("<option value=\"waived\">waived (10)</option>"));
 }
 
 #[test]

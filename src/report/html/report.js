@@ -2,15 +2,18 @@
 // complete without this script; it only reorders and hides rows. The view
 // of the findings lives in the URL fragment, so that it can be shared:
 //   #filter=udp%20console&kind=wrong-direction&severity=error&sort=bytes&desc
-// plus profile=, src=, dst= (role ids) and rule= (comma-separated rule ids),
+// plus standing= (new, unchanged, waived, active: against --baseline and
+// the deployment's waivers), profile=, src=, dst= (role ids) and rule=
+// (comma-separated rule ids),
 // which the finding counts of the role matrix link to.
 (function () {
   "use strict";
-  var KEYS = ["filter", "kind", "severity", "profile", "src", "dst", "rule", "sort"];
+  var KEYS = ["filter", "kind", "severity", "standing", "profile", "src", "dst", "rule", "sort"];
   var findings = document.getElementById("findings");
   var text = document.getElementById("filter-text");
   var kind = document.getElementById("filter-kind");
   var severity = document.getElementById("filter-severity");
+  var standing = document.getElementById("filter-standing");
   var shown = document.getElementById("findings-shown");
   var scope = document.getElementById("findings-scope");
   var state = parse(location.hash);
@@ -106,6 +109,7 @@
     var d = row.dataset;
     if (s.kind && d.kind !== s.kind) { return false; }
     if (s.severity && d.severity !== s.severity) { return false; }
+    if (s.standing && !listed(d.standing, s.standing)) { return false; }
     if (s.profile && !listed(d.profile, s.profile)) { return false; }
     if (s.src && !listed(d.srcRole, s.src)) { return false; }
     if (s.dst && !listed(d.dstRole, s.dst)) { return false; }
@@ -150,6 +154,7 @@
     if (text) { text.value = state.filter; }
     if (kind) { kind.value = state.kind; }
     if (severity) { severity.value = state.severity; }
+    if (standing) { standing.value = state.standing; }
     sort(findings, state.sort, state.desc);
     filter();
   }
@@ -158,6 +163,7 @@
     state.filter = text ? text.value : "";
     state.kind = kind ? kind.value : "";
     state.severity = severity ? severity.value : "";
+    state.standing = standing ? standing.value : "";
     filter();
     remember();
   }
@@ -186,7 +192,7 @@
   });
 
   if (findings) {
-    [text, kind, severity].forEach(function (el) {
+    [text, kind, severity, standing].forEach(function (el) {
       if (el) { el.addEventListener("input", onInput); }
     });
     var controls = document.getElementById("findings-controls");

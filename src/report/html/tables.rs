@@ -71,6 +71,30 @@ pub(super) fn findings(s: &mut String, doc: &AuditDoc, max_rows: usize) -> fmt::
         }
     }
     writeln!(s, "</select></label>")?;
+    // Against --baseline and the deployment's waivers: which findings are
+    // new, known, waived.
+    let standings: Vec<(&str, usize)> = ["new", "unchanged", "waived", "active"]
+        .iter()
+        .map(|&st| {
+            (
+                st,
+                shown.iter().filter(|f| standing(f).contains(&st)).count(),
+            )
+        })
+        .collect();
+    let compared = shown
+        .iter()
+        .any(|f| f.baseline.is_some() || f.waived.is_some());
+    if compared {
+        write!(
+            s,
+            "<label>Standing <select id=\"filter-standing\"><option value=\"\">all</option>"
+        )?;
+        for (st, n) in standings.iter().filter(|(_, n)| *n > 0) {
+            write!(s, "<option value=\"{st}\">{st} ({n})</option>")?;
+        }
+        writeln!(s, "</select></label>")?;
+    }
     writeln!(s, "<span id=\"findings-shown\" class=\"muted\"></span>")?;
     writeln!(s, "</div>")?;
     writeln!(s, "<p id=\"findings-scope\"></p>")?;
@@ -97,24 +121,53 @@ pub(super) fn findings(s: &mut String, doc: &AuditDoc, max_rows: usize) -> fmt::
     writeln!(s, "</section>")
 }
 
+/// A finding's standing: `new` or `unchanged` against `--baseline`,
+/// `waived` by a waiver of the deployment or else `active`.
+fn standing(f: &Finding) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if let Some(b) = f.baseline {
+        out.push(b.label());
+    }
+    out.push(if f.waived.is_some() {
+        "waived"
+    } else {
+        "active"
+    });
+    out
+}
+
 fn finding_row(s: &mut String, n: usize, f: &Finding) -> fmt::Result {
     let sev = f.severity.label();
     let t = FindingText::of(f);
     writeln!(
         s,
-        "<tr id=\"f{n}\" class=\"sev-{sev}\" data-severity=\"{sev}\" data-kind=\"{}\" data-profile=\"{}\" data-rule=\"{}\" data-src-role=\"{}\" data-dst-role=\"{}\">",
+        "<tr id=\"f{n}\" class=\"sev-{sev}{}\" data-severity=\"{sev}\" data-standing=\"{}\" data-kind=\"{}\" data-profile=\"{}\" data-rule=\"{}\" data-src-role=\"{}\" data-dst-role=\"{}\">",
+        if f.waived.is_some() { " waived" } else { "" },
+        standing(f).join(";"),
         f.kind.label(),
         Esc(&t.profile),
         Esc(&t.rule_id),
         Esc(&t.src_role),
         Esc(&t.dst_role)
     )?;
-    writeln!(
+    write!(
         s,
-        "<td data-v=\"{}\">{sev}</td><td class=\"nowrap\">{}</td>",
+        "<td data-v=\"{}\">{sev}</td><td class=\"nowrap\">{}",
         severity_rank(f.severity),
         f.kind.label(),
     )?;
+    if let Some(b) = f.baseline {
+        write!(s, " <span class=\"tag tag-{0}\">{0}</span>", b.label())?;
+    }
+    if let Some(w) = &f.waived {
+        write!(
+            s,
+            " <span class=\"tag tag-waived\" title=\"{}\">waived until {}</span>",
+            Esc(&format!("{} (waiver at {})", w.reason, w.place)),
+            w.expires
+        )?;
+    }
+    writeln!(s, "</td>")?;
     // The route: each end's address (when the row has one) and roles.
     let end = |ip: Option<IpAddr>, role: &str| {
         let role = if role.is_empty() { "unbound" } else { role };
