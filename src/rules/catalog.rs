@@ -54,6 +54,7 @@ impl Catalog {
             line: 1,
             column: 1,
             message: format!("cannot read rules directory: {e}"),
+            also: Vec::new(),
         };
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
             .map_err(io_err)?

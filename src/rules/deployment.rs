@@ -146,13 +146,16 @@ impl Deployment {
                 ),
             ));
         }
+        // Every mistake of the file is collected, in file order, and
+        // reported together; an entry in error is left out of what follows.
+        let mut errors: Vec<RulesError> = Vec::new();
         let mut profiles = Vec::new();
         // Every host binding with its place in the file, to check for
         // conflicts in file order once all are read.
         let mut bindings: Vec<(std::ops::Range<usize>, Binding)> = Vec::new();
         for (key, rp) in raw.profiles {
             let Some(profile) = catalog.get(key.get_ref()) else {
-                return Err(err(
+                errors.push(err(
                     key.span(),
                     format!(
                         "unknown profile {:?}; known profiles: {}",
@@ -160,24 +163,26 @@ impl Deployment {
                         catalog.names().join(", ")
                     ),
                 ));
+                continue;
             };
             if profiles
                 .iter()
                 .any(|b: &ProfileBinding| b.profile.id == profile.id)
             {
-                return Err(err(
+                errors.push(err(
                     key.span(),
                     format!(
                         "profile {:?} is named twice (an alias names the same profile)",
                         profile.id
                     ),
                 ));
+                continue;
             }
             let mut features = BTreeSet::new();
             for f in rp.features {
                 if !profile.has_feature(f.get_ref()) {
                     let known: Vec<&str> = profile.features.iter().map(|f| f.id.as_str()).collect();
-                    return Err(err(
+                    errors.push(err(
                         f.span(),
                         format!(
                             "unknown feature {:?} of profile {:?}; its features are: {}",
@@ -186,6 +191,7 @@ impl Deployment {
                             known.join(", ")
                         ),
                     ));
+                    continue;
                 }
                 features.insert(f.into_inner());
             }
@@ -193,7 +199,7 @@ impl Deployment {
             for (role, specs) in rp.hosts {
                 if profile.role(role.get_ref()).is_none() {
                     let known: Vec<&str> = profile.roles.iter().map(|r| r.id.as_str()).collect();
-                    return Err(err(
+                    errors.push(err(
                         role.span(),
                         format!(
                             "unknown role {:?} of profile {:?}; its roles are: {}",
@@ -202,11 +208,18 @@ impl Deployment {
                             known.join(", ")
                         ),
                     ));
+                    continue;
                 }
                 let dedicated = profile.role(role.get_ref()).is_some_and(|r| r.dedicated);
                 let mut nets = Vec::new();
                 for s in specs {
-                    let net = Net::parse(s.get_ref()).map_err(|m| err(s.span(), m))?;
+                    let net = match Net::parse(s.get_ref()) {
+                        Ok(net) => net,
+                        Err(m) => {
+                            errors.push(err(s.span(), m));
+                            continue;
+                        }
+                    };
                     bindings.push((
                         s.span(),
                         Binding {
@@ -233,7 +246,7 @@ impl Deployment {
         for (i, (span, b)) in bindings.iter().enumerate() {
             let overlapping = earlier.overlapping(b.net).copied();
             if let Some(m) = conflict(&bindings, overlapping, b, file, text) {
-                return Err(err(span.clone(), m));
+                errors.push(err(span.clone(), m));
             }
             earlier.insert(b.net, i);
         }
@@ -247,11 +260,20 @@ impl Deployment {
         }
         let mut site_rules = Vec::new();
         for r in raw.site_rules {
-            site_rules.push(site_rule(r, &profiles, file, text)?);
+            match site_rule(r, &profiles, file, text) {
+                Ok(r) => site_rules.push(r),
+                Err(e) => errors.push(e),
+            }
         }
         let mut waivers = Vec::new();
         for w in raw.waivers {
-            waivers.push(waiver(w, &profiles, &site_rules, file, text)?);
+            match waiver(w, &profiles, &site_rules, file, text) {
+                Ok(w) => waivers.push(w),
+                Err(e) => errors.push(e),
+            }
+        }
+        if let Some(e) = RulesError::all(errors) {
+            return Err(e);
         }
         Ok(Deployment {
             name: raw.name,

@@ -11,6 +11,9 @@ pub struct RulesError {
     pub line: usize,
     pub column: usize,
     pub message: String,
+    /// The other errors found in the same file, in file order: a file is
+    /// checked whole, so that one run names every mistake.
+    pub also: Vec<RulesError>,
 }
 
 impl RulesError {
@@ -30,7 +33,18 @@ impl RulesError {
             line,
             column,
             message: shorten_quotes(&message.into()),
+            also: Vec::new(),
         }
+    }
+
+    /// The errors of one file as one error: the first, with the others
+    /// after it in file order; `None` when there are none.
+    pub fn all(mut errors: Vec<RulesError>) -> Option<RulesError> {
+        errors.sort_by_key(|e| (e.line, e.column));
+        let mut errors = errors.into_iter();
+        let mut first = errors.next()?;
+        first.also.extend(errors);
+        Some(first)
     }
 
     /// From a TOML syntax or type error.
@@ -107,6 +121,7 @@ pub fn read_text(path: &Path) -> Result<String, RulesError> {
         line: 1,
         column: 1,
         message,
+        also: Vec::new(),
     };
     let bytes = std::fs::read(path).map_err(|e| at_start(format!("cannot read: {e}")))?;
     if crate::capture::Container::sniff(&bytes).is_some() {
@@ -137,7 +152,13 @@ impl fmt::Display for RulesError {
             self.line,
             self.column,
             self.message
-        )
+        )?;
+        // Each further error on a line of its own, as the first is
+        // printed (`error: ` before it).
+        for e in &self.also {
+            write!(f, "\nerror: {e}")?;
+        }
+        Ok(())
     }
 }
 

@@ -1,11 +1,19 @@
 //! Every error in a deployment or profile, pinned: exit 2 and one line
-//! naming file:line:column and what to fix. A change of wording is a
+//! per mistake naming file:line:column and what to fix (a deployment is
+//! checked whole: every mistake in one run). A change of wording is a
 //! change of this file.
 
 use crate::{code, run};
 
-/// (file name, contents, the whole stderr line after "error: ").
+/// (file name, contents, the whole stderr after the first "error: ").
 const CASES: &[(&str, &str, &str)] = &[
+    (
+        "several.toml",
+        "name = \"x\"\n[profiles.binalyze-air]\nfeatures = [\"nope\"]\n[profiles.binalyze-air.hosts]\nconsole = [\"10.0.0.300\"]\nwizard = [\"10.0.0.1\"]\n",
+        "several.toml:3:13: unknown feature \"nope\" of profile \"binalyze-air\"; its features are: ad_integration, syslog, realtime_tasks, sso\n\
+         error: several.toml:5:12: \"10.0.0.300\" is not an IP address or CIDR network; write e.g. \"10.1.0.10\", \"10.1.20.0/24\" or \"fd00:20::/64\"\n\
+         error: several.toml:6:1: unknown role \"wizard\" of profile \"binalyze-air\"; its roles are: console, responder, user, api_client, ad, syslog",
+    ),
     (
         "malformed.toml",
         "name = \"x\n[profiles.binalyze-air]\n",
@@ -133,7 +141,7 @@ fn every_rules_error_is_one_pinned_line_and_exit_2() {
 #[test]
 fn audit_gives_the_same_message_as_check() {
     let dir = tempfile::tempdir().unwrap();
-    let (name, text, expected) = CASES[5];
+    let (name, text, expected) = CASES[6];
     let p = dir.path().join(name);
     std::fs::write(&p, text).unwrap();
     let capture = crate::root().join("fixtures/binalyze-air/compliant.pcapng");
