@@ -128,15 +128,18 @@ fn main() {
     std::process::exit(code);
 }
 
-/// Colour on a terminal unless NO_COLOR (https://no-color.org) is set.
+/// Colour on stderr (the summary): on a terminal unless NO_COLOR
+/// (https://no-color.org) is set.
 fn color(c: ColorArg) -> bool {
+    color_on(c, std::io::stderr().is_terminal())
+}
+
+/// `--color` for an output that is a terminal or not.
+fn color_on(c: ColorArg, terminal: bool) -> bool {
     match c {
         ColorArg::Always => true,
         ColorArg::Never => false,
-        ColorArg::Auto => {
-            std::io::stderr().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        }
+        ColorArg::Auto => terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
     }
 }
 
@@ -182,14 +185,7 @@ fn stdout_width() -> Option<usize> {
 /// Colour on standard output: as `--color` says, `auto` when stdout is a
 /// terminal and NO_COLOR is not set.
 fn stdout_color(c: ColorArg) -> bool {
-    match c {
-        ColorArg::Always => true,
-        ColorArg::Never => false,
-        ColorArg::Auto => {
-            std::io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        }
-    }
+    color_on(c, std::io::stdout().is_terminal())
 }
 
 /// The man page on stdout, or every page (one per command) into `dir`.

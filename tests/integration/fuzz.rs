@@ -57,6 +57,16 @@ fn plain_tcp_frame(v6: bool) -> Vec<u8> {
     pcap[40..40 + len].to_vec()
 }
 
+/// Sets the bytes `muts` names (positions wrap around), then cuts the
+/// frame to `cut` bytes (at least 1).
+fn damage(frame: &mut Vec<u8>, muts: &[(usize, u8)], cut: usize) {
+    for &(i, b) in muts {
+        let n = frame.len();
+        frame[i % n] = b;
+    }
+    frame.truncate(cut.max(1).min(frame.len()));
+}
+
 fn seed(which: usize) -> Vec<u8> {
     let name = SEEDS[which];
     std::fs::read(corpus().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
@@ -221,11 +231,7 @@ proptest! {
         let e = Encapsulation::ALL[which];
         let v6 = v6 || e == Encapsulation::Teredo;
         let mut frame = e.wrap(&plain_tcp_frame(v6));
-        for (i, b) in muts {
-            let n = frame.len();
-            frame[i % n] = b;
-        }
-        frame.truncate(cut.max(1).min(frame.len()));
+        damage(&mut frame, &muts, cut);
         let wire = frame.len() as u32;
         for mode in MODES {
             let mut decap = Decap::default();
@@ -253,11 +259,7 @@ proptest! {
             vec![0x45, 0, 0, 40, 0, 1, 0x20, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]
         };
         frame.extend([0x30, 0x39, 0x01, 0xBB, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xFF, 0xFF, 0, 0, 0, 0]);
-        for (i, b) in muts {
-            let n = frame.len();
-            frame[i % n] = b;
-        }
-        frame.truncate(cut.max(1).min(frame.len()));
+        damage(&mut frame, &muts, cut);
         let wire = frame.len() as u32;
         for mode in MODES {
             let _ = decode(LinkType(101), &frame, wire, mode, &mut Decap::default());
