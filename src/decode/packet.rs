@@ -178,6 +178,9 @@ pub struct Decap {
     /// index ([`Encap::Inner`]); the caller clears it with the packets
     /// that name it.
     pub tunnels: Vec<Tunnel>,
+    /// Why the inside of the tunnel of the packet just decoded could not
+    /// be used (it then counts in its carrier): the caller counts it.
+    pub unopened: Option<SkipReason>,
 }
 
 /// Decodes one frame of link type `link`, opening tunnels as `tunnels`
@@ -260,11 +263,16 @@ fn decapsulate<'a>(
         }
         // A tunnel whose inside cannot be used (ARP in VXLAN, a PPTP
         // acknowledgement, a Teredo bubble, a header cut short) counts in
-        // its innermost carrier, whatever the mode: nothing is lost.
-        Err(_) => {
-            let packet = carriers.pop().expect("a carrier per tunnel recognised");
+        // its innermost carrier, whatever the mode: nothing is lost, and
+        // why is counted.
+        Err(why) => {
+            decap.unopened = Some(why);
+            let packet = decap
+                .carriers
+                .pop()
+                .expect("a carrier per tunnel recognised");
             if tunnels != TunnelMode::Both {
-                carriers.clear();
+                decap.carriers.clear();
             }
             Ok(packet)
         }

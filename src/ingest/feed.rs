@@ -19,6 +19,9 @@ pub(super) struct Tally {
     pub(super) bytes: u64,
     pub(super) untimed: u64,
     pub(super) skipped: HashMap<SkipReason, u64>,
+    /// Tunnels whose inside could not be used, by why (their packets
+    /// count in their carrier flows).
+    pub(super) unopened: HashMap<SkipReason, u64>,
     pub(super) record_skips: HashMap<RecordSkip, u64>,
     /// Packets `--filter` rejected.
     pub(super) not_matching: u64,
@@ -44,6 +47,9 @@ impl Tally {
         self.untimed += o.untimed;
         for (k, v) in o.skipped {
             *self.skipped.entry(k).or_default() += v;
+        }
+        for (k, v) in o.unopened {
+            *self.unopened.entry(k).or_default() += v;
         }
         for (k, v) in o.record_skips {
             *self.record_skips.entry(k).or_default() += v;
@@ -101,6 +107,7 @@ pub(super) fn fill_stats(stats: &mut FileStats, tally: Tally, overflow: Overflow
     for (k, v) in tally.record_skips {
         stats.skipped.insert(Skip::Record(k), v);
     }
+    stats.tunnels_unopened.extend(tally.unopened);
     if tally.not_matching > 0 {
         stats
             .skipped
@@ -190,6 +197,9 @@ impl Feed {
         match decode(link, data, orig_len, self.tunnels, &mut self.decap) {
             Ok(packet) => {
                 tally.decoded += 1;
+                if let Some(why) = self.decap.unopened.take() {
+                    *tally.unopened.entry(why).or_default() += 1;
+                }
                 if !self.decap.carriers.is_empty() {
                     let carriers = self.decap.carriers.drain(..);
                     self.pending.extend(carriers.map(|carrier| (carrier, ts)));

@@ -20,6 +20,9 @@ pub struct FileStats {
     pub bytes_read: u64,
     /// Packets read but not used, by reason.
     pub skipped: BTreeMap<Skip, u64>,
+    /// Tunnelled packets whose inside could not be used, by why: they are
+    /// used, counted in their carrier flows (docs/audit.md#tunnels).
+    pub tunnels_unopened: BTreeMap<crate::decode::SkipReason, u64>,
     /// Damage met; the last one may have stopped the read.
     pub damage: Vec<Damage>,
     /// The input could not be read at all (bad header, cannot open).

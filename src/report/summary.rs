@@ -313,6 +313,19 @@ impl RunSummary<'_> {
                 writeln!(s, "{}: {}: {note}", paint(RED, "incomplete"), f.name)?;
             }
         }
+        for f in self.files.iter().filter(|f| !f.tunnels_unopened.is_empty()) {
+            let why: Vec<String> = f
+                .tunnels_unopened
+                .iter()
+                .map(|(k, v)| format!("{k} {}", num(*v)))
+                .collect();
+            writeln!(
+                s,
+                "note: {}: tunnels not opened, their packets counted in the tunnel's own flow: {}",
+                f.name,
+                why.join(", ")
+            )?;
+        }
         for p in self.not_captures {
             writeln!(s, "not a capture, not read: {}", p.display())?;
         }
@@ -511,6 +524,14 @@ impl RunSummary<'_> {
                     "unreadable": f.unreadable,
                     "damage": f.damage.iter().map(|d| json!({"offset": d.offset, "message": d.kind.to_string()})).collect::<Vec<_>>(),
                 });
+                if !f.tunnels_unopened.is_empty() {
+                    let why: serde_json::Map<String, serde_json::Value> = f
+                        .tunnels_unopened
+                        .iter()
+                        .map(|(k, v)| (k.label(), json!(v)))
+                        .collect();
+                    file["tunnels_not_opened"] = why.into();
+                }
                 if let Some(l) = f.live {
                     file["live"] = json!({
                         "received": l.received,

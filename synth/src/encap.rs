@@ -93,12 +93,18 @@ impl Encapsulation {
         [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2],
     ];
 
-    /// The frame that carries `frame` (an Ethernet II frame holding IP).
+    /// The frame that carries `frame` (an Ethernet II frame, holding IP
+    /// for the encapsulations that carry IP rather than Ethernet).
     pub fn wrap(self, frame: &[u8]) -> Vec<u8> {
         use Encapsulation::*;
         let ip = &frame[14..];
+        let is_ip = matches!(frame[12..14], [0x08, 0x00] | [0x86, 0xDD]);
         let v6 = ip[0] >> 4 == 6;
-        let (src, dst) = Self::inner_addrs(ip);
+        let (src, dst) = if is_ip {
+            Self::inner_addrs(ip)
+        } else {
+            (IpAddr::from([0u8; 4]), IpAddr::from([0u8; 4]))
+        };
         // Both directions of a conversation use the same two tunnel ends,
         // swapped, as a real tunnel does.
         let forward = src <= dst;

@@ -199,3 +199,59 @@ fn a_mirror_target_audits_as_the_mirrored_network() {
         "{carriers:?}"
     );
 }
+
+/// Tunnels nested deeper than portaudit opens, and tunnels carrying what
+/// is not IP, are counted by why, and their packets kept in the flow of
+/// the tunnel that carried them: nothing is lost.
+#[test]
+fn tunnels_that_cannot_be_opened_are_counted_and_kept_in_their_carrier() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Scenario::new(1_700_000_000);
+    s.tcp_session(sock("10.1.0.1:50000"), sock("10.1.0.2:443"), 1);
+    let plain = write(dir.path(), "plain.pcap", &s);
+    // Five IP-in-IP layers: one more than portaudit opens.
+    let mut deep = s.encapsulated(Encapsulation::IpInIpv4);
+    for _ in 0..4 {
+        deep = deep.encapsulated(Encapsulation::IpInIpv4);
+    }
+    let deep_file = write(dir.path(), "deep.pcap", &deep);
+    // ARP in VXLAN: an Ethernet frame that is not IP.
+    let mut arp = vec![0xFF; 6];
+    arp.extend_from_slice(&[0x02, 0, 0, 0, 0, 0x0A, 0x08, 0x06]);
+    arp.extend_from_slice(&[0; 28]);
+    let frame = Encapsulation::Vxlan.wrap(&arp);
+    let mut pcap = portaudit_synth::PcapWriter::new(Vec::new()).unwrap();
+    pcap.record(1_000_000_000, &frame).unwrap();
+    let arp_file = dir.path().join("arp.pcap");
+    std::fs::write(&arp_file, pcap.finish().unwrap()).unwrap();
+
+    let packets = flows(&plain, "inner")[1..]
+        .iter()
+        .map(|r| r[8].parse::<u64>().unwrap() + r[10].parse::<u64>().unwrap())
+        .sum::<u64>();
+    for (file, why, n) in [
+        (&deep_file, "too-many-encapsulations", packets),
+        (&arp_file, "non-ip-ethertype-0x0806", 1),
+    ] {
+        let stats = dir.path().join("s.json");
+        let o = run(&[
+            "flows",
+            &path_str(file),
+            "-q",
+            "-o",
+            "/dev/null",
+            "--stats",
+            &path_str(&stats),
+        ]);
+        assert_eq!(code(&o), 0);
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
+        let f = &v["files"][0];
+        assert_eq!(f["tunnels_not_opened"][why], n, "{f}");
+        assert_eq!(f["packets_used"], f["packets_read"], "{f}");
+        let rows = flows(file, "inner");
+        assert!(
+            rows[1..].iter().all(|r| r[15].ends_with(" carrier")),
+            "{rows:?}"
+        );
+    }
+}
