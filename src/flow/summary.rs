@@ -1,6 +1,9 @@
 //! Flow-level facts of a run: a fold over its flows, mergeable.
 
+use std::collections::BTreeMap;
+
 use super::{Flow, FlowState};
+use crate::decode::TunnelKind;
 
 /// At or above this share of one-way flows, a run says that the capture,
 /// not the network, may be why expected traffic is missing.
@@ -13,6 +16,10 @@ pub struct FlowSummary {
     pub one_way: u64,
     pub tcp_flows: u64,
     pub mid_stream: u64,
+    /// Flows that came through a tunnel, by the kind of their innermost.
+    pub tunnelled: BTreeMap<TunnelKind, u64>,
+    /// Outer flows of tunnels, by kind (docs/audit.md#tunnels).
+    pub carriers: BTreeMap<TunnelKind, u64>,
 }
 
 impl FlowSummary {
@@ -31,6 +38,18 @@ impl FlowSummary {
             self.tcp_flows += 1;
             self.mid_stream += u64::from(f.state == FlowState::MidStream);
         }
+        if let Some(t) = &f.tunnel {
+            *self.tunnelled.entry(t.kind).or_default() += 1;
+        }
+        if let Some(k) = f.carrier {
+            *self.carriers.entry(k).or_default() += 1;
+        }
+    }
+
+    /// `vxlan 3, gre 1`: counts by tunnel kind.
+    pub fn by_kind(counts: &BTreeMap<TunnelKind, u64>) -> String {
+        let parts: Vec<String> = counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        parts.join(", ")
     }
 
     pub fn merge(&mut self, o: &FlowSummary) {
@@ -38,6 +57,12 @@ impl FlowSummary {
         self.one_way += o.one_way;
         self.tcp_flows += o.tcp_flows;
         self.mid_stream += o.mid_stream;
+        for (k, n) in &o.tunnelled {
+            *self.tunnelled.entry(*k).or_default() += n;
+        }
+        for (k, n) in &o.carriers {
+            *self.carriers.entry(*k).or_default() += n;
+        }
     }
 
     /// Share of flows where only one side was ever seen.

@@ -34,6 +34,11 @@ fn status_colour(status: &str) -> Option<&'static str> {
     }
 }
 
+/// `1 flow`, `3 flows`, the count as `num` writes it.
+fn plural_flows(n: u64, num: &dyn Fn(u64) -> String) -> String {
+    format!("{} flow{}", num(n), if n == 1 { "" } else { "s" })
+}
+
 /// What odd timestamps mean for an audit, after the list of them.
 pub(crate) const ODD_TIMES: &str =
     "no packet is left out of the audit for its time, but first/last seen may mislead";
@@ -366,6 +371,26 @@ impl RunSummary<'_> {
             self.flows.one_way_share() * 100.0,
             self.flows.mid_stream_share() * 100.0
         )?;
+        if !self.flows.tunnelled.is_empty() || !self.flows.carriers.is_empty() {
+            let inside: u64 = self.flows.tunnelled.values().sum();
+            let carriers: u64 = self.flows.carriers.values().sum();
+            let mut parts = Vec::new();
+            if inside > 0 {
+                parts.push(format!(
+                    "{} inside tunnels ({})",
+                    plural_flows(inside, &num),
+                    FlowSummary::by_kind(&self.flows.tunnelled)
+                ));
+            }
+            if carriers > 0 {
+                parts.push(format!(
+                    "{} of the tunnels themselves ({}), listed, not judged",
+                    plural_flows(carriers, &num),
+                    FlowSummary::by_kind(&self.flows.carriers)
+                ));
+            }
+            writeln!(s, "tunnels: {}", parts.join("; "))?;
+        }
         if self.flows.mostly_one_way() {
             writeln!(
                 s,
@@ -577,6 +602,15 @@ impl RunSummary<'_> {
             "files": files,
             "not_captures": self.not_captures.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         });
+        if !self.flows.tunnelled.is_empty() || !self.flows.carriers.is_empty() {
+            let by_kind = |m: &BTreeMap<crate::decode::TunnelKind, u64>| {
+                m.iter()
+                    .map(|(k, n)| (k.label().to_string(), json!(n)))
+                    .collect::<serde_json::Map<String, serde_json::Value>>()
+            };
+            run["flows"]["tunnelled"] = by_kind(&self.flows.tunnelled).into();
+            run["flows"]["carriers"] = by_kind(&self.flows.carriers).into();
+        }
         if let Some(f) = self.filter {
             run["filter"] = json!({
                 "expression": f.expression,
