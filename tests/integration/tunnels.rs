@@ -111,6 +111,23 @@ fn tunnel_modes_choose_inner_outer_or_both() {
         .filter(|r| r[15] == "vxlan carrier")
         .collect();
     assert_eq!(carriers.len(), 2, "{both:?}");
+    // --stats counts them by kind.
+    let stats = dir.path().join("s.json");
+    let o = run(&[
+        "flows",
+        &path_str(&file),
+        "-q",
+        "-o",
+        "/dev/null",
+        "--tunnels",
+        "both",
+        "--stats",
+        &path_str(&stats),
+    ]);
+    assert_eq!(code(&o), 0);
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
+    assert_eq!(v["flows"]["tunnelled"]["vxlan"], 3, "{}", v["flows"]);
+    assert_eq!(v["flows"]["carriers"]["vxlan"], 2, "{}", v["flows"]);
     // Nested: the innermost tunnel is named; the outermost carries.
     let nested = write(
         dir.path(),
