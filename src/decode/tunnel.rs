@@ -306,10 +306,13 @@ fn erspan_session(h: &[u8]) -> Option<u32> {
     Some(u32::from(be16(h, 2)? & 0x03FF))
 }
 
-/// VXLAN (RFC 7348): flags with the I bit, 24-bit VNI, an Ethernet frame.
+/// VXLAN (RFC 7348): flags exactly the I bit, reserved fields zero, a
+/// 24-bit VNI, an Ethernet frame. Anything else on port 4789 is plain UDP:
+/// a datagram is not taken for a tunnel (whose carrier is listed, not
+/// judged) on one bit.
 fn vxlan(d: &[u8]) -> Open<'_> {
     let h = d.get(..8)?;
-    if h[0] & 0x08 == 0 {
+    if h[0] != 0x08 || h[1..4] != [0, 0, 0] || h[7] != 0 {
         return None;
     }
     let vni = u32::from_be_bytes([0, h[4], h[5], h[6]]);
@@ -327,11 +330,17 @@ fn vxlan(d: &[u8]) -> Open<'_> {
 /// GENEVE (RFC 8926): version 0, options, a protocol type, a 24-bit VNI.
 fn geneve(d: &[u8]) -> Open<'_> {
     let h = d.get(..8)?;
-    if h[0] >> 6 != 0 {
+    let protocol = u16::from_be_bytes([h[2], h[3]]);
+    // Version 0, reserved bits zero, a protocol GENEVE carries here:
+    // anything else on port 6081 is plain UDP.
+    if h[0] >> 6 != 0
+        || h[1] & 0x3F != 0
+        || h[7] != 0
+        || !matches!(protocol, 0x6558 | 0x0800 | 0x86DD)
+    {
         return None;
     }
     let options = usize::from(h[0] & 0x3F) * 4;
-    let protocol = u16::from_be_bytes([h[2], h[3]]);
     let vni = Some(u32::from_be_bytes([0, h[4], h[5], h[6]]));
     let Some(rest) = d.get(8 + options..) else {
         return Some(Err((TunnelKind::Geneve, SkipReason::MalformedTunnelHeader)));
@@ -414,6 +423,9 @@ mod tests {
         let mut body = vec![0u8; 8];
         body.extend_from_slice(&[0u8; 30]);
         assert!(open(PROTO_UDP, ports, &body).is_none(), "no I flag");
+        let mut odd = body.clone();
+        odd[8] = 0x0C; // the I flag and a reserved one
+        assert!(open(PROTO_UDP, ports, &odd).is_none(), "reserved bits set");
         let teredo = Transport::Ports {
             src: TEREDO_PORT,
             dst: 50000,
