@@ -15,10 +15,12 @@
 
 use std::hash::Hash;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 
 use crate::capture::Timestamp;
+
 use crate::decode::{PacketSummary, Transport, Tunnel, PROTO_TCP};
 
 use super::key::{Dir, FlowKey, PackedKey};
@@ -164,9 +166,21 @@ struct Stretch {
     /// more.
     orphan_packets: u64,
     overflow: Overflow,
+    /// The run's table when it is full ([`FlowTable::full`]): a flow it
+    /// lacks is kept out as it is read, as absorbing would keep it out,
+    /// so that a file read after the budget is spent holds no flow of its
+    /// own.
+    frozen: Option<Arc<FlowTable>>,
 }
 
 impl Stretch {
+    /// Whether a flow first seen here may be tracked: always, unless the
+    /// run is full and lacks it.
+    #[inline]
+    fn admits(&self, key: &PackedKey) -> bool {
+        self.frozen.as_ref().is_none_or(|t| t.contains(key))
+    }
+
     /// Adds decoded packets in capture order, within `limits` when the
     /// stretch starts at its capture's start (else orphans are kept).
     fn add_all(
@@ -208,7 +222,8 @@ impl Stretch {
     ) {
         match PackedKey::of_packet(p) {
             Some((key, dir)) => {
-                let room = limits.is_none_or(|l| self.flows.len() < l.max_flows);
+                let room =
+                    limits.is_none_or(|l| self.flows.len() < l.max_flows) && self.admits(&key);
                 match self.flows.find(&key, self.flows.hash(&key)) {
                     Spot::Found(at) => {
                         let s = self.flows.stats_mut(at);
@@ -313,6 +328,13 @@ impl SequentialTable {
         }
     }
 
+    /// The table of a file read while the run's table `frozen` is full:
+    /// only flows it holds are tracked.
+    pub fn within(mut self, frozen: Option<Arc<FlowTable>>) -> Self {
+        self.stretch.frozen = frozen;
+        self
+    }
+
     /// Adds one decoded packet, in capture order.
     pub fn add(&mut self, p: &PacketSummary, ts: Option<Timestamp>) {
         self.stretch.add(p, ts, &[], Some(&self.limits));
@@ -361,6 +383,12 @@ impl SegmentTable {
             stretch: Stretch::default(),
             budget,
         }
+    }
+
+    /// As [`SequentialTable::within`].
+    pub fn within(mut self, frozen: Option<Arc<FlowTable>>) -> Self {
+        self.stretch.frozen = frozen;
+        self
     }
 
     /// Adds one decoded packet, in capture order.
@@ -437,6 +465,25 @@ impl FlowTable {
     /// An empty table, to absorb stretches into.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Whether the table is full under `limits`: it then tracks no new
+    /// flow, so the files read next may track only the flows it holds
+    /// ([`SequentialTable::within`]). Joins what was set aside first.
+    pub fn full(&mut self, limits: &Limits) -> bool {
+        if self.held() < limits.max_flows {
+            return false;
+        }
+        self.settle();
+        self.flows.len() >= limits.max_flows
+    }
+
+    /// Whether the table holds the flow `key` (set-aside stretches
+    /// included).
+    pub fn contains(&self, key: &PackedKey) -> bool {
+        std::iter::once(&self.flows)
+            .chain(&self.later)
+            .any(|m| matches!(m.find(key, m.hash(key)), Spot::Found(_)))
     }
 
     /// Flows held, counting a flow once per stretch set aside that has

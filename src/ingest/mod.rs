@@ -90,6 +90,9 @@ pub struct IngestOptions {
     pub filter: Option<Arc<PacketFilter>>,
     /// `--tunnels`: which flows a tunnelled packet counts in.
     pub tunnels: TunnelMode,
+    /// The run's table once it is full: files read then track only the
+    /// flows it holds (set by [`ingest`], wave by wave).
+    pub frozen: Option<Arc<FlowTable>>,
 }
 
 impl Default for IngestOptions {
@@ -102,6 +105,7 @@ impl Default for IngestOptions {
             progress: None,
             filter: None,
             tunnels: TunnelMode::default(),
+            frozen: None,
         }
     }
 }
@@ -164,10 +168,31 @@ pub fn ingest<S: FlowSource>(inputs: &[S], opts: &IngestOptions) -> Ingested {
     let mut table = FlowTable::new();
     let mut files = Vec::with_capacity(inputs.len());
     for chunk in inputs.chunks(wave) {
-        let parts: Vec<(FlowTable, FileStats)> = chunk
-            .par_iter()
-            .map(|input| input.read_flows(opts))
-            .collect();
+        // Once the run's table is full it tracks no new flow: the files of
+        // the wave are read against it, so that they hold only flows it
+        // has (what absorbing them would keep is the same), and memory
+        // stays that of one table whatever the number of files.
+        let parts: Vec<(FlowTable, FileStats)> = if table.full(&opts.limits) {
+            let frozen = Arc::new(std::mem::take(&mut table));
+            let within = IngestOptions {
+                frozen: Some(Arc::clone(&frozen)),
+                ..opts.clone()
+            };
+            let parts = chunk
+                .par_iter()
+                .map(|input| input.read_flows(&within))
+                .collect();
+            drop(within);
+            // Every reader's table let go of it when it became a FlowTable.
+            table = Arc::try_unwrap(frozen)
+                .expect("no table read against the run's table outlives its wave");
+            parts
+        } else {
+            chunk
+                .par_iter()
+                .map(|input| input.read_flows(opts))
+                .collect()
+        };
         for (t, mut f) in parts {
             let before = f.packets_decoded;
             table.absorb(t, &opts.limits);

@@ -49,12 +49,12 @@ pub(super) fn read_file(
     let window_at = |at: u64| Window::new(FileAt { file, offset: at }, at, chunk, false);
     // Walks a segment from a record start at `at`, in `state`.
     let walk_at = |at: u64, state: Walker, until: u64| {
-        let table = SegmentTable::new(share);
+        let table = SegmentTable::new(share).within(opts.frozen.clone());
         walk(&mut window_at(at), 0, state, table, until, opts)
     };
     // Walks the whole file within the limits.
     let whole = || {
-        let table = SequentialTable::new(opts.limits);
+        let table = SequentialTable::new(opts.limits).within(opts.frozen.clone());
         let w = walk(
             &mut window_at(first),
             0,
@@ -95,7 +95,7 @@ pub(super) fn read_file(
             }
             let state = at_first_packet.clone();
             let walked = state.find_record(win.bytes(), 0, from).map(|pos| {
-                let table = SegmentTable::new(share);
+                let table = SegmentTable::new(share).within(opts.frozen.clone());
                 let w = walk(&mut win, pos, state.clone(), table, until, opts);
                 (from + pos as u64, w)
             });

@@ -347,3 +347,66 @@ fn max_findings_keeps_the_first_rows_and_counts_the_rest() {
     let o = run(&["audit", "-d", &dep, &cap, "--max-findings", "0"]);
     assert_eq!(code(&o), 2);
 }
+
+/// A classic pcap (as the generator writes it: little-endian, 24-byte
+/// header) cut into `parts` files of consecutive records, in `dir`.
+fn split_pcap(capture: &Path, dir: &Path, parts: usize) {
+    let bytes = std::fs::read(capture).unwrap();
+    let (header, mut rest) = bytes.split_at(24);
+    let mut records = Vec::new();
+    while rest.len() >= 16 {
+        let len = u32::from_le_bytes(rest[8..12].try_into().unwrap()) as usize;
+        let (record, tail) = rest.split_at(16 + len);
+        records.push(record);
+        rest = tail;
+    }
+    let per = records.len().div_ceil(parts);
+    std::fs::create_dir_all(dir).unwrap();
+    for (i, chunk) in records.chunks(per).enumerate() {
+        let mut out = header.to_vec();
+        for r in chunk {
+            out.extend_from_slice(r);
+        }
+        std::fs::write(dir.join(format!("part{i:02}.pcap")), out).unwrap();
+    }
+}
+
+/// Once the run's table is full, later files are read against it (only
+/// its flows tracked): the flows, what is kept out and every count are
+/// those of any thread count, whichever files share a wave.
+#[test]
+fn files_read_after_the_budget_is_spent_keep_out_what_absorbing_would() {
+    let dir = tempfile::tempdir().unwrap();
+    let (capture, _) = flood(dir.path(), 120_000);
+    let parts = dir.path().join("parts");
+    split_pcap(&capture, &parts, 10);
+    let mut outs = Vec::new();
+    for threads in ["1", "2", "3"] {
+        let stats = dir.path().join(format!("s{threads}.json"));
+        let o = run(&[
+            "flows",
+            "-q",
+            "--max-flows",
+            "10000",
+            "--threads",
+            threads,
+            "--stats",
+            &path_str(&stats),
+            &path_str(&parts),
+        ]);
+        assert_eq!(code(&o), 0);
+        let s: serde_json::Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
+        assert!(
+            s["limits"]["packets_kept_out"].as_u64().unwrap() > 0,
+            "the budget bites"
+        );
+        outs.push((
+            o.stdout,
+            s["limits"].clone(),
+            s["files"].clone(),
+            s["packets"].clone(),
+        ));
+    }
+    assert_eq!(outs[0], outs[1]);
+    assert_eq!(outs[0], outs[2]);
+}
