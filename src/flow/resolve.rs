@@ -116,8 +116,9 @@ pub struct Flow {
     pub bytes: [u64; 2],
     pub first_ts: Option<Timestamp>,
     pub last_ts: Option<Timestamp>,
-    /// The tunnel the flow came through (the innermost, when nested).
-    pub tunnel: Option<Tunnel>,
+    /// The tunnel the flow came through (the innermost, when nested);
+    /// boxed, so that untunnelled flows pay 8 bytes for it.
+    pub tunnel: Option<Box<Tunnel>>,
     /// The flow is the outer flow of tunnels of this kind: it carries
     /// other flows rather than being a service (`--tunnels both`).
     pub carrier: Option<TunnelKind>,
@@ -199,7 +200,7 @@ pub fn resolve(key: &FlowKey, s: &FlowStats, is_server_port: &dyn Fn(u8, u16) ->
         bytes: [s.bytes[i], s.bytes[r]],
         first_ts: s.first_ts(),
         last_ts: s.last_ts(),
-        tunnel: s.tunnel.as_deref().copied(),
+        tunnel: s.tunnel.clone(),
         carrier: s.carrier,
     }
 }
