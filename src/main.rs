@@ -164,7 +164,10 @@ fn format(f: FormatArg, c: ColorArg) -> Format {
 /// it CSV, but findings a person reads on a terminal are a table.
 fn formats(r: &ReportArgs, c: ColorArg) -> (Format, Format) {
     match r.format {
-        Some(f) => (format(f, c), format(f, c)),
+        Some(f) => {
+            let f = format(f, c);
+            (f, f)
+        }
         None if r.output.as_os_str() == "-" && std::io::stdout().is_terminal() => {
             (Format::Csv, format(FormatArg::Table, c))
         }

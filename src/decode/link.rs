@@ -117,11 +117,8 @@ pub(super) fn ether_payload(
         rest = &rest[4..];
     }
     match ethertype {
-        ETHERTYPE_PPPOE_SESSION => return pppoe(rest),
-        t if ETHERTYPE_MPLS.contains(&t) => return mpls(rest),
-        _ => {}
-    }
-    match ethertype {
+        ETHERTYPE_PPPOE_SESSION => pppoe(rest),
+        t if ETHERTYPE_MPLS.contains(&t) => mpls(rest),
         ETHERTYPE_IPV4 => Ok(IpPayload {
             version: Some(4),
             data: rest,

@@ -19,4 +19,4 @@ pub use packet::{
     decode, Carriers, Decap, Encap, Fragment, PacketSummary, SkipReason, Transport, PROTO_ICMP,
     PROTO_ICMPV6, PROTO_SCTP, PROTO_TCP, PROTO_UDP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN,
 };
-pub use tunnel::{Tunnel, TunnelKind, TunnelMode, MAX_ENCAPSULATIONS};
+pub use tunnel::{Tunnel, TunnelKind, TunnelMode, MAX_ENCAPSULATIONS, TUNNEL_UDP_PORTS};

@@ -248,18 +248,15 @@ fn decapsulate<'a>(
         }
         Err(SkipReason::TooManyEncapsulations)
     })();
-    match inner {
+    let packet = match inner {
         Ok((mut packet, via)) => {
-            if tunnels != TunnelMode::Both {
-                carriers.clear();
-            }
             // A batch holds far fewer packets than u16::MAX; past it the
             // tunnel goes unrecorded rather than misnamed.
             if let Ok(at) = u16::try_from(decap.tunnels.len()) {
                 decap.tunnels.push(via);
                 packet.encap = Encap::Inner(at);
             }
-            Ok(packet)
+            packet
         }
         // A tunnel whose inside cannot be used (ARP in VXLAN, a PPTP
         // acknowledgement, a Teredo bubble, a header cut short) counts in
@@ -267,16 +264,17 @@ fn decapsulate<'a>(
         // why is counted.
         Err(why) => {
             decap.unopened = Some(why);
-            let packet = decap
+            decap
                 .carriers
                 .pop()
-                .expect("a carrier per tunnel recognised");
-            if tunnels != TunnelMode::Both {
-                decap.carriers.clear();
-            }
-            Ok(packet)
+                .expect("a carrier per tunnel recognised")
         }
+    };
+    // The carriers are kept to count in only with both.
+    if tunnels != TunnelMode::Both {
+        decap.carriers.clear();
     }
+    Ok(packet)
 }
 
 /// What the IP layer of a packet says.

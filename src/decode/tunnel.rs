@@ -22,6 +22,15 @@ const TEREDO_PORT: u16 = 3544;
 const GTP_U_PORT: u16 = 2152;
 /// GRE-in-UDP (RFC 8086).
 const GRE_UDP_PORT: u16 = 4754;
+/// The UDP ports of the tunnels opened here: a carrier's tunnel end
+/// listens on them (the port heuristic, `flow::resolve`, knows them).
+pub const TUNNEL_UDP_PORTS: [u16; 5] = [
+    VXLAN_PORT,
+    GENEVE_PORT,
+    TEREDO_PORT,
+    GTP_U_PORT,
+    GRE_UDP_PORT,
+];
 const PROTO_IPIP: u8 = 4;
 const PROTO_IPV6: u8 = 41;
 const PROTO_GRE: u8 = 47;
@@ -34,7 +43,8 @@ pub enum TunnelMode {
     Inner,
     /// The tunnel's own flow only, unopened (portaudit before tunnels).
     Outer,
-    /// Both: the inner flow, and the outermost tunnel as a carrier flow.
+    /// Both: the inner flow, and each tunnel it came through as a
+    /// carrier flow.
     Both,
 }
 

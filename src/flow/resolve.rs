@@ -6,7 +6,9 @@ use std::fmt;
 use std::net::IpAddr;
 
 use crate::capture::Timestamp;
-use crate::decode::{Tunnel, TunnelKind, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP};
+use crate::decode::{
+    Tunnel, TunnelKind, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, TUNNEL_UDP_PORTS,
+};
 
 use super::community_id::community_id;
 use super::key::{icmp_is_request, icmp_ports, Dir, Endpoint, FlowKey};
@@ -205,10 +207,6 @@ pub fn resolve(key: &FlowKey, s: &FlowStats, is_server_port: &dyn Fn(u8, u16) ->
     }
 }
 
-/// The UDP ports of the tunnels portaudit opens (VXLAN, GENEVE, Teredo,
-/// GTP-U, GRE in UDP): a carrier's tunnel end listens on them.
-const TUNNEL_PORTS: [u16; 5] = [4789, 6081, 3544, 2152, 4754];
-
 /// Whether `port` is in a range operating systems pick client ports
 /// from: IANA's dynamic ports (49152-65535), Linux's default range
 /// (32768-60999), and Windows' before Vista (1025-5000).
@@ -252,7 +250,7 @@ fn listening_side(key: &FlowKey, is_server_port: &dyn Fn(u8, u16) -> bool) -> Op
     if (a < 1024) != (b < 1024) {
         return Some(a_listens(a < 1024));
     }
-    let (a_tunnel, b_tunnel) = (TUNNEL_PORTS.contains(&a), TUNNEL_PORTS.contains(&b));
+    let (a_tunnel, b_tunnel) = (TUNNEL_UDP_PORTS.contains(&a), TUNNEL_UDP_PORTS.contains(&b));
     if key.proto == PROTO_UDP && a_tunnel != b_tunnel {
         return Some(a_listens(a_tunnel));
     }

@@ -166,9 +166,9 @@ impl FlowStats {
         }
     }
 
-    /// Records the tunnel a packet came through, or that it carried one.
-    #[inline]
+    /// Records the tunnel a packet came through, or that it carried one;
     /// `tunnels`: those the packet's batch names ([`Encap::Inner`]).
+    #[inline]
     pub fn encap(&mut self, e: &Encap, tunnels: &[Tunnel]) {
         if *e != Encap::None {
             self.note_encap(e, tunnels);

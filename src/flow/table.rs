@@ -20,7 +20,6 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 
 use crate::capture::Timestamp;
-
 use crate::decode::{PacketSummary, Transport, Tunnel, PROTO_TCP};
 
 use super::key::{Dir, FlowKey, PackedKey};
@@ -201,9 +200,7 @@ impl Stretch {
                     // Entries never move: a flow found stays found while
                     // the packets before this one are added.
                     Some(Spot::Found(at)) => {
-                        let s = self.flows.stats_mut(at);
-                        s.add(dir, p.wire_len, *ts, tcp_of(p));
-                        s.encap(&p.encap, tunnels);
+                        count_packet(self.flows.stats_mut(at), dir, p, *ts, tunnels);
                     }
                     _ => self.add(p, *ts, tunnels, limits),
                 }
@@ -226,15 +223,11 @@ impl Stretch {
                     limits.is_none_or(|l| self.flows.len() < l.max_flows) && self.admits(&key);
                 match self.flows.find(&key, self.flows.hash(&key)) {
                     Spot::Found(at) => {
-                        let s = self.flows.stats_mut(at);
-                        s.add(dir, p.wire_len, ts, tcp_of(p));
-                        s.encap(&p.encap, tunnels);
+                        count_packet(self.flows.stats_mut(at), dir, p, ts, tunnels);
                     }
                     spot if room => {
                         let at = self.flows.insert_at(spot, key, FlowStats::default());
-                        let s = self.flows.stats_mut(at);
-                        s.add(dir, p.wire_len, ts, tcp_of(p));
-                        s.encap(&p.encap, tunnels);
+                        count_packet(self.flows.stats_mut(at), dir, p, ts, tunnels);
                     }
                     Spot::Vacant { .. } => {
                         self.overflow.packets += 1;
@@ -765,6 +758,20 @@ impl PartialEq for Flows {
 }
 
 impl Eq for Flows {}
+
+/// Counts packet `p`, going `dir`, into its flow's stats, with the tunnel
+/// it came through (`tunnels`: those its batch names).
+#[inline]
+fn count_packet(
+    s: &mut FlowStats,
+    dir: Dir,
+    p: &PacketSummary,
+    ts: Option<Timestamp>,
+    tunnels: &[Tunnel],
+) {
+    s.add(dir, p.wire_len, ts, tcp_of(p));
+    s.encap(&p.encap, tunnels);
+}
 
 /// A packet's TCP flags and sequence number, if it is TCP with ports.
 #[inline]

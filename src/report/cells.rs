@@ -19,6 +19,26 @@ pub(crate) struct FindingText {
 }
 
 impl FindingText {
+    /// The service a finding is about: `tcp/443`, or the protocol alone
+    /// when it names no port.
+    pub fn service(&self) -> String {
+        if self.dst_port.is_empty() {
+            self.proto.clone()
+        } else {
+            format!("{}/{}", self.proto, self.dst_port)
+        }
+    }
+
+    /// An end's `;`-joined roles as a person reads them, joined with
+    /// `sep`; `unbound` when the end holds none.
+    pub fn roles_shown(roles: &str, sep: &str) -> String {
+        if roles.is_empty() {
+            "unbound".to_string()
+        } else {
+            roles.replace(';', sep)
+        }
+    }
+
     pub fn of(f: &Finding) -> FindingText {
         let mut bases: Vec<&str> = f.initiator_bases.iter().map(|b| b.label()).collect();
         bases.sort_unstable();

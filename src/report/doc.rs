@@ -43,11 +43,7 @@ pub fn finding_line(f: &Finding) -> String {
         (None, role) => role.to_string(),
     };
     let t = FindingText::of(f);
-    let port = if t.dst_port.is_empty() {
-        t.proto.clone()
-    } else {
-        format!("{}/{}", t.proto, t.dst_port)
-    };
+    let port = t.service();
     let mut s = format!(
         "{} {}: {} -> {} {port}: {}",
         f.severity.label(),

@@ -337,11 +337,7 @@ fn write_findings_table<W: Write>(
         Column::wrapped("DETAIL", 64),
     ];
     let end = |ip: Option<std::net::IpAddr>, roles: &str| {
-        let roles = if roles.is_empty() {
-            "unbound".to_string()
-        } else {
-            roles.replace(';', ",")
-        };
+        let roles = FindingText::roles_shown(roles, ",");
         match ip {
             Some(ip) => format!("{ip} ({roles})"),
             None => roles,
@@ -366,11 +362,7 @@ fn write_findings_table<W: Write>(
                     end(f.src_ip, &t.src_role),
                     end(f.dst_ip, &t.dst_role)
                 ),
-                if t.dst_port.is_empty() {
-                    t.proto
-                } else {
-                    format!("{}/{}", t.proto, t.dst_port)
-                },
+                t.service(),
                 if t.rule_id.is_empty() {
                     "-".into()
                 } else {

@@ -129,10 +129,12 @@ impl RunSummary<'_> {
     /// The exit status of the audit (reports not yet written): inputs
     /// first, then findings.
     pub fn status(&self) -> i32 {
-        input_status(self.files).unwrap_or(if self.failing() > 0 {
-            exit_code::FINDINGS
-        } else {
-            exit_code::CLEAN
+        input_status(self.files).unwrap_or_else(|| {
+            if self.failing() > 0 {
+                exit_code::FINDINGS
+            } else {
+                exit_code::CLEAN
+            }
         })
     }
 

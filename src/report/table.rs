@@ -7,6 +7,7 @@ use std::io::{self, Write};
 
 /// A column: its header, the width past which its cells wrap, and which
 /// side its cells keep to (numbers read best aligned right).
+#[derive(Clone, Copy, Debug)]
 pub struct Column {
     pub header: &'static str,
     pub wrap: Option<usize>,
@@ -44,14 +45,7 @@ impl Column {
 /// [`MIN_WRAP`] each; other columns keep their width. Without a width, or
 /// when the table fits, the columns as they are.
 pub fn fit(columns: &[Column], rows: &[Vec<String>], width: Option<usize>) -> Vec<Column> {
-    let mut out: Vec<Column> = columns
-        .iter()
-        .map(|c| Column {
-            header: c.header,
-            wrap: c.wrap,
-            right: c.right,
-        })
-        .collect();
+    let mut out = columns.to_vec();
     let Some(width) = width else {
         return out;
     };

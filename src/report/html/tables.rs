@@ -169,17 +169,13 @@ fn finding_row(s: &mut String, n: usize, f: &Finding) -> fmt::Result {
     }
     writeln!(s, "</td>")?;
     // The route: each end's address (when the row has one) and roles.
-    let end = |ip: Option<IpAddr>, role: &str| {
-        let role = if role.is_empty() { "unbound" } else { role };
+    let end = |ip: Option<IpAddr>, roles: &str| {
+        let roles = Esc(&FindingText::roles_shown(roles, ", ")).to_string();
         match ip {
-            Some(ip) => format!(
-                "<span class=\"mono\">{ip}</span> <span class=\"role\">({})</span>",
-                Esc(&role.replace(';', ", "))
-            ),
-            None => format!(
-                "<span class=\"role\">{}</span>",
-                Esc(&role.replace(';', ", "))
-            ),
+            Some(ip) => {
+                format!("<span class=\"mono\">{ip}</span> <span class=\"role\">({roles})</span>")
+            }
+            None => format!("<span class=\"role\">{roles}</span>"),
         }
     };
     writeln!(
@@ -189,11 +185,7 @@ fn finding_row(s: &mut String, n: usize, f: &Finding) -> fmt::Result {
         end(f.src_ip, &t.src_role),
         end(f.dst_ip, &t.dst_role)
     )?;
-    let service = if t.dst_port.is_empty() {
-        t.proto.clone()
-    } else {
-        format!("{}/{}", t.proto, t.dst_port)
-    };
+    let service = t.service();
     writeln!(
         s,
         "<td class=\"nowrap mono\">{}</td><td class=\"rule\" title=\"{}\">{}</td><td class=\"num col-bytes\">{}</td>",
