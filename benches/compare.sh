@@ -4,6 +4,7 @@
 #
 #   benches/compare.sh [--rounds N] [--size 2G] [--flows 200000]
 #                      [--dir DIR] [--skip TOOL,...] [--install]
+#                      [--before BIN]
 #
 # The capture is made once by `portaudit-fixtures enterprise SIZE FLOWS`
 # (the generator of the workspace crate synth/)
@@ -19,10 +20,13 @@
 #
 # portaudit audits the capture against benches/enterprise-site.toml: the
 # audit classifies the flows of three servers and a client /24 and writes
-# its findings, end to end, as a user would run it.
+# its findings, end to end, as a user would run it. --before BIN adds an
+# earlier portaudit build (portaudit-before, portaudit-before-1t) to the
+# same rounds, so that a change is measured against what it changed, side
+# by side on the same machine.
 set -euo pipefail
 
-rounds=5 size=2G flows=200000 dir=target/bench skip="" install=0
+rounds=5 size=2G flows=200000 dir=target/bench skip="" install=0 before=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --rounds) rounds=$2; shift 2 ;;
@@ -31,7 +35,8 @@ while [ $# -gt 0 ]; do
         --dir) dir=$2; shift 2 ;;
         --skip) skip=$2; shift 2 ;;
         --install) install=1; shift ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        --before) before=$2; shift 2 ;;
+        -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
         *) echo "compare.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -78,6 +83,12 @@ tools=(
     "portaudit-1t|$bin audit -q --threads 1 -d benches/enterprise-site.toml $cap -o /dev/null"
     "portaudit|$bin audit -q --threads $threads -d benches/enterprise-site.toml $cap -o /dev/null"
 )
+if [ -n "$before" ]; then
+    tools+=(
+        "portaudit-before-1t|$before audit -q --threads 1 -d benches/enterprise-site.toml $cap -o /dev/null"
+        "portaudit-before|$before audit -q --threads $threads -d benches/enterprise-site.toml $cap -o /dev/null"
+    )
+fi
 have() { command -v "$1" >/dev/null && [[ ",$skip," != *",$2,"* ]]; }
 have tcpdump tcpdump && tools+=("tcpdump|tcpdump -r $cap -w /dev/null")
 have argus argus && tools+=("argus|argus -r $cap -w $work/out.argus")
@@ -117,7 +128,8 @@ for line in open(path):
 med = {n: statistics.median(w for w, _, _ in r) for n, r in runs.items()}
 cpu = {n: statistics.median(c for _, c, _ in r) for n, r in runs.items()}
 peak = {n: max(m for _, _, m in r) / 1024 for n, r in runs.items()}
-order = ["cat", "portaudit", "portaudit-1t", "tcpdump", "argus", "nfpcapd", "tshark"]
+order = ["cat", "portaudit", "portaudit-1t", "portaudit-before", "portaudit-before-1t",
+         "tcpdump", "argus", "nfpcapd", "tshark"]
 names = [n for n in order if n in runs]
 print(f"capture: {cap}: {size / 1e9:.2f} GB, {packets / 1e6:.2f} M packets; "
       f"{rounds} rounds; {threads} threads; medians")
@@ -133,4 +145,8 @@ for n in names:
 if pa and "portaudit-1t" in med:
     print()
     print(f"portaudit on {threads} threads vs 1 thread: {med['portaudit-1t'] / pa:.2f}× faster")
+for now, then in (("portaudit", "portaudit-before"), ("portaudit-1t", "portaudit-before-1t")):
+    if now in med and then in med:
+        print(f"{now} against {then}: {med[now] / med[then]:.3f}× its wall time, "
+              f"{cpu[now] / cpu[then]:.3f}× its CPU time, peak {peak[now]:.0f} vs {peak[then]:.0f} MB")
 EOF
