@@ -193,21 +193,43 @@ pub fn decode(
     tunnels: TunnelMode,
     decap: &mut Decap,
 ) -> Result<PacketSummary, SkipReason> {
-    let ip = ip_packet(link_payload(link, frame)?)?;
-    let packet = transport(&ip, wire_len)?;
+    let data = ip_data(link_payload(link, frame)?)?;
+    // The common IPv4 packet goes from its header to its summary with no
+    // `Result` between them: a packet wrapped and unwrapped on the stack
+    // costs store-forwarding stalls on every packet.
+    if let Some(ip) = plain_ipv4(data) {
+        return summarize(ip, wire_len, tunnels, decap);
+    }
+    summarize(general_ip(data)?, wire_len, tunnels, decap)
+}
+
+/// The summary of `ip`, and of the packet inside when it is a tunnel that
+/// `tunnels` says to open.
+#[inline(always)]
+fn summarize(
+    ip: IpPacket<'_>,
+    wire_len: u32,
+    tunnels: TunnelMode,
+    decap: &mut Decap,
+) -> Result<PacketSummary, SkipReason> {
+    // Only the protocol and the body are read past the summary: the outer
+    // addresses are the summary's.
+    let (proto, body) = (ip.proto, ip.body);
+    let later = matches!(ip.fragment, Some(Fragment { first: false, .. }));
+    let packet = transport(ip, wire_len)?;
     if tunnels != TunnelMode::Outer {
-        if let Some(opened) = tunnel::open(ip.proto, packet.transport, ip.body) {
-            return decapsulate(ip, packet, opened, tunnels, decap);
+        if let Some(opened) = tunnel::open(proto, later, body) {
+            return decapsulate(packet, opened, tunnels, decap);
         }
     }
     Ok(packet)
 }
 
-/// Opens the tunnel `opened` found in `ip` (whose summary is `outer`),
-/// and any nested in it, down to the innermost packet.
+/// Opens the tunnel `opened` found in the packet whose summary is
+/// `outer`, and any nested in it, down to the innermost packet.
 #[cold]
+#[inline(never)]
 fn decapsulate<'a>(
-    mut ip: IpPacket<'a>,
     outer: PacketSummary,
     mut opened: Result<tunnel::Opened<'a>, (TunnelKind, SkipReason)>,
     tunnels: TunnelMode,
@@ -216,6 +238,8 @@ fn decapsulate<'a>(
     let carriers = &mut decap.carriers;
     carriers.clear();
     let mut carrier = outer;
+    // The endpoints of the packet carrying the tunnel being opened.
+    let (mut src, mut dst) = (outer.src, outer.dst);
     let inner = (|| {
         for _ in 0..tunnel::MAX_ENCAPSULATIONS {
             let kind = match &opened {
@@ -227,18 +251,21 @@ fn decapsulate<'a>(
             let o = opened.map_err(|(_, why)| why)?;
             let via = Tunnel {
                 kind: o.kind,
-                src: ip.src,
-                dst: ip.dst,
+                src,
+                dst,
                 id: o.id,
             };
-            ip = ip_packet(o.inner)?;
+            let ip = ip_packet(o.inner)?;
+            let (proto, body) = (ip.proto, ip.body);
+            let later = matches!(ip.fragment, Some(Fragment { first: false, .. }));
+            (src, dst) = (ip.src, ip.dst);
             // IPv6 "no next header": a Teredo bubble, a keepalive with
             // nothing of a flow inside.
-            if ip.proto == IPV6_NO_NEXT_HEADER {
+            if proto == IPV6_NO_NEXT_HEADER {
                 return Err(SkipReason::EmptyTunnelPacket);
             }
-            let packet = transport(&ip, outer.wire_len)?;
-            match tunnel::open(ip.proto, packet.transport, ip.body) {
+            let packet = transport(ip, outer.wire_len)?;
+            match tunnel::open(proto, later, body) {
                 Some(next) => {
                     opened = next;
                     carrier = packet;
@@ -287,10 +314,10 @@ struct IpPacket<'a> {
     body: &'a [u8],
 }
 
-/// The IP header of `payload`, checked against the version its carrier
+/// The IP bytes of `payload`, checked against the version its carrier
 /// announced.
 #[inline]
-fn ip_packet(payload: IpPayload<'_>) -> Result<IpPacket<'_>, SkipReason> {
+fn ip_data(payload: IpPayload<'_>) -> Result<&[u8], SkipReason> {
     let IpPayload { version, data } = payload;
     let Some(&first) = data.first() else {
         return Err(SkipReason::TruncatedIpHeader);
@@ -301,6 +328,12 @@ fn ip_packet(payload: IpPayload<'_>) -> Result<IpPacket<'_>, SkipReason> {
             return Err(SkipReason::IpVersionMismatch);
         }
     }
+    Ok(data)
+}
+
+/// The IP header of `payload` (the tunnels' inner packets).
+fn ip_packet(payload: IpPayload<'_>) -> Result<IpPacket<'_>, SkipReason> {
+    let data = ip_data(payload)?;
     match plain_ipv4(data) {
         Some(ip) => Ok(ip),
         None => general_ip(data),
@@ -334,7 +367,9 @@ fn plain_ipv4(data: &[u8]) -> Option<IpPacket<'_>> {
     })
 }
 
-/// An IP packet of any shape (etherparse's lax reading).
+/// An IP packet of any shape (etherparse's lax reading). Kept out of line:
+/// inlined, its slicing makes the common IPv4 path of [`decode`] slower.
+#[inline(never)]
 fn general_ip(data: &[u8]) -> Result<IpPacket<'_>, SkipReason> {
     let (ip, ext_err) = LaxIpSlice::from_slice(data).map_err(|e| match e {
         err::ip::LaxHeaderSliceError::Len(_) => SkipReason::TruncatedIpHeader,
@@ -393,8 +428,8 @@ fn general_ip(data: &[u8]) -> Result<IpPacket<'_>, SkipReason> {
 
 /// The summary of an IP packet: its transport header read.
 #[inline]
-fn transport(ip: &IpPacket<'_>, wire_len: u32) -> Result<PacketSummary, SkipReason> {
-    let &IpPacket {
+fn transport(ip: IpPacket<'_>, wire_len: u32) -> Result<PacketSummary, SkipReason> {
+    let IpPacket {
         src,
         dst,
         fragment,
@@ -477,9 +512,9 @@ mod tests {
             header[2..4].copy_from_slice(&total.to_be_bytes());
             header[6..8].copy_from_slice(&frag.to_be_bytes());
             let wire = header.len() as u32 + 14;
-            let general = general_ip(&header).and_then(|ip| transport(&ip, wire));
+            let general = general_ip(&header).and_then(|ip| transport(ip, wire));
             if let Some(ip) = plain_ipv4(&header) {
-                prop_assert_eq!(transport(&ip, wire), general);
+                prop_assert_eq!(transport(ip, wire), general);
             }
         }
     }

@@ -11,7 +11,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 use super::link::{ethernet, mpls, ppp_payload, IpPayload};
-use super::{SkipReason, Transport, PROTO_UDP};
+use super::{SkipReason, PROTO_UDP};
 
 /// Tunnels nested deeper than this are counted, not opened.
 pub const MAX_ENCAPSULATIONS: usize = 4;
@@ -130,13 +130,29 @@ pub(super) struct Opened<'a> {
 /// its carrier still counts with `--tunnels both`).
 pub(super) type Open<'a> = Option<Result<Opened<'a>, (TunnelKind, SkipReason)>>;
 
-/// The tunnel an IP packet of protocol `proto` whose transport is `t`
-/// carries in `body` (the IP payload), `None` when it is not one.
+/// The tunnel an IP packet of protocol `proto` carries in `body` (the IP
+/// payload), `None` when it is not one or is a later fragment (whose
+/// body holds no header). The UDP ports are read from the body here, not
+/// from the packet's summary: reading back a summary just written costs
+/// a store-forwarding stall on every packet.
 #[inline]
-pub(super) fn open(proto: u8, t: Transport, body: &[u8]) -> Open<'_> {
-    match (proto, t) {
-        (PROTO_IPIP | PROTO_IPV6 | PROTO_GRE, Transport::Other) => open_ip(proto, body),
-        (PROTO_UDP, Transport::Ports { src, dst })
+pub(super) fn open(proto: u8, later_fragment: bool, body: &[u8]) -> Open<'_> {
+    if later_fragment {
+        return None;
+    }
+    let ports = || Some((be16(body, 0)?, be16(body, 2)?));
+    match proto {
+        PROTO_IPIP | PROTO_IPV6 | PROTO_GRE => open_ip(proto, body),
+        PROTO_UDP => open_udp_at(ports()?, body),
+        _ => None,
+    }
+}
+
+/// A UDP tunnel on ports `(src, dst)`, or Teredo by its content on any.
+#[inline]
+fn open_udp_at((src, dst): (u16, u16), body: &[u8]) -> Open<'_> {
+    match (src, dst) {
+        (src, dst)
             if dst == VXLAN_PORT
                 || dst == GENEVE_PORT
                 || dst == GRE_UDP_PORT
@@ -150,9 +166,7 @@ pub(super) fn open(proto: u8, t: Transport, body: &[u8]) -> Open<'_> {
         // Teredo between a client and a relay runs on any ports: Zeek's
         // content test, an IPv6 packet filling the datagram exactly, with
         // an address in 2001:0::/32.
-        (PROTO_UDP, Transport::Ports { .. }) if body.get(8).is_some_and(|b| b >> 4 == 6) => {
-            teredo_by_content(&body[8..]).map(Ok)
-        }
+        _ if body.get(8).is_some_and(|b| b >> 4 == 6) => teredo_by_content(&body[8..]).map(Ok),
         _ => None,
     }
 }
@@ -426,28 +440,31 @@ mod tests {
 
     #[test]
     fn a_udp_datagram_on_a_tunnel_port_without_its_header_is_plain() {
-        let ports = Transport::Ports {
-            src: 50000,
-            dst: VXLAN_PORT,
+        // A UDP header with these ports, then `payload`.
+        let udp = |src: u16, dst: u16, payload: &[u8]| {
+            let mut b = src.to_be_bytes().to_vec();
+            b.extend_from_slice(&dst.to_be_bytes());
+            b.extend_from_slice(&[0; 4]);
+            b.extend_from_slice(payload);
+            b
         };
-        let mut body = vec![0u8; 8];
-        body.extend_from_slice(&[0u8; 30]);
-        assert!(open(PROTO_UDP, ports, &body).is_none(), "no I flag");
+        let body = udp(50000, VXLAN_PORT, &[0u8; 30]);
+        assert!(open(PROTO_UDP, false, &body).is_none(), "no I flag");
         let mut odd = body.clone();
         odd[8] = 0x0C; // the I flag and a reserved one
-        assert!(open(PROTO_UDP, ports, &odd).is_none(), "reserved bits set");
-        let teredo = Transport::Ports {
-            src: TEREDO_PORT,
-            dst: 50000,
-        };
-        assert!(open(PROTO_UDP, teredo, &body).is_none(), "no IPv6 inside");
-        let gtp = Transport::Ports {
-            src: 40000,
-            dst: GTP_U_PORT,
-        };
-        let mut echo = vec![0u8; 8];
-        echo.extend_from_slice(&[0x32, 0x01, 0, 4, 0, 0, 0, 0, 0, 1, 0, 0]);
-        assert!(open(PROTO_UDP, gtp, &echo).is_none(), "GTP echo request");
+        assert!(open(PROTO_UDP, false, &odd).is_none(), "reserved bits set");
+        let mut vxlan = body.clone();
+        vxlan[8] = 0x08;
+        assert!(open(PROTO_UDP, false, &vxlan).is_some(), "a VXLAN header");
+        assert!(open(PROTO_UDP, true, &vxlan).is_none(), "a later fragment");
+        let teredo = udp(TEREDO_PORT, 50000, &[0u8; 30]);
+        assert!(open(PROTO_UDP, false, &teredo).is_none(), "no IPv6 inside");
+        let echo = udp(
+            40000,
+            GTP_U_PORT,
+            &[0x32, 0x01, 0, 4, 0, 0, 0, 0, 0, 1, 0, 0],
+        );
+        assert!(open(PROTO_UDP, false, &echo).is_none(), "GTP echo request");
     }
 
     #[test]
