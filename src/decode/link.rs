@@ -29,6 +29,8 @@ pub struct IpPayload<'a> {
 }
 
 /// Strips the link-layer header of `frame`.
+/// Out of line: the common frame is read in place by [`super::decode`].
+#[inline(never)]
 pub fn link_payload(link: LinkType, frame: &[u8]) -> Result<IpPayload<'_>, SkipReason> {
     match link {
         LinkType::ETHERNET => ethernet(frame),

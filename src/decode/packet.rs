@@ -193,10 +193,20 @@ pub fn decode(
     tunnels: TunnelMode,
     decap: &mut Decap,
 ) -> Result<PacketSummary, SkipReason> {
+    // The common packet, IPv4 in an untagged Ethernet frame, goes from its
+    // header to its summary with no `Result` between them: a packet
+    // wrapped and unwrapped on the stack costs store-forwarding stalls on
+    // every packet, and the link layers' general reader is out of line.
+    if link == LinkType::ETHERNET {
+        if let Some(ip) = frame
+            .get(12..)
+            .filter(|rest| rest.starts_with(&[0x08, 0x00]))
+            .and_then(|rest| plain_ipv4(&rest[2..]))
+        {
+            return summarize(ip, wire_len, tunnels, decap);
+        }
+    }
     let data = ip_data(link_payload(link, frame)?)?;
-    // The common IPv4 packet goes from its header to its summary with no
-    // `Result` between them: a packet wrapped and unwrapped on the stack
-    // costs store-forwarding stalls on every packet.
     if let Some(ip) = plain_ipv4(data) {
         return summarize(ip, wire_len, tunnels, decap);
     }
