@@ -10,6 +10,8 @@
 #                   pick a link type, the rest is taken as one frame. A few
 #                   hand-made frames (raw IPv4/IPv6 TCP, Ethernet) too.
 #   rules_parser    rules/*.toml and examples/*.toml.
+#   flow_records    tests/data/records/* behind a head-selector byte of 3
+#                   (no head added: the file is the input).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -22,7 +24,8 @@ if [ ! -d "$captures" ]; then
     exit 1
 fi
 
-mkdir -p "$here/corpus/capture_reader" "$here/corpus/decoder" "$here/corpus/rules_parser"
+mkdir -p "$here/corpus/capture_reader" "$here/corpus/decoder" "$here/corpus/rules_parser" \
+    "$here/corpus/flow_records"
 
 n_capture=0
 n_decoder=0
@@ -62,4 +65,10 @@ for f in "$root"/rules/*.toml "$root"/examples/*.toml; do
     n_rules=$((n_rules + 1))
 done
 
-echo "seeded capture_reader=$n_capture decoder=$n_decoder rules_parser=$n_rules"
+n_records=0
+for f in "$root"/tests/data/records/*.log "$root"/tests/data/records/*.json; do
+    { printf '\x03'; cat "$f"; } > "$here/corpus/flow_records/$(basename "$f")"
+    n_records=$((n_records + 1))
+done
+
+echo "seeded capture_reader=$n_capture decoder=$n_decoder rules_parser=$n_rules flow_records=$n_records"

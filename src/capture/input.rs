@@ -208,17 +208,27 @@ pub fn expand_inputs(args: &[PathBuf]) -> Result<ExpandedInputs, InputError> {
     Ok(out)
 }
 
-/// True when the file starts like a pcap, pcapng or gzip file.
+/// True when the file starts like a pcap or pcapng file or flow records
+/// (docs/inputs.md), gzipped or not.
 fn looks_like_capture(path: &Path) -> bool {
-    let mut magic = [0u8; 4];
-    let Ok(mut f) = File::open(path) else {
+    let Ok(f) = File::open(path) else {
         // Unreadable files are kept so that opening them reports why.
         return true;
     };
-    if f.read_exact(&mut magic).is_err() {
-        return false;
+    let mut head = [0u8; 4096];
+    let (mut n, _) = read_up_to(&mut &f, &mut head);
+    if Container::sniff(&head[..n]) == Some(Container::Gzip) {
+        let Ok(f) = File::open(path) else {
+            return true;
+        };
+        let mut inflated = flate2::read::MultiGzDecoder::new(f);
+        (n, _) = read_up_to(&mut inflated, &mut head);
     }
-    Container::sniff(&magic).is_some()
+    let head = &head[..n];
+    matches!(
+        Container::sniff(head),
+        Some(Container::Pcap | Container::Pcapng)
+    ) || crate::records::RecordFormat::sniff(head).is_some()
 }
 
 fn collect_dir(dir: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {

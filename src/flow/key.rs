@@ -5,7 +5,7 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::decode::{PacketSummary, Transport};
+use crate::decode::{PacketSummary, Transport, PROTO_ICMP, PROTO_ICMPV6};
 
 /// One end of a flow. For ICMP the "port" is a message type or code, as
 /// Community ID defines it (see [`icmp_ports`]).
@@ -139,7 +139,25 @@ impl PackedKey {
     #[inline]
     pub(crate) fn of_packet(p: &PacketSummary) -> Option<(PackedKey, Dir)> {
         let (sport, dport) = key_ports(p)?;
-        let (src, dst, v6) = match (p.src, p.dst) {
+        Some(PackedKey::pack(p.proto, p.src, sport, p.dst, dport))
+    }
+
+    /// The packed key of a conversation whose first side is `src` and the
+    /// direction from it, as [`FlowKey::new`] (flow records). ICMP's
+    /// "ports" are its type and code, mapped as a packet's are.
+    pub fn of_endpoints(proto: u8, src: Endpoint, dst: Endpoint) -> (PackedKey, Dir) {
+        let (sport, dport) = if proto == PROTO_ICMP || proto == PROTO_ICMPV6 {
+            let (s, d, _) = icmp_ports(proto, src.port as u8, dst.port as u8);
+            (s, d)
+        } else {
+            (src.port, dst.port)
+        };
+        PackedKey::pack(proto, src.addr, sport, dst.addr, dport)
+    }
+
+    #[inline(always)]
+    fn pack(proto: u8, src: IpAddr, sport: u16, dst: IpAddr, dport: u16) -> (PackedKey, Dir) {
+        let (src, dst, v6) = match (src, dst) {
             (IpAddr::V4(s), IpAddr::V4(d)) => (v4_words(s), v4_words(d), false),
             (s, d) => (v6_words(s), v6_words(d), true),
         };
@@ -149,9 +167,9 @@ impl PackedKey {
         } else {
             ((dst, dport), (src, sport), Dir::BtoA)
         };
-        Some((
+        (
             PackedKey {
-                proto: p.proto,
+                proto,
                 v6,
                 a,
                 a_port,
@@ -159,7 +177,7 @@ impl PackedKey {
                 b_port,
             },
             dir,
-        ))
+        )
     }
 
     pub(crate) fn proto(&self) -> u8 {

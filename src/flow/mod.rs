@@ -13,7 +13,7 @@ mod table;
 pub use community_id::{community_id, CommunityId};
 pub use key::{icmp_ports, Dir, Endpoint, FlowKey, PackedKey};
 pub use resolve::{resolve, Flow, FlowState, InitiatorBasis};
-pub use stats::FlowStats;
+pub use stats::{FlowStats, RecordCounts};
 pub use summary::{FlowSummary, ONE_WAY_CAVEAT};
 pub use table::{
     DistinctCount, FlowTable, Flows, Limits, Overflow, PacketTable, SegmentTable, SequentialTable,

@@ -30,6 +30,12 @@ pub enum InitiatorBasis {
     PortHeuristic,
     /// Nothing better: the sender of the first packet.
     FirstPacket,
+    /// A flow record named it: Zeek's originator, Suricata's source
+    /// (docs/inputs.md). What the engine saw first, not evidence.
+    Record,
+    /// A flow record named it after its engine's own heuristic turned the
+    /// connection round (Zeek's `^` in history): inference.
+    RecordHeuristic,
 }
 
 impl InitiatorBasis {
@@ -41,6 +47,8 @@ impl InitiatorBasis {
             InitiatorBasis::GroupAddress => "group-address",
             InitiatorBasis::PortHeuristic => "port-heuristic",
             InitiatorBasis::FirstPacket => "first-packet",
+            InitiatorBasis::Record => "record",
+            InitiatorBasis::RecordHeuristic => "record-heuristic",
         }
     }
 
@@ -202,7 +210,7 @@ pub fn resolve(key: &FlowKey, s: &FlowStats, is_server_port: &dyn Fn(u8, u16) ->
         bytes: [s.bytes[i], s.bytes[r]],
         first_ts: s.first_ts(),
         last_ts: s.last_ts(),
-        tunnel: s.tunnel.clone(),
+        tunnel: s.tunnel().map(|&t| Box::new(t)),
         carrier: s.carrier,
     }
 }
@@ -305,6 +313,11 @@ fn initiator(
             return (d, InitiatorBasis::IcmpType);
         }
         return (first, InitiatorBasis::IcmpType);
+    }
+    // A flow record's originator, when its flags gave no evidence: the
+    // engine saw the packets, the port heuristic only guesses.
+    if let Some(declared) = s.declared() {
+        return declared;
     }
     match listening_side(key, is_server_port) {
         Some(d) => (d, InitiatorBasis::PortHeuristic),

@@ -7,6 +7,7 @@ use crate::capture::Timestamp;
 use crate::decode::{Encap, Tunnel, TunnelKind, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN};
 
 use super::key::Dir;
+use super::resolve::InitiatorBasis;
 
 /// Connection counting as a mergeable summary. The sequential machine is:
 /// state Closed or Open(isn); a SYN (without ACK) whose ISN differs from the
@@ -131,11 +132,63 @@ pub struct FlowStats {
     pub rsts: [u32; 2],
     pub fins: [u32; 2],
     pub conns: ConnCount,
-    /// The tunnel the flow's first tunnelled packet came through.
-    pub tunnel: Option<Box<Tunnel>>,
+    /// What few flows have (a tunnel, a flow record's word on its
+    /// initiator), behind one pointer: other flows pay 8 bytes for it.
+    extra: Option<Box<FlowExtra>>,
     /// The flow is the outer flow of tunnels of this kind
     /// (`--tunnels both`).
     pub carrier: Option<TunnelKind>,
+}
+
+/// The part of [`FlowStats`] that only tunnelled flows and flows read
+/// from flow records have.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct FlowExtra {
+    /// The tunnel the flow's first tunnelled packet came through.
+    tunnel: Option<Tunnel>,
+    /// The initiator the flow's first record named, and on what basis
+    /// (docs/inputs.md).
+    declared: Option<(Dir, InitiatorBasis)>,
+}
+
+/// What one flow record (a Zeek conn.log line, a Suricata flow event)
+/// says of one connection, by side: index 0 is the side the record names
+/// first (Zeek's originator, Suricata's source), 1 the other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordCounts {
+    pub packets: [u64; 2],
+    pub bytes: [u64; 2],
+    /// TCP segments seen per side, as far as the record tells (Zeek's
+    /// history letters, Suricata's flags): SYN without ACK, SYN-ACK, FIN,
+    /// RST.
+    pub syns: [u32; 2],
+    pub synacks: [u32; 2],
+    pub fins: [u32; 2],
+    pub rsts: [u32; 2],
+    /// The record is a TCP connection.
+    pub tcp: bool,
+    pub first: Option<Timestamp>,
+    pub last: Option<Timestamp>,
+    /// How the record knew its first side was the initiator, when the
+    /// TCP flags do not say.
+    pub basis: InitiatorBasis,
+}
+
+impl Default for RecordCounts {
+    fn default() -> Self {
+        RecordCounts {
+            packets: [0; 2],
+            bytes: [0; 2],
+            syns: [0; 2],
+            synacks: [0; 2],
+            fins: [0; 2],
+            rsts: [0; 2],
+            tcp: false,
+            first: None,
+            last: None,
+            basis: InitiatorBasis::Record,
+        }
+    }
 }
 
 impl FlowStats {
@@ -180,14 +233,61 @@ impl FlowStats {
         match *e {
             Encap::None => {}
             Encap::Inner(at) => {
-                if self.tunnel.is_none() {
-                    self.tunnel = tunnels.get(usize::from(at)).map(|&t| Box::new(t));
+                if self.tunnel().is_none() {
+                    if let Some(&t) = tunnels.get(usize::from(at)) {
+                        self.extra.get_or_insert_default().tunnel = Some(t);
+                    }
                 }
             }
             Encap::Carrier(k) => {
                 self.carrier.get_or_insert(k);
             }
         }
+    }
+
+    /// The tunnel the flow's first tunnelled packet came through.
+    pub fn tunnel(&self) -> Option<&Tunnel> {
+        self.extra.as_ref()?.tunnel.as_ref()
+    }
+
+    /// The initiator a flow record named, and on what basis.
+    pub fn declared(&self) -> Option<(Dir, InitiatorBasis)> {
+        self.extra.as_ref()?.declared
+    }
+
+    /// The summary of one flow record's connection whose first side sends
+    /// in direction `first` of the flow's key.
+    pub fn of_record(r: &RecordCounts, first: Dir) -> FlowStats {
+        let mut s = FlowStats::default();
+        let dirs = [first, first.reverse()];
+        for (side, dir) in dirs.into_iter().enumerate() {
+            let d = dir.index();
+            s.packets[d] = r.packets[side];
+            s.bytes[d] = r.bytes[side];
+            s.syns[d] = r.syns[side];
+            s.synacks[d] = r.synacks[side];
+            s.fins[d] = r.fins[side];
+            s.rsts[d] = r.rsts[side];
+        }
+        s.span(r.first, r.last);
+        s.first_dir = Some(first);
+        // The record orders nothing within the connection; a SYN on the
+        // first side is the one that opened it.
+        let first_of =
+            |counts: [u32; 2]| (0..2).find(|&side| counts[side] > 0).map(|side| dirs[side]);
+        s.first_syn_dir = first_of(r.syns);
+        s.first_synack_dir = first_of(r.synacks);
+        if r.tcp {
+            // One record is one connection, whatever its handshake: a
+            // start and an end, so that the next record counts anew.
+            s.conns.push(Event::Syn(0));
+            s.conns.push(Event::Close);
+        }
+        s.extra = Some(Box::new(FlowExtra {
+            tunnel: None,
+            declared: Some((first, r.basis)),
+        }));
+        s
     }
 
     /// Adds packets whose only contribution is volume and time (later IP
@@ -237,8 +337,10 @@ impl FlowStats {
         self.first_syn_dir = self.first_syn_dir.or(right.first_syn_dir);
         self.first_synack_dir = self.first_synack_dir.or(right.first_synack_dir);
         self.conns.merge(&right.conns);
-        if self.tunnel.is_none() {
-            self.tunnel.clone_from(&right.tunnel);
+        if let Some(r) = &right.extra {
+            let extra = self.extra.get_or_insert_default();
+            extra.tunnel = extra.tunnel.or(r.tunnel);
+            extra.declared = extra.declared.or(r.declared);
         }
         self.carrier = self.carrier.or(right.carrier);
     }

@@ -271,6 +271,24 @@ impl Stretch {
         }
     }
 
+    /// Adds the summary of a flow record's connection, in input order.
+    fn add_record(&mut self, key: PackedKey, stats: FlowStats, limits: &Limits) -> bool {
+        let room = self.flows.len() < limits.max_flows && self.admits(&key);
+        match self.flows.find(&key, self.flows.hash(&key)) {
+            Spot::Found(at) => self.flows.stats_mut(at).merge(&stats),
+            spot if room => {
+                self.flows.insert_at(spot, key, stats);
+            }
+            Spot::Vacant { .. } => {
+                self.overflow.packets += stats.packets[0] + stats.packets[1];
+                self.overflow.bytes += stats.bytes[0] + stats.bytes[1];
+                self.overflow.flows.insert(&key.unpack());
+                return false;
+            }
+        }
+        true
+    }
+
     fn orphan_packets(&self) -> u64 {
         self.orphan_packets + self.orphans.values().map(|o| o.packets).sum::<u64>()
     }
@@ -329,6 +347,14 @@ impl SequentialTable {
     }
 
     /// Adds one decoded packet, in capture order.
+    /// Adds a flow record's connection (its summary, [`FlowStats::of_record`]),
+    /// in the order the input gives: flow records of one key are one flow,
+    /// as packets are. False when the limits kept it out (its packets are
+    /// counted in the overflow).
+    pub fn add_record(&mut self, key: PackedKey, stats: FlowStats) -> bool {
+        self.stretch.add_record(key, stats, &self.limits)
+    }
+
     pub fn add(&mut self, p: &PacketSummary, ts: Option<Timestamp>) {
         self.stretch.add(p, ts, &[], Some(&self.limits));
     }

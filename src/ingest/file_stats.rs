@@ -34,6 +34,12 @@ pub struct FileStats {
     pub times: TimeFacts,
     /// What the limits kept out while this file was read and absorbed.
     pub overflow: Overflow,
+    /// A file of flow records, not a capture: its counts of packets are
+    /// counts of records (docs/inputs.md).
+    pub records: Option<crate::records::RecordFormat>,
+    /// Damaged records counted (under [`FileStats::skipped`]) beyond those
+    /// described one by one in [`FileStats::damage`].
+    pub damaged_records_not_detailed: u64,
     /// Only for a live capture: what the kernel counted.
     pub live: Option<LiveCounts>,
     /// Only for a live capture: why capturing stopped before it was asked
@@ -54,7 +60,7 @@ pub struct TimeFacts {
 }
 
 impl FileStats {
-    pub(super) fn named(name: String) -> FileStats {
+    pub(crate) fn named(name: String) -> FileStats {
         FileStats {
             name,
             ..FileStats::default()
@@ -100,7 +106,7 @@ impl FileStats {
     }
 
     /// Moves packets counted as decoded into a skip reason.
-    pub(super) fn unuse(&mut self, reason: Skip, packets: u64) {
+    pub(crate) fn unuse(&mut self, reason: Skip, packets: u64) {
         if packets > 0 {
             *self.skipped.entry(reason).or_default() += packets;
             self.packets_decoded -= packets;

@@ -197,7 +197,11 @@ pub fn ingest<S: FlowSource>(inputs: &[S], opts: &IngestOptions) -> Ingested {
             let before = f.packets_decoded;
             table.absorb(t, &opts.limits);
             let o = table.take_overflow();
-            f.unuse(Skip::FlowLimit, o.packets.min(before));
+            // A record file counts records, not packets: what absorbing
+            // keeps out of it is in the run's overflow, in packets.
+            if f.records.is_none() {
+                f.unuse(Skip::FlowLimit, o.packets.min(before));
+            }
             f.overflow.add(&o);
             files.push(f);
         }

@@ -2,13 +2,15 @@
 //! memory. Every one ends in [`read_source`].
 
 use std::io::{self, Read};
+use std::os::unix::fs::FileExt;
 
 use super::feed::{fill_stats, Tally};
 use super::segments::read_file;
 use super::stream::read_stream;
 use super::{FileStats, IngestOptions};
-use crate::capture::{CaptureInput, InputSource};
+use crate::capture::{CaptureInput, Damage, DamageKind, InputSource};
 use crate::flow::FlowTable;
+use crate::records::{read_records, RecordFormat};
 
 /// Reads one capture into its own table.
 pub fn ingest_one(input: &CaptureInput, opts: &IngestOptions) -> (FlowTable, FileStats) {
@@ -55,6 +57,27 @@ pub(super) fn read_source(
 ) -> (FlowTable, FileStats) {
     let mut stats = FileStats::named(name);
     stats.compressed = source.compressed;
+    // Flow records are told from captures by their first bytes; a
+    // capture's reader goes on from where the look left it.
+    let (head, source) = match peek(source) {
+        Ok(peeked) => peeked,
+        Err(e) => {
+            stats.damage.push(Damage {
+                offset: 0,
+                kind: DamageKind::Unreadable {
+                    compressed: stats.compressed,
+                    error: e.to_string(),
+                },
+            });
+            return (FlowTable::new(), stats);
+        }
+    };
+    if let Some(format) = RecordFormat::sniff(&head) {
+        let reader = io::BufReader::with_capacity(1 << 20, source.reader);
+        let mut table = read_records(format, reader, &mut stats, opts);
+        stats.overflow = table.take_overflow();
+        return (table, stats);
+    }
     let walked = match (source.file, source.size) {
         (Some(file), Some(size)) => read_file(&file, size, &mut stats, opts),
         _ => read_stream(source.reader, &mut stats, opts),
@@ -75,4 +98,34 @@ pub(super) fn finish_file(
     let overflow = table.take_overflow();
     fill_stats(&mut stats, tally, overflow, orphans);
     (table, stats)
+}
+
+/// Bytes looked at to tell a record file from a capture: a Zeek header's
+/// first line, or a JSON line's first fields.
+const PEEK: usize = 4096;
+
+/// The first bytes of `source`, and the source to read from its start.
+fn peek(mut source: InputSource) -> io::Result<(Vec<u8>, InputSource)> {
+    let mut head = vec![0; PEEK];
+    if let Some(file) = &source.file {
+        // A plain file: a positional read leaves its reader where it was.
+        let mut n = 0;
+        while n < head.len() {
+            match file.read_at(&mut head[n..], n as u64) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        head.truncate(n);
+        return Ok((head, source));
+    }
+    let (n, error) = crate::capture::read_up_to(&mut source.reader, &mut head);
+    if let Some(e) = error {
+        return Err(e);
+    }
+    head.truncate(n);
+    source.reader = Box::new(io::Cursor::new(head.clone()).chain(source.reader));
+    Ok((head, source))
 }

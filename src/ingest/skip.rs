@@ -24,6 +24,8 @@ pub enum Skip {
     FilterInapplicable(LinkType),
     /// Its flow was first seen after `--max-flows` flows were tracked.
     FlowLimit,
+    /// A line of a flow-record input that is no usable record.
+    FlowRecord(crate::records::RecordFault),
 }
 
 impl Skip {
@@ -37,6 +39,7 @@ impl Skip {
                 format!("filter-not-applicable-to-{}", link.name())
             }
             Skip::FlowLimit => "flow-limit".into(),
+            Skip::FlowRecord(f) => f.label().into(),
         }
     }
 

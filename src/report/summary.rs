@@ -154,10 +154,12 @@ impl RunSummary<'_> {
         (n(BaselineState::New), n(BaselineState::Unchanged))
     }
 
-    fn totals(&self) -> (u64, u64, u64, BTreeMap<Skip, u64>) {
+    /// Read, used, bytes and skips over the captures (`records` false) or
+    /// the flow-record inputs (true).
+    fn totals_of(&self, records: bool) -> (u64, u64, u64, BTreeMap<Skip, u64>) {
         let mut skipped = BTreeMap::new();
         let (mut read, mut decoded, mut bytes) = (0, 0, 0);
-        for f in self.files {
+        for f in self.files.iter().filter(|f| f.records.is_some() == records) {
             read += f.packets_read;
             decoded += f.packets_decoded;
             bytes += f.bytes_read;
@@ -166,6 +168,15 @@ impl RunSummary<'_> {
             }
         }
         (read, decoded, bytes, skipped)
+    }
+
+    fn totals(&self) -> (u64, u64, u64, BTreeMap<Skip, u64>) {
+        self.totals_of(false)
+    }
+
+    /// Some inputs are flow records (docs/inputs.md).
+    fn has_records(&self) -> bool {
+        self.files.iter().any(|f| f.records.is_some())
     }
 
     fn findings_by_kind(&self) -> BTreeMap<&'static str, u64> {
@@ -213,16 +224,41 @@ impl RunSummary<'_> {
                 text.to_string()
             }
         };
-        let (read, decoded, bytes, skipped) = self.totals();
+        let (read, decoded, bytes, mut skipped) = self.totals();
+        if !self.has_records() || self.files.iter().any(|f| f.records.is_none()) {
+            writeln!(
+                s,
+                "packets: {} read ({} bytes on the wire), {} decoded, {} skipped",
+                num(read),
+                num(bytes),
+                num(decoded),
+                num(skipped.values().sum())
+            )?;
+        }
+        if self.has_records() {
+            let (r_read, r_used, r_bytes, r_skipped) = self.totals_of(true);
+            writeln!(
+                s,
+                "flow records: {} read ({} bytes as their engines counted), {} used, {} skipped",
+                num(r_read),
+                num(r_bytes),
+                num(r_used),
+                num(r_skipped.values().sum())
+            )?;
+            for (k, v) in r_skipped {
+                *skipped.entry(k).or_default() += v;
+            }
+        }
+        let (read, decoded, bytes) = {
+            let all = self.files.iter();
+            let sum = |f: fn(&FileStats) -> u64| all.clone().map(f).sum::<u64>();
+            (
+                sum(|f| f.packets_read),
+                sum(|f| f.packets_decoded),
+                sum(|f| f.bytes_read),
+            )
+        };
         let skipped_total: u64 = skipped.values().sum();
-        writeln!(
-            s,
-            "packets: {} read ({} bytes on the wire), {} decoded, {} skipped",
-            num(read),
-            num(bytes),
-            num(decoded),
-            num(skipped_total)
-        )?;
         if let Some(filter) = self.filter {
             writeln!(s, "filter: {:?}", filter.expression)?;
             for (link, why) in &filter.not_applicable {
@@ -300,7 +336,12 @@ impl RunSummary<'_> {
                 .iter()
                 .map(|(k, v)| vec![k.label(), num(*v)])
                 .collect();
-            let columns = [Column::new("SKIPPED BECAUSE"), Column::number("PACKETS")];
+            let unit = if self.has_records() {
+                "PACKETS/RECORDS"
+            } else {
+                "PACKETS"
+            };
+            let columns = [Column::new("SKIPPED BECAUSE"), Column::number(unit)];
             write_table_painted(s, &columns, &rows, "  ", &|_, _| None)?;
         }
         for f in self.files {
@@ -316,8 +357,22 @@ impl RunSummary<'_> {
                     f.describe(d)
                 )?;
             }
+            if f.damaged_records_not_detailed > 0 {
+                writeln!(
+                    s,
+                    "{}: {}: {} more damaged lines, counted by reason above",
+                    paint(RED, "damaged"),
+                    f.name,
+                    num(f.damaged_records_not_detailed)
+                )?;
+            }
             if let Some(note) = f.incomplete_note() {
                 writeln!(s, "{}: {}: {note}", paint(RED, "incomplete"), f.name)?;
+            }
+        }
+        for f in self.files {
+            if let Some(format) = f.records {
+                writeln!(s, "note: {}: {}", f.name, format.caveat())?;
             }
         }
         for f in self.files.iter().filter(|f| !f.tunnels_unopened.is_empty()) {
@@ -530,6 +585,7 @@ impl RunSummary<'_> {
                     "format": f.format,
                     "compressed": f.compressed,
                     "link_types": f.link_types,
+                    "unit": if f.records.is_some() { "records" } else { "packets" },
                     "packets_read": f.packets_read,
                     "packets_used": f.packets_decoded,
                     "bytes": f.bytes_read,
@@ -582,8 +638,13 @@ impl RunSummary<'_> {
                 })
             })
             .collect();
+        let records = {
+            let (read, used, bytes, skipped) = self.totals_of(true);
+            json!({"read": read, "used": used, "skipped": skipped.values().sum::<u64>(), "skipped_by_reason": skipped, "bytes": bytes})
+        };
         let mut run = json!({
             "packets": {"read": read, "used": decoded, "skipped": skipped.values().sum::<u64>(), "skipped_by_reason": skipped, "bytes": bytes},
+            "records": records,
             "flows": {
                 "total": self.flows.flows,
                 "one_way": self.flows.one_way,

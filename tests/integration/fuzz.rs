@@ -38,6 +38,13 @@ const SEEDS: &[&str] = &[
     "ipip-4in6.pcap",
 ];
 
+/// Flow-record inputs in the repository, as seeds.
+const RECORD_SEEDS: &[&str] = &[
+    "tests/data/records/zeek-conn.log",
+    "tests/data/records/zeek-conn.json",
+    "tests/data/records/eve.json",
+];
+
 /// One seed file's bytes.
 const MODES: [TunnelMode; 3] = [TunnelMode::Inner, TunnelMode::Outer, TunnelMode::Both];
 
@@ -185,6 +192,21 @@ proptest! {
     ) {
         let mut buf = head;
         buf.extend(rest);
+        check_both_readers(&buf, chunk, segments)?;
+    }
+
+    /// Flow records (Zeek TSV and JSON, Suricata EVE) mutated: no panic,
+    /// every line used or skipped with a reason, and every way of reading
+    /// agrees.
+    #[test]
+    fn record_readers_survive_mutations(
+        which in 0..RECORD_SEEDS.len(),
+        muts in prop::collection::vec(mutation(), 1..6),
+        chunk in 1usize..3000,
+        segments in 1usize..10,
+    ) {
+        let seed = std::fs::read(root().join(RECORD_SEEDS[which])).unwrap();
+        let buf = apply(seed, &muts);
         check_both_readers(&buf, chunk, segments)?;
     }
 

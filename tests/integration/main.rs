@@ -13,6 +13,7 @@ mod live_files;
 mod messages;
 mod outputs;
 mod profiles_cli;
+mod records;
 mod reports;
 mod seeds;
 mod synth;

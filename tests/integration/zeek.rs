@@ -14,13 +14,13 @@ use crate::{code, path_str, root, run};
 
 /// A flow as both sides name it: protocol, then the two endpoints in
 /// sorted order.
-type Key = (String, (String, String), (String, String));
+pub(crate) type Key = (String, (String, String), (String, String));
 
 #[derive(Debug, Default, Clone, PartialEq)]
-struct Seen {
+pub(crate) struct Seen {
     /// The originator's endpoint, as `addr:port`.
-    originator: String,
-    packets: u64,
+    pub(crate) originator: String,
+    pub(crate) packets: u64,
 }
 
 fn endpoint(addr: &str, port: &str) -> (String, String) {
@@ -34,7 +34,7 @@ fn key(proto: &str, a: (String, String), b: (String, String)) -> Key {
 
 /// Zeek's connections, by key; several lines of one key (a connection
 /// Zeek split by time) add up.
-fn zeek_conns(log: &Path) -> BTreeMap<Key, Seen> {
+pub(crate) fn zeek_conns(log: &Path) -> BTreeMap<Key, Seen> {
     let text = std::fs::read_to_string(log).unwrap();
     let mut fields: Vec<&str> = Vec::new();
     let mut out: BTreeMap<Key, Seen> = BTreeMap::new();
@@ -74,7 +74,7 @@ fn zeek_conns(log: &Path) -> BTreeMap<Key, Seen> {
 
 /// Our flows with `--tunnels both`, by key, and how many flows are of
 /// protocols Zeek does not log.
-fn our_flows(pcap: &Path) -> (BTreeMap<Key, Seen>, usize) {
+pub(crate) fn our_flows(pcap: &Path) -> (BTreeMap<Key, Seen>, usize) {
     let o = run(&["flows", &path_str(pcap), "--tunnels", "both", "-q"]);
     assert!(code(&o) == 0, "{}", String::from_utf8_lossy(&o.stderr));
     let text = String::from_utf8(o.stdout).unwrap();
@@ -198,10 +198,10 @@ fn flows_agree_with_zeek_conn_logs_on_its_tunnel_traces() {
 
 /// Traces whose outer packets are IP fragments (tshark without
 /// reassembly counts as portaudit does).
-const FRAGMENTED: [&str; 2] = ["gtp-outer-ip-frag", "gtp-different-ports"];
+pub(crate) const FRAGMENTED: [&str; 2] = ["gtp-outer-ip-frag", "gtp-different-ports"];
 
 /// Zeek's originator `addr:port` is a broadcast or multicast address.
-fn zeek_group_originator(endpoint: &str) -> bool {
+pub(crate) fn zeek_group_originator(endpoint: &str) -> bool {
     let addr = endpoint.rsplit_once(':').map_or(endpoint, |(a, _)| a);
     match addr.parse::<std::net::IpAddr>() {
         Ok(std::net::IpAddr::V4(a)) => a.is_broadcast() || a.is_multicast(),

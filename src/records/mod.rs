@@ -1,0 +1,520 @@
+//! Flow records from the engines that already run at scale: Zeek's
+//! conn.log (TSV and JSON lines) and Suricata's EVE flow events, read as
+//! inputs beside captures and recognised by their content
+//! (docs/inputs.md).
+//!
+//! A record is one connection as its engine saw it: the endpoints, which
+//! side it calls the originator, packets and bytes each way, what it saw
+//! of the TCP handshake and close. Each becomes the summary of a flow
+//! ([`FlowStats::of_record`]) added to a flow table, so that records of
+//! one key are one flow, and record inputs mix with captures, limits and
+//! all, exactly as captures mix with each other.
+//!
+//! Nothing is dropped silently: a line that cannot be used is counted by
+//! reason ([`RecordFault`]) with its line number, the first few in
+//! detail; the rest of the input is read on. Lines are read one at a time
+//! into a buffer of bounded size, whatever the input.
+
+mod eve;
+mod zeek;
+
+use std::fmt;
+use std::io::{self, BufRead};
+use std::net::IpAddr;
+use std::sync::atomic::Ordering;
+
+use crate::capture::{Damage, DamageKind, Timestamp};
+use crate::decode::{TunnelKind, TunnelMode};
+use crate::flow::{Endpoint, FlowStats, FlowTable, PackedKey, RecordCounts, SequentialTable};
+use crate::ingest::{FileStats, IngestOptions, Skip};
+
+/// A line longer than this is no record of these formats (a Zeek conn.log
+/// line is a few hundred bytes, an EVE flow event about a kilobyte): it is
+/// counted and skipped without being held.
+pub const MAX_LINE: usize = 64 << 10;
+/// Lines described one by one in a file's damage; all are counted.
+const DETAILED: usize = 10;
+
+/// A file of flow records portaudit reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RecordFormat {
+    /// Zeek's conn.log as Zeek writes it: a `#separator` header, `#fields`
+    /// and `#types`, tab-separated lines.
+    ZeekTsv,
+    /// Zeek's conn.log as JSON lines (`LogAscii::use_json`).
+    ZeekJson,
+    /// Suricata's EVE JSON lines; `flow` and `netflow` events are used.
+    SuricataEve,
+}
+
+impl RecordFormat {
+    /// The format's name in reports (the FORMAT column).
+    pub fn label(self) -> &'static str {
+        match self {
+            RecordFormat::ZeekTsv => "zeek-conn",
+            RecordFormat::ZeekJson => "zeek-conn-json",
+            RecordFormat::SuricataEve => "suricata-eve",
+        }
+    }
+
+    /// What the format's records can and cannot show, for the summary.
+    pub fn caveat(self) -> &'static str {
+        match self {
+            RecordFormat::ZeekTsv | RecordFormat::ZeekJson => {
+                "flow records: each line is one connection; initiators are Zeek's originators \
+                 (its handshake letters as evidence, \"^\" as inference), bytes are IP bytes, \
+                 no payload was seen"
+            }
+            RecordFormat::SuricataEve => {
+                "flow records: each flow event is one connection; initiators are Suricata's \
+                 sources (its TCP flags as evidence), bytes as Suricata counts them, \
+                 no payload was seen"
+            }
+        }
+    }
+
+    /// The record format `head` (the input's first bytes, inflated) starts,
+    /// if any: Zeek's header, or a first line that is a JSON object with a
+    /// Zeek conn field or Suricata's `event_type`.
+    pub fn sniff(head: &[u8]) -> Option<RecordFormat> {
+        let text = trim_ascii_start(head);
+        if text.starts_with(b"#separator") {
+            return Some(RecordFormat::ZeekTsv);
+        }
+        if !text.starts_with(b"{") {
+            return None;
+        }
+        let line = text.split(|&b| b == b'\n').next().unwrap_or_default();
+        let has = |name: &[u8]| memchr::memmem::find(line, name).is_some();
+        if has(b"\"event_type\"") {
+            Some(RecordFormat::SuricataEve)
+        } else if has(b"\"uid\"") && (has(b"\"id.orig_h\"") || has(b"\"orig_h\"")) {
+            Some(RecordFormat::ZeekJson)
+        } else {
+            None
+        }
+    }
+}
+
+impl fmt::Display for RecordFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// Why a line of a record input is not in the audit. Labels are stable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RecordFault {
+    /// The line cannot be split into the fields its header names, or is
+    /// not a JSON object.
+    Malformed,
+    /// A field the audit needs is missing or unset.
+    MissingField,
+    /// A field holds a value its type cannot have.
+    BadValue,
+    /// The line follows a header that cannot be read (no `#fields`, a
+    /// needed field missing, a wrong `#types`), or another log's header.
+    BadHeader,
+    /// Longer than [`MAX_LINE`].
+    TooLong,
+    /// The input ends inside the line (a file cut short).
+    CutShort,
+    /// Zeek's `unknown_transport`: the record does not name its protocol.
+    UnknownTransport,
+    /// An EVE event of another type (alert, dns, stats...): not a flow,
+    /// not damage.
+    NotAFlow,
+    /// A tunnel's own connection, left out as `--tunnels inner` leaves
+    /// out a tunnel's packets.
+    TunnelCarrier,
+    /// A connection inside a tunnel, left out by `--tunnels outer`.
+    InsideTunnel,
+}
+
+impl RecordFault {
+    pub fn label(self) -> &'static str {
+        match self {
+            RecordFault::Malformed => "record-malformed",
+            RecordFault::MissingField => "record-missing-field",
+            RecordFault::BadValue => "record-bad-value",
+            RecordFault::BadHeader => "record-under-bad-header",
+            RecordFault::TooLong => "record-too-long",
+            RecordFault::CutShort => "record-cut-short",
+            RecordFault::UnknownTransport => "record-unknown-transport",
+            RecordFault::NotAFlow => "record-not-a-flow-event",
+            RecordFault::TunnelCarrier => "record-tunnel-carrier",
+            RecordFault::InsideTunnel => "record-inside-tunnel",
+        }
+    }
+
+    /// The line is damage (the input is not what it claims to be), not a
+    /// record the format allows that the audit has no use for.
+    pub fn is_damage(self) -> bool {
+        !matches!(
+            self,
+            RecordFault::UnknownTransport
+                | RecordFault::NotAFlow
+                | RecordFault::TunnelCarrier
+                | RecordFault::InsideTunnel
+        )
+    }
+}
+
+impl fmt::Display for RecordFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// A line that could not be used: why, in a category and in words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LineError {
+    pub fault: RecordFault,
+    pub why: String,
+}
+
+impl LineError {
+    pub(crate) fn new(fault: RecordFault, why: impl Into<String>) -> LineError {
+        LineError {
+            fault,
+            why: why.into(),
+        }
+    }
+}
+
+/// One connection a record names: its first side (Zeek's originator,
+/// Suricata's source) and its counts by side.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Record {
+    pub proto: u8,
+    pub first: Endpoint,
+    pub second: Endpoint,
+    pub counts: RecordCounts,
+    /// The record is a tunnel's own connection, of this kind.
+    pub carrier: Option<TunnelKind>,
+    /// The record is a connection inside a tunnel.
+    pub inside: bool,
+}
+
+/// What a line of a record input is.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Line {
+    /// A connection.
+    Record(Record),
+    /// A header, a comment, a blank line: no record.
+    Other,
+}
+
+/// A reader of one record format's lines, in order (a Zeek header sets
+/// how the lines after it read).
+pub trait LineReader {
+    fn line(&mut self, line: &[u8]) -> Result<Line, LineError>;
+}
+
+/// The reader of `format`'s lines.
+pub fn line_reader(format: RecordFormat) -> Box<dyn LineReader> {
+    match format {
+        RecordFormat::ZeekTsv => Box::new(zeek::TsvReader::default()),
+        RecordFormat::ZeekJson => Box::new(zeek::JsonReader),
+        RecordFormat::SuricataEve => Box::new(eve::EveReader),
+    }
+}
+
+/// Reads a record input of `format` front to back into its own table,
+/// within `opts`' limits; counts go to `stats` (records as its packets).
+pub fn read_records(
+    format: RecordFormat,
+    mut reader: impl BufRead,
+    stats: &mut FileStats,
+    opts: &IngestOptions,
+) -> FlowTable {
+    stats.format = format.label().to_string();
+    stats.records = Some(format);
+    let mut table = SequentialTable::new(opts.limits).within(opts.frozen.clone());
+    let mut lines = line_reader(format);
+    let mut buf = Vec::with_capacity(1024);
+    let (mut offset, mut number) = (0u64, 0u64);
+    let mut detailed = 0usize;
+    let mut progress = (0u64, 0u64);
+    loop {
+        let read = match next_line(&mut reader, &mut buf) {
+            Ok(None) => break,
+            Ok(Some(r)) => r,
+            Err(e) => {
+                stats.damage.push(Damage {
+                    offset,
+                    kind: DamageKind::Unreadable {
+                        compressed: stats.compressed,
+                        error: e.to_string(),
+                    },
+                });
+                break;
+            }
+        };
+        number += 1;
+        let start = offset;
+        offset += read.consumed as u64;
+        let outcome = if read.too_long {
+            Err(LineError::new(
+                RecordFault::TooLong,
+                format!("a line of more than {MAX_LINE} bytes"),
+            ))
+        } else {
+            let line = trim_line_end(&buf);
+            match lines.line(line) {
+                Err(e) if !read.ended && !line.is_empty() => Err(LineError::new(
+                    RecordFault::CutShort,
+                    format!("the input ends inside this line ({})", e.why),
+                )),
+                other => other,
+            }
+        };
+        let outcome = match (outcome, opts.tunnels) {
+            (Ok(Line::Record(r)), TunnelMode::Inner) if r.carrier.is_some() => Err(LineError::new(
+                RecordFault::TunnelCarrier,
+                "a tunnel's own connection",
+            )),
+            (Ok(Line::Record(r)), TunnelMode::Outer) if r.inside => Err(LineError::new(
+                RecordFault::InsideTunnel,
+                "a connection inside a tunnel",
+            )),
+            (other, _) => other,
+        };
+        match outcome {
+            Ok(Line::Other) => {}
+            Ok(Line::Record(r)) => {
+                stats.packets_read += 1;
+                stats.packets_decoded += 1;
+                stats.bytes_read += r.counts.bytes[0] + r.counts.bytes[1];
+                stats.first_ts = Timestamp::earliest(stats.first_ts, r.counts.first);
+                stats.last_ts = Timestamp::latest(stats.last_ts, r.counts.last);
+                if r.counts.first.is_none() {
+                    stats.untimed_packets += 1;
+                }
+                let (key, dir) = PackedKey::of_endpoints(r.proto, r.first, r.second);
+                let mut flow = FlowStats::of_record(&r.counts, dir);
+                if opts.tunnels == TunnelMode::Both {
+                    flow.carrier = r.carrier;
+                }
+                if !table.add_record(key, flow) {
+                    stats.unuse(Skip::FlowLimit, 1);
+                }
+            }
+            Err(e) => {
+                stats.packets_read += 1;
+                *stats.skipped.entry(Skip::FlowRecord(e.fault)).or_default() += 1;
+                if e.fault.is_damage() {
+                    if detailed < DETAILED {
+                        detailed += 1;
+                        stats.damage.push(Damage {
+                            offset: start,
+                            kind: DamageKind::Record {
+                                line: number,
+                                why: e.why,
+                            },
+                        });
+                    } else {
+                        stats.damaged_records_not_detailed += 1;
+                    }
+                }
+            }
+        }
+        if let Some(p) = &opts.progress {
+            progress.0 += read.consumed as u64;
+            progress.1 += 1;
+            if progress.1 >= 65536 {
+                p.bytes.fetch_add(progress.0, Ordering::Relaxed);
+                p.packets.fetch_add(progress.1, Ordering::Relaxed);
+                progress = (0, 0);
+            }
+        }
+    }
+    if let Some(p) = &opts.progress {
+        p.bytes.fetch_add(progress.0, Ordering::Relaxed);
+        p.packets.fetch_add(progress.1, Ordering::Relaxed);
+    }
+    table.into()
+}
+
+/// One line read: bytes consumed from the input (its newline included),
+/// whether it ended with a newline, whether it was too long to hold.
+struct ReadLine {
+    consumed: usize,
+    ended: bool,
+    too_long: bool,
+}
+
+/// Reads the next line into `buf` (without holding more than
+/// [`MAX_LINE`] bytes of it); `None` at the end of the input.
+fn next_line(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> io::Result<Option<ReadLine>> {
+    buf.clear();
+    let mut line = ReadLine {
+        consumed: 0,
+        ended: false,
+        too_long: false,
+    };
+    loop {
+        let chunk = match reader.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            return Ok((line.consumed > 0).then_some(line));
+        }
+        let (take, ended) = match memchr::memchr(b'\n', chunk) {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        if !line.too_long {
+            if buf.len() + take > MAX_LINE + 2 {
+                line.too_long = true;
+                buf.clear();
+            } else {
+                buf.extend_from_slice(&chunk[..take]);
+            }
+        }
+        reader.consume(take);
+        line.consumed += take;
+        if ended {
+            line.ended = true;
+            return Ok(Some(line));
+        }
+    }
+}
+
+/// `line` without its `\n` or `\r\n`.
+fn trim_line_end(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+fn trim_ascii_start(b: &[u8]) -> &[u8] {
+    let skip = b.iter().take_while(|c| c.is_ascii_whitespace()).count();
+    &b[skip..]
+}
+
+/// A time in decimal seconds since the epoch (`1258535653.078597`), to
+/// the nanosecond; `None` when it is not one.
+pub(crate) fn decimal_seconds(text: &str) -> Option<i128> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (whole, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    if whole.is_empty() && frac.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+        || whole.len() > 18
+    {
+        return None;
+    }
+    let secs: i128 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    let mut nanos: i128 = 0;
+    for (i, b) in frac.bytes().enumerate() {
+        if i < 9 {
+            nanos = nanos * 10 + i128::from(b - b'0');
+        }
+    }
+    for _ in frac.len()..9 {
+        nanos *= 10;
+    }
+    let v = secs * 1_000_000_000 + nanos;
+    Some(if negative { -v } else { v })
+}
+
+/// A time as RFC 3339 / ISO 8601 text with an offset
+/// (`2019-07-10T13:24:49.123456+0000`, `...Z`), to the nanosecond.
+pub(crate) fn iso_time(text: &str) -> Option<Timestamp> {
+    let t: jiff::Timestamp = text.parse().ok()?;
+    Some(Timestamp(t.as_nanosecond()))
+}
+
+/// An address of a record.
+pub(crate) fn addr(text: &str) -> Option<IpAddr> {
+    text.parse().ok()
+}
+
+/// The IP protocol number of a record's protocol name (`tcp`, `UDP`,
+/// `icmp`, `IPv6-ICMP`...); Zeek and Suricata both write `icmp` for
+/// ICMPv6 too, told apart by the address family.
+pub(crate) fn proto_number(name: &str, v6: bool) -> Option<u8> {
+    use crate::decode::{PROTO_ICMP, PROTO_ICMPV6, PROTO_SCTP, PROTO_TCP, PROTO_UDP};
+    Some(match name.to_ascii_lowercase().as_str() {
+        "tcp" => PROTO_TCP,
+        "udp" => PROTO_UDP,
+        "sctp" => PROTO_SCTP,
+        "icmp" if v6 => PROTO_ICMPV6,
+        "icmp" => PROTO_ICMP,
+        "ipv6-icmp" | "icmpv6" => PROTO_ICMPV6,
+        other => other.parse().ok()?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_seconds_to_the_nanosecond() {
+        assert_eq!(
+            decimal_seconds("1258535653.078597"),
+            Some(1_258_535_653_078_597_000)
+        );
+        assert_eq!(decimal_seconds("12"), Some(12_000_000_000));
+        assert_eq!(decimal_seconds("0.000000001"), Some(1));
+        assert_eq!(decimal_seconds("-1.5"), Some(-1_500_000_000));
+        assert_eq!(decimal_seconds("1.1234567891"), Some(1_123_456_789));
+        for bad in ["", ".", "1e9", "x", "1.2.3", "-", "99999999999999999999"] {
+            assert_eq!(decimal_seconds(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn iso_times_with_any_offset() {
+        let want = Some(Timestamp(1_562_765_089_123_456_000));
+        assert_eq!(iso_time("2019-07-10T13:24:49.123456+0000"), want);
+        assert_eq!(iso_time("2019-07-10T13:24:49.123456Z"), want);
+        assert_eq!(iso_time("2019-07-10T15:24:49.123456+02:00"), want);
+        assert_eq!(iso_time("yesterday"), None);
+    }
+
+    #[test]
+    fn sniffs_by_content() {
+        assert_eq!(
+            RecordFormat::sniff(b"#separator \\x09\n#set_separator\t,\n"),
+            Some(RecordFormat::ZeekTsv)
+        );
+        assert_eq!(
+            RecordFormat::sniff(b"{\"ts\":1.5,\"uid\":\"C1\",\"id.orig_h\":\"10.0.0.1\"}\n"),
+            Some(RecordFormat::ZeekJson)
+        );
+        assert_eq!(
+            RecordFormat::sniff(b"{\"timestamp\":\"x\",\"event_type\":\"flow\"}\n"),
+            Some(RecordFormat::SuricataEve)
+        );
+        assert_eq!(RecordFormat::sniff(b"{\"a\":1}\n"), None);
+        assert_eq!(RecordFormat::sniff(b"\xd4\xc3\xb2\xa1"), None);
+    }
+
+    #[test]
+    fn lines_are_bounded_and_counted() {
+        let mut input = vec![b'x'; MAX_LINE * 3];
+        input.extend_from_slice(b"\nshort\nlast");
+        let mut r = io::BufReader::with_capacity(1000, &input[..]);
+        let mut buf = Vec::new();
+        let first = next_line(&mut r, &mut buf).unwrap().unwrap();
+        assert!(first.too_long && first.ended);
+        assert_eq!(first.consumed, MAX_LINE * 3 + 1);
+        assert!(buf.len() <= MAX_LINE + 2);
+        let second = next_line(&mut r, &mut buf).unwrap().unwrap();
+        assert_eq!((&buf[..], second.ended), (&b"short\n"[..], true));
+        let third = next_line(&mut r, &mut buf).unwrap().unwrap();
+        assert_eq!((&buf[..], third.ended), (&b"last"[..], false));
+        assert!(next_line(&mut r, &mut buf).unwrap().is_none());
+    }
+}
