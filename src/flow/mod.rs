@@ -16,5 +16,6 @@ pub use resolve::{resolve, Flow, FlowState, InitiatorBasis};
 pub use stats::{FlowStats, RecordCounts};
 pub use summary::{FlowSummary, ONE_WAY_CAVEAT};
 pub use table::{
-    DistinctCount, FlowTable, Flows, Limits, Overflow, PacketTable, SegmentTable, SequentialTable,
+    DistinctCount, FlowTable, Flows, KeyedRecord, Limits, Overflow, PacketTable, SegmentTable,
+    SequentialTable,
 };

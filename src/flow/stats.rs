@@ -259,35 +259,41 @@ impl FlowStats {
     /// in direction `first` of the flow's key.
     pub fn of_record(r: &RecordCounts, first: Dir) -> FlowStats {
         let mut s = FlowStats::default();
+        s.add_record(r, first);
+        s
+    }
+
+    /// Appends one flow record's connection whose first side sends in
+    /// direction `first`: what merging [`FlowStats::of_record`] would do,
+    /// in place (a record costs no allocation once its flow has one).
+    pub fn add_record(&mut self, r: &RecordCounts, first: Dir) {
         let dirs = [first, first.reverse()];
         for (side, dir) in dirs.into_iter().enumerate() {
             let d = dir.index();
-            s.packets[d] = r.packets[side];
-            s.bytes[d] = r.bytes[side];
-            s.syns[d] = r.syns[side];
-            s.synacks[d] = r.synacks[side];
-            s.fins[d] = r.fins[side];
-            s.rsts[d] = r.rsts[side];
+            self.packets[d] += r.packets[side];
+            self.bytes[d] += r.bytes[side];
+            self.syns[d] += r.syns[side];
+            self.synacks[d] += r.synacks[side];
+            self.fins[d] += r.fins[side];
+            self.rsts[d] += r.rsts[side];
         }
-        s.span(r.first, r.last);
-        s.first_dir = Some(first);
+        self.span(r.first, r.last);
+        self.first_dir.get_or_insert(first);
         // The record orders nothing within the connection; a SYN on the
         // first side is the one that opened it.
         let first_of =
             |counts: [u32; 2]| (0..2).find(|&side| counts[side] > 0).map(|side| dirs[side]);
-        s.first_syn_dir = first_of(r.syns);
-        s.first_synack_dir = first_of(r.synacks);
+        self.first_syn_dir = self.first_syn_dir.or_else(|| first_of(r.syns));
+        self.first_synack_dir = self.first_synack_dir.or_else(|| first_of(r.synacks));
         if r.tcp {
             // One record is one connection, whatever its handshake: a
             // start and an end, so that the next record counts anew.
-            s.conns.push(Event::Syn(0));
-            s.conns.push(Event::Close);
+            self.conns.push(Event::Syn(0));
+            self.conns.push(Event::Close);
         }
-        s.extra = Some(Box::new(FlowExtra {
-            tunnel: None,
-            declared: Some((first, r.basis)),
-        }));
-        s
+        if self.declared().is_none() {
+            self.extra.get_or_insert_default().declared = Some((first, r.basis));
+        }
     }
 
     /// Adds packets whose only contribution is volume and time (later IP

@@ -20,11 +20,11 @@ use std::sync::Arc;
 use indexmap::IndexMap;
 
 use crate::capture::Timestamp;
-use crate::decode::{PacketSummary, Transport, Tunnel, PROTO_TCP};
+use crate::decode::{PacketSummary, Transport, Tunnel, TunnelKind, PROTO_TCP};
 
 use super::key::{Dir, FlowKey, PackedKey};
 use super::map::{FlowMap, Spot};
-use super::stats::FlowStats;
+use super::stats::{FlowStats, RecordCounts};
 
 /// Seeded hashing: keys come from the capture, which an attacker may craft.
 /// Insertion order (first seen in capture order) is kept, so that what a
@@ -271,17 +271,45 @@ impl Stretch {
         }
     }
 
-    /// Adds the summary of a flow record's connection, in input order.
-    fn add_record(&mut self, key: PackedKey, stats: FlowStats, limits: &Limits) -> bool {
+    /// Adds flow records' connections in input order, looked up a group
+    /// at a time as packets are; returns how many the limits kept out.
+    fn add_records(&mut self, records: &[KeyedRecord], limits: &Limits) -> u64 {
+        let mut kept_out = 0;
+        let key_of = |r: &KeyedRecord| Some((r.key, ()));
+        for group in records.chunks(GROUP) {
+            for ((r, spot), ()) in located(&self.flows, group, key_of) {
+                match spot {
+                    Some(Spot::Found(at)) => {
+                        let s = self.flows.stats_mut(at);
+                        s.add_record(&r.counts, r.first);
+                        s.carrier = s.carrier.or(r.carrier);
+                    }
+                    _ => kept_out += u64::from(!self.add_record(r, limits)),
+                }
+            }
+        }
+        kept_out
+    }
+
+    /// Adds one flow record's connection; false when the limits kept it
+    /// out.
+    fn add_record(&mut self, r: &KeyedRecord, limits: &Limits) -> bool {
+        let key = r.key;
         let room = self.flows.len() < limits.max_flows && self.admits(&key);
         match self.flows.find(&key, self.flows.hash(&key)) {
-            Spot::Found(at) => self.flows.stats_mut(at).merge(&stats),
+            Spot::Found(at) => {
+                let s = self.flows.stats_mut(at);
+                s.add_record(&r.counts, r.first);
+                s.carrier = s.carrier.or(r.carrier);
+            }
             spot if room => {
-                self.flows.insert_at(spot, key, stats);
+                let mut s = FlowStats::of_record(&r.counts, r.first);
+                s.carrier = r.carrier;
+                self.flows.insert_at(spot, key, s);
             }
             Spot::Vacant { .. } => {
-                self.overflow.packets += stats.packets[0] + stats.packets[1];
-                self.overflow.bytes += stats.bytes[0] + stats.bytes[1];
+                self.overflow.packets += r.counts.packets[0] + r.counts.packets[1];
+                self.overflow.bytes += r.counts.bytes[0] + r.counts.bytes[1];
                 self.overflow.flows.insert(&key.unpack());
                 return false;
             }
@@ -308,6 +336,17 @@ fn trim_fragments(
         fragments.drain(..forget);
         overflow.fragments_forgotten += forget as u64;
     }
+}
+
+/// A flow record's connection as a flow table takes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyedRecord {
+    pub key: PackedKey,
+    /// The direction of the record's first side on `key`.
+    pub first: Dir,
+    pub counts: RecordCounts,
+    /// The record is a tunnel's own connection (`--tunnels both`).
+    pub carrier: Option<TunnelKind>,
 }
 
 /// A table that takes decoded packets. A walk of records feeds one.
@@ -347,12 +386,12 @@ impl SequentialTable {
     }
 
     /// Adds one decoded packet, in capture order.
-    /// Adds a flow record's connection (its summary, [`FlowStats::of_record`]),
-    /// in the order the input gives: flow records of one key are one flow,
-    /// as packets are. False when the limits kept it out (its packets are
-    /// counted in the overflow).
-    pub fn add_record(&mut self, key: PackedKey, stats: FlowStats) -> bool {
-        self.stretch.add_record(key, stats, &self.limits)
+    /// Adds flow records' connections ([`FlowStats::add_record`]) in the
+    /// order the input gives: flow records of one key are one flow, as
+    /// packets are. Returns how many the limits kept out (their packets
+    /// are counted in the overflow).
+    pub fn add_records(&mut self, records: &[KeyedRecord]) -> u64 {
+        self.stretch.add_records(records, &self.limits)
     }
 
     pub fn add(&mut self, p: &PacketSummary, ts: Option<Timestamp>) {

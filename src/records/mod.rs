@@ -25,13 +25,16 @@ use std::sync::atomic::Ordering;
 
 use crate::capture::{Damage, DamageKind, Timestamp};
 use crate::decode::{TunnelKind, TunnelMode};
-use crate::flow::{Endpoint, FlowStats, FlowTable, PackedKey, RecordCounts, SequentialTable};
+use crate::flow::{Endpoint, FlowTable, KeyedRecord, PackedKey, RecordCounts, SequentialTable};
 use crate::ingest::{FileStats, IngestOptions, Skip};
 
 /// A line longer than this is no record of these formats (a Zeek conn.log
 /// line is a few hundred bytes, an EVE flow event about a kilobyte): it is
 /// counted and skipped without being held.
 pub const MAX_LINE: usize = 64 << 10;
+/// Records wait to be added to the table this many at a time, so that
+/// their lookups overlap.
+const PENDING: usize = 64;
 /// Lines described one by one in a file's damage; all are counted.
 const DETAILED: usize = 10;
 
@@ -236,6 +239,7 @@ pub fn read_records(
     let (mut offset, mut number) = (0u64, 0u64);
     let mut detailed = 0usize;
     let mut progress = (0u64, 0u64);
+    let mut pending: Vec<KeyedRecord> = Vec::with_capacity(PENDING);
     loop {
         let read = match next_line(&mut reader, &mut buf) {
             Ok(None) => break,
@@ -291,13 +295,17 @@ pub fn read_records(
                 if r.counts.first.is_none() {
                     stats.untimed_packets += 1;
                 }
-                let (key, dir) = PackedKey::of_endpoints(r.proto, r.first, r.second);
-                let mut flow = FlowStats::of_record(&r.counts, dir);
-                if opts.tunnels == TunnelMode::Both {
-                    flow.carrier = r.carrier;
-                }
-                if !table.add_record(key, flow) {
-                    stats.unuse(Skip::FlowLimit, 1);
+                let (key, first) = PackedKey::of_endpoints(r.proto, r.first, r.second);
+                pending.push(KeyedRecord {
+                    key,
+                    first,
+                    counts: r.counts,
+                    carrier: r.carrier.filter(|_| opts.tunnels == TunnelMode::Both),
+                });
+                if pending.len() == PENDING {
+                    let kept_out = table.add_records(&pending);
+                    stats.unuse(Skip::FlowLimit, kept_out);
+                    pending.clear();
                 }
             }
             Err(e) => {
@@ -329,6 +337,8 @@ pub fn read_records(
             }
         }
     }
+    let kept_out = table.add_records(&pending);
+    stats.unuse(Skip::FlowLimit, kept_out);
     if let Some(p) = &opts.progress {
         p.bytes.fetch_add(progress.0, Ordering::Relaxed);
         p.packets.fetch_add(progress.1, Ordering::Relaxed);
@@ -397,33 +407,40 @@ fn trim_ascii_start(b: &[u8]) -> &[u8] {
 /// A time in decimal seconds since the epoch (`1258535653.078597`), to
 /// the nanosecond; `None` when it is not one.
 pub(crate) fn decimal_seconds(text: &str) -> Option<i128> {
-    let (negative, digits) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text),
+    let (negative, digits) = match text.as_bytes() {
+        [b'-', rest @ ..] => (true, rest),
+        all => (false, all),
     };
-    let (whole, frac) = digits.split_once('.').unwrap_or((digits, ""));
-    if whole.is_empty() && frac.is_empty()
-        || !whole.bytes().all(|b| b.is_ascii_digit())
-        || !frac.bytes().all(|b| b.is_ascii_digit())
-        || whole.len() > 18
-    {
-        return None;
-    }
-    let secs: i128 = if whole.is_empty() {
-        0
-    } else {
-        whole.parse().ok()?
-    };
-    let mut nanos: i128 = 0;
-    for (i, b) in frac.bytes().enumerate() {
-        if i < 9 {
-            nanos = nanos * 10 + i128::from(b - b'0');
+    // Whole seconds, then up to 9 digits of fraction (more are cut), in
+    // one pass; at most 18 digits of whole seconds fit a u64 unchecked.
+    let (mut secs, mut nanos, mut whole_digits, mut frac_digits) = (0u64, 0u64, 0usize, 0usize);
+    let mut point = false;
+    for &b in digits {
+        match b {
+            b'0'..=b'9' if !point => {
+                whole_digits += 1;
+                if whole_digits > 18 {
+                    return None;
+                }
+                secs = secs * 10 + u64::from(b - b'0');
+            }
+            b'0'..=b'9' => {
+                if frac_digits < 9 {
+                    nanos = nanos * 10 + u64::from(b - b'0');
+                }
+                frac_digits += 1;
+            }
+            b'.' if !point => point = true,
+            _ => return None,
         }
     }
-    for _ in frac.len()..9 {
+    if whole_digits == 0 && frac_digits == 0 {
+        return None;
+    }
+    for _ in frac_digits.min(9)..9 {
         nanos *= 10;
     }
-    let v = secs * 1_000_000_000 + nanos;
+    let v = i128::from(secs) * 1_000_000_000 + i128::from(nanos);
     Some(if negative { -v } else { v })
 }
 
@@ -434,9 +451,44 @@ pub(crate) fn iso_time(text: &str) -> Option<Timestamp> {
     Some(Timestamp(t.as_nanosecond()))
 }
 
-/// An address of a record.
+/// An address of a record: dotted IPv4 read in one pass (what the
+/// standard parser accepts, no more), anything else by the standard
+/// parser.
 pub(crate) fn addr(text: &str) -> Option<IpAddr> {
-    text.parse().ok()
+    dotted_quad(text.as_bytes())
+        .map(IpAddr::from)
+        .or_else(|| text.parse().ok())
+}
+
+/// `a.b.c.d`, each 0-255 without leading zeros; `None` for anything else
+/// (which the standard parser then judges).
+fn dotted_quad(b: &[u8]) -> Option<[u8; 4]> {
+    let mut out = [0u8; 4];
+    let (mut octet, mut value, mut digits) = (0usize, 0u16, 0usize);
+    for &c in b {
+        match c {
+            b'0'..=b'9' => {
+                if digits == 1 && value == 0 {
+                    return None;
+                }
+                value = value * 10 + u16::from(c - b'0');
+                digits += 1;
+                if value > 255 {
+                    return None;
+                }
+            }
+            b'.' if digits > 0 && octet < 3 => {
+                out[octet] = value as u8;
+                (octet, value, digits) = (octet + 1, 0, 0);
+            }
+            _ => return None,
+        }
+    }
+    if octet != 3 || digits == 0 {
+        return None;
+    }
+    out[3] = value as u8;
+    Some(out)
 }
 
 /// The IP protocol number of a record's protocol name (`tcp`, `UDP`,
@@ -444,14 +496,23 @@ pub(crate) fn addr(text: &str) -> Option<IpAddr> {
 /// ICMPv6 too, told apart by the address family.
 pub(crate) fn proto_number(name: &str, v6: bool) -> Option<u8> {
     use crate::decode::{PROTO_ICMP, PROTO_ICMPV6, PROTO_SCTP, PROTO_TCP, PROTO_UDP};
-    Some(match name.to_ascii_lowercase().as_str() {
-        "tcp" => PROTO_TCP,
-        "udp" => PROTO_UDP,
-        "sctp" => PROTO_SCTP,
-        "icmp" if v6 => PROTO_ICMPV6,
-        "icmp" => PROTO_ICMP,
-        "ipv6-icmp" | "icmpv6" => PROTO_ICMPV6,
-        other => other.parse().ok()?,
+    let is = |known: &str| name.eq_ignore_ascii_case(known);
+    Some(if is("tcp") {
+        PROTO_TCP
+    } else if is("udp") {
+        PROTO_UDP
+    } else if is("sctp") {
+        PROTO_SCTP
+    } else if is("icmp") {
+        if v6 {
+            PROTO_ICMPV6
+        } else {
+            PROTO_ICMP
+        }
+    } else if is("ipv6-icmp") || is("icmpv6") {
+        PROTO_ICMPV6
+    } else {
+        name.parse().ok()?
     })
 }
 
@@ -471,6 +532,18 @@ mod tests {
         assert_eq!(decimal_seconds("1.1234567891"), Some(1_123_456_789));
         for bad in ["", ".", "1e9", "x", "1.2.3", "-", "99999999999999999999"] {
             assert_eq!(decimal_seconds(bad), None, "{bad:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// The one-pass IPv4 reader accepts exactly what the standard
+        /// parser accepts, with the same address.
+        #[test]
+        fn dotted_quads_read_as_std_does(
+            text in proptest::string::string_regex("[0-9.]{0,16}|[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}").unwrap(),
+        ) {
+            let std = text.parse::<std::net::Ipv4Addr>().ok().map(|a| a.octets());
+            proptest::prop_assert_eq!(dotted_quad(text.as_bytes()), std, "{:?}", text);
         }
     }
 
