@@ -16,6 +16,5 @@ pub mod decode;
 pub mod filter;
 pub mod flow;
 pub mod ingest;
-pub mod records;
 pub mod report;
 pub mod rules;

@@ -228,7 +228,7 @@ fn looks_like_capture(path: &Path) -> bool {
     matches!(
         Container::sniff(head),
         Some(Container::Pcap | Container::Pcapng)
-    ) || crate::records::RecordFormat::sniff(head).is_some()
+    ) || super::RecordFormat::sniff(head).is_some()
 }
 
 fn collect_dir(dir: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {

@@ -17,7 +17,7 @@ mod timestamp;
 mod walker;
 
 pub use damage::{Damage, DamageKind, FormatError};
-pub use format::Container;
+pub use format::{Container, RecordFormat};
 pub(crate) use input::read_up_to;
 pub use input::{expand_inputs, CaptureInput, ExpandedInputs, InputError, InputSource};
 pub use live::LiveCounts;

@@ -36,7 +36,7 @@ pub struct FileStats {
     pub overflow: Overflow,
     /// A file of flow records, not a capture: its counts of packets are
     /// counts of records (docs/inputs.md).
-    pub records: Option<crate::records::RecordFormat>,
+    pub records: Option<crate::capture::RecordFormat>,
     /// Damaged records counted (under [`FileStats::skipped`]) beyond those
     /// described one by one in [`FileStats::damage`].
     pub damaged_records_not_detailed: u64,

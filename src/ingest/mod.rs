@@ -33,17 +33,19 @@
 //! a stream read ahead), [`walk`] (records walked into a table through a
 //! [`feed`]), [`segments`] (a plain file read in parallel), [`stream`],
 //! [`live`] (a live capture's growing table), [`file_stats`] (what one
-//! input showed).
+//! input showed), [`records`] (flow records: Zeek conn.log, Suricata EVE,
+//! told from captures by their first bytes in [`read`]).
 //!
 //! Every input becomes a [`FlowSource`]: something that reads itself into
-//! a flow table and says what it saw. Captures are sources that yield
-//! packets (walked and decoded here); flow-record inputs (Zeek, IPFIX)
-//! are sources that yield flows, and plug in beside them.
+//! a flow table and says what it saw. Captures yield packets (walked and
+//! decoded here); flow-record files yield flows, each record added to the
+//! same kind of table, so that both mix in one run.
 
 mod feed;
 mod file_stats;
 mod live;
 mod read;
+pub mod records;
 mod segments;
 mod skip;
 mod stream;

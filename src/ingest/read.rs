@@ -5,12 +5,13 @@ use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
 
 use super::feed::{fill_stats, Tally};
+use super::records::read_records;
 use super::segments::read_file;
 use super::stream::read_stream;
 use super::{FileStats, IngestOptions};
+use crate::capture::RecordFormat;
 use crate::capture::{CaptureInput, Damage, DamageKind, InputSource};
 use crate::flow::FlowTable;
-use crate::records::{read_records, RecordFormat};
 
 /// Reads one capture into its own table.
 pub fn ingest_one(input: &CaptureInput, opts: &IngestOptions) -> (FlowTable, FileStats) {

@@ -25,7 +25,7 @@ pub enum Skip {
     /// Its flow was first seen after `--max-flows` flows were tracked.
     FlowLimit,
     /// A line of a flow-record input that is no usable record.
-    FlowRecord(crate::records::RecordFault),
+    FlowRecord(super::records::RecordFault),
 }
 
 impl Skip {

@@ -1,12 +1,12 @@
 //! Flow records from the engines that already run at scale: Zeek's
 //! conn.log (TSV and JSON lines) and Suricata's EVE flow events, read as
 //! inputs beside captures and recognised by their content
-//! (docs/inputs.md).
+//! ([`RecordFormat::sniff`], docs/inputs.md).
 //!
 //! A record is one connection as its engine saw it: the endpoints, which
 //! side it calls the originator, packets and bytes each way, what it saw
 //! of the TCP handshake and close. Each becomes the summary of a flow
-//! ([`FlowStats::of_record`]) added to a flow table, so that records of
+//! ([`crate::flow::FlowStats::of_record`]) added to a flow table, so that records of
 //! one key are one flow, and record inputs mix with captures, limits and
 //! all, exactly as captures mix with each other.
 //!
@@ -23,7 +23,7 @@ use std::io::{self, BufRead};
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;
 
-use crate::capture::{Damage, DamageKind, Timestamp};
+use crate::capture::{Damage, DamageKind, RecordFormat, Timestamp};
 use crate::decode::{TunnelKind, TunnelMode};
 use crate::flow::{Endpoint, FlowTable, KeyedRecord, PackedKey, RecordCounts, SequentialTable};
 use crate::ingest::{FileStats, IngestOptions, Skip};
@@ -37,73 +37,6 @@ pub const MAX_LINE: usize = 64 << 10;
 const PENDING: usize = 64;
 /// Lines described one by one in a file's damage; all are counted.
 const DETAILED: usize = 10;
-
-/// A file of flow records portaudit reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum RecordFormat {
-    /// Zeek's conn.log as Zeek writes it: a `#separator` header, `#fields`
-    /// and `#types`, tab-separated lines.
-    ZeekTsv,
-    /// Zeek's conn.log as JSON lines (`LogAscii::use_json`).
-    ZeekJson,
-    /// Suricata's EVE JSON lines; `flow` and `netflow` events are used.
-    SuricataEve,
-}
-
-impl RecordFormat {
-    /// The format's name in reports (the FORMAT column).
-    pub fn label(self) -> &'static str {
-        match self {
-            RecordFormat::ZeekTsv => "zeek-conn",
-            RecordFormat::ZeekJson => "zeek-conn-json",
-            RecordFormat::SuricataEve => "suricata-eve",
-        }
-    }
-
-    /// What the format's records can and cannot show, for the summary.
-    pub fn caveat(self) -> &'static str {
-        match self {
-            RecordFormat::ZeekTsv | RecordFormat::ZeekJson => {
-                "flow records: each line is one connection; initiators are Zeek's originators \
-                 (its handshake letters as evidence, \"^\" as inference), bytes are IP bytes, \
-                 no payload was seen"
-            }
-            RecordFormat::SuricataEve => {
-                "flow records: each flow event is one connection; initiators are Suricata's \
-                 sources (its TCP flags as evidence), bytes as Suricata counts them, \
-                 no payload was seen"
-            }
-        }
-    }
-
-    /// The record format `head` (the input's first bytes, inflated) starts,
-    /// if any: Zeek's header, or a first line that is a JSON object with a
-    /// Zeek conn field or Suricata's `event_type`.
-    pub fn sniff(head: &[u8]) -> Option<RecordFormat> {
-        let text = trim_ascii_start(head);
-        if text.starts_with(b"#separator") {
-            return Some(RecordFormat::ZeekTsv);
-        }
-        if !text.starts_with(b"{") {
-            return None;
-        }
-        let line = text.split(|&b| b == b'\n').next().unwrap_or_default();
-        let has = |name: &[u8]| memchr::memmem::find(line, name).is_some();
-        if has(b"\"event_type\"") {
-            Some(RecordFormat::SuricataEve)
-        } else if has(b"\"uid\"") && (has(b"\"id.orig_h\"") || has(b"\"orig_h\"")) {
-            Some(RecordFormat::ZeekJson)
-        } else {
-            None
-        }
-    }
-}
-
-impl fmt::Display for RecordFormat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.label())
-    }
-}
 
 /// Why a line of a record input is not in the audit. Labels are stable.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -399,11 +332,6 @@ fn trim_line_end(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
-fn trim_ascii_start(b: &[u8]) -> &[u8] {
-    let skip = b.iter().take_while(|c| c.is_ascii_whitespace()).count();
-    &b[skip..]
-}
-
 /// A time in decimal seconds since the epoch (`1258535653.078597`), to
 /// the nanosecond; `None` when it is not one.
 pub(crate) fn decimal_seconds(text: &str) -> Option<i128> {
@@ -554,24 +482,6 @@ mod tests {
         assert_eq!(iso_time("2019-07-10T13:24:49.123456Z"), want);
         assert_eq!(iso_time("2019-07-10T15:24:49.123456+02:00"), want);
         assert_eq!(iso_time("yesterday"), None);
-    }
-
-    #[test]
-    fn sniffs_by_content() {
-        assert_eq!(
-            RecordFormat::sniff(b"#separator \\x09\n#set_separator\t,\n"),
-            Some(RecordFormat::ZeekTsv)
-        );
-        assert_eq!(
-            RecordFormat::sniff(b"{\"ts\":1.5,\"uid\":\"C1\",\"id.orig_h\":\"10.0.0.1\"}\n"),
-            Some(RecordFormat::ZeekJson)
-        );
-        assert_eq!(
-            RecordFormat::sniff(b"{\"timestamp\":\"x\",\"event_type\":\"flow\"}\n"),
-            Some(RecordFormat::SuricataEve)
-        );
-        assert_eq!(RecordFormat::sniff(b"{\"a\":1}\n"), None);
-        assert_eq!(RecordFormat::sniff(b"\xd4\xc3\xb2\xa1"), None);
     }
 
     #[test]
