@@ -13,7 +13,8 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{addr, iso_time, proto_number, Line, LineError, LineReader, Record, RecordFault};
+use super::RecordFault;
+use super::{addr, iso_time, json_line, proto_number, Line, LineError, LineReader, Record};
 use crate::capture::Timestamp;
 use crate::decode::{PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN};
 use crate::flow::{Endpoint, RecordCounts};
@@ -64,12 +65,9 @@ struct Tcp {
 
 impl LineReader for EveReader {
     fn line(&mut self, line: &[u8]) -> Result<Line, LineError> {
-        if line.iter().all(u8::is_ascii_whitespace) {
+        let Some(e): Option<Event> = json_line(line, "an EVE JSON line")? else {
             return Ok(Line::Other);
-        }
-        let e: Event = serde_json::from_slice(line).map_err(|e| {
-            LineError::new(RecordFault::Malformed, format!("not an EVE JSON line: {e}"))
-        })?;
+        };
         let kind = e.event_type.as_deref().unwrap_or_default();
         if kind != "flow" && kind != "netflow" {
             return Err(LineError::new(

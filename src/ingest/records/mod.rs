@@ -379,6 +379,20 @@ pub(crate) fn iso_time(text: &str) -> Option<Timestamp> {
     Some(Timestamp(t.as_nanosecond()))
 }
 
+/// A JSON line read as `T`; `None` for a blank line. `what` names the
+/// line in the error.
+pub(crate) fn json_line<T: serde::de::DeserializeOwned>(
+    line: &[u8],
+    what: &str,
+) -> Result<Option<T>, LineError> {
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice(line)
+        .map(Some)
+        .map_err(|e| LineError::new(RecordFault::Malformed, format!("not {what}: {e}")))
+}
+
 /// An address of a record: dotted IPv4 read in one pass (what the
 /// standard parser accepts, no more), anything else by the standard
 /// parser.

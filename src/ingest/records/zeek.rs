@@ -15,7 +15,9 @@ use std::net::IpAddr;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{addr, decimal_seconds, iso_time, proto_number, Line, LineError, LineReader};
+use super::{
+    addr, decimal_seconds, iso_time, json_line, proto_number, Line, LineError, LineReader,
+};
 use super::{Record, RecordFault};
 use crate::capture::Timestamp;
 use crate::decode::TunnelKind;
@@ -77,6 +79,17 @@ struct Header {
     reported: bool,
 }
 
+impl Header {
+    /// The field separator (a tab when the header names none).
+    fn separator(&self) -> &[u8] {
+        if self.separator.is_empty() {
+            b"\t"
+        } else {
+            &self.separator
+        }
+    }
+}
+
 /// Reads a TSV conn.log, header blocks and all (rotated logs joined with
 /// `cat` repeat them).
 #[derive(Debug, Default)]
@@ -111,11 +124,7 @@ impl LineReader for TsvReader {
                 "a line before any #fields header",
             ));
         };
-        let sep = if h.separator.is_empty() {
-            &b"\t"[..]
-        } else {
-            &h.separator[..]
-        };
+        let sep = h.separator();
         let mut values: Values<'_> = [None; FIELDS.len()];
         let mut n = 0;
         match (sep, std::str::from_utf8(line)) {
@@ -249,12 +258,7 @@ impl TsvReader {
             "#empty_field" => h.empty = unescape(value).to_vec(),
             "#path" => h.path = Some(value.to_string()),
             "#fields" => {
-                let sep = String::from_utf8_lossy(if h.separator.is_empty() {
-                    b"\t"
-                } else {
-                    &h.separator
-                })
-                .into_owned();
+                let sep = String::from_utf8_lossy(h.separator()).into_owned();
                 let names: Vec<&str> = value.split(sep.as_str()).collect();
                 let columns: Vec<Option<usize>> = names
                     .iter()
@@ -284,12 +288,7 @@ impl TsvReader {
             }
             "#types" if types_pending => {
                 let Some(columns) = &h.columns else { return };
-                let sep = String::from_utf8_lossy(if h.separator.is_empty() {
-                    b"\t"
-                } else {
-                    &h.separator
-                })
-                .into_owned();
+                let sep = String::from_utf8_lossy(h.separator()).into_owned();
                 let types: Vec<&str> = value.split(sep.as_str()).collect();
                 if types.len() != columns.len() {
                     h.broken.get_or_insert(format!(
@@ -416,15 +415,9 @@ struct JsonId {
 
 impl LineReader for JsonReader {
     fn line(&mut self, line: &[u8]) -> Result<Line, LineError> {
-        if line.iter().all(u8::is_ascii_whitespace) {
+        let Some(j): Option<JsonLine> = json_line(line, "a conn.log JSON line")? else {
             return Ok(Line::Other);
-        }
-        let j: JsonLine = serde_json::from_slice(line).map_err(|e| {
-            LineError::new(
-                RecordFault::Malformed,
-                format!("not a conn.log JSON line: {e}"),
-            )
-        })?;
+        };
         if j.conn_state.is_none() && j.history.is_none() && j.orig_pkts.is_none() {
             return Err(LineError::new(
                 RecordFault::BadHeader,
