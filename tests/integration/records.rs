@@ -237,3 +237,86 @@ fn suricata_eve_flow_events() {
         "{text}"
     );
 }
+
+/// The audit judges a connection the same whether it comes as packets or
+/// as a conn.log line: the AIR violations fixture, and a conn.log written
+/// (as Zeek would, history and all) from the flows portaudit found in it,
+/// give the same findings: kind, severity, rule, endpoints, port, state.
+#[test]
+fn a_conn_log_is_audited_as_its_capture_is() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pcap = root().join("fixtures/binalyze-air/violations.pcap");
+    let deployment = path_str(&root().join("examples/air-lab.toml"));
+    let flows = tmp.path().join("flows.csv");
+    let o = run(&["flows", "-q", &path_str(&pcap), "-o", &path_str(&flows)]);
+    assert_eq!(code(&o), 0);
+    let text = std::fs::read_to_string(&flows).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let mut log = String::from(
+        "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n\
+         #fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tconn_state\thistory\t\
+         orig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\n\
+         #types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tstring\tcount\tcount\tcount\tcount\n",
+    );
+    for (i, line) in lines.enumerate() {
+        let c: Vec<&str> = line.split(',').collect();
+        let (state, history) = match c[col("state")] {
+            "established" => ("SF", "ShADadFf"),
+            "refused" => ("REJ", "Sr"),
+            "unanswered" => ("S0", "S"),
+            "mid-stream" => ("OTH", "DdA"),
+            _ => ("SF", "Dd"),
+        };
+        log += &format!(
+            "{}.0\tC{i}\t{}\t{}\t{}\t{}\t{}\t{state}\t{history}\t{}\t{}\t{}\t{}\n",
+            1_767_229_200 + i,
+            c[col("initiator_ip")],
+            c[col("initiator_port")],
+            c[col("responder_ip")],
+            c[col("responder_port")],
+            c[col("proto")],
+            c[col("packets_sent")],
+            c[col("bytes_sent")],
+            c[col("packets_received")],
+            c[col("bytes_received")],
+        );
+    }
+    let conn = tmp.path().join("conn.log");
+    std::fs::write(&conn, log).unwrap();
+    let findings = |input: &Path| {
+        let out = tmp.path().join("findings.csv");
+        let o = run(&[
+            "audit",
+            "-q",
+            "-d",
+            &deployment,
+            &path_str(input),
+            "-o",
+            &path_str(&out),
+        ]);
+        assert_eq!(code(&o), 1, "{}", String::from_utf8_lossy(&o.stderr));
+        let text = std::fs::read_to_string(&out).unwrap();
+        let mut lines = text.lines();
+        let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
+        let keep = [
+            "severity", "kind", "rule_id", "src_ip", "dst_ip", "proto", "dst_port", "state",
+        ];
+        let cols: Vec<usize> = keep
+            .iter()
+            .map(|k| header.iter().position(|h| h == k).unwrap())
+            .collect();
+        let mut rows: Vec<Vec<String>> = lines
+            .map(|l| {
+                let c: Vec<&str> = l.split(',').collect();
+                cols.iter().map(|&i| c[i].to_string()).collect()
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    let (from_log, from_pcap) = (findings(&conn), findings(&pcap));
+    assert!(from_pcap.len() >= 8, "{from_pcap:#?}");
+    assert_eq!(from_log, from_pcap);
+}
