@@ -279,11 +279,7 @@ impl Stretch {
         for group in records.chunks(GROUP) {
             for ((r, spot), ()) in located(&self.flows, group, key_of) {
                 match spot {
-                    Some(Spot::Found(at)) => {
-                        let s = self.flows.stats_mut(at);
-                        s.add_record(&r.counts, r.first);
-                        s.carrier = s.carrier.or(r.carrier);
-                    }
+                    Some(Spot::Found(at)) => append_record(self.flows.stats_mut(at), r),
                     _ => kept_out += u64::from(!self.add_record(r, limits)),
                 }
             }
@@ -297,11 +293,7 @@ impl Stretch {
         let key = r.key;
         let room = self.flows.len() < limits.max_flows && self.admits(&key);
         match self.flows.find(&key, self.flows.hash(&key)) {
-            Spot::Found(at) => {
-                let s = self.flows.stats_mut(at);
-                s.add_record(&r.counts, r.first);
-                s.carrier = s.carrier.or(r.carrier);
-            }
+            Spot::Found(at) => append_record(self.flows.stats_mut(at), r),
             spot if room => {
                 let mut s = FlowStats::of_record(&r.counts, r.first);
                 s.carrier = r.carrier;
@@ -837,6 +829,12 @@ fn count_packet(
 ) {
     s.add(dir, p.wire_len, ts, tcp_of(p));
     s.encap(&p.encap, tunnels);
+}
+
+/// Appends flow record `r` to its flow's stats `s`.
+fn append_record(s: &mut FlowStats, r: &KeyedRecord) {
+    s.add_record(&r.counts, r.first);
+    s.carrier = s.carrier.or(r.carrier);
 }
 
 /// A packet's TCP flags and sequence number, if it is TCP with ports.

@@ -154,12 +154,14 @@ impl RunSummary<'_> {
         (n(BaselineState::New), n(BaselineState::Unchanged))
     }
 
-    /// Read, used, bytes and skips over the captures (`records` false) or
-    /// the flow-record inputs (true).
-    fn totals_of(&self, records: bool) -> (u64, u64, u64, BTreeMap<Skip, u64>) {
+    /// Read, used, bytes and skips over the inputs `keep` keeps.
+    fn totals_where(
+        &self,
+        keep: impl Fn(&FileStats) -> bool,
+    ) -> (u64, u64, u64, BTreeMap<Skip, u64>) {
         let mut skipped = BTreeMap::new();
         let (mut read, mut decoded, mut bytes) = (0, 0, 0);
-        for f in self.files.iter().filter(|f| f.records.is_some() == records) {
+        for f in self.files.iter().filter(|f| keep(f)) {
             read += f.packets_read;
             decoded += f.packets_decoded;
             bytes += f.bytes_read;
@@ -170,8 +172,14 @@ impl RunSummary<'_> {
         (read, decoded, bytes, skipped)
     }
 
+    /// Totals over the captures.
     fn totals(&self) -> (u64, u64, u64, BTreeMap<Skip, u64>) {
-        self.totals_of(false)
+        self.totals_where(|f| f.records.is_none())
+    }
+
+    /// Totals over the flow-record inputs.
+    fn record_totals(&self) -> (u64, u64, u64, BTreeMap<Skip, u64>) {
+        self.totals_where(|f| f.records.is_some())
     }
 
     /// Some inputs are flow records (docs/inputs.md).
@@ -224,7 +232,7 @@ impl RunSummary<'_> {
                 text.to_string()
             }
         };
-        let (read, decoded, bytes, mut skipped) = self.totals();
+        let (read, decoded, bytes, skipped) = self.totals();
         if !self.has_records() || self.files.iter().any(|f| f.records.is_none()) {
             writeln!(
                 s,
@@ -236,28 +244,18 @@ impl RunSummary<'_> {
             )?;
         }
         if self.has_records() {
-            let (r_read, r_used, r_bytes, r_skipped) = self.totals_of(true);
+            let (read, used, bytes, skipped) = self.record_totals();
             writeln!(
                 s,
                 "flow records: {} read ({} bytes as their engines counted), {} used, {} skipped",
-                num(r_read),
-                num(r_bytes),
-                num(r_used),
-                num(r_skipped.values().sum())
+                num(read),
+                num(bytes),
+                num(used),
+                num(skipped.values().sum())
             )?;
-            for (k, v) in r_skipped {
-                *skipped.entry(k).or_default() += v;
-            }
         }
-        let (read, decoded, bytes) = {
-            let all = self.files.iter();
-            let sum = |f: fn(&FileStats) -> u64| all.clone().map(f).sum::<u64>();
-            (
-                sum(|f| f.packets_read),
-                sum(|f| f.packets_decoded),
-                sum(|f| f.bytes_read),
-            )
-        };
+        // The table's total row and the skip table: every input.
+        let (read, decoded, bytes, skipped) = self.totals_where(|_| true);
         let skipped_total: u64 = skipped.values().sum();
         if let Some(filter) = self.filter {
             writeln!(s, "filter: {:?}", filter.expression)?;
@@ -639,7 +637,7 @@ impl RunSummary<'_> {
             })
             .collect();
         let records = {
-            let (read, used, bytes, skipped) = self.totals_of(true);
+            let (read, used, bytes, skipped) = self.record_totals();
             json!({"read": read, "used": used, "skipped": skipped.values().sum::<u64>(), "skipped_by_reason": skipped, "bytes": bytes})
         };
         let mut run = json!({
