@@ -66,7 +66,8 @@ for f in "$root"/rules/*.toml "$root"/examples/*.toml; do
 done
 
 n_records=0
-for f in "$root"/tests/data/records/*.log "$root"/tests/data/records/*.json; do
+for f in "$root"/tests/data/records/*.log "$root"/tests/data/records/*.json \
+    "$root"/tests/data/records/*.ipfix "$root"/tests/data/records/*.netflow; do
     { printf '\x03'; cat "$f"; } > "$here/corpus/flow_records/$(basename "$f")"
     n_records=$((n_records + 1))
 done

@@ -27,7 +27,7 @@ use crate::audit::{AuditReport, Auditor, BaselineState, Finding, FlowVerdict, Ve
 use crate::capture::{expand_inputs, CaptureInput, InputError, Timestamp};
 use crate::filter::PacketFilter;
 use crate::flow::{resolve, FlowStats, FlowSummary, PackedKey};
-use crate::ingest::{filtered_out, ingest, kept_out, FileStats, IngestOptions, Ingested, Progress};
+use crate::ingest::{ingest, kept_out, FileStats, IngestOptions, Ingested, Progress};
 pub use crate::report::Format;
 use crate::report::{
     self, read_findings, AuditDoc, Audited, Baseline, FindingRow, FlowColumns, MatrixFormat,
@@ -404,10 +404,7 @@ pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
     let flows = pool.install(|| table.finish());
     let auditor = Auditor::new(&deployment).max_findings(cfg.setup.max_findings);
     let filter_report = cfg.run.ingest.filter.as_ref().map(|f| f.report());
-    let filtered = filtered_out(&files);
-    let left_out = (filtered > 0).then(|| {
-        format!("{filtered} packets did not match --filter and were not audited: they may hold it")
-    });
+    let left_out = crate::ingest::left_out(&files);
     let mut report = audit_flows(
         &auditor,
         flows,

@@ -20,9 +20,9 @@ pub enum DamageKind {
     PcapngHeaderCut { present: usize },
     /// The first bytes are no capture format portaudit reads.
     NotACapture { magic: [u8; 4] },
-    /// A line of a flow-record input that cannot be used (the line's
-    /// number; the damage's offset is where it starts).
-    Record { line: u64, why: String },
+    /// A record of a flow-record input that cannot be used: its line's
+    /// number in a text input (the damage's offset is where it starts).
+    Record { line: Option<u64>, why: String },
     /// A pcap version other than 2.x.
     PcapVersion { major: u16, minor: u16 },
     /// The pcap link-type field has reserved bits set.
@@ -86,10 +86,15 @@ impl fmt::Display for DamageKind {
             DamageKind::NotACapture { magic: m } => write!(
                 f,
                 "not a pcap or pcapng file nor flow records (first bytes {:02x} {:02x} {:02x} {:02x}); \
-                 give a .pcap, .pcapng, a Zeek conn.log, a Suricata EVE file, or a gzip of one",
+                 give a .pcap, .pcapng, a Zeek conn.log, a Suricata EVE file, IPFIX or NetFlow \
+                 export messages, or a gzip of one",
                 m[0], m[1], m[2], m[3]
             ),
-            DamageKind::Record { line, why } => write!(f, "line {line}: {why}"),
+            DamageKind::Record {
+                line: Some(line),
+                why,
+            } => write!(f, "line {line}: {why}"),
+            DamageKind::Record { line: None, why } => f.write_str(why),
             DamageKind::PcapVersion { major, minor } => write!(
                 f,
                 "pcap version {major}.{minor} is not supported (only 2.x exists); \

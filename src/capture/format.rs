@@ -45,6 +45,12 @@ pub enum RecordFormat {
     ZeekJson,
     /// Suricata's EVE JSON lines; `flow` and `netflow` events are used.
     SuricataEve,
+    /// IPFIX messages one after the other (RFC 7011; a file as RFC 5655
+    /// writes it, or the datagrams a collector received, concatenated).
+    Ipfix,
+    /// NetFlow v5 or v9 export packets one after the other (v9 is
+    /// RFC 3954); the datagrams a collector received, concatenated.
+    Netflow,
 }
 
 impl RecordFormat {
@@ -54,6 +60,8 @@ impl RecordFormat {
             RecordFormat::ZeekTsv => "zeek-conn",
             RecordFormat::ZeekJson => "zeek-conn-json",
             RecordFormat::SuricataEve => "suricata-eve",
+            RecordFormat::Ipfix => "ipfix",
+            RecordFormat::Netflow => "netflow",
         }
     }
 
@@ -70,6 +78,11 @@ impl RecordFormat {
                  sources (its TCP flags as evidence), bytes as Suricata counts them, \
                  no payload was seen"
             }
+            RecordFormat::Ipfix | RecordFormat::Netflow => {
+                "flow records: each record is one direction of a flow (or both, for RFC 5103 \
+                 biflows); a record with SYN and no ACK is a client's, otherwise initiators \
+                 are the port heuristic's; bytes are IP bytes, no payload was seen"
+            }
         }
     }
 
@@ -77,6 +90,9 @@ impl RecordFormat {
     /// if any: Zeek's header, or a first line that is a JSON object with a
     /// Zeek conn field or Suricata's `event_type`.
     pub fn sniff(head: &[u8]) -> Option<RecordFormat> {
+        if let Some(binary) = sniff_export(head) {
+            return Some(binary);
+        }
         let text = trim_ascii_start(head);
         if text.starts_with(b"#separator") {
             return Some(RecordFormat::ZeekTsv);
@@ -99,6 +115,41 @@ impl RecordFormat {
 impl fmt::Display for RecordFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.label())
+    }
+}
+
+/// A NetFlow or IPFIX message header at the start of `head`, checked as
+/// far as it can be without templates: version, a length or count the
+/// format allows, and the first set's ID (templates or data, never one of
+/// the reserved IDs).
+fn sniff_export(head: &[u8]) -> Option<RecordFormat> {
+    let u16_at = |at: usize| Some(u16::from_be_bytes(head.get(at..at + 2)?.try_into().ok()?));
+    match u16_at(0)? {
+        10 => {
+            let length = usize::from(u16_at(2)?);
+            let set = u16_at(16)?;
+            let set_len = usize::from(u16_at(18)?);
+            let set_ok = set == 2 || set == 3 || set >= 256;
+            (length >= 20 && set_ok && set_len >= 4 && 16 + set_len <= length)
+                .then_some(RecordFormat::Ipfix)
+        }
+        9 => {
+            let count = u16_at(2)?;
+            let set = u16_at(20)?;
+            let set_len = u16_at(22)?;
+            (count > 0 && (set <= 1 || set >= 256) && set_len >= 4).then_some(RecordFormat::Netflow)
+        }
+        5 => {
+            // 1 to 30 records of 48 bytes after a 24-byte header; the next
+            // header, when the head holds it, is another v5 one.
+            let count = usize::from(u16_at(2)?);
+            let next = 24 + count * 48;
+            let ok = (1..=30).contains(&count)
+                && head.len() >= 24 + 48
+                && (head.len() < next + 2 || u16_at(next) == Some(5));
+            ok.then_some(RecordFormat::Netflow)
+        }
+        _ => None,
     }
 }
 

@@ -149,6 +149,9 @@ struct FlowExtra {
     /// The initiator the flow's first record named, and on what basis
     /// (docs/inputs.md).
     declared: Option<(Dir, InitiatorBasis)>,
+    /// When each direction's first record that ORed a SYN with ACKs began
+    /// (one-direction records: NetFlow, IPFIX), by [`Dir::index`].
+    opened_at: [Option<Timestamp>; 2],
 }
 
 /// What one flow record (a Zeek conn.log line, a Suricata flow event)
@@ -170,8 +173,17 @@ pub struct RecordCounts {
     pub first: Option<Timestamp>,
     pub last: Option<Timestamp>,
     /// How the record knew its first side was the initiator, when the
-    /// TCP flags do not say.
-    pub basis: InitiatorBasis,
+    /// TCP flags do not say; `None`: it does not (a NetFlow record is one
+    /// direction, its source no more the client than its destination).
+    pub basis: Option<InitiatorBasis>,
+    /// The record is a whole connection, both directions (Zeek, EVE
+    /// `flow`); `false` for one direction of one (NetFlow, IPFIX, EVE
+    /// `netflow`), which starts no connection of its own.
+    pub whole: bool,
+    /// The side sent a SYN and ACKs, ORed in one record: it opened the
+    /// connection or answered the opening. When both directions' records
+    /// say so, the one that began first sent the SYN.
+    pub opened: [bool; 2],
 }
 
 impl Default for RecordCounts {
@@ -186,7 +198,9 @@ impl Default for RecordCounts {
             tcp: false,
             first: None,
             last: None,
-            basis: InitiatorBasis::Record,
+            basis: Some(InitiatorBasis::Record),
+            whole: true,
+            opened: [false; 2],
         }
     }
 }
@@ -285,15 +299,42 @@ impl FlowStats {
             |counts: [u32; 2]| (0..2).find(|&side| counts[side] > 0).map(|side| dirs[side]);
         self.first_syn_dir = self.first_syn_dir.or_else(|| first_of(r.syns));
         self.first_synack_dir = self.first_synack_dir.or_else(|| first_of(r.synacks));
-        if r.tcp {
+        if r.tcp && r.whole {
             // One record is one connection, whatever its handshake: a
             // start and an end, so that the next record counts anew.
             self.conns.push(Event::Syn(0));
             self.conns.push(Event::Close);
         }
-        if self.declared().is_none() {
-            self.extra.get_or_insert_default().declared = Some((first, r.basis));
+        if let (None, Some(basis)) = (self.declared(), r.basis) {
+            self.extra.get_or_insert_default().declared = Some((first, basis));
         }
+        if let (true, Some(t)) = (r.opened != [false; 2], r.first) {
+            let extra = self.extra.get_or_insert_default();
+            for (side, dir) in dirs.into_iter().enumerate() {
+                if r.opened[side] {
+                    let at = &mut extra.opened_at[dir.index()];
+                    *at = Timestamp::earliest(*at, Some(t));
+                }
+            }
+            self.order_opening();
+        }
+    }
+
+    /// Both directions' records ORed a SYN with ACKs: the direction whose
+    /// record began first sent the SYN, the other the SYN-ACK (a TCP
+    /// connection's first segment each way). Equal times decide nothing.
+    fn order_opening(&mut self) {
+        let Some([Some(a), Some(b)]) = self.extra.as_ref().map(|e| e.opened_at) else {
+            return;
+        };
+        if a == b || self.first_syn_dir.is_some() || self.first_synack_dir.is_some() {
+            return;
+        }
+        let client = if a < b { Dir::AtoB } else { Dir::BtoA };
+        self.syns[client.index()] += 1;
+        self.synacks[client.reverse().index()] += 1;
+        self.first_syn_dir = Some(client);
+        self.first_synack_dir = Some(client.reverse());
     }
 
     /// Adds packets whose only contribution is volume and time (later IP
@@ -347,6 +388,10 @@ impl FlowStats {
             let extra = self.extra.get_or_insert_default();
             extra.tunnel = extra.tunnel.or(r.tunnel);
             extra.declared = extra.declared.or(r.declared);
+            for d in 0..2 {
+                extra.opened_at[d] = Timestamp::earliest(extra.opened_at[d], r.opened_at[d]);
+            }
+            self.order_opening();
         }
         self.carrier = self.carrier.or(right.carrier);
     }

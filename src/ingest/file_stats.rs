@@ -40,6 +40,9 @@ pub struct FileStats {
     /// Damaged records counted (under [`FileStats::skipped`]) beyond those
     /// described one by one in [`FileStats::damage`].
     pub damaged_records_not_detailed: u64,
+    /// A flow export that declared packet sampling: the largest interval
+    /// (1 in N packets) it named. Its records cannot prove an absence.
+    pub sampling: Option<u32>,
     /// Only for a live capture: what the kernel counted.
     pub live: Option<LiveCounts>,
     /// Only for a live capture: why capturing stopped before it was asked

@@ -150,6 +150,34 @@ pub fn filtered_out(files: &[FileStats]) -> u64 {
         .sum()
 }
 
+/// Why traffic the captures saw may not be in the audit, in words for a
+/// missing-expected finding: packets `--filter` left out, flow exports
+/// that sample packets (their absence proves nothing).
+pub fn left_out(files: &[FileStats]) -> Option<String> {
+    let mut why = Vec::new();
+    let filtered = filtered_out(files);
+    if filtered > 0 {
+        why.push(format!(
+            "{filtered} packets did not match --filter and were not audited: they may hold it"
+        ));
+    }
+    let sampled: Vec<(&str, u32)> = files
+        .iter()
+        .filter_map(|f| Some((f.name.as_str(), f.sampling?)))
+        .collect();
+    if let Some(&(name, n)) = sampled.iter().max_by_key(|(_, n)| *n) {
+        let others = match sampled.len() - 1 {
+            0 => String::new(),
+            k => format!(" and {k} more"),
+        };
+        why.push(format!(
+            "inconclusive (sampled 1:{n}): {name}{others} exported 1 packet in {n}, \
+             so a flow may be missing from the records without missing from the network"
+        ));
+    }
+    (!why.is_empty()).then(|| why.join("; "))
+}
+
 /// What the limits kept out, over all files.
 pub fn kept_out(files: &[FileStats]) -> Overflow {
     let mut o = Overflow::default();

@@ -371,6 +371,15 @@ impl RunSummary<'_> {
         for f in self.files {
             if let Some(format) = f.records {
                 writeln!(s, "note: {}: {}", f.name, format.caveat())?;
+                if let Some(n) = f.sampling {
+                    writeln!(
+                        s,
+                        "note: {}: the exporter sampled 1 packet in {n}: counts are of the sample, \
+                         and a missing flow proves nothing (missing-expected findings say \
+                         \"inconclusive\")",
+                        f.name
+                    )?;
+                }
             }
         }
         for f in self.files.iter().filter(|f| !f.tunnels_unopened.is_empty()) {
@@ -584,6 +593,7 @@ impl RunSummary<'_> {
                     "compressed": f.compressed,
                     "link_types": f.link_types,
                     "unit": if f.records.is_some() { "records" } else { "packets" },
+                    "sampling_interval": f.sampling,
                     "packets_read": f.packets_read,
                     "packets_used": f.packets_decoded,
                     "bytes": f.bytes_read,

@@ -43,6 +43,10 @@ const RECORD_SEEDS: &[&str] = &[
     "tests/data/records/zeek-conn.log",
     "tests/data/records/zeek-conn.json",
     "tests/data/records/eve.json",
+    "tests/data/records/softflowd.ipfix",
+    "tests/data/records/softflowd-biflow.ipfix",
+    "tests/data/records/softflowd-v9.netflow",
+    "tests/data/records/softflowd-v5.netflow",
 ];
 
 /// One seed file's bytes.
@@ -195,7 +199,8 @@ proptest! {
         check_both_readers(&buf, chunk, segments)?;
     }
 
-    /// Flow records (Zeek TSV and JSON, Suricata EVE) mutated: no panic,
+    /// Flow records (Zeek TSV and JSON, Suricata EVE, IPFIX, NetFlow v5
+    /// and v9) mutated: no panic,
     /// every line used or skipped with a reason, and every way of reading
     /// agrees.
     #[test]

@@ -4,6 +4,7 @@ mod cli;
 mod corpus;
 mod corpus_report;
 mod diff;
+mod exports;
 mod filter;
 mod fuzz;
 mod golden;

@@ -8,7 +8,9 @@
 //! the client's SYN, a SYN to the client the server's SYN-ACK. A `netflow`
 //! event is one direction of a flow; the two of a connection join in one
 //! flow, named by the first; their flags cannot tell a SYN from a SYN-ACK,
-//! so only FIN and RST are taken from them.
+//! so only FIN and RST are taken from them, and a direction that sent a SYN
+//! and never an ACK (a client nobody answered). Which side began is then
+//! the port heuristic's to say, as for NetFlow.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -166,6 +168,10 @@ impl LineReader for EveReader {
             }
         } else {
             let n = e.netflow.as_ref().ok_or_else(|| missing("netflow"))?;
+            // One direction: its source is the server as often as the
+            // client, and it is half a connection.
+            counts.whole = false;
+            counts.basis = None;
             counts.packets[0] = n.pkts.unwrap_or_default();
             counts.bytes[0] = n.bytes.unwrap_or_default();
             counts.first = time("netflow.start", &n.start)?;

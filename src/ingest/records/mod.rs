@@ -16,6 +16,7 @@
 //! into a buffer of bounded size, whatever the input.
 
 mod eve;
+mod ipfix;
 mod zeek;
 
 use std::fmt;
@@ -55,6 +56,8 @@ pub enum RecordFault {
     TooLong,
     /// The input ends inside the line (a file cut short).
     CutShort,
+    /// An IPFIX or v9 data set whose template the input never defined.
+    NoTemplate,
     /// Zeek's `unknown_transport`: the record does not name its protocol.
     UnknownTransport,
     /// An EVE event of another type (alert, dns, stats...): not a flow,
@@ -76,6 +79,7 @@ impl RecordFault {
             RecordFault::BadHeader => "record-under-bad-header",
             RecordFault::TooLong => "record-too-long",
             RecordFault::CutShort => "record-cut-short",
+            RecordFault::NoTemplate => "record-no-template",
             RecordFault::UnknownTransport => "record-unknown-transport",
             RecordFault::NotAFlow => "record-not-a-flow-event",
             RecordFault::TunnelCarrier => "record-tunnel-carrier",
@@ -147,44 +151,36 @@ pub trait LineReader {
     fn line(&mut self, line: &[u8]) -> Result<Line, LineError>;
 }
 
-/// The reader of `format`'s lines.
-pub fn line_reader(format: RecordFormat) -> Box<dyn LineReader> {
-    match format {
-        RecordFormat::ZeekTsv => Box::new(zeek::TsvReader::default()),
-        RecordFormat::ZeekJson => Box::new(zeek::JsonReader),
-        RecordFormat::SuricataEve => Box::new(eve::EveReader),
-    }
-}
-
 /// Reads a record input of `format` front to back into its own table,
 /// within `opts`' limits; counts go to `stats` (records as its packets).
 pub fn read_records(
     format: RecordFormat,
-    mut reader: impl BufRead,
+    reader: impl BufRead,
     stats: &mut FileStats,
     opts: &IngestOptions,
 ) -> FlowTable {
     stats.format = format.label().to_string();
     stats.records = Some(format);
-    let mut table = SequentialTable::new(opts.limits).within(opts.frozen.clone());
-    let mut lines = line_reader(format);
+    let mut sink = Sink::new(stats, opts);
+    match format {
+        RecordFormat::ZeekTsv => read_lines(zeek::TsvReader::default(), reader, &mut sink),
+        RecordFormat::ZeekJson => read_lines(zeek::JsonReader, reader, &mut sink),
+        RecordFormat::SuricataEve => read_lines(eve::EveReader, reader, &mut sink),
+        RecordFormat::Ipfix | RecordFormat::Netflow => ipfix::read(reader, &mut sink),
+    }
+    sink.finish()
+}
+
+/// Reads a line-oriented record input into `sink`.
+fn read_lines(mut lines: impl LineReader, mut reader: impl BufRead, sink: &mut Sink<'_>) {
     let mut buf = Vec::with_capacity(1024);
     let (mut offset, mut number) = (0u64, 0u64);
-    let mut detailed = 0usize;
-    let mut progress = (0u64, 0u64);
-    let mut pending: Vec<KeyedRecord> = Vec::with_capacity(PENDING);
     loop {
         let read = match next_line(&mut reader, &mut buf) {
             Ok(None) => break,
             Ok(Some(r)) => r,
             Err(e) => {
-                stats.damage.push(Damage {
-                    offset,
-                    kind: DamageKind::Unreadable {
-                        compressed: stats.compressed,
-                        error: e.to_string(),
-                    },
-                });
+                sink.unreadable(offset, e);
                 break;
             }
         };
@@ -206,77 +202,143 @@ pub fn read_records(
                 other => other,
             }
         };
-        let outcome = match (outcome, opts.tunnels) {
-            (Ok(Line::Record(r)), TunnelMode::Inner) if r.carrier.is_some() => Err(LineError::new(
-                RecordFault::TunnelCarrier,
-                "a tunnel's own connection",
-            )),
-            (Ok(Line::Record(r)), TunnelMode::Outer) if r.inside => Err(LineError::new(
-                RecordFault::InsideTunnel,
-                "a connection inside a tunnel",
-            )),
-            (other, _) => other,
-        };
         match outcome {
             Ok(Line::Other) => {}
-            Ok(Line::Record(r)) => {
-                stats.packets_read += 1;
-                stats.packets_decoded += 1;
-                stats.bytes_read += r.counts.bytes[0] + r.counts.bytes[1];
-                stats.first_ts = Timestamp::earliest(stats.first_ts, r.counts.first);
-                stats.last_ts = Timestamp::latest(stats.last_ts, r.counts.last);
-                if r.counts.first.is_none() {
-                    stats.untimed_packets += 1;
-                }
-                let (key, first) = PackedKey::of_endpoints(r.proto, r.first, r.second);
-                pending.push(KeyedRecord {
-                    key,
-                    first,
-                    counts: r.counts,
-                    carrier: r.carrier.filter(|_| opts.tunnels == TunnelMode::Both),
-                });
-                if pending.len() == PENDING {
-                    let kept_out = table.add_records(&pending);
-                    stats.unuse(Skip::FlowLimit, kept_out);
-                    pending.clear();
-                }
-            }
-            Err(e) => {
-                stats.packets_read += 1;
-                *stats.skipped.entry(Skip::FlowRecord(e.fault)).or_default() += 1;
-                if e.fault.is_damage() {
-                    if detailed < DETAILED {
-                        detailed += 1;
-                        stats.damage.push(Damage {
-                            offset: start,
-                            kind: DamageKind::Record {
-                                line: number,
-                                why: e.why,
-                            },
-                        });
-                    } else {
-                        stats.damaged_records_not_detailed += 1;
-                    }
-                }
-            }
+            Ok(Line::Record(r)) => sink.record(r, start, Some(number)),
+            Err(e) => sink.fault(e, start, Some(number)),
         }
-        if let Some(p) = &opts.progress {
-            progress.0 += read.consumed as u64;
-            progress.1 += 1;
-            if progress.1 >= 65536 {
-                p.bytes.fetch_add(progress.0, Ordering::Relaxed);
-                p.packets.fetch_add(progress.1, Ordering::Relaxed);
-                progress = (0, 0);
-            }
+        sink.progress(read.consumed as u64, 1);
+    }
+}
+
+/// Where a record input's records go: its table, a batch at a time, and
+/// its counts, faults by reason with the first few in detail.
+pub(crate) struct Sink<'a> {
+    stats: &'a mut FileStats,
+    opts: &'a IngestOptions,
+    table: SequentialTable,
+    pending: Vec<KeyedRecord>,
+    detailed: usize,
+    progress: (u64, u64),
+}
+
+impl<'a> Sink<'a> {
+    fn new(stats: &'a mut FileStats, opts: &'a IngestOptions) -> Sink<'a> {
+        Sink {
+            table: SequentialTable::new(opts.limits).within(opts.frozen.clone()),
+            stats,
+            opts,
+            pending: Vec::with_capacity(PENDING),
+            detailed: 0,
+            progress: (0, 0),
         }
     }
-    let kept_out = table.add_records(&pending);
-    stats.unuse(Skip::FlowLimit, kept_out);
-    if let Some(p) = &opts.progress {
-        p.bytes.fetch_add(progress.0, Ordering::Relaxed);
-        p.packets.fetch_add(progress.1, Ordering::Relaxed);
+
+    /// A record read at `offset` (on `line`, for a text input): into the
+    /// table, unless `--tunnels` leaves it out.
+    pub(crate) fn record(&mut self, r: Record, offset: u64, line: Option<u64>) {
+        match self.opts.tunnels {
+            TunnelMode::Inner if r.carrier.is_some() => {
+                let e = LineError::new(RecordFault::TunnelCarrier, "a tunnel's own connection");
+                return self.fault(e, offset, line);
+            }
+            TunnelMode::Outer if r.inside => {
+                let e = LineError::new(RecordFault::InsideTunnel, "a connection inside a tunnel");
+                return self.fault(e, offset, line);
+            }
+            _ => {}
+        }
+        let stats = &mut *self.stats;
+        stats.packets_read += 1;
+        stats.packets_decoded += 1;
+        stats.bytes_read += r.counts.bytes[0] + r.counts.bytes[1];
+        stats.first_ts = Timestamp::earliest(stats.first_ts, r.counts.first);
+        stats.last_ts = Timestamp::latest(stats.last_ts, r.counts.last);
+        if r.counts.first.is_none() {
+            stats.untimed_packets += 1;
+        }
+        let (key, first) = PackedKey::of_endpoints(r.proto, r.first, r.second);
+        self.pending.push(KeyedRecord {
+            key,
+            first,
+            counts: r.counts,
+            carrier: r.carrier.filter(|_| self.opts.tunnels == TunnelMode::Both),
+        });
+        if self.pending.len() == PENDING {
+            self.flush();
+        }
     }
-    table.into()
+
+    /// A record (or, for a binary input, a group of them) that could not
+    /// be used: counted by reason, the first few damaged ones in detail.
+    pub(crate) fn fault(&mut self, e: LineError, offset: u64, line: Option<u64>) {
+        self.stats.packets_read += 1;
+        *self
+            .stats
+            .skipped
+            .entry(Skip::FlowRecord(e.fault))
+            .or_default() += 1;
+        if !e.fault.is_damage() {
+            return;
+        }
+        if self.detailed < DETAILED {
+            self.detailed += 1;
+            self.stats.damage.push(Damage {
+                offset,
+                kind: DamageKind::Record { line, why: e.why },
+            });
+        } else {
+            self.stats.damaged_records_not_detailed += 1;
+        }
+    }
+
+    /// The input could not be read on from `offset`.
+    pub(crate) fn unreadable(&mut self, offset: u64, e: io::Error) {
+        self.stats.damage.push(Damage {
+            offset,
+            kind: DamageKind::Unreadable {
+                compressed: self.stats.compressed,
+                error: e.to_string(),
+            },
+        });
+    }
+
+    /// `bytes` of input and `records` read, for `--progress`.
+    pub(crate) fn progress(&mut self, bytes: u64, records: u64) {
+        let Some(p) = &self.opts.progress else {
+            return;
+        };
+        self.progress.0 += bytes;
+        self.progress.1 += records;
+        if self.progress.1 >= 65536 {
+            p.bytes.fetch_add(self.progress.0, Ordering::Relaxed);
+            p.packets.fetch_add(self.progress.1, Ordering::Relaxed);
+            self.progress = (0, 0);
+        }
+    }
+
+    /// The file's counts of sampling: the largest interval an export
+    /// declared.
+    pub(crate) fn sampled(&mut self, interval: u32) {
+        if interval > 1 {
+            self.stats.sampling = self.stats.sampling.max(Some(interval));
+        }
+    }
+
+    fn flush(&mut self) {
+        let kept_out = self.table.add_records(&self.pending);
+        self.stats.unuse(Skip::FlowLimit, kept_out);
+        self.pending.clear();
+    }
+
+    fn finish(mut self) -> FlowTable {
+        self.flush();
+        if let Some(p) = &self.opts.progress {
+            p.bytes.fetch_add(self.progress.0, Ordering::Relaxed);
+            p.packets.fetch_add(self.progress.1, Ordering::Relaxed);
+        }
+        self.table.into()
+    }
 }
 
 /// One line read: bytes consumed from the input (its newline included),

@@ -578,7 +578,7 @@ fn record(v: &Values<'_>) -> Result<Record, LineError> {
 /// state.
 fn history(h: &str, c: &mut RecordCounts) {
     if h.starts_with('^') {
-        c.basis = InitiatorBasis::RecordHeuristic;
+        c.basis = Some(InitiatorBasis::RecordHeuristic);
     }
     if !c.tcp {
         return;
@@ -693,7 +693,7 @@ mod tests {
         assert_eq!(tcp.counts.fins, [1, 1]);
         assert_eq!(tcp.counts.packets, [6, 5]);
         assert_eq!(tcp.counts.bytes, [400, 500]);
-        assert_eq!(tcp.counts.basis, InitiatorBasis::Record);
+        assert_eq!(tcp.counts.basis, Some(InitiatorBasis::Record));
     }
 
     #[test]
@@ -703,7 +703,7 @@ mod tests {
         );
         let rs = records(&text);
         assert_eq!(rs[0].proto, PROTO_ICMPV6);
-        assert_eq!(rs[0].counts.basis, InitiatorBasis::RecordHeuristic);
+        assert_eq!(rs[0].counts.basis, Some(InitiatorBasis::RecordHeuristic));
     }
 
     #[test]
