@@ -12,6 +12,9 @@
 #   rules_parser    rules/*.toml and examples/*.toml.
 #   flow_records    tests/data/records/* behind a head-selector byte of 3
 #                   (no head added: the file is the input).
+#   collector       tests/data/records/*.ipfix cut into their messages,
+#                   each as a datagram from exporter 0 (a byte for the
+#                   exporter, two for the length, then the message).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -25,7 +28,7 @@ if [ ! -d "$captures" ]; then
 fi
 
 mkdir -p "$here/corpus/capture_reader" "$here/corpus/decoder" "$here/corpus/rules_parser" \
-    "$here/corpus/flow_records"
+    "$here/corpus/flow_records" "$here/corpus/collector"
 
 n_capture=0
 n_decoder=0
@@ -72,4 +75,20 @@ for f in "$root"/tests/data/records/*.log "$root"/tests/data/records/*.json \
     n_records=$((n_records + 1))
 done
 
-echo "seeded capture_reader=$n_capture decoder=$n_decoder rules_parser=$n_rules flow_records=$n_records"
+n_collector=0
+for f in "$root"/tests/data/records/*.ipfix; do
+    # An IPFIX message's length is in its bytes 2 and 3.
+    python3 -c '
+import sys
+data = open(sys.argv[1], "rb").read()
+out = bytearray()
+while len(data) >= 4:
+    n = max(4, int.from_bytes(data[2:4], "big"))
+    out += b"\x00" + n.to_bytes(2, "big") + data[:n]
+    data = data[n:]
+sys.stdout.buffer.write(out)
+' "$f" > "$here/corpus/collector/$(basename "$f")"
+    n_collector=$((n_collector + 1))
+done
+
+echo "seeded capture_reader=$n_capture decoder=$n_decoder rules_parser=$n_rules flow_records=$n_records collector=$n_collector"

@@ -47,6 +47,23 @@ Exit status:
   3  packets were lost (dropped by the kernel, or the capture failed): what
      was captured was audited and reported";
 
+const COLLECT_HELP: &str = "\
+Exporters (routers, probes, softflowd, nProbe, a Zeek or Suricata host
+exporting flows) send to --listen; each datagram is one export message.
+Templates are kept per exporter and observation domain. Every --interval
+the findings file (-o) and the other reports are replaced whole and the
+summary is printed; expected traffic is judged on everything received
+since the start. Ctrl-C or SIGTERM (or --duration) ends the collection
+with a final report; a second Ctrl-C quits at once. Records an exporter's
+sequence numbers show were sent and never received are counted.
+
+Exit status:
+  0  no finding at or above --fail-on (default: error)
+  1  findings at or above --fail-on
+  2  usage, deployment or rules error, or the address cannot be bound
+  3  records were lost (sequence gaps) or damaged: what was received was
+     audited and reported";
+
 /// Audit packet captures against the port matrices vendors publish.
 #[derive(Parser, Debug)]
 #[command(name = "portaudit", version, about, after_help = EXIT_STATUS)]
@@ -68,6 +85,10 @@ pub enum Command {
     /// interval, the final one on Ctrl-C (needs --features libpcap).
     #[command(after_help = WATCH_HELP)]
     Watch(WatchArgs),
+    /// Audit the IPFIX and NetFlow v5/v7/v9 exports sent to a UDP port:
+    /// reports rewritten every interval, the final one on Ctrl-C.
+    #[command(after_help = COLLECT_HELP)]
+    Collect(CollectArgs),
     /// List, show and check profiles; check deployments.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -334,6 +355,29 @@ pub struct WatchArgs {
     /// runs in the kernel, so what it rejects is never copied or counted.
     #[arg(long, value_name = "EXPRESSION")]
     pub filter: Option<String>,
+    #[command(flatten)]
+    pub reports: ReportArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct CollectArgs {
+    /// The address and UDP port exporters send to (0.0.0.0:4739 is
+    /// IPFIX's port, 0.0.0.0:2055 NetFlow's custom; [::]:4739 for IPv6).
+    #[arg(long, short, value_name = "ADDR:PORT")]
+    pub listen: std::net::SocketAddr,
+    /// The deployment: which hosts hold which roles, features, site rules.
+    #[arg(long, short, value_name = "FILE")]
+    pub deployment: PathBuf,
+    /// How often the reports are rewritten and the summary printed
+    /// (500ms, 30s, 10m, 1h30m; a bare number is seconds).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub interval: Duration,
+    /// Stop after this long and write the final report (default: until
+    /// Ctrl-C or SIGTERM).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
     #[command(flatten)]
     pub reports: ReportArgs,
     #[command(flatten)]

@@ -13,8 +13,8 @@ use cli::{
     ReportArgs, RulesCommand, RunArgs, TunnelsArg,
 };
 use portaudit::app::{
-    self, exit_code, AuditConfig, AuditSetup, CheckConfig, DiffConfig, DiffFormat, FlowsConfig,
-    Format, Output, Reports, RunError, RunOptions, WatchConfig,
+    self, exit_code, AuditConfig, AuditSetup, CheckConfig, CollectConfig, DiffConfig, DiffFormat,
+    FlowsConfig, Format, Output, Reports, RunError, RunOptions, WatchConfig,
 };
 use portaudit::decode::TunnelMode;
 use portaudit::flow::Limits;
@@ -51,33 +51,29 @@ fn main() {
                 progress: progress(f.common.run.quiet),
             })
         }),
-        Command::Watch(w) => reports(&w.reports, &w.run).and_then(|reports| {
-            app::run_watch(&WatchConfig {
-                setup: AuditSetup {
-                    deployment: w.deployment,
-                    rules_dirs: w.reports.rules.clone(),
-                    reports,
-                    fail_on: fail_on(w.reports.fail_on),
-                    baseline: w.reports.baseline.clone(),
-                    fail_on_baseline: w.reports.fail_on_baseline,
-                    max_findings: w.reports.max_findings,
-                },
-                // Live packets are dated by the clock as they come: none is
-                // in the future, however long the watch.
-                run: run_options(
-                    &w.run,
-                    IngestOptions {
-                        limits: limits(&w.run),
-                        tunnels: tunnels(&w.run),
-                        ..IngestOptions::default()
-                    },
-                )?,
-                interface: w.interface,
-                filter: w.filter,
-                interval: w.interval,
-                duration: w.duration,
+        Command::Watch(w) => {
+            live_setup(w.deployment, &w.reports, &w.run).and_then(|(setup, run)| {
+                app::run_watch(&WatchConfig {
+                    setup,
+                    run,
+                    interface: w.interface,
+                    filter: w.filter,
+                    interval: w.interval,
+                    duration: w.duration,
+                })
             })
-        }),
+        }
+        Command::Collect(c) => {
+            live_setup(c.deployment, &c.reports, &c.run).and_then(|(setup, run)| {
+                app::run_collect(&CollectConfig {
+                    setup,
+                    run,
+                    listen: c.listen,
+                    interval: c.interval,
+                    duration: c.duration,
+                })
+            })
+        }
         Command::Rules(RulesCommand::List(l)) => {
             app::run_rules_list(&l.dirs.rules, matrix_format(l.format), &Output::Stdout)
         }
@@ -286,6 +282,31 @@ fn run_options(run: &RunArgs, ingest: IngestOptions) -> Result<RunOptions, RunEr
         color: color(run.color),
         terminal: std::io::stderr().is_terminal(),
     })
+}
+
+/// What a live audit (`watch`, `collect`) is judged by and how it reads.
+fn live_setup(
+    deployment: std::path::PathBuf,
+    r: &ReportArgs,
+    run: &RunArgs,
+) -> Result<(AuditSetup, RunOptions), RunError> {
+    let setup = AuditSetup {
+        deployment,
+        rules_dirs: r.rules.clone(),
+        reports: reports(r, run)?,
+        fail_on: fail_on(r.fail_on),
+        baseline: r.baseline.clone(),
+        fail_on_baseline: r.fail_on_baseline,
+        max_findings: r.max_findings,
+    };
+    // Live traffic is dated by the clock as it comes: none is in the
+    // future, however long the audit.
+    let ingest = IngestOptions {
+        limits: limits(run),
+        tunnels: tunnels(run),
+        ..IngestOptions::default()
+    };
+    Ok((setup, run_options(run, ingest)?))
 }
 
 fn fail_on(f: FailOn) -> Option<Severity> {

@@ -29,6 +29,22 @@ fn exit_statuses(command: &str) -> &'static [(&'static str, &'static str)] {
             "a second signal N ended the watch before its final report",
         ),
     ];
+    const COLLECT: &[(&str, &str)] = &[
+        ("0", "no finding at or above --fail-on in the final report"),
+        ("1", "findings at or above --fail-on"),
+        (
+            "2",
+            "usage, deployment or rules error, or the address cannot be bound",
+        ),
+        (
+            "3",
+            "records were lost (the exporters' sequence numbers show gaps) or damaged, or receiving failed: what was received was audited",
+        ),
+        (
+            "128+N",
+            "a second signal N ended the collection before its final report",
+        ),
+    ];
     const FLOWS: &[(&str, &str)] = &[
         ("0", "every capture was read whole"),
         ("2", "usage error, or a capture that cannot be read"),
@@ -49,6 +65,7 @@ fn exit_statuses(command: &str) -> &'static [(&'static str, &'static str)] {
     match command {
         "portaudit" | "portaudit-audit" => AUDIT,
         "portaudit-watch" => WATCH,
+        "portaudit-collect" => COLLECT,
         "portaudit-flows" => FLOWS,
         "portaudit-diff" => DIFF,
         _ => OTHER,
@@ -69,6 +86,9 @@ fn examples(command: &str) -> &'static [(&'static str, &'static str)] {
         ],
         "portaudit-watch" => &[
             ("Audit eth0 live, rewriting the reports every minute, for an hour.", "portaudit watch -i eth0 -d site.toml --interval 60s --duration 1h -o findings.csv"),
+        ],
+        "portaudit-collect" => &[
+            ("Audit the IPFIX a router sends to port 4739, a report every five minutes.", "portaudit collect --listen 0.0.0.0:4739 -d site.toml --interval 5m -o findings.csv"),
         ],
         "portaudit-diff" => &[
             ("What changed between yesterday's and today's findings.", "portaudit diff yesterday.json today.json"),

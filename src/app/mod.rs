@@ -3,6 +3,7 @@
 //! [`crate::ingest`].
 
 mod check;
+mod collect;
 mod diff;
 
 mod progress;
@@ -16,6 +17,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use check::{run_check, CheckConfig};
+pub use collect::{run_collect, CollectConfig};
 pub use diff::{run_diff, DiffConfig, DiffFormat};
 pub use scaffold::deployment_skeleton;
 pub use watch::{run_watch, WatchConfig};

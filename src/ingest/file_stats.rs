@@ -43,6 +43,9 @@ pub struct FileStats {
     /// A flow export that declared packet sampling: the largest interval
     /// (1 in N packets) it named. Its records cannot prove an absence.
     pub sampling: Option<u32>,
+    /// Only for a live collector: records (0) and v9 export packets (1)
+    /// that the exporters' sequence numbers show never arrived.
+    pub export_lost: [u64; 2],
     /// Only for a live capture: what the kernel counted.
     pub live: Option<LiveCounts>,
     /// Only for a live capture: why capturing stopped before it was asked
@@ -88,11 +91,34 @@ impl FileStats {
             }
             parts.push(note);
         }
+        {
+            let [records, packets] = self.export_lost;
+            let mut lost = Vec::new();
+            if records > 0 {
+                lost.push(format!("{records} records"));
+            }
+            if packets > 0 {
+                lost.push(format!("{packets} NetFlow v9 export packets"));
+            }
+            if !lost.is_empty() {
+                parts.push(format!(
+                    "the exporters' sequence numbers show {} sent and never received \
+                     (lost on the way, or dropped by a full socket buffer): they are not audited",
+                    lost.join(" and ")
+                ));
+            }
+        }
         if let Some(why) = &self.capture_failed {
-            parts.push(format!(
-                "capturing stopped after {} packets: {why}",
-                self.packets_read
-            ));
+            parts.push(match self.records {
+                Some(_) => format!(
+                    "receiving stopped after {} records: {why}",
+                    self.packets_read
+                ),
+                None => format!(
+                    "capturing stopped after {} packets: {why}",
+                    self.packets_read
+                ),
+            });
         }
         (!parts.is_empty()).then(|| parts.join("; "))
     }

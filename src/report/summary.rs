@@ -623,6 +623,12 @@ impl RunSummary<'_> {
                         .collect();
                     file["tunnels_not_opened"] = why.into();
                 }
+                if f.export_lost != [0, 0] {
+                    file["export_lost"] = json!({
+                        "records": f.export_lost[0],
+                        "v9_export_packets": f.export_lost[1],
+                    });
+                }
                 if let Some(l) = f.live {
                     file["live"] = json!({
                         "received": l.received,

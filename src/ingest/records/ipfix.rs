@@ -12,21 +12,24 @@
 //! answered; a biflow's `biflowDirection` names its initiator. Otherwise
 //! the port heuristic decides, and the basis says so.
 
+use std::collections::HashMap;
 use std::io::{self, BufRead};
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
+use netflow_parser::scoped_parser::AutoScopedParser;
 use netflow_parser::static_versions::{v5, v7};
 use netflow_parser::variable_versions::ipfix::lookup::{
     IANAIPFixField, IPFixField, ReverseInformationElement,
 };
 use netflow_parser::variable_versions::ipfix::{FlowSetBody as IpfixBody, IPFix};
 use netflow_parser::variable_versions::v9::{FlowSetBody as V9Body, V9};
-use netflow_parser::{DataNumber, FieldValue, NetflowPacket, NetflowParser};
+use netflow_parser::{DataNumber, FieldValue, NetflowPacket, NetflowParser, ParseResult};
 
 use super::{LineError, Record, RecordFault, Sink};
-use crate::capture::Timestamp;
+use crate::capture::{RecordFormat, Timestamp};
 use crate::decode::{PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN};
-use crate::flow::{Endpoint, InitiatorBasis, RecordCounts};
+use crate::flow::{Endpoint, Flows, InitiatorBasis, RecordCounts};
+use crate::ingest::{FileStats, IngestOptions};
 
 /// The largest message: IPFIX's length is 16 bits, and a v9 packet is one
 /// UDP datagram.
@@ -35,7 +38,7 @@ const MAX_MESSAGE: usize = 65_535;
 const NTP_TO_UNIX: i128 = 2_208_988_800;
 
 /// Reads export messages from `reader` into `sink`.
-pub(super) fn read(reader: impl BufRead, sink: &mut Sink<'_>) {
+pub(super) fn read(reader: impl BufRead, sink: &mut Sink) {
     let mut framer = Framer {
         reader,
         carry: Vec::new(),
@@ -213,9 +216,13 @@ fn message(
     offset: u64,
     number: u64,
     clock: &mut Clock,
-    sink: &mut Sink<'_>,
+    sink: &mut Sink,
 ) {
-    let parsed = parser.parse_bytes(msg);
+    records(parser.parse_bytes(msg), offset, number, clock, sink);
+}
+
+/// Adds the records of what the parser made of message `number` to `sink`.
+fn records(parsed: ParseResult, offset: u64, number: u64, clock: &mut Clock, sink: &mut Sink) {
     for packet in &parsed.packets {
         match packet {
             NetflowPacket::V5(v) => v5_records(v, offset, number, sink),
@@ -228,6 +235,163 @@ fn message(
     if let Some(e) = parsed.error {
         let why = format!("message {number}: {e}");
         sink.fault(LineError::new(RecordFault::Malformed, why), offset, None);
+    }
+}
+
+/// Export messages received live (`portaudit collect`), one per datagram,
+/// from any number of exporters. Templates are kept per exporter and
+/// observation domain (v9 source ID), as RFC 7011 and RFC 3954 scope them,
+/// for at most [`MAX_EXPORTERS`] of them: past that the least recently
+/// heard one is forgotten, and its data sets count as
+/// `record-no-template` until it sends its templates again.
+pub struct Collector {
+    sink: Sink,
+    parser: AutoScopedParser,
+    clocks: HashMap<SocketAddr, Clock>,
+    sequences: Sequences,
+    /// Bytes received so far: a message's offset in what was received.
+    received: u64,
+    messages: u64,
+}
+
+/// Exporters whose templates a collector keeps at once.
+pub const MAX_EXPORTERS: usize = 4096;
+
+impl Collector {
+    /// An empty table within `opts.limits`, for the input called `name`.
+    pub fn new(name: &str, opts: &IngestOptions) -> Collector {
+        let mut stats = FileStats::named(name.to_string());
+        stats.format = "IPFIX/NetFlow collector".to_string();
+        stats.records = Some(RecordFormat::Ipfix);
+        Collector {
+            sink: Sink::new(stats, opts),
+            parser: AutoScopedParser::new()
+                .with_max_sources(MAX_EXPORTERS)
+                .expect("a limit above zero"),
+            clocks: HashMap::new(),
+            sequences: Sequences::default(),
+            received: 0,
+            messages: 0,
+        }
+    }
+
+    /// Takes one datagram an exporter at `from` sent.
+    pub fn datagram(&mut self, from: SocketAddr, data: &[u8]) {
+        let offset = self.received;
+        self.received += data.len() as u64;
+        self.messages += 1;
+        self.sink.progress(data.len() as u64, 0);
+        let parsed = self.parser.parse_from_source(from, data);
+        if let Some(h) = Sequenced::of(data, &parsed) {
+            self.sequences.heard(from, h, &mut self.sink);
+        }
+        let known = self.clocks.len() < MAX_EXPORTERS || self.clocks.contains_key(&from);
+        let mut spare = Clock::default();
+        let clock = match known {
+            true => self.clocks.entry(from).or_default(),
+            // Past the limit an exporter's uptime-based times are read
+            // without its boot time, as before its first options record.
+            false => &mut spare,
+        };
+        records(parsed, offset, self.messages, clock, &mut self.sink);
+    }
+
+    /// A copy of the flows so far and the counts; the table keeps growing.
+    pub fn snapshot(&mut self) -> (Flows, FileStats) {
+        self.sink.snapshot()
+    }
+}
+
+/// What an export message's header says of its place in its exporter's
+/// stream: the stream (version and observation domain, v9 source ID or
+/// v5 engine), its sequence number, and how far it moves the sequence on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Sequenced {
+    version: u16,
+    domain: u32,
+    sequence: u32,
+    /// Flows (v5, v7), export packets (v9: 1) or data records (IPFIX).
+    count: u32,
+}
+
+impl Sequenced {
+    /// Reads the header of `data`; `None` when it is too short, or when
+    /// the count is not known (an IPFIX data set without its template).
+    fn of(data: &[u8], parsed: &ParseResult) -> Option<Sequenced> {
+        let u16_at = |at: usize| Some(u16::from_be_bytes(data.get(at..at + 2)?.try_into().ok()?));
+        let u32_at = |at: usize| Some(u32::from_be_bytes(data.get(at..at + 4)?.try_into().ok()?));
+        let version = u16_at(0)?;
+        let (sequence, domain, count) = match version {
+            5 | 7 => (u32_at(16)?, u32::from(u16_at(20)?), u32::from(u16_at(2)?)),
+            9 => (u32_at(12)?, u32_at(16)?, 1),
+            10 => {
+                let mut records = 0usize;
+                for packet in &parsed.packets {
+                    let NetflowPacket::IPFix(v) = packet else {
+                        continue;
+                    };
+                    for set in &v.flowsets {
+                        records += match &set.body {
+                            IpfixBody::Data(d) => d.fields.len(),
+                            IpfixBody::V9Data(d) => d.fields.len(),
+                            IpfixBody::OptionsData(d) => d.fields.len(),
+                            IpfixBody::NoTemplate(_) => return None,
+                            _ => 0,
+                        };
+                    }
+                }
+                (u32_at(8)?, u32_at(12)?, u32::try_from(records).ok()?)
+            }
+            _ => return None,
+        };
+        Some(Sequenced {
+            version,
+            domain,
+            sequence,
+            count,
+        })
+    }
+}
+
+/// The sequence each exporter's stream is at, so that what never arrived
+/// (lost on the way, or dropped by a full socket buffer) is counted from
+/// the gaps: RFC 7011 and RFC 3954 number messages for exactly this.
+#[derive(Default)]
+struct Sequences {
+    next: HashMap<(SocketAddr, u16, u32), u32>,
+}
+
+/// A jump of more than this (either way) is an exporter that restarted,
+/// not a loss.
+const SEQUENCE_WINDOW: u32 = 1 << 20;
+
+impl Sequences {
+    fn heard(&mut self, from: SocketAddr, h: Sequenced, sink: &mut Sink) {
+        let key = (from, h.version, h.domain);
+        let after = h.sequence.wrapping_add(h.count);
+        let Some(next) = self.next.get_mut(&key) else {
+            // Bounded as the exporters' templates are: past the limit a
+            // new stream's gaps are not counted.
+            if self.next.len() < MAX_EXPORTERS {
+                self.next.insert(key, after);
+            }
+            return;
+        };
+        let ahead = h.sequence.wrapping_sub(*next);
+        let behind = next.wrapping_sub(h.sequence);
+        let unit = usize::from(h.version == 9);
+        if ahead == 0 {
+            *next = after;
+        } else if ahead < SEQUENCE_WINDOW {
+            sink.lost(unit, u64::from(ahead));
+            *next = after;
+        } else if behind <= SEQUENCE_WINDOW {
+            // Late (reordered on the way): it was counted lost when the
+            // gap showed, and has come after all.
+            sink.found_late(unit, u64::from(h.count));
+        } else {
+            *next = after;
+        }
     }
 }
 
@@ -250,7 +414,7 @@ fn boot_ms(unix_secs: u32, unix_nsecs: u32, uptime: u32) -> i128 {
     i128::from(unix_secs) * 1000 + i128::from(unix_nsecs / 1_000_000) - i128::from(uptime)
 }
 
-fn v5_records(v: &v5::V5, offset: u64, number: u64, sink: &mut Sink<'_>) {
+fn v5_records(v: &v5::V5, offset: u64, number: u64, sink: &mut Sink) {
     let h = &v.header;
     // The top two bits are the sampling mode, the rest the interval.
     sink.sampled(u32::from(h.sampling_interval & 0x3FFF));
@@ -272,7 +436,7 @@ fn v5_records(v: &v5::V5, offset: u64, number: u64, sink: &mut Sink<'_>) {
     }
 }
 
-fn v7_records(v: &v7::V7, offset: u64, number: u64, sink: &mut Sink<'_>) {
+fn v7_records(v: &v7::V7, offset: u64, number: u64, sink: &mut Sink) {
     let h = &v.header;
     let boot = boot_ms(h.unix_secs, h.unix_nsecs, h.sys_up_time);
     for f in &v.flowsets {
@@ -308,7 +472,7 @@ fn fixed_fields(f: &Fixed) -> Fields {
     }
 }
 
-fn v9_records(v: &V9, offset: u64, number: u64, sink: &mut Sink<'_>) {
+fn v9_records(v: &V9, offset: u64, number: u64, sink: &mut Sink) {
     let boot = i128::from(v.header.unix_secs) * 1000 - i128::from(v.header.sys_up_time);
     for set in &v.flowsets {
         match &set.body {
@@ -338,7 +502,7 @@ fn v9_records(v: &V9, offset: u64, number: u64, sink: &mut Sink<'_>) {
     }
 }
 
-fn ipfix_records(v: &IPFix, offset: u64, number: u64, clock: &mut Clock, sink: &mut Sink<'_>) {
+fn ipfix_records(v: &IPFix, offset: u64, number: u64, clock: &mut Clock, sink: &mut Sink) {
     for set in &v.flowsets {
         match &set.body {
             IpfixBody::Data(d) => {
@@ -388,16 +552,16 @@ fn ipfix_records(v: &IPFix, offset: u64, number: u64, clock: &mut Clock, sink: &
 
 /// A data set whose template was never seen (the export was caught after
 /// its templates were sent): its records cannot be read.
-fn no_template(id: u16, offset: u64, number: u64, sink: &mut Sink<'_>) {
+fn no_template(id: u16, offset: u64, number: u64, sink: &mut Sink) {
     let why = format!(
-        "message {number}: a data set of template {id}, which the input has not defined: \
+        "message {number}: a data set of template {id}, which was not defined before it: \
          its records cannot be read"
     );
     sink.fault(LineError::new(RecordFault::NoTemplate, why), offset, None);
 }
 
 /// Adds a data record to `sink`, or counts why it cannot be.
-fn emit(f: Fields, boot_ms: Option<i128>, offset: u64, number: u64, sink: &mut Sink<'_>) {
+fn emit(f: Fields, boot_ms: Option<i128>, offset: u64, number: u64, sink: &mut Sink) {
     if let Some(n) = f.sampling() {
         sink.sampled(n);
     }
@@ -810,6 +974,51 @@ mod tests {
                 7
             );
         }
+    }
+
+    /// `msg` with sequence number `seq`.
+    fn numbered(mut msg: Vec<u8>, seq: u32) -> Vec<u8> {
+        msg[8..12].copy_from_slice(&seq.to_be_bytes());
+        msg
+    }
+
+    #[test]
+    fn a_collector_keeps_each_exporters_templates_apart() {
+        let (a, b): (SocketAddr, SocketAddr) = (
+            "192.0.2.1:4739".parse().unwrap(),
+            "192.0.2.2:4739".parse().unwrap(),
+        );
+        let mut c = Collector::new("udp/test", &IngestOptions::default());
+        c.datagram(a, &ipfix(&[(2, template(256, &BIFLOW))]));
+        c.datagram(b, &numbered(ipfix(&[(256, biflow_record(1))]), 0));
+        c.datagram(a, &ipfix(&[(256, biflow_record(1))]));
+        let (flows, stats) = c.snapshot();
+        assert_eq!((stats.packets_read, stats.packets_decoded), (2, 1));
+        let skip = crate::ingest::Skip::FlowRecord(RecordFault::NoTemplate);
+        assert_eq!(stats.skipped.get(&skip), Some(&1));
+        assert_eq!(flows.len(), 1);
+        assert_eq!(stats.export_lost, [0, 0]);
+    }
+
+    #[test]
+    fn a_collector_counts_what_sequence_numbers_show_lost() {
+        let a: SocketAddr = "192.0.2.1:4739".parse().unwrap();
+        let mut c = Collector::new("udp/test", &IngestOptions::default());
+        let data = |seq| numbered(ipfix(&[(256, biflow_record(1))]), seq);
+        // A template set moves the sequence on by no data record.
+        c.datagram(a, &numbered(ipfix(&[(2, template(256, &BIFLOW))]), 0));
+        c.datagram(a, &data(0));
+        c.datagram(a, &data(3));
+        assert_eq!(c.snapshot().1.export_lost, [2, 0], "records 1 and 2");
+        c.datagram(a, &data(1));
+        let (_, stats) = c.snapshot();
+        assert_eq!(stats.export_lost, [1, 0], "record 1 came late");
+        assert!(stats.incomplete_note().unwrap().contains("1 records"));
+        // An exporter that restarted begins again: no loss.
+        c.datagram(a, &data(2_000_000_000));
+        c.datagram(a, &data(2_000_000_001));
+        assert_eq!(c.snapshot().1.export_lost, [1, 0]);
+        assert_eq!(c.snapshot().1.packets_decoded, 5);
     }
 
     #[test]

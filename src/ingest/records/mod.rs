@@ -19,6 +19,8 @@ mod eve;
 mod ipfix;
 mod zeek;
 
+pub use ipfix::{Collector, MAX_EXPORTERS};
+
 use std::fmt;
 use std::io::{self, BufRead};
 use std::net::IpAddr;
@@ -26,7 +28,9 @@ use std::sync::atomic::Ordering;
 
 use crate::capture::{Damage, DamageKind, RecordFormat, Timestamp};
 use crate::decode::{TunnelKind, TunnelMode};
-use crate::flow::{Endpoint, FlowTable, KeyedRecord, PackedKey, RecordCounts, SequentialTable};
+use crate::flow::{
+    Endpoint, FlowTable, Flows, KeyedRecord, PackedKey, RecordCounts, SequentialTable,
+};
 use crate::ingest::{FileStats, IngestOptions, Skip};
 
 /// A line longer than this is no record of these formats (a Zeek conn.log
@@ -161,18 +165,20 @@ pub fn read_records(
 ) -> FlowTable {
     stats.format = format.label().to_string();
     stats.records = Some(format);
-    let mut sink = Sink::new(stats, opts);
+    let mut sink = Sink::new(std::mem::take(stats), opts);
     match format {
         RecordFormat::ZeekTsv => read_lines(zeek::TsvReader::default(), reader, &mut sink),
         RecordFormat::ZeekJson => read_lines(zeek::JsonReader, reader, &mut sink),
         RecordFormat::SuricataEve => read_lines(eve::EveReader, reader, &mut sink),
         RecordFormat::Ipfix | RecordFormat::Netflow => ipfix::read(reader, &mut sink),
     }
-    sink.finish()
+    let (table, read) = sink.finish();
+    *stats = read;
+    table
 }
 
 /// Reads a line-oriented record input into `sink`.
-fn read_lines(mut lines: impl LineReader, mut reader: impl BufRead, sink: &mut Sink<'_>) {
+fn read_lines(mut lines: impl LineReader, mut reader: impl BufRead, sink: &mut Sink) {
     let mut buf = Vec::with_capacity(1024);
     let (mut offset, mut number) = (0u64, 0u64);
     loop {
@@ -213,21 +219,21 @@ fn read_lines(mut lines: impl LineReader, mut reader: impl BufRead, sink: &mut S
 
 /// Where a record input's records go: its table, a batch at a time, and
 /// its counts, faults by reason with the first few in detail.
-pub(crate) struct Sink<'a> {
-    stats: &'a mut FileStats,
-    opts: &'a IngestOptions,
+pub(crate) struct Sink {
+    stats: FileStats,
+    opts: IngestOptions,
     table: SequentialTable,
     pending: Vec<KeyedRecord>,
     detailed: usize,
     progress: (u64, u64),
 }
 
-impl<'a> Sink<'a> {
-    fn new(stats: &'a mut FileStats, opts: &'a IngestOptions) -> Sink<'a> {
+impl Sink {
+    fn new(stats: FileStats, opts: &IngestOptions) -> Sink {
         Sink {
             table: SequentialTable::new(opts.limits).within(opts.frozen.clone()),
             stats,
-            opts,
+            opts: opts.clone(),
             pending: Vec::with_capacity(PENDING),
             detailed: 0,
             progress: (0, 0),
@@ -248,7 +254,7 @@ impl<'a> Sink<'a> {
             }
             _ => {}
         }
-        let stats = &mut *self.stats;
+        let stats = &mut self.stats;
         stats.packets_read += 1;
         stats.packets_decoded += 1;
         stats.bytes_read += r.counts.bytes[0] + r.counts.bytes[1];
@@ -317,6 +323,18 @@ impl<'a> Sink<'a> {
         }
     }
 
+    /// `n` records (`unit` 0) or v9 export packets (`unit` 1) that the
+    /// exporter's sequence numbers show were sent and never received.
+    pub(crate) fn lost(&mut self, unit: usize, n: u64) {
+        self.stats.export_lost[unit] += n;
+    }
+
+    /// Counted lost, then received late.
+    pub(crate) fn found_late(&mut self, unit: usize, n: u64) {
+        let lost = &mut self.stats.export_lost[unit];
+        *lost = lost.saturating_sub(n);
+    }
+
     /// The file's counts of sampling: the largest interval an export
     /// declared.
     pub(crate) fn sampled(&mut self, interval: u32) {
@@ -331,13 +349,20 @@ impl<'a> Sink<'a> {
         self.pending.clear();
     }
 
-    fn finish(mut self) -> FlowTable {
+    fn finish(mut self) -> (FlowTable, FileStats) {
         self.flush();
         if let Some(p) = &self.opts.progress {
             p.bytes.fetch_add(self.progress.0, Ordering::Relaxed);
             p.packets.fetch_add(self.progress.1, Ordering::Relaxed);
         }
-        self.table.into()
+        (self.table.into(), self.stats)
+    }
+
+    /// A copy of the flows so far and the counts, for a live report; the
+    /// table keeps growing.
+    fn snapshot(&mut self) -> (Flows, FileStats) {
+        self.flush();
+        (self.table.copy_flows(), self.stats.clone())
     }
 }
 
