@@ -70,7 +70,8 @@ done
 
 n_records=0
 for f in "$root"/tests/data/records/*.log "$root"/tests/data/records/*.json \
-    "$root"/tests/data/records/*.ipfix "$root"/tests/data/records/*.netflow; do
+    "$root"/tests/data/records/*.ipfix "$root"/tests/data/records/*.netflow \
+    "$root"/tests/data/records/*.ndjson "$root"/tests/data/records/*.parquet; do
     { printf '\x03'; cat "$f"; } > "$here/corpus/flow_records/$(basename "$f")"
     n_records=$((n_records + 1))
 done

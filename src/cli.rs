@@ -422,12 +422,23 @@ pub struct FlowsArgs {
     /// Flows output (- for stdout).
     #[arg(long, short, value_name = "FILE", default_value = "-")]
     pub output: PathBuf,
-    /// RFC 4180 CSV, NDJSON (an object per line), one JSON array, or an
-    /// aligned table for people.
-    #[arg(long, value_enum, default_value_t = FormatArg::Csv)]
-    pub format: FormatArg,
+    /// RFC 4180 CSV, NDJSON (an object per line), one JSON array, an
+    /// aligned table for people, or Parquet (default: parquet when -o ends
+    /// in .parquet, else csv). NDJSON and Parquet are flow files: `audit`
+    /// reads them back as inputs.
+    #[arg(long, value_enum)]
+    pub format: Option<FlowsFormatArg>,
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FlowsFormatArg {
+    Csv,
+    Ndjson,
+    Json,
+    Table,
+    Parquet,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -9,8 +9,8 @@ use std::io::{ErrorKind, IsTerminal};
 use clap::{CommandFactory, Parser};
 
 use cli::{
-    Cli, ColorArg, Command, CommonArgs, DiffFormatArg, FailOn, FormatArg, MatrixFormatArg,
-    ReportArgs, RulesCommand, RunArgs, TunnelsArg,
+    Cli, ColorArg, Command, CommonArgs, DiffFormatArg, FailOn, FlowsFormatArg, FormatArg,
+    MatrixFormatArg, ReportArgs, RulesCommand, RunArgs, TunnelsArg,
 };
 use portaudit::app::{
     self, exit_code, AuditConfig, AuditSetup, CheckConfig, CollectConfig, DiffConfig, DiffFormat,
@@ -45,8 +45,8 @@ fn main() {
             app::run_flows(&FlowsConfig {
                 run: run_options(&f.common.run, ingest)?,
                 inputs: f.common.inputs,
+                format: flows_format(f.format, &f.output, f.common.run.color),
                 output: Output::parse(&f.output),
-                format: format(f.format, f.common.run.color),
                 stats: f.common.run.stats,
                 progress: progress(f.common.run.quiet),
             })
@@ -153,6 +153,26 @@ fn format(f: FormatArg, c: ColorArg) -> Format {
             color: stdout_color(c),
             width: stdout_width(),
         },
+    }
+}
+
+/// The format of `portaudit flows`: `None` for Parquet, which is also
+/// what a `.parquet` output gets without --format.
+fn flows_format(
+    f: Option<FlowsFormatArg>,
+    output: &std::path::Path,
+    c: ColorArg,
+) -> Option<Format> {
+    let parquet = output
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+    match f {
+        Some(FlowsFormatArg::Parquet) => None,
+        None if parquet => None,
+        None | Some(FlowsFormatArg::Csv) => Some(Format::Csv),
+        Some(FlowsFormatArg::Ndjson) => Some(format(FormatArg::Ndjson, c)),
+        Some(FlowsFormatArg::Json) => Some(format(FormatArg::Json, c)),
+        Some(FlowsFormatArg::Table) => Some(format(FormatArg::Table, c)),
     }
 }
 

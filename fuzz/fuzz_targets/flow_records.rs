@@ -1,6 +1,6 @@
 //! Fuzz target: arbitrary bytes as a flow-record input (Zeek conn.log TSV
-//! or JSON, Suricata EVE, IPFIX, NetFlow v5/v9), through the same entry
-//! point as any input.
+//! or JSON, Suricata EVE, IPFIX, NetFlow v5/v9, portaudit's NDJSON and
+//! Parquet flow files), through the same entry point as any input.
 //!
 //! The first byte picks a head that makes the input one of the formats
 //! (a Zeek header, a Zeek JSON line, an EVE line, an IPFIX template

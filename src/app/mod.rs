@@ -196,7 +196,8 @@ pub struct FlowsConfig {
     pub run: RunOptions,
     pub inputs: Vec<PathBuf>,
     pub output: Output,
-    pub format: Format,
+    /// `None`: Parquet (a flow file for other tools and for `audit`).
+    pub format: Option<Format>,
     pub stats: Option<PathBuf>,
     /// Show a progress line on stderr while captures are read.
     pub progress: bool,
@@ -635,9 +636,9 @@ pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
     let inputs = expand_inputs(&cfg.inputs).map_err(RunError::Input)?;
     let pool = pool(cfg.run.threads)?;
     let ingested = read_all(&inputs.captures, &cfg.run.ingest, cfg.progress, &pool);
+    let table = ingested.table.finish();
     let flows: Vec<FlowVerdict> = pool.install(|| {
         use rayon::prelude::*;
-        let flows = ingested.table.finish();
         let verdict = |(k, s): &(PackedKey, FlowStats)| FlowVerdict {
             flow: resolve(&k.unpack(), s, &|_, _| false),
             verdict: Verdict::OutOfScope,
@@ -645,16 +646,25 @@ pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
             rule_id: "",
         };
         // Each run straight into place: no second copy of the verdicts.
-        let mut verdicts = Vec::with_capacity(flows.len());
-        for run in flows.runs() {
+        let mut verdicts = Vec::with_capacity(table.len());
+        for run in table.runs() {
             verdicts.par_extend(run.par_iter().map(verdict));
         }
         verdicts
     });
+    // NDJSON and Parquet are flow files: each row carries its flow whole,
+    // for `audit` to read back.
+    let stored: Vec<&(PackedKey, FlowStats)> = table.runs().flatten().collect();
     let mut failed = Vec::new();
     let written = pool.install(|| {
         let mut sink = sink_for(&cfg.output)?;
-        report::write_flows(&mut sink, &flows, FlowColumns::Flows, cfg.format)?;
+        match cfg.format {
+            None => report::write_flows_parquet(&mut sink, &flows, &stored)?,
+            Some(format) => {
+                let keep = (format == Format::Ndjson).then_some(&stored[..]);
+                report::write_flows(&mut sink, &flows, FlowColumns::Flows, format, keep)?
+            }
+        }
         sink.done()
     });
     failed.extend(written.err().map(|e| name_output(e, &cfg.output)));

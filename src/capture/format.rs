@@ -51,6 +51,11 @@ pub enum RecordFormat {
     /// NetFlow v5 or v9 export packets one after the other (v9 is
     /// RFC 3954); the datagrams a collector received, concatenated.
     Netflow,
+    /// `portaudit flows --format ndjson`: a flow per line, each with its
+    /// `flow_record`.
+    PortauditNdjson,
+    /// `portaudit flows -o x.parquet`.
+    PortauditParquet,
 }
 
 impl RecordFormat {
@@ -62,6 +67,8 @@ impl RecordFormat {
             RecordFormat::SuricataEve => "suricata-eve",
             RecordFormat::Ipfix => "ipfix",
             RecordFormat::Netflow => "netflow",
+            RecordFormat::PortauditNdjson => "portaudit-flows",
+            RecordFormat::PortauditParquet => "portaudit-flows-parquet",
         }
     }
 
@@ -83,6 +90,11 @@ impl RecordFormat {
                  biflows); a record with SYN and no ACK is a client's, otherwise initiators \
                  are the port heuristic's; bytes are IP bytes, no payload was seen"
             }
+            RecordFormat::PortauditNdjson | RecordFormat::PortauditParquet => {
+                "a portaudit flow file: each row is a flow whole, as `portaudit flows` built it \
+                 from its inputs (whose damage, filter and limits that run reported); its \
+                 records are flows"
+            }
         }
     }
 
@@ -93,6 +105,9 @@ impl RecordFormat {
         if let Some(binary) = sniff_export(head) {
             return Some(binary);
         }
+        if head.starts_with(b"PAR1") {
+            return Some(RecordFormat::PortauditParquet);
+        }
         let text = trim_ascii_start(head);
         if text.starts_with(b"#separator") {
             return Some(RecordFormat::ZeekTsv);
@@ -102,7 +117,9 @@ impl RecordFormat {
         }
         let line = text.split(|&b| b == b'\n').next().unwrap_or_default();
         let has = |name: &[u8]| memchr::memmem::find(line, name).is_some();
-        if has(b"\"event_type\"") {
+        if has(b"\"flow_record\":{\"v\":") {
+            Some(RecordFormat::PortauditNdjson)
+        } else if has(b"\"event_type\"") {
             Some(RecordFormat::SuricataEve)
         } else if has(b"\"uid\"") && (has(b"\"id.orig_h\"") || has(b"\"orig_h\"")) {
             Some(RecordFormat::ZeekJson)

@@ -65,6 +65,17 @@ pub enum TunnelKind {
 }
 
 impl TunnelKind {
+    pub const ALL: [TunnelKind; 8] = [
+        TunnelKind::IpInIp,
+        TunnelKind::Gre,
+        TunnelKind::Erspan,
+        TunnelKind::Pptp,
+        TunnelKind::Vxlan,
+        TunnelKind::Geneve,
+        TunnelKind::Teredo,
+        TunnelKind::GtpU,
+    ];
+
     pub fn label(self) -> &'static str {
         match self {
             TunnelKind::IpInIp => "ip-in-ip",

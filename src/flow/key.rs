@@ -185,6 +185,14 @@ impl PackedKey {
     }
 
     /// The key this stands for.
+    /// The packed form of a canonical key (its sides in key order, as
+    /// [`PackedKey::unpack`] gives them); `None` for a key whose sides are
+    /// the wrong way round.
+    pub fn of_key(k: &FlowKey) -> Option<PackedKey> {
+        let (key, dir) = PackedKey::pack(k.proto, k.a.addr, k.a.port, k.b.addr, k.b.port);
+        (dir == Dir::AtoB && key.unpack() == *k).then_some(key)
+    }
+
     pub fn unpack(&self) -> FlowKey {
         let addr = |x: &[u64; 2]| {
             if self.v6 {

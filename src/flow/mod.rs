@@ -7,6 +7,7 @@ mod key;
 mod map;
 mod resolve;
 mod stats;
+mod stored;
 mod summary;
 mod table;
 
@@ -14,6 +15,7 @@ pub use community_id::{community_id, CommunityId};
 pub use key::{icmp_ports, Dir, Endpoint, FlowKey, PackedKey};
 pub use resolve::{resolve, Flow, FlowState, InitiatorBasis};
 pub use stats::{FlowStats, RecordCounts};
+pub use stored::{StoredFlow, StoredTunnel, STORED_VERSION};
 pub use summary::{FlowSummary, ONE_WAY_CAVEAT};
 pub use table::{
     DistinctCount, FlowTable, Flows, KeyedRecord, Limits, Overflow, PacketTable, SegmentTable,

@@ -39,6 +39,17 @@ pub enum InitiatorBasis {
 }
 
 impl InitiatorBasis {
+    pub const ALL: [InitiatorBasis; 8] = [
+        InitiatorBasis::Syn,
+        InitiatorBasis::SynAck,
+        InitiatorBasis::IcmpType,
+        InitiatorBasis::GroupAddress,
+        InitiatorBasis::PortHeuristic,
+        InitiatorBasis::FirstPacket,
+        InitiatorBasis::Record,
+        InitiatorBasis::RecordHeuristic,
+    ];
+
     pub fn label(self) -> &'static str {
         match self {
             InitiatorBasis::Syn => "syn",

@@ -370,6 +370,50 @@ impl FlowStats {
     }
 
     /// Appends the summary of the packets that follow (`right`).
+    /// What a stored flow keeps of the private parts (src/flow/stored.rs).
+    pub(super) fn parts(&self) -> super::stored::Parts {
+        let c = &self.conns;
+        let first = match c.first {
+            Event::None => None,
+            Event::Close => Some(-1),
+            Event::Syn(isn) => Some(i64::from(isn)),
+        };
+        let extra = self.extra.as_deref();
+        super::stored::Parts {
+            first_ts: self.first_ts(),
+            last_ts: self.last_ts(),
+            conn: (first, c.rest, c.open),
+            tunnel: extra.and_then(|e| e.tunnel),
+            declared: extra.and_then(|e| e.declared),
+            opened_at: extra.map_or([None; 2], |e| e.opened_at),
+        }
+    }
+
+    /// Stats with the private parts of a stored flow, the rest zero.
+    pub(super) fn from_parts(p: super::stored::Parts) -> FlowStats {
+        let first = match p.conn.0 {
+            None => Event::None,
+            Some(-1) => Event::Close,
+            Some(isn) => Event::Syn(isn as u32),
+        };
+        let extra = FlowExtra {
+            tunnel: p.tunnel,
+            declared: p.declared,
+            opened_at: p.opened_at,
+        };
+        FlowStats {
+            first_ts: Stamp::set(p.first_ts),
+            last_ts: Stamp::set(p.last_ts),
+            conns: ConnCount {
+                first,
+                rest: p.conn.1,
+                open: p.conn.2,
+            },
+            extra: (extra != FlowExtra::default()).then(|| Box::new(extra)),
+            ..FlowStats::default()
+        }
+    }
+
     pub fn merge(&mut self, right: &FlowStats) {
         for d in 0..2 {
             self.packets[d] += right.packets[d];

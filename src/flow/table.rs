@@ -309,6 +309,29 @@ impl Stretch {
         true
     }
 
+    /// Adds flows read from a flow file (their stats whole), merging
+    /// each into its flow as a later file's are; returns how many the
+    /// limits kept out.
+    fn add_flows(&mut self, flows: &[(PackedKey, FlowStats)], limits: &Limits) -> u64 {
+        let mut kept_out = 0;
+        for (key, s) in flows {
+            let room = self.flows.len() < limits.max_flows && self.admits(key);
+            match self.flows.find(key, self.flows.hash(key)) {
+                Spot::Found(at) => self.flows.stats_mut(at).merge(s),
+                spot if room => {
+                    self.flows.insert_at(spot, *key, s.clone());
+                }
+                Spot::Vacant { .. } => {
+                    self.overflow.packets += s.packets[0] + s.packets[1];
+                    self.overflow.bytes += s.bytes[0] + s.bytes[1];
+                    self.overflow.flows.insert(&key.unpack());
+                    kept_out += 1;
+                }
+            }
+        }
+        kept_out
+    }
+
     fn orphan_packets(&self) -> u64 {
         self.orphan_packets + self.orphans.values().map(|o| o.packets).sum::<u64>()
     }
@@ -384,6 +407,11 @@ impl SequentialTable {
     /// are counted in the overflow).
     pub fn add_records(&mut self, records: &[KeyedRecord]) -> u64 {
         self.stretch.add_records(records, &self.limits)
+    }
+
+    /// Flows read from a flow file; returns how many the limits kept out.
+    pub fn add_flows(&mut self, flows: &[(PackedKey, FlowStats)]) -> u64 {
+        self.stretch.add_flows(flows, &self.limits)
     }
 
     pub fn add(&mut self, p: &PacketSummary, ts: Option<Timestamp>) {

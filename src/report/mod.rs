@@ -7,6 +7,7 @@ mod diff;
 mod doc;
 mod finding_key;
 mod findings_file;
+mod flow_parquet;
 mod html;
 mod junit;
 mod matrix;
@@ -21,11 +22,12 @@ pub use diff::{diff, write_diff_json, write_diff_table, Changed, FindingsDiff};
 pub use doc::AuditDoc;
 pub use finding_key::{fingerprint, key_of, KEY_COLUMNS};
 pub use findings_file::{read_findings, FindingRow, ReadError};
+pub use flow_parquet::{write_flows_parquet, OPENED_COLUMNS, PARQUET_ROWS, RECORD_COLUMNS};
 pub use html::write_html;
 pub use junit::write_junit;
 pub use matrix::{write_matrix, write_profile_list, MatrixFormat};
 pub use records::{
-    write_findings, write_flows, FlowColumns, Format, MoreColumns, FINDINGS_COLUMNS,
+    write_findings, write_flows, FlowColumns, Format, MoreColumns, FINDINGS_COLUMNS, FLOW_RECORD,
 };
 pub use sarif::write_sarif;
 pub use summary::{exit_code, input_status, write_stats, Baseline, RunSummary};

@@ -10,6 +10,7 @@ use super::table::{fit, write_table, write_table_painted, Column, MIN_WRAP};
 use super::writer::{Audited, ReportWriter};
 use crate::audit::{proto_name, Finding, FlowVerdict};
 use crate::capture::Timestamp;
+use crate::flow::{FlowStats, PackedKey, StoredFlow};
 
 /// Report format for findings and flows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,11 +73,14 @@ const FLOWS_COLUMNS: [&str; 18] = [
 ];
 
 /// One cell of a record.
-enum Cell {
+pub(super) enum Cell {
     Text(String),
     Number(u64),
     /// Empty in CSV, `null` in JSON.
     Missing,
+    /// JSON already written (a flow's record): as it is in JSON, its text
+    /// elsewhere.
+    Json(String),
 }
 
 impl Cell {
@@ -114,7 +118,7 @@ impl Cell {
 
     fn csv(&self) -> std::borrow::Cow<'_, [u8]> {
         match self {
-            Cell::Text(s) => s.as_bytes().into(),
+            Cell::Text(s) | Cell::Json(s) => s.as_bytes().into(),
             Cell::Number(n) => n.to_string().into_bytes().into(),
             Cell::Missing => (&b""[..]).into(),
         }
@@ -123,7 +127,7 @@ impl Cell {
     /// The cell in a table for people: `-` when missing.
     fn table(&self) -> String {
         match self {
-            Cell::Text(s) => s.clone(),
+            Cell::Text(s) | Cell::Json(s) => s.clone(),
             Cell::Number(n) => n.to_string(),
             Cell::Missing => "-".into(),
         }
@@ -131,7 +135,7 @@ impl Cell {
 
     fn json(&self) -> serde_json::Value {
         match self {
-            Cell::Text(s) => s.as_str().into(),
+            Cell::Text(s) | Cell::Json(s) => s.as_str().into(),
             Cell::Number(n) => (*n).into(),
             Cell::Missing => serde_json::Value::Null,
         }
@@ -240,7 +244,10 @@ fn format_rows(
             out.push(if j == 0 { b'{' } else { b',' });
             serde_json::to_writer(&mut out, k)?;
             out.push(b':');
-            serde_json::to_writer(&mut out, &c.json())?;
+            match c {
+                Cell::Json(raw) => out.extend_from_slice(raw.as_bytes()),
+                c => serde_json::to_writer(&mut out, &c.json())?,
+            }
         }
         out.push(b'}');
         if format == Format::Ndjson {
@@ -456,13 +463,29 @@ pub enum FlowColumns {
     WithVerdicts,
 }
 
-/// Writes every flow, with the verdict columns when asked.
+/// Writes every flow, with the verdict columns when asked. With `stored`
+/// (the flows' keys and stats, in the order of `flows`), each row ends
+/// with its `flow_record`: what `audit` reads back (a flow file).
 pub fn write_flows<W: Write>(
     out: W,
     flows: &[FlowVerdict],
     columns: FlowColumns,
     format: Format,
+    stored: Option<&[&(PackedKey, FlowStats)]>,
 ) -> io::Result<()> {
+    let (names, tunnels) = flow_columns(flows, columns, stored.is_some());
+    let rows: Vec<usize> = (0..flows.len()).collect();
+    write_records(out, format, &names, &rows, |&i| {
+        flow_cells(&flows[i], columns, tunnels, stored.map(|s| s[i]))
+    })
+}
+
+/// The columns of a flows report, and whether it has a tunnel column.
+pub(super) fn flow_columns(
+    flows: &[FlowVerdict],
+    columns: FlowColumns,
+    stored: bool,
+) -> (Vec<&'static str>, bool) {
     let mut names = if columns == FlowColumns::WithVerdicts {
         FLOWS_COLUMNS[..].to_vec()
     } else {
@@ -475,13 +498,32 @@ pub fn write_flows<W: Write>(
     if tunnels {
         names.push("tunnel");
     }
-    write_records(out, format, &names, flows, |v| {
-        let mut row = flow_row(v, columns);
-        if tunnels {
-            row.push(tunnel_cell(&v.flow));
-        }
-        row
-    })
+    if stored {
+        names.push(FLOW_RECORD);
+    }
+    (names, tunnels)
+}
+
+/// The column of a flow file that holds each flow whole
+/// ([`crate::flow::StoredFlow`], as JSON).
+pub const FLOW_RECORD: &str = "flow_record";
+
+/// One flow's cells.
+pub(super) fn flow_cells(
+    v: &FlowVerdict,
+    columns: FlowColumns,
+    tunnels: bool,
+    stored: Option<&(PackedKey, FlowStats)>,
+) -> Vec<Cell> {
+    let mut row = flow_row(v, columns);
+    if tunnels {
+        row.push(tunnel_cell(&v.flow));
+    }
+    if let Some((k, s)) = stored {
+        let json = serde_json::to_string(&StoredFlow::of(k, s)).expect("a stored flow serializes");
+        row.push(Cell::Json(json));
+    }
+    row
 }
 
 /// The tunnel a flow came through (`vxlan 10.0.0.1>10.0.0.2 vni=7`), or
@@ -524,7 +566,13 @@ impl ReportWriter for FlowsReport {
     }
 
     fn write(&self, out: &mut dyn Write, a: &Audited<'_>) -> io::Result<()> {
-        write_flows(out, &a.report.flows, FlowColumns::WithVerdicts, a.format)
+        write_flows(
+            out,
+            &a.report.flows,
+            FlowColumns::WithVerdicts,
+            a.format,
+            None,
+        )
     }
 }
 

@@ -48,6 +48,8 @@ const RECORD_SEEDS: &[&str] = &[
     "tests/data/records/softflowd-biflow.ipfix",
     "tests/data/records/softflowd-v9.netflow",
     "tests/data/records/softflowd-v5.netflow",
+    "tests/data/records/violations.flows.ndjson",
+    "tests/data/records/violations.flows.parquet",
 ];
 
 /// One seed file's bytes.
@@ -201,7 +203,7 @@ proptest! {
     }
 
     /// Flow records (Zeek TSV and JSON, Suricata EVE, IPFIX, NetFlow v5
-    /// and v9) mutated: no panic,
+    /// and v9, portaudit's NDJSON and Parquet flow files) mutated: no panic,
     /// every line used or skipped with a reason, and every way of reading
     /// agrees.
     #[test]

@@ -6,6 +6,7 @@ mod corpus_report;
 mod diff;
 mod exports;
 mod filter;
+mod flow_files;
 mod fuzz;
 mod golden;
 mod html;

@@ -16,6 +16,7 @@
 //! into a buffer of bounded size, whatever the input.
 
 mod eve;
+mod flowfile;
 mod ipfix;
 mod zeek;
 
@@ -29,7 +30,7 @@ use std::sync::atomic::Ordering;
 use crate::capture::{Damage, DamageKind, RecordFormat, Timestamp};
 use crate::decode::{TunnelKind, TunnelMode};
 use crate::flow::{
-    Endpoint, FlowTable, Flows, KeyedRecord, PackedKey, RecordCounts, SequentialTable,
+    Endpoint, FlowStats, FlowTable, Flows, KeyedRecord, PackedKey, RecordCounts, SequentialTable,
 };
 use crate::ingest::{FileStats, IngestOptions, Skip};
 
@@ -145,6 +146,8 @@ pub struct Record {
 pub enum Line {
     /// A connection.
     Record(Record),
+    /// A flow whole, from a portaudit flow file.
+    Flow(PackedKey, Box<FlowStats>),
     /// A header, a comment, a blank line: no record.
     Other,
 }
@@ -171,6 +174,8 @@ pub fn read_records(
         RecordFormat::ZeekJson => read_lines(zeek::JsonReader, reader, &mut sink),
         RecordFormat::SuricataEve => read_lines(eve::EveReader, reader, &mut sink),
         RecordFormat::Ipfix | RecordFormat::Netflow => ipfix::read(reader, &mut sink),
+        RecordFormat::PortauditNdjson => read_lines(flowfile::NdjsonReader, reader, &mut sink),
+        RecordFormat::PortauditParquet => flowfile::read_parquet(reader, &mut sink),
     }
     let (table, read) = sink.finish();
     *stats = read;
@@ -211,6 +216,7 @@ fn read_lines(mut lines: impl LineReader, mut reader: impl BufRead, sink: &mut S
         match outcome {
             Ok(Line::Other) => {}
             Ok(Line::Record(r)) => sink.record(r, start, Some(number)),
+            Ok(Line::Flow(key, stats)) => sink.flow(key, *stats),
             Err(e) => sink.fault(e, start, Some(number)),
         }
         sink.progress(read.consumed as u64, 1);
@@ -224,6 +230,7 @@ pub(crate) struct Sink {
     opts: IngestOptions,
     table: SequentialTable,
     pending: Vec<KeyedRecord>,
+    pending_flows: Vec<(PackedKey, FlowStats)>,
     detailed: usize,
     progress: (u64, u64),
 }
@@ -235,6 +242,7 @@ impl Sink {
             stats,
             opts: opts.clone(),
             pending: Vec::with_capacity(PENDING),
+            pending_flows: Vec::new(),
             detailed: 0,
             progress: (0, 0),
         }
@@ -271,6 +279,23 @@ impl Sink {
             carrier: r.carrier.filter(|_| self.opts.tunnels == TunnelMode::Both),
         });
         if self.pending.len() == PENDING {
+            self.flush();
+        }
+    }
+
+    /// A flow read whole from a flow file: into the table.
+    pub(crate) fn flow(&mut self, key: PackedKey, s: FlowStats) {
+        let stats = &mut self.stats;
+        stats.packets_read += 1;
+        stats.packets_decoded += 1;
+        stats.bytes_read += s.bytes[0] + s.bytes[1];
+        stats.first_ts = Timestamp::earliest(stats.first_ts, s.first_ts());
+        stats.last_ts = Timestamp::latest(stats.last_ts, s.last_ts());
+        if s.first_ts().is_none() {
+            stats.untimed_packets += 1;
+        }
+        self.pending_flows.push((key, s));
+        if self.pending_flows.len() == PENDING {
             self.flush();
         }
     }
@@ -347,6 +372,9 @@ impl Sink {
         let kept_out = self.table.add_records(&self.pending);
         self.stats.unuse(Skip::FlowLimit, kept_out);
         self.pending.clear();
+        let kept_out = self.table.add_flows(&self.pending_flows);
+        self.stats.unuse(Skip::FlowLimit, kept_out);
+        self.pending_flows.clear();
     }
 
     fn finish(mut self) -> (FlowTable, FileStats) {

@@ -1,0 +1,317 @@
+//! A flow as portaudit's flow files keep it (`portaudit flows`, NDJSON and
+//! Parquet; docs/inputs.md#portaudit-flow-files): its key and every counter
+//! the audit reads, nothing resolved. Flows read back are merged exactly as
+//! the flows of the captures they came from would be, so that an audit of
+//! the flow files of a capture's shards is the audit of the capture.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use super::key::{Dir, Endpoint, FlowKey, PackedKey};
+use super::resolve::InitiatorBasis;
+use super::stats::FlowStats;
+use crate::capture::Timestamp;
+use crate::decode::{Tunnel, TunnelKind};
+
+/// The version of [`StoredFlow`]'s layout; a file of another is refused.
+pub const STORED_VERSION: u32 = 1;
+
+/// One flow's state, as JSON (the `state` of a flow file's row).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoredFlow {
+    pub v: u32,
+    pub proto: u8,
+    /// The key's two sides, in the key's order (the lower first).
+    pub a: IpAddr,
+    pub a_port: u16,
+    pub b: IpAddr,
+    pub b_port: u16,
+    /// By direction: index 0 is a to b.
+    pub packets: [u64; 2],
+    pub bytes: [u64; 2],
+    /// Nanoseconds since 1970, as capture times are kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_ns: Option<i128>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_ns: Option<i128>,
+    /// Directions (0: a to b, 1: b to a) of the first packet, the first
+    /// SYN without ACK, the first SYN-ACK.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_dir: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub syn_dir: Option<u8>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synack_dir: Option<u8>,
+    pub syns: [u32; 2],
+    pub synacks: [u32; 2],
+    pub rsts: [u32; 2],
+    pub fins: [u32; 2],
+    /// The connection count: the first event (`null` none, -1 a close,
+    /// else a SYN's sequence number), connections begun after it, and the
+    /// connection open after the last event (its SYN's sequence number).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conn_first: Option<i64>,
+    pub conn_rest: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conn_open: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tunnel: Option<StoredTunnel>,
+    /// The initiator a flow record named (its direction) and the basis.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub declared: Option<(u8, String)>,
+    /// When each direction's first record that ORed a SYN with ACKs began.
+    #[serde(default, skip_serializing_if = "is_unset")]
+    pub opened_ns: [Option<i128>; 2],
+    /// The tunnel kind this flow carries (`--tunnels both`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carrier: Option<String>,
+}
+
+fn is_unset(t: &[Option<i128>; 2]) -> bool {
+    t.iter().all(Option::is_none)
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoredTunnel {
+    pub kind: String,
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<u32>,
+}
+
+/// The parts of [`FlowStats`] a stored flow is made of, to and from it
+/// (src/flow/stats.rs keeps them private).
+pub(super) struct Parts {
+    pub first_ts: Option<Timestamp>,
+    pub last_ts: Option<Timestamp>,
+    pub conn: (Option<i64>, u32, Option<u32>),
+    pub tunnel: Option<Tunnel>,
+    pub declared: Option<(Dir, InitiatorBasis)>,
+    pub opened_at: [Option<Timestamp>; 2],
+}
+
+impl StoredFlow {
+    /// The stored form of flow `key`'s `stats`.
+    pub fn of(key: &PackedKey, s: &FlowStats) -> StoredFlow {
+        let k = key.unpack();
+        let p = s.parts();
+        let dir = |d: Option<Dir>| d.map(|d| d.index() as u8);
+        StoredFlow {
+            v: STORED_VERSION,
+            proto: k.proto,
+            a: k.a.addr,
+            a_port: k.a.port,
+            b: k.b.addr,
+            b_port: k.b.port,
+            packets: s.packets,
+            bytes: s.bytes,
+            first_ns: p.first_ts.map(|t| t.0),
+            last_ns: p.last_ts.map(|t| t.0),
+            first_dir: dir(s.first_dir),
+            syn_dir: dir(s.first_syn_dir),
+            synack_dir: dir(s.first_synack_dir),
+            syns: s.syns,
+            synacks: s.synacks,
+            rsts: s.rsts,
+            fins: s.fins,
+            conn_first: p.conn.0,
+            conn_rest: p.conn.1,
+            conn_open: p.conn.2,
+            tunnel: p.tunnel.map(|t| StoredTunnel {
+                kind: t.kind.label().to_string(),
+                src: t.src,
+                dst: t.dst,
+                id: t.id,
+            }),
+            declared: p
+                .declared
+                .map(|(d, b)| (d.index() as u8, b.label().to_string())),
+            opened_ns: p.opened_at.map(|t| t.map(|t| t.0)),
+            carrier: s.carrier.map(|k| k.label().to_string()),
+        }
+    }
+
+    /// The flow's key and stats; what is wrong, when something is.
+    pub fn to_flow(&self) -> Result<(PackedKey, FlowStats), String> {
+        if self.v != STORED_VERSION {
+            return Err(format!(
+                "a flow of layout version {} (this portaudit reads {STORED_VERSION})",
+                self.v
+            ));
+        }
+        if self.a.is_ipv4() != self.b.is_ipv4() {
+            return Err("one side IPv4, the other IPv6".to_string());
+        }
+        let key = FlowKey {
+            proto: self.proto,
+            a: Endpoint {
+                addr: self.a,
+                port: self.a_port,
+            },
+            b: Endpoint {
+                addr: self.b,
+                port: self.b_port,
+            },
+        };
+        let packed = PackedKey::of_key(&key)
+            .ok_or_else(|| "its sides are not in the key's order".to_string())?;
+        let dir = |d: Option<u8>, what: &str| match d {
+            None => Ok(None),
+            Some(0) => Ok(Some(Dir::AtoB)),
+            Some(1) => Ok(Some(Dir::BtoA)),
+            Some(n) => Err(format!("{what} {n} is no direction (0 or 1)")),
+        };
+        let tunnel = match &self.tunnel {
+            None => None,
+            Some(t) => Some(Tunnel {
+                kind: tunnel_kind(&t.kind)?,
+                src: t.src,
+                dst: t.dst,
+                id: t.id,
+            }),
+        };
+        let declared = match &self.declared {
+            None => None,
+            Some((d, basis)) => {
+                let d = dir(Some(*d), "declared")?.expect("a direction");
+                let b = InitiatorBasis::ALL
+                    .into_iter()
+                    .find(|b| b.label() == basis)
+                    .ok_or_else(|| format!("{basis:?} is no initiator basis"))?;
+                Some((d, b))
+            }
+        };
+        if matches!(self.conn_first, Some(n) if n < -1 || n > i64::from(u32::MAX)) {
+            return Err("conn_first is neither -1 nor a sequence number".to_string());
+        }
+        let parts = Parts {
+            first_ts: self.first_ns.map(Timestamp),
+            last_ts: self.last_ns.map(Timestamp),
+            conn: (self.conn_first, self.conn_rest, self.conn_open),
+            tunnel,
+            declared,
+            opened_at: self.opened_ns.map(|t| t.map(Timestamp)),
+        };
+        let mut s = FlowStats::from_parts(parts);
+        s.packets = self.packets;
+        s.bytes = self.bytes;
+        s.first_dir = dir(self.first_dir, "first_dir")?;
+        s.first_syn_dir = dir(self.syn_dir, "syn_dir")?;
+        s.first_synack_dir = dir(self.synack_dir, "synack_dir")?;
+        s.syns = self.syns;
+        s.synacks = self.synacks;
+        s.rsts = self.rsts;
+        s.fins = self.fins;
+        s.carrier = self.carrier.as_deref().map(tunnel_kind).transpose()?;
+        Ok((packed, s))
+    }
+}
+
+fn tunnel_kind(label: &str) -> Result<TunnelKind, String> {
+    TunnelKind::ALL
+        .into_iter()
+        .find(|k| k.label() == label)
+        .ok_or_else(|| format!("{label:?} is no tunnel kind"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::Encap;
+    use crate::flow::RecordCounts;
+    use proptest::prelude::*;
+
+    fn key(v6: bool, ports: (u16, u16), proto: u8) -> PackedKey {
+        let (a, b): (IpAddr, IpAddr) = match v6 {
+            false => ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap()),
+            true => ("fd00::1".parse().unwrap(), "fd00::2".parse().unwrap()),
+        };
+        let (k, _) = PackedKey::of_endpoints(
+            proto,
+            Endpoint {
+                addr: a,
+                port: ports.0,
+            },
+            Endpoint {
+                addr: b,
+                port: ports.1,
+            },
+        );
+        k
+    }
+
+    #[test]
+    fn every_label_reads_back() {
+        for k in TunnelKind::ALL {
+            assert_eq!(tunnel_kind(k.label()), Ok(k));
+        }
+        assert_eq!(InitiatorBasis::ALL.len(), 8);
+    }
+
+    proptest! {
+        /// Any flow, stored as JSON and read back, is the same flow:
+        /// packets, flags, connections, tunnel, a record's word, times.
+        #[test]
+        fn a_stored_flow_reads_back_as_itself(
+            v6 in any::<bool>(),
+            ports in (any::<u16>(), any::<u16>()),
+            proto in prop_oneof![Just(6u8), Just(17), Just(1), any::<u8>()],
+            packets in prop::collection::vec(
+                (any::<bool>(), 40u32..1500, any::<Option<i64>>(), any::<u8>(), 0u32..4),
+                0..12,
+            ),
+            tunnel in any::<Option<(u8, Option<u32>)>>(),
+            carrier in any::<Option<u8>>(),
+            record in any::<Option<(bool, bool, [bool; 2], Option<i64>)>>(),
+        ) {
+            let k = key(v6, ports, proto);
+            let mut s = FlowStats::default();
+            let kinds = TunnelKind::ALL;
+            let tunnels: Vec<Tunnel> = tunnel
+                .map(|(kind, id)| Tunnel {
+                    kind: kinds[usize::from(kind) % kinds.len()],
+                    src: "192.0.2.1".parse().unwrap(),
+                    dst: "192.0.2.2".parse().unwrap(),
+                    id,
+                })
+                .into_iter()
+                .collect();
+            for (forward, len, ts, flags, seq) in packets {
+                let dir = if forward { Dir::AtoB } else { Dir::BtoA };
+                let tcp = (proto == 6).then_some((flags, seq));
+                s.add(dir, len, ts.map(|t| Timestamp(i128::from(t))), tcp);
+                if !tunnels.is_empty() {
+                    s.encap(&Encap::Inner(0), &tunnels);
+                }
+            }
+            if let Some(c) = carrier {
+                s.encap(&Encap::Carrier(kinds[usize::from(c) % kinds.len()]), &[]);
+            }
+            if let Some((forward, whole, opened, first)) = record {
+                let r = RecordCounts {
+                    packets: [3, 4],
+                    bytes: [300, 400],
+                    tcp: proto == 6,
+                    first: first.map(|t| Timestamp(i128::from(t))),
+                    last: first.map(|t| Timestamp(i128::from(t) + 5)),
+                    basis: Some(InitiatorBasis::Record),
+                    whole,
+                    opened,
+                    ..RecordCounts::default()
+                };
+                s.add_record(&r, if forward { Dir::AtoB } else { Dir::BtoA });
+            }
+            let stored = StoredFlow::of(&k, &s);
+            let json = serde_json::to_string(&stored).unwrap();
+            let back: StoredFlow = serde_json::from_str(&json).unwrap();
+            prop_assert_eq!(&back, &stored);
+            let (k2, s2) = back.to_flow().unwrap();
+            prop_assert_eq!(k2, k);
+            prop_assert_eq!(s2, s);
+        }
+    }
+}

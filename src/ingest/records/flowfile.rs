@@ -1,0 +1,310 @@
+//! portaudit's own flow files (`portaudit flows`, NDJSON and Parquet) read
+//! back as inputs: each row's `flow_record` (NDJSON) or `rec_*` columns
+//! (Parquet) are a flow whole ([`StoredFlow`]), added to the table as a later file's flows are
+//! absorbed, so that the flow files of a run's shards audit as the shards'
+//! captures do (docs/inputs.md#portaudit-flow-files).
+
+use std::io::BufRead;
+
+use arrow_array::{
+    Array, Decimal128Array, Int64Array, RecordBatch, StringArray, UInt16Array, UInt32Array,
+    UInt64Array, UInt8Array,
+};
+use serde::Deserialize;
+
+use super::{Line, LineError, LineReader, RecordFault, Sink};
+use crate::flow::StoredFlow;
+
+/// A flows NDJSON line: only its `flow_record` is read.
+#[derive(Deserialize)]
+struct Row {
+    flow_record: StoredFlow,
+}
+
+/// Lines of a flows NDJSON file.
+pub(super) struct NdjsonReader;
+
+impl LineReader for NdjsonReader {
+    fn line(&mut self, line: &[u8]) -> Result<Line, LineError> {
+        let Some(row): Option<Row> = super::json_line(line, "a portaudit flow row")? else {
+            return Ok(Line::Other);
+        };
+        stored(&row.flow_record)
+    }
+}
+
+fn stored(s: &StoredFlow) -> Result<Line, LineError> {
+    let (key, stats) = s
+        .to_flow()
+        .map_err(|why| LineError::new(RecordFault::BadValue, why))?;
+    Ok(Line::Flow(key, Box::new(stats)))
+}
+
+/// Reads a flows Parquet file: its `rec_*` columns, a row group at a
+/// time. Parquet's index is at the end of the file, so the file is held
+/// whole while it is read: a flow file is the size of its flow table.
+///
+/// The `parquet` crate can panic on a corrupt file (an index that lies):
+/// such a panic is contained here and counted as the file's damage, with
+/// what was read before it kept.
+pub(super) fn read_parquet(mut reader: impl BufRead, sink: &mut Sink) {
+    let mut bytes = Vec::new();
+    if let Err(e) = reader.read_to_end(&mut bytes) {
+        return sink.unreadable(bytes.len() as u64, e);
+    }
+    let size = bytes.len() as u64;
+    if let Err(why) = contained(|| read_parquet_bytes(bytes, sink)) {
+        let why = format!("the Parquet reader failed on this file ({why}); the rest is not read");
+        sink.fault(LineError::new(RecordFault::Malformed, why), size, None);
+    }
+}
+
+/// Runs `f`, turning a panic in it into an error, without the panic's
+/// message on stderr (other threads' panics print as ever).
+fn contained<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    use std::cell::Cell;
+    use std::panic::{self, AssertUnwindSafe};
+    use std::sync::Once;
+    thread_local! {
+        static QUIET: Cell<bool> = const { Cell::new(false) };
+    }
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    QUIET.with(|q| q.set(true));
+    let result = panic::catch_unwind(AssertUnwindSafe(f));
+    QUIET.with(|q| q.set(false));
+    result.map_err(|panic| {
+        panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".to_string())
+    })
+}
+
+fn read_parquet_bytes(bytes: Vec<u8>, sink: &mut Sink) {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use parquet::arrow::ProjectionMask;
+
+    let size = bytes.len() as u64;
+    let whole = |why: String| LineError::new(RecordFault::Malformed, why);
+    let builder = match ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes)) {
+        Ok(b) => b,
+        Err(e) => return sink.fault(whole(format!("not a Parquet file: {e}")), 0, None),
+    };
+    let schema = builder.parquet_schema();
+    let mut leaves = Vec::new();
+    for name in record_columns() {
+        match (0..schema.num_columns()).find(|&i| schema.column(i).path().string() == name) {
+            Some(i) => leaves.push(i),
+            None => {
+                let why = format!("a Parquet file without a {name} column: no portaudit flow file");
+                return sink.fault(LineError::new(RecordFault::BadHeader, why), 0, None);
+            }
+        }
+    }
+    let mask = ProjectionMask::leaves(schema, leaves);
+    let batches = match builder
+        .with_projection(mask)
+        .with_batch_size(crate::report::PARQUET_ROWS)
+        .build()
+    {
+        Ok(b) => b,
+        Err(e) => return sink.fault(whole(e.to_string()), 0, None),
+    };
+    let mut row = 0u64;
+    for batch in batches {
+        let batch = match batch {
+            Ok(b) => b,
+            Err(e) => {
+                let why = format!("row {}: {e}; the rest of the file is not read", row + 1);
+                return sink.fault(whole(why), size, None);
+            }
+        };
+        let columns = match Columns::of(&batch) {
+            Ok(c) => c,
+            Err(why) => return sink.fault(LineError::new(RecordFault::BadHeader, why), 0, None),
+        };
+        for i in 0..batch.num_rows() {
+            row += 1;
+            match columns.row(i).and_then(|s| stored(&s)) {
+                Ok(Line::Flow(key, stats)) => sink.flow(key, *stats),
+                Ok(_) => {}
+                Err(e) => {
+                    let e = LineError::new(e.fault, format!("row {row}: {}", e.why));
+                    sink.fault(e, 0, None)
+                }
+            }
+        }
+        sink.progress(0, batch.num_rows() as u64);
+    }
+    sink.progress(size, 0);
+}
+
+/// The names of the columns a stored flow is spread over.
+fn record_columns() -> impl Iterator<Item = &'static str> {
+    use crate::report::{OPENED_COLUMNS, RECORD_COLUMNS};
+    RECORD_COLUMNS
+        .iter()
+        .map(|(n, _)| *n)
+        .chain(OPENED_COLUMNS.iter().copied())
+}
+
+/// A batch's record columns, typed as written.
+struct Columns<'a> {
+    u8s: [&'a UInt8Array; 5],
+    u16s: [&'a UInt16Array; 2],
+    u32s: [&'a UInt32Array; 12],
+    u64s: [&'a UInt64Array; 4],
+    i64s: &'a Int64Array,
+    times: [&'a Decimal128Array; 4],
+    texts: [&'a StringArray; 7],
+}
+
+impl<'a> Columns<'a> {
+    fn of(batch: &'a RecordBatch) -> Result<Columns<'a>, String> {
+        fn get<'b, T: 'static>(batch: &'b RecordBatch, name: &str) -> Result<&'b T, String> {
+            batch
+                .column_by_name(name)
+                .and_then(|c| c.as_any().downcast_ref::<T>())
+                .ok_or_else(|| format!("{name} is not of the type portaudit writes"))
+        }
+        let many = |names: &[&str]| -> Result<Vec<&'a UInt32Array>, String> {
+            names.iter().map(|n| get(batch, n)).collect()
+        };
+        Ok(Columns {
+            u8s: [
+                get(batch, "rec_proto")?,
+                get(batch, "rec_first_dir")?,
+                get(batch, "rec_syn_dir")?,
+                get(batch, "rec_synack_dir")?,
+                get(batch, "rec_declared_dir")?,
+            ],
+            u16s: [get(batch, "rec_a_port")?, get(batch, "rec_b_port")?],
+            u32s: many(&[
+                "rec_version",
+                "rec_syns_ab",
+                "rec_syns_ba",
+                "rec_synacks_ab",
+                "rec_synacks_ba",
+                "rec_rsts_ab",
+                "rec_rsts_ba",
+                "rec_fins_ab",
+                "rec_fins_ba",
+                "rec_conn_rest",
+                "rec_conn_open",
+                "rec_tunnel_id",
+            ])?
+            .try_into()
+            .expect("12 columns"),
+            u64s: [
+                get(batch, "rec_packets_ab")?,
+                get(batch, "rec_packets_ba")?,
+                get(batch, "rec_bytes_ab")?,
+                get(batch, "rec_bytes_ba")?,
+            ],
+            i64s: get(batch, "rec_conn_first")?,
+            times: [
+                get(batch, "rec_first_ns")?,
+                get(batch, "rec_last_ns")?,
+                get(batch, "rec_opened_ab_ns")?,
+                get(batch, "rec_opened_ba_ns")?,
+            ],
+            texts: [
+                get(batch, "rec_a")?,
+                get(batch, "rec_b")?,
+                get(batch, "rec_tunnel_kind")?,
+                get(batch, "rec_tunnel_src")?,
+                get(batch, "rec_tunnel_dst")?,
+                get(batch, "rec_declared_basis")?,
+                get(batch, "rec_carrier")?,
+            ],
+        })
+    }
+
+    /// Row `i` as a stored flow; what is missing or wrong, when something
+    /// is.
+    fn row(&self, i: usize) -> Result<StoredFlow, LineError> {
+        fn opt<A: Array, T>(a: &A, i: usize, v: impl Fn() -> T) -> Option<T> {
+            a.is_valid(i).then(v)
+        }
+        let missing = |name: &str| LineError::new(RecordFault::MissingField, format!("no {name}"));
+        let need = |v: Option<u64>, name: &str| v.ok_or_else(|| missing(name));
+        let u8_at = |c: usize| opt(self.u8s[c], i, || self.u8s[c].value(i));
+        let u32_at = |c: usize| opt(self.u32s[c], i, || self.u32s[c].value(i));
+        let u64_at = |c: usize| opt(self.u64s[c], i, || self.u64s[c].value(i));
+        let time_at = |c: usize| opt(self.times[c], i, || self.times[c].value(i));
+        let text_at = |c: usize| opt(self.texts[c], i, || self.texts[c].value(i));
+        let addr = |c: usize, name: &str| -> Result<std::net::IpAddr, LineError> {
+            let text = text_at(c).ok_or_else(|| missing(name))?;
+            text.parse().map_err(|_| {
+                LineError::new(
+                    RecordFault::BadValue,
+                    format!("{name} {text:?} is no address"),
+                )
+            })
+        };
+        let pair = |a: usize, b: usize, name: &str| -> Result<[u32; 2], LineError> {
+            Ok([
+                u32_at(a).ok_or_else(|| missing(name))?,
+                u32_at(b).ok_or_else(|| missing(name))?,
+            ])
+        };
+        let port = |c: usize, name: &str| {
+            opt(self.u16s[c], i, || self.u16s[c].value(i)).ok_or_else(|| missing(name))
+        };
+        let tunnel = match text_at(2) {
+            None => None,
+            Some(kind) => Some(crate::flow::StoredTunnel {
+                kind: kind.to_string(),
+                src: addr(3, "rec_tunnel_src")?,
+                dst: addr(4, "rec_tunnel_dst")?,
+                id: u32_at(11),
+            }),
+        };
+        let declared = match (u8_at(4), text_at(5)) {
+            (Some(d), Some(b)) => Some((d, b.to_string())),
+            _ => None,
+        };
+        let carrier = text_at(6).map(String::from);
+        Ok(StoredFlow {
+            v: u32_at(0).ok_or_else(|| missing("rec_version"))?,
+            proto: u8_at(0).ok_or_else(|| missing("rec_proto"))?,
+            a: addr(0, "rec_a")?,
+            a_port: port(0, "rec_a_port")?,
+            b: addr(1, "rec_b")?,
+            b_port: port(1, "rec_b_port")?,
+            packets: [
+                need(u64_at(0), "rec_packets_ab")?,
+                need(u64_at(1), "rec_packets_ba")?,
+            ],
+            bytes: [
+                need(u64_at(2), "rec_bytes_ab")?,
+                need(u64_at(3), "rec_bytes_ba")?,
+            ],
+            first_ns: time_at(0),
+            last_ns: time_at(1),
+            first_dir: u8_at(1),
+            syn_dir: u8_at(2),
+            synack_dir: u8_at(3),
+            syns: pair(1, 2, "rec_syns")?,
+            synacks: pair(3, 4, "rec_synacks")?,
+            rsts: pair(5, 6, "rec_rsts")?,
+            fins: pair(7, 8, "rec_fins")?,
+            conn_first: opt(self.i64s, i, || self.i64s.value(i)),
+            conn_rest: u32_at(9).ok_or_else(|| missing("rec_conn_rest"))?,
+            conn_open: u32_at(10),
+            tunnel,
+            declared,
+            opened_ns: [time_at(2), time_at(3)],
+            carrier,
+        })
+    }
+}

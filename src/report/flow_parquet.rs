@@ -1,0 +1,277 @@
+//! Flows as Parquet (`portaudit flows -o flows.parquet`): the columns of
+//! the CSV flows, typed, then each flow whole in `rec_*` columns (a
+//! [`StoredFlow`] spread out, typed as well), which `audit` reads back
+//! (src/ingest/records/flowfile.rs). Row groups of [`PARQUET_ROWS`], their
+//! cells made on every core.
+
+use std::io::{self, Write};
+use std::sync::{Arc, Mutex};
+
+use arrow_array::{
+    ArrayRef, Decimal128Array, Int64Array, StringArray, UInt16Array, UInt32Array, UInt64Array,
+    UInt8Array,
+};
+use arrow_schema::{DataType, Field, Schema};
+use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowRowGroupWriterFactory};
+use parquet::arrow::ArrowSchemaConverter;
+use parquet::basic::Compression;
+use parquet::errors::ParquetError;
+use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedFileWriter;
+use rayon::prelude::*;
+
+use super::records::{flow_cells, flow_columns, Cell, FlowColumns};
+use crate::audit::FlowVerdict;
+use crate::flow::{FlowStats, PackedKey, StoredFlow};
+
+/// Rows in a Parquet row group.
+pub const PARQUET_ROWS: usize = 64 * 1024;
+
+/// The columns a stored flow is spread over, in order, with their types.
+pub const RECORD_COLUMNS: [(&str, DataType); 33] = [
+    ("rec_version", DataType::UInt32),
+    ("rec_proto", DataType::UInt8),
+    ("rec_a", DataType::Utf8),
+    ("rec_a_port", DataType::UInt16),
+    ("rec_b", DataType::Utf8),
+    ("rec_b_port", DataType::UInt16),
+    ("rec_packets_ab", DataType::UInt64),
+    ("rec_packets_ba", DataType::UInt64),
+    ("rec_bytes_ab", DataType::UInt64),
+    ("rec_bytes_ba", DataType::UInt64),
+    ("rec_first_ns", DataType::Decimal128(38, 0)),
+    ("rec_last_ns", DataType::Decimal128(38, 0)),
+    ("rec_first_dir", DataType::UInt8),
+    ("rec_syn_dir", DataType::UInt8),
+    ("rec_synack_dir", DataType::UInt8),
+    ("rec_syns_ab", DataType::UInt32),
+    ("rec_syns_ba", DataType::UInt32),
+    ("rec_synacks_ab", DataType::UInt32),
+    ("rec_synacks_ba", DataType::UInt32),
+    ("rec_rsts_ab", DataType::UInt32),
+    ("rec_rsts_ba", DataType::UInt32),
+    ("rec_fins_ab", DataType::UInt32),
+    ("rec_fins_ba", DataType::UInt32),
+    ("rec_conn_first", DataType::Int64),
+    ("rec_conn_rest", DataType::UInt32),
+    ("rec_conn_open", DataType::UInt32),
+    ("rec_tunnel_kind", DataType::Utf8),
+    ("rec_tunnel_src", DataType::Utf8),
+    ("rec_tunnel_dst", DataType::Utf8),
+    ("rec_tunnel_id", DataType::UInt32),
+    ("rec_declared_dir", DataType::UInt8),
+    ("rec_declared_basis", DataType::Utf8),
+    ("rec_carrier", DataType::Utf8),
+];
+
+/// The two columns of when each direction's opening record began.
+pub const OPENED_COLUMNS: [&str; 2] = ["rec_opened_ab_ns", "rec_opened_ba_ns"];
+
+/// The readable columns that are numbers; the rest are text.
+fn numeric(name: &str) -> bool {
+    matches!(
+        name,
+        "initiator_port"
+            | "responder_port"
+            | "connections"
+            | "packets_sent"
+            | "bytes_sent"
+            | "packets_received"
+            | "bytes_received"
+    )
+}
+
+/// Column `c` of [`RECORD_COLUMNS`] over `rows`.
+fn record_column(c: usize, rows: &[StoredFlow]) -> ArrayRef {
+    let u8s = |f: &dyn Fn(&StoredFlow) -> Option<u8>| -> ArrayRef {
+        Arc::new(rows.iter().map(f).collect::<UInt8Array>())
+    };
+    let u16s = |f: &dyn Fn(&StoredFlow) -> u16| -> ArrayRef {
+        Arc::new(rows.iter().map(|r| Some(f(r))).collect::<UInt16Array>())
+    };
+    let u32s = |f: &dyn Fn(&StoredFlow) -> Option<u32>| -> ArrayRef {
+        Arc::new(rows.iter().map(f).collect::<UInt32Array>())
+    };
+    let u64s = |f: &dyn Fn(&StoredFlow) -> u64| -> ArrayRef {
+        Arc::new(rows.iter().map(|r| Some(f(r))).collect::<UInt64Array>())
+    };
+    let times = |f: &dyn Fn(&StoredFlow) -> Option<i128>| -> ArrayRef {
+        let a: Decimal128Array = rows.iter().map(f).collect();
+        Arc::new(a.with_precision_and_scale(38, 0).expect("38 digits"))
+    };
+    let texts = |f: &dyn Fn(&StoredFlow) -> Option<String>| -> ArrayRef {
+        Arc::new(rows.iter().map(f).collect::<StringArray>())
+    };
+    match c {
+        0 => u32s(&|r| Some(r.v)),
+        1 => u8s(&|r| Some(r.proto)),
+        2 => texts(&|r| Some(r.a.to_string())),
+        3 => u16s(&|r| r.a_port),
+        4 => texts(&|r| Some(r.b.to_string())),
+        5 => u16s(&|r| r.b_port),
+        6 => u64s(&|r| r.packets[0]),
+        7 => u64s(&|r| r.packets[1]),
+        8 => u64s(&|r| r.bytes[0]),
+        9 => u64s(&|r| r.bytes[1]),
+        10 => times(&|r| r.first_ns),
+        11 => times(&|r| r.last_ns),
+        12 => u8s(&|r| r.first_dir),
+        13 => u8s(&|r| r.syn_dir),
+        14 => u8s(&|r| r.synack_dir),
+        15 => u32s(&|r| Some(r.syns[0])),
+        16 => u32s(&|r| Some(r.syns[1])),
+        17 => u32s(&|r| Some(r.synacks[0])),
+        18 => u32s(&|r| Some(r.synacks[1])),
+        19 => u32s(&|r| Some(r.rsts[0])),
+        20 => u32s(&|r| Some(r.rsts[1])),
+        21 => u32s(&|r| Some(r.fins[0])),
+        22 => u32s(&|r| Some(r.fins[1])),
+        23 => Arc::new(rows.iter().map(|r| r.conn_first).collect::<Int64Array>()),
+        24 => u32s(&|r| Some(r.conn_rest)),
+        25 => u32s(&|r| r.conn_open),
+        26 => texts(&|r| r.tunnel.as_ref().map(|t| t.kind.clone())),
+        27 => texts(&|r| r.tunnel.as_ref().map(|t| t.src.to_string())),
+        28 => texts(&|r| r.tunnel.as_ref().map(|t| t.dst.to_string())),
+        29 => u32s(&|r| r.tunnel.as_ref().and_then(|t| t.id)),
+        30 => u8s(&|r| r.declared.as_ref().map(|d| d.0)),
+        31 => texts(&|r| r.declared.as_ref().map(|d| d.1.clone())),
+        32 => texts(&|r| r.carrier.clone()),
+        33 => times(&|r| r.opened_ns[0]),
+        34 => times(&|r| r.opened_ns[1]),
+        _ => unreachable!("{c} is past the record's columns"),
+    }
+}
+
+/// Writes the flows and their records as Parquet.
+pub fn write_flows_parquet<W: Write>(
+    mut out: W,
+    flows: &[FlowVerdict],
+    stored: &[&(PackedKey, FlowStats)],
+) -> io::Result<()> {
+    let (names, tunnels) = flow_columns(flows, FlowColumns::Flows, false);
+    let mut fields: Vec<Field> = names
+        .iter()
+        .map(|n| match numeric(n) {
+            true => Field::new(*n, DataType::UInt64, true),
+            false => Field::new(*n, DataType::Utf8, true),
+        })
+        .collect();
+    fields.extend(
+        RECORD_COLUMNS
+            .iter()
+            .map(|(n, t)| Field::new(*n, t.clone(), true)),
+    );
+    fields.extend(
+        OPENED_COLUMNS
+            .iter()
+            .map(|n| Field::new(*n, DataType::Decimal128(38, 0), true)),
+    );
+    let schema = Arc::new(Schema::new(fields));
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        // Most columns are nearly unique per flow (addresses, ports,
+        // times, Community IDs): dictionaries cost time and save little.
+        .set_dictionary_enabled(false)
+        .set_max_row_group_size(PARQUET_ROWS)
+        .build();
+    // Columns are encoded on every core (parquet's ArrowColumnWriter),
+    // into a buffer (the writer wants an output it can send between
+    // threads) emptied into `out` after each row group.
+    let props = Arc::new(props);
+    let parquet_schema = ArrowSchemaConverter::new()
+        .with_coerce_types(props.coerce_types())
+        .convert(&schema)
+        .map_err(io_error)?;
+    let buffer = Drain::default();
+    let mut writer =
+        SerializedFileWriter::new(buffer.clone(), parquet_schema.root_schema_ptr(), props)
+            .map_err(io_error)?;
+    let factory = ArrowRowGroupWriterFactory::new(&writer, Arc::clone(&schema));
+    let readable = names.len();
+    let record = RECORD_COLUMNS.len() + OPENED_COLUMNS.len();
+    for (batch_no, batch) in flows.chunks(PARQUET_ROWS).enumerate() {
+        let base = batch_no * PARQUET_ROWS;
+        let (cells, records): (Vec<Vec<Cell>>, Vec<StoredFlow>) = batch
+            .par_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let (k, s) = stored[base + i];
+                (
+                    flow_cells(v, FlowColumns::Flows, tunnels, None),
+                    StoredFlow::of(k, s),
+                )
+            })
+            .unzip();
+        let writers = factory.create_column_writers(batch_no).map_err(io_error)?;
+        let chunks: Vec<ArrowColumnChunk> = writers
+            .into_par_iter()
+            .enumerate()
+            .map(|(c, mut w)| -> Result<ArrowColumnChunk, ParquetError> {
+                let array: ArrayRef = if c >= readable {
+                    record_column(c - readable, &records)
+                } else if numeric(names[c]) {
+                    Arc::new(UInt64Array::from_iter(cells.iter().map(|r| match &r[c] {
+                        Cell::Number(n) => Some(*n),
+                        _ => None,
+                    })))
+                } else {
+                    Arc::new(StringArray::from_iter(cells.iter().map(|r| match &r[c] {
+                        Cell::Text(s) | Cell::Json(s) => Some(s.as_str()),
+                        Cell::Number(_) | Cell::Missing => None,
+                    })))
+                };
+                for leaf in compute_leaves(schema.field(c), &array)? {
+                    w.write(&leaf)?;
+                }
+                w.close()
+            })
+            .collect::<Result<_, _>>()
+            .map_err(io_error)?;
+        debug_assert_eq!(chunks.len(), readable + record);
+        let mut group = writer.next_row_group().map_err(io_error)?;
+        for chunk in chunks {
+            chunk.append_to_row_group(&mut group).map_err(io_error)?;
+        }
+        group.close().map_err(io_error)?;
+        buffer.empty_into(&mut out)?;
+    }
+    writer.close().map_err(io_error)?;
+    buffer.empty_into(&mut out)?;
+    out.flush()
+}
+
+/// A Parquet error as the I/O error it carries, or as one.
+fn io_error(e: ParquetError) -> io::Error {
+    match e {
+        ParquetError::External(e) => match e.downcast::<io::Error>() {
+            Ok(e) => *e,
+            Err(e) => io::Error::other(e),
+        },
+        e => io::Error::other(e),
+    }
+}
+
+/// Bytes written by one thread and taken by another.
+#[derive(Clone, Default)]
+struct Drain(Arc<Mutex<Vec<u8>>>);
+
+impl Drain {
+    fn empty_into(&self, out: &mut impl Write) -> io::Result<()> {
+        let mut buf = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        out.write_all(&buf)?;
+        buf.clear();
+        Ok(())
+    }
+}
+
+impl Write for Drain {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        let mut buf = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        buf.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,279 @@
+//! portaudit's own flow files (docs/inputs.md#portaudit-flow-files): the
+//! flows of a capture's shards, written by `portaudit flows` as Parquet or
+//! NDJSON and audited together, give byte for byte the audit of the
+//! capture, wherever it was cut (a connection across the cut included).
+
+use std::path::{Path, PathBuf};
+
+use crate::{code, corpus_captures, path_str, root, run, shared_missing};
+
+/// A classic pcap's global header and its records, as byte ranges.
+fn pcap_records(bytes: &[u8]) -> (&[u8], Vec<&[u8]>) {
+    whole_pcap(bytes).expect("a whole little-endian pcap")
+}
+
+/// [`pcap_records`], or `None` for anything but a whole little-endian
+/// pcap (the corpus has cut and corrupt ones on purpose).
+fn whole_pcap(bytes: &[u8]) -> Option<(&[u8], Vec<&[u8]>)> {
+    let magic = bytes.get(..4)?;
+    if magic != b"\xd4\xc3\xb2\xa1" && magic != b"\x4d\x3c\xb2\xa1" {
+        return None;
+    }
+    let mut records = Vec::new();
+    let mut at = 24;
+    while at + 16 <= bytes.len() {
+        let len = u32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap()) as usize;
+        records.push(bytes.get(at..at + 16 + len)?);
+        at += 16 + len;
+    }
+    (at == bytes.len()).then_some((&bytes[..24], records))
+}
+
+/// Cuts `capture` before each of the packets `cuts` names into shard
+/// captures in `dir`.
+fn shards(capture: &Path, cuts: &[usize], dir: &Path) -> Vec<PathBuf> {
+    let bytes = std::fs::read(capture).unwrap();
+    let (header, records) = pcap_records(&bytes);
+    let mut bounds = vec![0];
+    bounds.extend_from_slice(cuts);
+    bounds.push(records.len());
+    bounds
+        .windows(2)
+        .enumerate()
+        .map(|(i, w)| {
+            let path = dir.join(format!("shard-{i}.pcap"));
+            let mut out = header.to_vec();
+            for r in &records[w[0]..w[1]] {
+                out.extend_from_slice(r);
+            }
+            std::fs::write(&path, out).unwrap();
+            path
+        })
+        .collect()
+}
+
+/// `portaudit flows` of one capture into a flow file (Parquet for
+/// `.parquet`, else NDJSON).
+fn flow_file(capture: &Path, out: &Path) {
+    let mut args = vec!["flows", "-q", "-o"];
+    let out_s = path_str(out);
+    args.push(&out_s);
+    if out.extension().is_some_and(|e| e == "ndjson") {
+        args.extend(["--format", "ndjson"]);
+    }
+    let cap = path_str(capture);
+    args.push(&cap);
+    let o = run(&args);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// The findings and every flow with its verdict, as `audit` writes them
+/// for `inputs`; and its exit status.
+fn audit(deployment: &Path, inputs: &[PathBuf], dir: &Path) -> (i32, Vec<u8>, Vec<u8>) {
+    let (findings, flows) = (dir.join("findings.csv"), dir.join("flows.csv"));
+    let mut args = vec![
+        "audit".to_string(),
+        "-q".into(),
+        "-d".into(),
+        path_str(deployment),
+        "-o".into(),
+        path_str(&findings),
+        "--flows".into(),
+        path_str(&flows),
+    ];
+    args.extend(inputs.iter().map(|p| path_str(p)));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = run(&args);
+    (
+        code(&o),
+        std::fs::read(&findings).unwrap(),
+        std::fs::read(&flows).unwrap(),
+    )
+}
+
+const FIXTURES: [(&str, &str); 3] = [
+    ("binalyze-air/violations.pcap", "air-lab.toml"),
+    ("juniper-jsa/violations.pcap", "jsa-site.toml"),
+    ("cayosoft-guardian/violations.pcap", "cayosoft-site.toml"),
+];
+
+#[test]
+fn the_flow_files_of_shards_audit_as_the_capture() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (fixture, deployment) in FIXTURES {
+        let capture = root().join("fixtures").join(fixture);
+        let deployment = root().join("examples").join(deployment);
+        let whole = audit(&deployment, std::slice::from_ref(&capture), tmp.path());
+        assert!(!whole.1.is_empty());
+        let packets = pcap_records(&std::fs::read(&capture).unwrap()).1.len();
+        // Two shards cut before every packet, and three at a few places.
+        let mut cuts: Vec<Vec<usize>> = (1..packets).map(|k| vec![k]).collect();
+        cuts.extend([vec![1, packets / 2], vec![packets / 3, 2 * packets / 3]]);
+        for cut in cuts {
+            let dir = tempfile::tempdir_in(tmp.path()).unwrap();
+            let files: Vec<PathBuf> = shards(&capture, &cut, dir.path())
+                .iter()
+                .enumerate()
+                .map(|(i, shard)| {
+                    // Parquet and NDJSON mixed: both are flow files.
+                    let ext = if i % 2 == 0 { "parquet" } else { "ndjson" };
+                    let out = shard.with_extension(ext);
+                    flow_file(shard, &out);
+                    out
+                })
+                .collect();
+            let shards = audit(&deployment, &files, dir.path());
+            assert_eq!(shards.0, whole.0, "{fixture} cut at {cut:?}: status");
+            assert!(
+                shards.1 == whole.1,
+                "{fixture} cut at {cut:?}: findings differ:\n{}\n---\n{}",
+                String::from_utf8_lossy(&shards.1),
+                String::from_utf8_lossy(&whole.1)
+            );
+            assert!(
+                shards.2 == whole.2,
+                "{fixture} cut at {cut:?}: flows differ"
+            );
+        }
+    }
+}
+
+/// The corpus's whole classic pcaps, each cut in three: `portaudit flows`
+/// of the shards' flow files is byte for byte the flows of the shard
+/// captures read together, and the flows of the whole capture but where a
+/// fragmented datagram straddles a cut (its later fragments, in the next
+/// file, find no first fragment: files do not share fragments,
+/// docs/inputs.md#portaudit-flow-files).
+#[test]
+fn corpus_flow_files_of_shards_are_the_captures_flows() {
+    if shared_missing("flow_files::corpus_flow_files_of_shards_are_the_captures_flows") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut checked, mut differ, mut straddle) = (0, Vec::new(), Vec::new());
+    for capture in corpus_captures() {
+        let bytes = std::fs::read(&capture).unwrap();
+        if bytes.len() > 8 << 20 {
+            continue;
+        }
+        let Some((_, records)) = whole_pcap(&bytes) else {
+            continue;
+        };
+        let n = records.len();
+        if n < 3 {
+            continue;
+        }
+        let dir = tempfile::tempdir_in(tmp.path()).unwrap();
+        let shards = shards(&capture, &[n / 3, 2 * n / 3], dir.path());
+        let files: Vec<PathBuf> = shards
+            .iter()
+            .map(|s| {
+                let out = s.with_extension("parquet");
+                flow_file(s, &out);
+                out
+            })
+            .collect();
+        let flows_of = |inputs: &[PathBuf], out: &str| {
+            let out = dir.path().join(out);
+            let mut args = vec![
+                "flows".to_string(),
+                "-q".into(),
+                "-o".into(),
+                path_str(&out),
+            ];
+            args.extend(inputs.iter().map(|p| path_str(p)));
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            run(&args);
+            std::fs::read(out).unwrap()
+        };
+        let together = flows_of(&shards, "shards.csv");
+        let merged = flows_of(&files, "merged.csv");
+        if together != merged {
+            differ.push(capture.display().to_string());
+        }
+        if flows_of(std::slice::from_ref(&capture), "whole.csv") != together {
+            straddle.push(capture.display().to_string());
+        }
+        checked += 1;
+    }
+    assert!(
+        differ.is_empty(),
+        "flow files differ from their captures: {differ:#?}"
+    );
+    assert!(
+        straddle.iter().all(|c| c.contains("fragments")),
+        "cutting changed more than fragments: {straddle:#?}"
+    );
+    assert!(checked >= 5, "only {checked} classic pcaps in the corpus");
+}
+
+/// A flow file's bad rows are counted and named, the rest audited; a
+/// file of another layout version is refused row by row.
+#[test]
+fn a_damaged_flow_file_is_counted_and_the_rest_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let capture = root().join("fixtures/binalyze-air/violations.pcap");
+    let good = tmp.path().join("good.ndjson");
+    flow_file(&capture, &good);
+    let text = std::fs::read_to_string(&good).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let n = lines.len();
+    lines[1] = lines[1].replace("\"v\":1", "\"v\":99");
+    lines[2] = lines[2].replace("\"syn_dir\":1", "\"syn_dir\":7");
+    lines[3].truncate(40);
+    let bad = tmp.path().join("bad.ndjson");
+    std::fs::write(&bad, lines.join("\n") + "\n").unwrap();
+    let (o, stats) = crate::flows_run(&bad, &["-o", "/dev/null"]);
+    assert_eq!(code(&o), 3, "{}", String::from_utf8_lossy(&o.stderr));
+    let file = &stats["files"][0];
+    assert_eq!(file["format"], "portaudit-flows", "{file}");
+    assert_eq!(file["packets_read"], n, "{file}");
+    assert_eq!(file["packets_used"], n - 3, "{file}");
+    let damage = file["damage"].to_string();
+    for said in ["line 2", "version 99", "line 3", "syn_dir 7", "line 4"] {
+        assert!(damage.contains(said), "{said}: {damage}");
+    }
+}
+
+/// DuckDB, a reader others wrote, reads a Parquet flow file as it is: the
+/// CSV's columns with their types, and the same flows.
+#[test]
+fn duckdb_reads_a_parquet_flow_file() {
+    let python = std::process::Command::new("python3")
+        .args(["-c", "import duckdb"])
+        .output();
+    if !python.is_ok_and(|o| o.status.success()) {
+        assert!(
+            std::env::var("PORTAUDIT_REQUIRE_DUCKDB").as_deref() != Ok("1"),
+            "PORTAUDIT_REQUIRE_DUCKDB=1 and python3 cannot import duckdb"
+        );
+        return crate::skip("DuckDB's Python module is not installed (pip install duckdb)");
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let capture = root().join("fixtures/binalyze-air/violations.pcap");
+    let parquet = tmp.path().join("flows.parquet");
+    flow_file(&capture, &parquet);
+    let csv = tmp.path().join("flows.csv");
+    let o = run(&["flows", "-q", &path_str(&capture), "-o", &path_str(&csv)]);
+    assert_eq!(code(&o), 0);
+    let ours = std::fs::read_to_string(&csv).unwrap().replace("\r\n", "\n");
+    let header = ours.lines().next().unwrap();
+    let query = format!(
+        "import duckdb\n\
+         rows = duckdb.sql(\"SELECT {header} FROM '{}'\")\n\
+         print(','.join(rows.columns))\n\
+         for r in rows.fetchall():\n    print(','.join('' if v is None else str(v) for v in r))\n\
+         print(duckdb.sql(\"SELECT typeof(responder_port), typeof(rec_first_ns) FROM '{}' LIMIT 1\").fetchall()[0])",
+        path_str(&parquet),
+        path_str(&parquet)
+    );
+    let o = std::process::Command::new("python3")
+        .args(["-c", &query])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8(o.stdout).unwrap();
+    let (table, types) = out.trim_end().rsplit_once('\n').unwrap();
+    assert_eq!(table, ours.trim_end(), "DuckDB's rows are the CSV's");
+    assert_eq!(types, "('UBIGINT', 'DECIMAL(38,0)')");
+}
