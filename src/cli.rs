@@ -340,17 +340,8 @@ pub struct WatchArgs {
     /// The interface to capture on (see `ip link`; lo for loopback).
     #[arg(long, short, value_name = "IFACE")]
     pub interface: String,
-    /// The deployment: which hosts hold which roles, features, site rules.
-    #[arg(long, short, value_name = "FILE")]
-    pub deployment: PathBuf,
-    /// How often the reports are rewritten and the summary printed
-    /// (500ms, 30s, 10m, 1h30m; a bare number is seconds).
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
-    pub interval: Duration,
-    /// Stop after this long and write the final report (default: until
-    /// Ctrl-C or SIGTERM).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub duration: Option<Duration>,
+    #[command(flatten)]
+    pub live: LiveArgs,
     /// Capture only packets that match this tcpdump filter expression; it
     /// runs in the kernel, so what it rejects is never copied or counted.
     #[arg(long, value_name = "EXPRESSION")]
@@ -361,12 +352,9 @@ pub struct WatchArgs {
     pub run: RunArgs,
 }
 
+/// What `watch` and `collect` share: the deployment and the clock.
 #[derive(Args, Debug)]
-pub struct CollectArgs {
-    /// The address and UDP port exporters send to (0.0.0.0:4739 is
-    /// IPFIX's port, 0.0.0.0:2055 NetFlow's custom; [::]:4739 for IPv6).
-    #[arg(long, short, value_name = "ADDR:PORT")]
-    pub listen: std::net::SocketAddr,
+pub struct LiveArgs {
     /// The deployment: which hosts hold which roles, features, site rules.
     #[arg(long, short, value_name = "FILE")]
     pub deployment: PathBuf,
@@ -378,6 +366,16 @@ pub struct CollectArgs {
     /// Ctrl-C or SIGTERM).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub duration: Option<Duration>,
+}
+
+#[derive(Args, Debug)]
+pub struct CollectArgs {
+    /// The address and UDP port exporters send to (0.0.0.0:4739 is
+    /// IPFIX's port, 0.0.0.0:2055 NetFlow's custom; [::]:4739 for IPv6).
+    #[arg(long, short, value_name = "ADDR:PORT")]
+    pub listen: std::net::SocketAddr,
+    #[command(flatten)]
+    pub live: LiveArgs,
     #[command(flatten)]
     pub reports: ReportArgs,
     #[command(flatten)]

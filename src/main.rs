@@ -52,25 +52,25 @@ fn main() {
             })
         }),
         Command::Watch(w) => {
-            live_setup(w.deployment, &w.reports, &w.run).and_then(|(setup, run)| {
+            live_setup(w.live.deployment, &w.reports, &w.run).and_then(|(setup, run)| {
                 app::run_watch(&WatchConfig {
                     setup,
                     run,
                     interface: w.interface,
                     filter: w.filter,
-                    interval: w.interval,
-                    duration: w.duration,
+                    interval: w.live.interval,
+                    duration: w.live.duration,
                 })
             })
         }
         Command::Collect(c) => {
-            live_setup(c.deployment, &c.reports, &c.run).and_then(|(setup, run)| {
+            live_setup(c.live.deployment, &c.reports, &c.run).and_then(|(setup, run)| {
                 app::run_collect(&CollectConfig {
                     setup,
                     run,
                     listen: c.listen,
-                    interval: c.interval,
-                    duration: c.duration,
+                    interval: c.live.interval,
+                    duration: c.live.duration,
                 })
             })
         }

@@ -19,7 +19,7 @@ use super::RecordFault;
 use super::{addr, iso_time, json_line, proto_number, Line, LineError, LineReader, Record};
 use crate::capture::Timestamp;
 use crate::decode::{PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN};
-use crate::flow::{Endpoint, RecordCounts};
+use crate::flow::RecordCounts;
 
 /// Reads EVE lines; events other than flows are counted, not used.
 #[derive(Debug, Default)]
@@ -185,20 +185,12 @@ impl LineReader for EveReader {
                 counts.syns[0] = u32::from(f & (TCP_SYN | TCP_ACK) == TCP_SYN);
             }
         }
-        Ok(Line::Record(Record {
+        Ok(Line::Record(Record::between(
             proto,
-            carrier: None,
-            inside: false,
-            first: Endpoint {
-                addr: src,
-                port: src_port,
-            },
-            second: Endpoint {
-                addr: dst,
-                port: dst_port,
-            },
+            (src, src_port),
+            (dst, dst_port),
             counts,
-        }))
+        )))
     }
 }
 

@@ -28,7 +28,7 @@ use netflow_parser::{DataNumber, FieldValue, NetflowPacket, NetflowParser, Parse
 use super::{LineError, Record, RecordFault, Sink};
 use crate::capture::{RecordFormat, Timestamp};
 use crate::decode::{PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN};
-use crate::flow::{Endpoint, Flows, InitiatorBasis, RecordCounts};
+use crate::flow::{Flows, InitiatorBasis, RecordCounts};
 use crate::ingest::{FileStats, IngestOptions};
 
 /// The largest message: IPFIX's length is 16 bits, and a v9 packet is one
@@ -414,25 +414,31 @@ fn boot_ms(unix_secs: u32, unix_nsecs: u32, uptime: u32) -> i128 {
     i128::from(unix_secs) * 1000 + i128::from(unix_nsecs / 1_000_000) - i128::from(uptime)
 }
 
+/// A v5 or v7 record's fields (their types differ, their names do not).
+macro_rules! fixed {
+    ($f:expr) => {
+        Fixed {
+            src: $f.src_addr.into(),
+            dst: $f.dst_addr.into(),
+            src_port: $f.src_port,
+            dst_port: $f.dst_port,
+            proto: $f.protocol_number,
+            packets: $f.d_pkts,
+            octets: $f.d_octets,
+            first: $f.first,
+            last: $f.last,
+            flags: $f.tcp_flags,
+        }
+    };
+}
+
 fn v5_records(v: &v5::V5, offset: u64, number: u64, sink: &mut Sink) {
     let h = &v.header;
     // The top two bits are the sampling mode, the rest the interval.
     sink.sampled(u32::from(h.sampling_interval & 0x3FFF));
     let boot = boot_ms(h.unix_secs, h.unix_nsecs, h.sys_up_time);
     for f in &v.flowsets {
-        let fixed = Fixed {
-            src: f.src_addr.into(),
-            dst: f.dst_addr.into(),
-            src_port: f.src_port,
-            dst_port: f.dst_port,
-            proto: f.protocol_number,
-            packets: f.d_pkts,
-            octets: f.d_octets,
-            first: f.first,
-            last: f.last,
-            flags: f.tcp_flags,
-        };
-        emit(fixed_fields(&fixed), Some(boot), offset, number, sink);
+        emit(fixed_fields(&fixed!(f)), Some(boot), offset, number, sink);
     }
 }
 
@@ -440,19 +446,7 @@ fn v7_records(v: &v7::V7, offset: u64, number: u64, sink: &mut Sink) {
     let h = &v.header;
     let boot = boot_ms(h.unix_secs, h.unix_nsecs, h.sys_up_time);
     for f in &v.flowsets {
-        let fixed = Fixed {
-            src: f.src_addr.into(),
-            dst: f.dst_addr.into(),
-            src_port: f.src_port,
-            dst_port: f.dst_port,
-            proto: f.protocol_number,
-            packets: f.d_pkts,
-            octets: f.d_octets,
-            first: f.first,
-            last: f.last,
-            flags: f.tcp_flags,
-        };
-        emit(fixed_fields(&fixed), Some(boot), offset, number, sink);
+        emit(fixed_fields(&fixed!(f)), Some(boot), offset, number, sink);
     }
 }
 
@@ -812,20 +806,12 @@ impl Fields {
                 }
             }
         }
-        Ok(Record {
+        Ok(Record::between(
             proto,
-            first: Endpoint {
-                addr: src,
-                port: src_port,
-            },
-            second: Endpoint {
-                addr: dst,
-                port: dst_port,
-            },
+            (src, src_port),
+            (dst, dst_port),
             counts,
-            carrier: None,
-            inside: false,
-        })
+        ))
     }
 }
 

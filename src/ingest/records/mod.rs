@@ -141,6 +141,31 @@ pub struct Record {
     pub inside: bool,
 }
 
+impl Record {
+    /// A connection from `first` to `second`, outside any tunnel.
+    pub(crate) fn between(
+        proto: u8,
+        first: (IpAddr, u16),
+        second: (IpAddr, u16),
+        counts: RecordCounts,
+    ) -> Record {
+        Record {
+            proto,
+            first: Endpoint {
+                addr: first.0,
+                port: first.1,
+            },
+            second: Endpoint {
+                addr: second.0,
+                port: second.1,
+            },
+            counts,
+            carrier: None,
+            inside: false,
+        }
+    }
+}
+
 /// What a line of a record input is.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Line {
