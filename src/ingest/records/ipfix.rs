@@ -310,37 +310,45 @@ struct Sequenced {
     version: u16,
     domain: u32,
     sequence: u32,
-    /// Flows (v5, v7), export packets (v9: 1) or data records (IPFIX).
-    count: u32,
+    /// Flows (v5, v7), export packets (v9: 1) or data records (IPFIX);
+    /// `None` when it cannot be told (an IPFIX data set without its
+    /// template: how many records it holds is in the template).
+    count: Option<u32>,
 }
 
 impl Sequenced {
-    /// Reads the header of `data`; `None` when it is too short, or when
-    /// the count is not known (an IPFIX data set without its template).
+    /// Reads the header of `data`; `None` when it is too short or of no
+    /// version this reads.
     fn of(data: &[u8], parsed: &ParseResult) -> Option<Sequenced> {
         let u16_at = |at: usize| Some(u16::from_be_bytes(data.get(at..at + 2)?.try_into().ok()?));
         let u32_at = |at: usize| Some(u32::from_be_bytes(data.get(at..at + 4)?.try_into().ok()?));
         let version = u16_at(0)?;
         let (sequence, domain, count) = match version {
-            5 | 7 => (u32_at(16)?, u32::from(u16_at(20)?), u32::from(u16_at(2)?)),
-            9 => (u32_at(12)?, u32_at(16)?, 1),
+            5 | 7 => (
+                u32_at(16)?,
+                u32::from(u16_at(20)?),
+                Some(u32::from(u16_at(2)?)),
+            ),
+            9 => (u32_at(12)?, u32_at(16)?, Some(1)),
             10 => {
-                let mut records = 0usize;
+                let mut records = Some(0usize);
                 for packet in &parsed.packets {
                     let NetflowPacket::IPFix(v) = packet else {
                         continue;
                     };
                     for set in &v.flowsets {
-                        records += match &set.body {
-                            IpfixBody::Data(d) => d.fields.len(),
-                            IpfixBody::V9Data(d) => d.fields.len(),
-                            IpfixBody::OptionsData(d) => d.fields.len(),
-                            IpfixBody::NoTemplate(_) => return None,
-                            _ => 0,
+                        let n = match &set.body {
+                            IpfixBody::Data(d) => Some(d.fields.len()),
+                            IpfixBody::V9Data(d) => Some(d.fields.len()),
+                            IpfixBody::OptionsData(d) => Some(d.fields.len()),
+                            IpfixBody::NoTemplate(_) => None,
+                            _ => Some(0),
                         };
+                        records = records.zip(n).map(|(a, b)| a + b);
                     }
                 }
-                (u32_at(8)?, u32_at(12)?, u32::try_from(records).ok()?)
+                let count = records.and_then(|n| u32::try_from(n).ok());
+                (u32_at(8)?, u32_at(12)?, count)
             }
             _ => return None,
         };
@@ -368,7 +376,14 @@ const SEQUENCE_WINDOW: u32 = 1 << 20;
 impl Sequences {
     fn heard(&mut self, from: SocketAddr, h: Sequenced, sink: &mut Sink) {
         let key = (from, h.version, h.domain);
-        let after = h.sequence.wrapping_add(h.count);
+        let Some(count) = h.count else {
+            // Where the stream goes on is unknown: its next message
+            // starts the count again (the records of this one are
+            // counted as record-no-template, not as lost).
+            self.next.remove(&key);
+            return;
+        };
+        let after = h.sequence.wrapping_add(count);
         let Some(next) = self.next.get_mut(&key) else {
             // Bounded as the exporters' templates are: past the limit a
             // new stream's gaps are not counted.
@@ -388,7 +403,7 @@ impl Sequences {
         } else if behind <= SEQUENCE_WINDOW {
             // Late (reordered on the way): it was counted lost when the
             // gap showed, and has come after all.
-            sink.found_late(unit, u64::from(h.count));
+            sink.found_late(unit, u64::from(count));
         } else {
             *next = after;
         }
@@ -1000,11 +1015,19 @@ mod tests {
         let (_, stats) = c.snapshot();
         assert_eq!(stats.export_lost, [1, 0], "record 1 came late");
         assert!(stats.incomplete_note().unwrap().contains("1 records"));
+        // A data set without its template holds an unknown number of
+        // records: counted as record-no-template, and the count starts
+        // again after it.
+        let b: SocketAddr = "192.0.2.2:4739".parse().unwrap();
+        c.datagram(b, &numbered(ipfix(&[(2, template(256, &BIFLOW))]), 0));
+        c.datagram(b, &numbered(ipfix(&[(257, biflow_record(1))]), 0));
+        c.datagram(b, &numbered(ipfix(&[(256, biflow_record(1))]), 1));
+        assert_eq!(c.snapshot().1.export_lost, [1, 0], "b lost nothing");
         // An exporter that restarted begins again: no loss.
         c.datagram(a, &data(2_000_000_000));
         c.datagram(a, &data(2_000_000_001));
         assert_eq!(c.snapshot().1.export_lost, [1, 0]);
-        assert_eq!(c.snapshot().1.packets_decoded, 5);
+        assert_eq!(c.snapshot().1.packets_decoded, 6);
     }
 
     #[test]
