@@ -654,15 +654,16 @@ pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
     });
     // NDJSON and Parquet are flow files: each row carries its flow whole,
     // for `audit` to read back.
-    let stored: Vec<&(PackedKey, FlowStats)> = table.runs().flatten().collect();
+    let stored = || -> Vec<&(PackedKey, FlowStats)> { table.runs().flatten().collect() };
     let mut failed = Vec::new();
     let written = pool.install(|| {
         let mut sink = sink_for(&cfg.output)?;
         match cfg.format {
-            None => report::write_flows_parquet(&mut sink, &flows, &stored)?,
+            None => report::write_flows_parquet(&mut sink, &flows, &stored())?,
             Some(format) => {
-                let keep = (format == Format::Ndjson).then_some(&stored[..]);
-                report::write_flows(&mut sink, &flows, FlowColumns::Flows, format, keep)?
+                let stored = (format == Format::Ndjson).then(stored);
+                let stored = stored.as_deref();
+                report::write_flows(&mut sink, &flows, FlowColumns::Flows, format, stored)?
             }
         }
         sink.done()

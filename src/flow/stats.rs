@@ -369,7 +369,6 @@ impl FlowStats {
         self.last_ts.get()
     }
 
-    /// Appends the summary of the packets that follow (`right`).
     /// What a stored flow keeps of the private parts (src/flow/stored.rs).
     pub(super) fn parts(&self) -> super::stored::Parts {
         let c = &self.conns;
@@ -414,6 +413,7 @@ impl FlowStats {
         }
     }
 
+    /// Appends the summary of the packets that follow (`right`).
     pub fn merge(&mut self, right: &FlowStats) {
         for d in 0..2 {
             self.packets[d] += right.packets[d];

@@ -77,6 +77,13 @@ impl Overflow {
         self.flows.union(&o.flows);
         self.fragments_forgotten += o.fragments_forgotten;
     }
+
+    /// Counts a flow the limits kept out, with what it brought.
+    fn keep_out(&mut self, key: &PackedKey, packets: u64, bytes: u64) {
+        self.packets += packets;
+        self.bytes += bytes;
+        self.flows.insert(&key.unpack());
+    }
 }
 
 /// Identity of an IP datagram that was fragmented.
@@ -230,9 +237,7 @@ impl Stretch {
                         count_packet(self.flows.stats_mut(at), dir, p, ts, tunnels);
                     }
                     Spot::Vacant { .. } => {
-                        self.overflow.packets += 1;
-                        self.overflow.bytes += u64::from(p.wire_len);
-                        self.overflow.flows.insert(&key.unpack());
+                        self.overflow.keep_out(&key, 1, u64::from(p.wire_len));
                     }
                 }
                 if let Some(frag) = p.fragment {
@@ -300,9 +305,9 @@ impl Stretch {
                 self.flows.insert_at(spot, key, s);
             }
             Spot::Vacant { .. } => {
-                self.overflow.packets += r.counts.packets[0] + r.counts.packets[1];
-                self.overflow.bytes += r.counts.bytes[0] + r.counts.bytes[1];
-                self.overflow.flows.insert(&key.unpack());
+                let (packets, bytes) = (r.counts.packets, r.counts.bytes);
+                self.overflow
+                    .keep_out(&key, packets[0] + packets[1], bytes[0] + bytes[1]);
                 return false;
             }
         }
@@ -322,9 +327,11 @@ impl Stretch {
                     self.flows.insert_at(spot, *key, s.clone());
                 }
                 Spot::Vacant { .. } => {
-                    self.overflow.packets += s.packets[0] + s.packets[1];
-                    self.overflow.bytes += s.bytes[0] + s.bytes[1];
-                    self.overflow.flows.insert(&key.unpack());
+                    self.overflow.keep_out(
+                        key,
+                        s.packets[0] + s.packets[1],
+                        s.bytes[0] + s.bytes[1],
+                    );
                     kept_out += 1;
                 }
             }
@@ -662,9 +669,9 @@ impl FlowTable {
                         self.flows.insert_at(spot, *key, r.clone());
                     }
                     Spot::Vacant { .. } => {
-                        self.overflow.packets += r.packets[0] + r.packets[1];
-                        self.overflow.bytes += r.bytes[0] + r.bytes[1];
-                        self.overflow.flows.insert(&key.unpack());
+                        let (packets, bytes) =
+                            (r.packets[0] + r.packets[1], r.bytes[0] + r.bytes[1]);
+                        self.overflow.keep_out(key, packets, bytes);
                     }
                 }
             }

@@ -474,9 +474,14 @@ pub fn write_flows<W: Write>(
     stored: Option<&[&(PackedKey, FlowStats)]>,
 ) -> io::Result<()> {
     let (names, tunnels) = flow_columns(flows, columns, stored.is_some());
+    let Some(stored) = stored else {
+        return write_records(out, format, &names, flows, |v| {
+            flow_cells(v, columns, tunnels, None)
+        });
+    };
     let rows: Vec<usize> = (0..flows.len()).collect();
     write_records(out, format, &names, &rows, |&i| {
-        flow_cells(&flows[i], columns, tunnels, stored.map(|s| s[i]))
+        flow_cells(&flows[i], columns, tunnels, Some(stored[i]))
     })
 }
 

@@ -287,15 +287,8 @@ impl Sink {
             }
             _ => {}
         }
-        let stats = &mut self.stats;
-        stats.packets_read += 1;
-        stats.packets_decoded += 1;
-        stats.bytes_read += r.counts.bytes[0] + r.counts.bytes[1];
-        stats.first_ts = Timestamp::earliest(stats.first_ts, r.counts.first);
-        stats.last_ts = Timestamp::latest(stats.last_ts, r.counts.last);
-        if r.counts.first.is_none() {
-            stats.untimed_packets += 1;
-        }
+        let bytes = r.counts.bytes[0] + r.counts.bytes[1];
+        self.used(bytes, r.counts.first, r.counts.last);
         let (key, first) = PackedKey::of_endpoints(r.proto, r.first, r.second);
         self.pending.push(KeyedRecord {
             key,
@@ -310,18 +303,24 @@ impl Sink {
 
     /// A flow read whole from a flow file: into the table.
     pub(crate) fn flow(&mut self, key: PackedKey, s: FlowStats) {
-        let stats = &mut self.stats;
-        stats.packets_read += 1;
-        stats.packets_decoded += 1;
-        stats.bytes_read += s.bytes[0] + s.bytes[1];
-        stats.first_ts = Timestamp::earliest(stats.first_ts, s.first_ts());
-        stats.last_ts = Timestamp::latest(stats.last_ts, s.last_ts());
-        if s.first_ts().is_none() {
-            stats.untimed_packets += 1;
-        }
+        self.used(s.bytes[0] + s.bytes[1], s.first_ts(), s.last_ts());
         self.pending_flows.push((key, s));
         if self.pending_flows.len() == PENDING {
             self.flush();
+        }
+    }
+
+    /// Counts a record or flow going into the table: `bytes` both ways,
+    /// first and last seen.
+    fn used(&mut self, bytes: u64, first: Option<Timestamp>, last: Option<Timestamp>) {
+        let stats = &mut self.stats;
+        stats.packets_read += 1;
+        stats.packets_decoded += 1;
+        stats.bytes_read += bytes;
+        stats.first_ts = Timestamp::earliest(stats.first_ts, first);
+        stats.last_ts = Timestamp::latest(stats.last_ts, last);
+        if first.is_none() {
+            stats.untimed_packets += 1;
         }
     }
 
