@@ -659,10 +659,10 @@ pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
     let written = pool.install(|| {
         let mut sink = sink_for(&cfg.output)?;
         match cfg.format {
-            None => report::write_flows_parquet(&mut sink, &flows, &stored())?,
+            None => report::write_flows_parquet(&mut sink, &flows, &stored(), table.inputs())?,
             Some(format) => {
                 let stored = (format == Format::Ndjson).then(stored);
-                let stored = stored.as_deref();
+                let stored = stored.as_deref().map(|s| (s, table.inputs()));
                 report::write_flows(&mut sink, &flows, FlowColumns::Flows, format, stored)?
             }
         }

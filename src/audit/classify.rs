@@ -353,7 +353,7 @@ impl<'d> Auditor<'d> {
             .map(|rows| {
                 rows.into_iter()
                     .filter(|(k, _)| cutoff.as_ref().is_none_or(|c| k <= c))
-                    .map(|(k, row)| self.flow_finding(k, row, &roles_cache))
+                    .map(|(k, row)| self.flow_finding(k, row, &roles_cache, flows.inputs()))
                     .collect()
             })
             .collect();
@@ -386,7 +386,13 @@ impl<'d> Auditor<'d> {
             caveats.push_str("; ");
             caveats.push_str(why);
         }
-        findings.extend(self.missing_expected(&coverage, &seen_hosts, &caveats, &mut roles_cache));
+        findings.extend(self.missing_expected(
+            &coverage,
+            &seen_hosts,
+            &caveats,
+            &mut roles_cache,
+            flows.inputs(),
+        ));
         findings.extend(self.limit_findings(kept_out, limits));
         findings.extend(self.dropped_findings(&dropped));
         self.apply_waivers(&mut findings, self.today);

@@ -151,6 +151,8 @@ pub(super) struct Attempts {
     pub(super) bytes: u64,
     pub(super) first: Option<Timestamp>,
     pub(super) last: Option<Timestamp>,
+    /// Where the first attempt was first seen.
+    pub(super) source: Option<super::rows::SourceKey>,
 }
 
 impl Attempts {
@@ -165,6 +167,7 @@ impl Attempts {
         self.bytes += f.total_bytes();
         self.first = Timestamp::earliest(self.first, f.first_ts);
         self.last = Timestamp::latest(self.last, f.last_ts);
+        self.source = super::rows::earlier(self.source, super::rows::source_key(f));
     }
 
     pub(super) fn merge(&mut self, later: &Attempts) {
@@ -175,6 +178,7 @@ impl Attempts {
         self.bytes += later.bytes;
         self.first = Timestamp::earliest(self.first, later.first);
         self.last = Timestamp::latest(self.last, later.last);
+        self.source = super::rows::earlier(self.source, later.source);
     }
 
     pub(super) fn describe(&self) -> String {

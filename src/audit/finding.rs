@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::net::IpAddr;
 
 use crate::capture::Timestamp;
-use crate::flow::{CommunityId, FlowState, InitiatorBasis};
+use crate::flow::{CommunityId, FlowState, InitiatorBasis, Place};
 use crate::rules::{FindingKind, PortSet, Proto, Severity};
 
 /// One row of the findings report: one (kind, source, destination,
@@ -42,6 +42,9 @@ pub struct Finding {
     pub community_ids: Vec<CommunityId>,
     /// Flows of the row whose Community IDs are not listed.
     pub more_flows: u64,
+    /// Where the row's first flow was first seen: the input and the
+    /// place in it (docs/audit.md#finding-rows).
+    pub source: Option<Place>,
     /// What the finding means here, in a sentence.
     pub detail: String,
     /// Against `--baseline`: whether an earlier run had it (`None`

@@ -4,23 +4,36 @@
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
-use crate::flow::{Limits, Overflow};
+use crate::flow::{Inputs, Limits, Origin, Overflow};
 use crate::rules::{Expect, FindingKind, HostRef, Requirement, Scope};
 
 use super::classify::{role_names, side_name, ActiveRule, Auditor, RolesCache};
 use super::coverage::{Attempts, Cov};
 use super::finding::{Finding, FindingPorts, FindingProto, FindingState};
-use super::rows::{Row, RowKey, MAX_IDS};
+use super::rows::{Row, RowKey, SourceKey, MAX_IDS};
 
 /// Missing-expected rows a rule gets one per source, at most; the sources
 /// after these share one row that counts them (memory stays bounded,
 /// whatever a role binds).
 pub const MAX_SOURCE_ROWS: usize = 1000;
 
+/// Where the flow of `key` was first seen, named.
+fn place(inputs: &Inputs, key: SourceKey) -> Option<crate::flow::Place> {
+    let (_, _, input, at) = key;
+    inputs.place(Origin::of(input, at))
+}
+
 impl Auditor<'_> {
     /// The finding of a row of flows; `cache` has the roles of every
     /// address of the flows.
-    pub(super) fn flow_finding(&self, k: RowKey, row: Row, cache: &RolesCache) -> Finding {
+    /// `inputs`: those the flows' origins name.
+    pub(super) fn flow_finding(
+        &self,
+        k: RowKey,
+        row: Row,
+        cache: &RolesCache,
+        inputs: &Inputs,
+    ) -> Finding {
         let (ri, rr) = (&cache[&k.src], &cache[&k.dst]);
         let base = self.deployment.severity_of(k.kind);
         let all_inferred = row.bases.iter().all(|b| !b.is_evidence());
@@ -103,6 +116,7 @@ impl Auditor<'_> {
             last_seen: row.last,
             community_ids: row.community_ids.0,
             more_flows,
+            source: row.source.and_then(|k| place(inputs, k)),
             detail,
             baseline: None,
             waived: None,
@@ -117,6 +131,7 @@ impl Auditor<'_> {
         seen: &BTreeSet<IpAddr>,
         caveat: &str,
         cache: &mut RolesCache,
+        inputs: &Inputs,
     ) -> Vec<Finding> {
         let mut out = Vec::new();
         let severity = self.deployment.severity_of(FindingKind::MissingExpected);
@@ -164,6 +179,7 @@ impl Auditor<'_> {
                     last_seen: attempts.last,
                     community_ids: Vec::new(),
                     more_flows: 0,
+                    source: attempts.source.and_then(|k| place(inputs, k)),
                     baseline: None,
                     waived: None,
                     detail: format!(
@@ -236,6 +252,7 @@ impl Auditor<'_> {
             last_seen: None,
             community_ids: Vec::new(),
             more_flows: 0,
+            source: None,
             detail,
             baseline: None,
             waived: None,
@@ -264,6 +281,7 @@ impl Auditor<'_> {
             last_seen: None,
             community_ids: Vec::new(),
             more_flows: 0,
+            source: None,
             detail,
             baseline: None,
             waived: None,

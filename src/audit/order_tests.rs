@@ -576,6 +576,7 @@ fn packets(c: &Case) -> Vec<PacketSummary> {
         fragment: None,
         wire_len: 60,
         encap: crate::decode::Encap::None,
+        at: 0,
     };
     let ports = |from: SocketAddr, to: SocketAddr| Transport::Ports {
         src: from.port(),

@@ -119,6 +119,27 @@ pub(super) struct Row {
     pub(super) states: BTreeSet<FlowState>,
     /// The smallest [`MAX_IDS`] Community IDs of the row's flows.
     pub(super) community_ids: SmallestIds,
+    /// Where the row's first flow was first seen: the earliest flow
+    /// with an origin (untimed ones last), ties to the earliest input
+    /// and position.
+    pub(super) source: Option<SourceKey>,
+}
+
+/// What orders the origins of a row's flows: (untimed, first seen,
+/// input, position).
+pub(super) type SourceKey = (bool, Option<Timestamp>, u32, u64);
+
+pub(super) fn source_key(f: &Flow) -> Option<SourceKey> {
+    let input = f.origin.input()?;
+    Some((f.first_ts.is_none(), f.first_ts, input, f.origin.at()))
+}
+
+/// The earlier of two origins.
+pub(super) fn earlier(a: Option<SourceKey>, b: Option<SourceKey>) -> Option<SourceKey> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 impl Row {
@@ -134,6 +155,7 @@ impl Row {
         self.bases.insert(f.basis);
         self.states.insert(f.state);
         self.community_ids.insert(f.community_id());
+        self.source = earlier(self.source, source_key(f));
     }
 
     /// Appends the row of the flows that follow.
@@ -151,6 +173,7 @@ impl Row {
         for id in later.community_ids.0 {
             self.community_ids.insert(id);
         }
+        self.source = earlier(self.source, later.source);
     }
 }
 

@@ -142,6 +142,7 @@ impl Auditor<'_> {
                 last_seen: None,
                 community_ids: Vec::new(),
                 more_flows: 0,
+                source: None,
                 detail,
                 baseline: None,
                 waived: None,

@@ -144,6 +144,10 @@ pub struct PacketSummary {
     /// packet inside a tunnel, the length of the frame that carried it.
     pub wire_len: u32,
     pub encap: Encap,
+    /// Where the packet's record is in its input: its byte offset in a
+    /// file, its number in a live capture. Set by the reader (decoding
+    /// leaves 0); a flow's first packet gives the flow its origin.
+    pub at: u64,
 }
 
 /// Where a packet stands among tunnels.
@@ -456,6 +460,7 @@ fn transport(ip: IpPacket<'_>, wire_len: u32) -> Result<PacketSummary, SkipReaso
         fragment,
         wire_len,
         encap: Encap::None,
+        at: 0,
     };
     if matches!(fragment, Some(Fragment { first: false, .. })) {
         summary.transport = Transport::LaterFragment;

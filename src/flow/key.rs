@@ -321,6 +321,7 @@ mod tests {
             fragment: None,
             wire_len: 60,
             encap: crate::decode::Encap::None,
+            at: 0,
         }
     }
 

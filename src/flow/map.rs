@@ -214,6 +214,11 @@ impl FlowMap {
         &self.entries
     }
 
+    /// Every flow's stats, to change what does not move it (its origin).
+    pub(crate) fn stats_iter_mut(&mut self) -> impl Iterator<Item = &mut FlowStats> {
+        self.entries.iter_mut().map(|(_, s)| s)
+    }
+
     /// The entries in first-seen order.
     pub(crate) fn into_entries(self) -> Vec<(PackedKey, FlowStats)> {
         self.entries
@@ -240,6 +245,7 @@ mod tests {
             fragment: None,
             wire_len: 60,
             encap: crate::decode::Encap::None,
+            at: 0,
         };
         PackedKey::of_packet(&p).unwrap().0
     }

@@ -5,6 +5,7 @@
 mod community_id;
 mod key;
 mod map;
+mod origin;
 mod resolve;
 mod stats;
 mod stored;
@@ -13,9 +14,10 @@ mod table;
 
 pub use community_id::{community_id, CommunityId};
 pub use key::{icmp_ports, Dir, Endpoint, FlowKey, PackedKey};
+pub use origin::{Input, Inputs, Origin, Place, Unit};
 pub use resolve::{resolve, Flow, FlowState, InitiatorBasis};
 pub use stats::{FlowStats, RecordCounts};
-pub use stored::{StoredFlow, StoredTunnel, STORED_VERSION};
+pub use stored::{StoredFlow, StoredSource, StoredTunnel, STORED_VERSION};
 pub use summary::{FlowSummary, ONE_WAY_CAVEAT};
 pub use table::{
     DistinctCount, FlowTable, Flows, KeyedRecord, Limits, Overflow, PacketTable, SegmentTable,

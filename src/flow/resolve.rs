@@ -143,6 +143,8 @@ pub struct Flow {
     /// The flow is the outer flow of tunnels of this kind: it carries
     /// other flows rather than being a service (`--tunnels both`).
     pub carrier: Option<TunnelKind>,
+    /// Where the flow was first seen.
+    pub origin: super::Origin,
 }
 
 impl Flow {
@@ -223,6 +225,7 @@ pub fn resolve(key: &FlowKey, s: &FlowStats, is_server_port: &dyn Fn(u8, u16) ->
         last_ts: s.last_ts(),
         tunnel: s.tunnel().map(|&t| Box::new(t)),
         carrier: s.carrier,
+        origin: s.origin(),
     }
 }
 

@@ -7,6 +7,7 @@ use crate::capture::Timestamp;
 use crate::decode::{Encap, Tunnel, TunnelKind, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN};
 
 use super::key::Dir;
+use super::origin::Origin;
 use super::resolve::InitiatorBasis;
 
 /// Connection counting as a mergeable summary. The sequential machine is:
@@ -138,6 +139,8 @@ pub struct FlowStats {
     /// The flow is the outer flow of tunnels of this kind
     /// (`--tunnels both`).
     pub carrier: Option<TunnelKind>,
+    /// Where the flow was first seen.
+    origin: Origin,
 }
 
 /// The part of [`FlowStats`] that only tunnelled flows and flows read
@@ -206,6 +209,25 @@ impl Default for RecordCounts {
 }
 
 impl FlowStats {
+    /// No packet yet, first seen at `origin`.
+    #[inline]
+    pub fn starting(origin: Origin) -> FlowStats {
+        FlowStats {
+            origin,
+            ..FlowStats::default()
+        }
+    }
+
+    /// Where the flow was first seen (none: a flow built by hand).
+    #[inline]
+    pub fn origin(&self) -> Origin {
+        self.origin
+    }
+
+    pub fn set_origin(&mut self, origin: Origin) {
+        self.origin = origin;
+    }
+
     /// Adds one packet (capture order matters; see the module comment).
     #[inline]
     pub fn add(&mut self, dir: Dir, wire_len: u32, ts: Option<Timestamp>, tcp: Option<(u8, u32)>) {
@@ -438,6 +460,9 @@ impl FlowStats {
             self.order_opening();
         }
         self.carrier = self.carrier.or(right.carrier);
+        if self.origin.is_none() {
+            self.origin = right.origin;
+        }
     }
 }
 

@@ -9,13 +9,15 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use super::key::{Dir, Endpoint, FlowKey, PackedKey};
+use super::origin::{Input, Inputs, Place, Unit};
 use super::resolve::InitiatorBasis;
 use super::stats::FlowStats;
 use crate::capture::Timestamp;
 use crate::decode::{Tunnel, TunnelKind};
 
-/// The version of [`StoredFlow`]'s layout; a file of another is refused.
-pub const STORED_VERSION: u32 = 1;
+/// The version of [`StoredFlow`]'s layout written; a file of a version
+/// after it is refused. Version 1 had no `source`.
+pub const STORED_VERSION: u32 = 2;
 
 /// One flow's state, as JSON (the `state` of a flow file's row).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,6 +69,19 @@ pub struct StoredFlow {
     /// The tunnel kind this flow carries (`--tunnels both`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub carrier: Option<String>,
+    /// Where the flow was first seen: the input as it was named, how its
+    /// positions count, and the position.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<StoredSource>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoredSource {
+    pub input: String,
+    /// `byte`, `line` or `packet`.
+    pub unit: String,
+    pub at: u64,
 }
 
 fn is_unset(t: &[Option<i128>; 2]) -> bool {
@@ -95,8 +110,9 @@ pub(super) struct Parts {
 }
 
 impl StoredFlow {
-    /// The stored form of flow `key`'s `stats`.
-    pub fn of(key: &PackedKey, s: &FlowStats) -> StoredFlow {
+    /// The stored form of flow `key`'s `stats`, its origin naming one of
+    /// `inputs`.
+    pub fn of(key: &PackedKey, s: &FlowStats, inputs: &Inputs) -> StoredFlow {
         let k = key.unpack();
         let p = s.parts();
         let dir = |d: Option<Dir>| d.map(|d| d.index() as u8);
@@ -132,12 +148,18 @@ impl StoredFlow {
                 .map(|(d, b)| (d.index() as u8, b.label().to_string())),
             opened_ns: p.opened_at.map(|t| t.map(|t| t.0)),
             carrier: s.carrier.map(|k| k.label().to_string()),
+            source: inputs.place(s.origin()).map(|p| StoredSource {
+                input: p.input.name,
+                unit: p.input.unit.label().to_string(),
+                at: p.at,
+            }),
         }
     }
 
-    /// The flow's key and stats; what is wrong, when something is.
-    pub fn to_flow(&self) -> Result<(PackedKey, FlowStats), String> {
-        if self.v != STORED_VERSION {
+    /// The flow's key and stats, and where it was first seen; what is
+    /// wrong, when something is.
+    pub fn to_flow(&self) -> Result<(PackedKey, FlowStats, Option<Place>), String> {
+        if !(1..=STORED_VERSION).contains(&self.v) {
             return Err(format!(
                 "a flow of layout version {} (this portaudit reads {STORED_VERSION})",
                 self.v
@@ -207,7 +229,18 @@ impl StoredFlow {
         s.rsts = self.rsts;
         s.fins = self.fins;
         s.carrier = self.carrier.as_deref().map(tunnel_kind).transpose()?;
-        Ok((packed, s))
+        let place = match &self.source {
+            None => None,
+            Some(src) => Some(Place {
+                input: Input {
+                    name: src.input.clone(),
+                    unit: Unit::parse(&src.unit)
+                        .ok_or_else(|| format!("{:?} is no unit of position", src.unit))?,
+                },
+                at: src.at,
+            }),
+        };
+        Ok((packed, s, place))
     }
 }
 
@@ -222,7 +255,7 @@ fn tunnel_kind(label: &str) -> Result<TunnelKind, String> {
 mod tests {
     use super::*;
     use crate::decode::Encap;
-    use crate::flow::RecordCounts;
+    use crate::flow::{Origin, RecordCounts};
     use proptest::prelude::*;
 
     fn key(v6: bool, ports: (u16, u16), proto: u8) -> PackedKey {
@@ -267,6 +300,7 @@ mod tests {
             tunnel in any::<Option<(u8, Option<u32>)>>(),
             carrier in any::<Option<u8>>(),
             record in any::<Option<(bool, bool, [bool; 2], Option<i64>)>>(),
+            at in any::<Option<u64>>(),
         ) {
             let k = key(v6, ports, proto);
             let mut s = FlowStats::default();
@@ -305,12 +339,21 @@ mod tests {
                 };
                 s.add_record(&r, if forward { Dir::AtoB } else { Dir::BtoA });
             }
-            let stored = StoredFlow::of(&k, &s);
+            let inputs = Inputs::of([Input { name: "a.pcap".into(), unit: Unit::Byte }]);
+            if let Some(at) = at {
+                s.set_origin(Origin::of(0, at));
+            }
+            let stored = StoredFlow::of(&k, &s, &inputs);
             let json = serde_json::to_string(&stored).unwrap();
             let back: StoredFlow = serde_json::from_str(&json).unwrap();
             prop_assert_eq!(&back, &stored);
-            let (k2, s2) = back.to_flow().unwrap();
+            let (k2, mut s2, place) = back.to_flow().unwrap();
             prop_assert_eq!(k2, k);
+            prop_assert_eq!(place.clone(), inputs.place(s.origin()));
+            if let Some(p) = place {
+                let mut read = Inputs::new();
+                s2.set_origin(Origin::of(read.intern(p.input), p.at));
+            }
             prop_assert_eq!(s2, s);
         }
     }

@@ -24,6 +24,7 @@ use crate::decode::{PacketSummary, Transport, Tunnel, TunnelKind, PROTO_TCP};
 
 use super::key::{Dir, FlowKey, PackedKey};
 use super::map::{FlowMap, Spot};
+use super::origin::{Inputs, Origin};
 use super::stats::{FlowStats, RecordCounts};
 
 /// Seeded hashing: keys come from the capture, which an attacker may craft.
@@ -233,7 +234,8 @@ impl Stretch {
                         count_packet(self.flows.stats_mut(at), dir, p, ts, tunnels);
                     }
                     spot if room => {
-                        let at = self.flows.insert_at(spot, key, FlowStats::default());
+                        let s = FlowStats::starting(Origin::here(p.at));
+                        let at = self.flows.insert_at(spot, key, s);
                         count_packet(self.flows.stats_mut(at), dir, p, ts, tunnels);
                     }
                     Spot::Vacant { .. } => {
@@ -302,6 +304,7 @@ impl Stretch {
             spot if room => {
                 let mut s = FlowStats::of_record(&r.counts, r.first);
                 s.carrier = r.carrier;
+                s.set_origin(Origin::here(r.at));
                 self.flows.insert_at(spot, key, s);
             }
             Spot::Vacant { .. } => {
@@ -369,6 +372,9 @@ pub struct KeyedRecord {
     pub counts: RecordCounts,
     /// The record is a tunnel's own connection (`--tunnels both`).
     pub carrier: Option<TunnelKind>,
+    /// Where the record is in its input: its line, or its message's byte
+    /// offset.
+    pub at: u64,
 }
 
 /// A table that takes decoded packets. A walk of records feeds one.
@@ -438,7 +444,7 @@ impl SequentialTable {
 
     /// A copy of the flows so far, while the table goes on.
     pub fn copy_flows(&self) -> Flows {
-        Flows(vec![self.stretch.flows.entries().to_vec()])
+        Flows::of(vec![self.stretch.flows.entries().to_vec()], Inputs::new())
     }
 }
 
@@ -519,6 +525,9 @@ pub struct FlowTable {
     /// Packets of later fragments that no first fragment claimed.
     orphan_packets: u64,
     overflow: Overflow,
+    /// The inputs the flows' origins name (empty: the input read alone,
+    /// index 0).
+    inputs: Inputs,
 }
 
 impl From<Stretch> for FlowTable {
@@ -550,6 +559,31 @@ impl FlowTable {
     /// An empty table, to absorb stretches into.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The inputs the flows' origins name.
+    pub fn inputs(&self) -> &Inputs {
+        &self.inputs
+    }
+
+    /// Names the inputs the flows' origins index.
+    pub fn set_inputs(&mut self, inputs: Inputs) {
+        self.inputs = inputs;
+    }
+
+    /// Takes the list of inputs the flows' origins index; `None` when the
+    /// table names none but the input it was read from (index 0).
+    pub fn take_inputs(&mut self) -> Option<Inputs> {
+        let inputs = std::mem::take(&mut self.inputs);
+        (!inputs.is_empty()).then_some(inputs)
+    }
+
+    /// Renumbers the inputs of the flows' origins by `map` (old index to
+    /// new: [`Inputs::take`]).
+    pub fn renumber_inputs(&mut self, map: &[u32]) {
+        for m in std::iter::once(&mut self.flows).chain(&mut self.later) {
+            super::origin::renumber(m.stats_iter_mut(), map);
+        }
     }
 
     /// Whether the table is full under `limits`: it then tracks no new
@@ -606,6 +640,7 @@ impl FlowTable {
             orphans,
             orphan_packets,
             overflow,
+            inputs: _,
         } = right;
         self.orphan_packets += orphan_packets;
         self.overflow.add(&overflow);
@@ -716,15 +751,16 @@ impl FlowTable {
     /// The flows so far in first-seen order, while the table goes on.
     pub fn copy_flows(&self) -> Flows {
         if self.later.is_empty() && self.claimed.is_empty() {
-            return Flows(vec![self.flows.entries().to_vec()]);
+            return Flows::of(vec![self.flows.entries().to_vec()], self.inputs.clone());
         }
         let mut overflow = Overflow::default();
-        Flows(join(
+        let runs = join(
             self.flows.clone(),
             self.later.clone(),
             self.claimed.clone(),
             &mut overflow,
-        ))
+        );
+        Flows::of(runs, self.inputs.clone())
     }
 
     /// The flows in the order the capture first showed them (one file
@@ -732,7 +768,8 @@ impl FlowTable {
     /// threads. On the current rayon pool.
     pub fn finish(self) -> Flows {
         let mut overflow = Overflow::default();
-        Flows(join(self.flows, self.later, self.claimed, &mut overflow))
+        let runs = join(self.flows, self.later, self.claimed, &mut overflow);
+        Flows::of(runs, self.inputs)
     }
 }
 
@@ -814,38 +851,57 @@ fn join(
 /// runs (one per stretch of capture read apart), so that finishing a table
 /// never copies it.
 #[derive(Debug, Default)]
-pub struct Flows(Vec<Vec<(PackedKey, FlowStats)>>);
+pub struct Flows {
+    runs: Vec<Vec<(PackedKey, FlowStats)>>,
+    /// The inputs the flows' origins name.
+    inputs: Inputs,
+}
 
 impl Flows {
+    fn of(runs: Vec<Vec<(PackedKey, FlowStats)>>, inputs: Inputs) -> Flows {
+        Flows { runs, inputs }
+    }
+
+    /// The inputs the flows' origins name.
+    pub fn inputs(&self) -> &Inputs {
+        &self.inputs
+    }
+
+    /// The same flows, their origins naming `inputs`.
+    pub fn with_inputs(mut self, inputs: Inputs) -> Flows {
+        self.inputs = inputs;
+        self
+    }
+
     pub fn len(&self) -> usize {
-        self.0.iter().map(Vec::len).sum()
+        self.runs.iter().map(Vec::len).sum()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.iter().all(Vec::is_empty)
+        self.runs.iter().all(Vec::is_empty)
     }
 
     /// Each flow's key and counters, in first-seen order.
     pub fn iter(&self) -> impl Iterator<Item = (FlowKey, &FlowStats)> + '_ {
-        self.0.iter().flatten().map(|(k, s)| (k.unpack(), s))
+        self.runs.iter().flatten().map(|(k, s)| (k.unpack(), s))
     }
 
     /// The flows as the table keeps them, run after run.
     pub fn runs(&self) -> impl Iterator<Item = &[(PackedKey, FlowStats)]> + '_ {
-        self.0.iter().map(Vec::as_slice)
+        self.runs.iter().map(Vec::as_slice)
     }
 
     /// The flows as the table keeps them, in order, cut into chunks of at
     /// most `n` (to share among threads).
     pub fn chunks(&self, n: usize) -> Vec<&[(PackedKey, FlowStats)]> {
-        self.0.iter().flat_map(|run| run.chunks(n)).collect()
+        self.runs.iter().flat_map(|run| run.chunks(n)).collect()
     }
 }
 
 /// The same flows in the same order, however they are cut into runs.
 impl PartialEq for Flows {
     fn eq(&self, other: &Flows) -> bool {
-        self.len() == other.len() && self.0.iter().flatten().eq(other.0.iter().flatten())
+        self.len() == other.len() && self.runs.iter().flatten().eq(other.runs.iter().flatten())
     }
 }
 
@@ -970,6 +1026,7 @@ mod tests {
             }),
             wire_len: 100 + u32::from(f),
             encap: crate::decode::Encap::None,
+            at: 0,
         }
     }
 

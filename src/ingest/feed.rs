@@ -159,15 +159,18 @@ impl Feed {
         }
     }
 
-    /// Takes one packet; `true` when the table has gone over its budget
+    /// Takes one packet, found `at` in its input (a byte offset, a live
+    /// packet's number); `true` when the table has gone over its budget
     /// ([`PacketTable::over`]).
     #[inline]
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn packet(
         &mut self,
         link: LinkType,
         data: &[u8],
         orig_len: u32,
         ts: Option<Timestamp>,
+        at: u64,
         table: &mut impl PacketTable,
     ) -> bool {
         let tally = &mut self.tally;
@@ -195,14 +198,16 @@ impl Feed {
             }
         }
         match decode(link, data, orig_len, self.tunnels, &mut self.decap) {
-            Ok(packet) => {
+            Ok(mut packet) => {
+                packet.at = at;
                 tally.decoded += 1;
                 if let Some(why) = self.decap.unopened.take() {
                     *tally.unopened.entry(why).or_default() += 1;
                 }
                 if !self.decap.carriers.is_empty() {
                     let carriers = self.decap.carriers.drain(..);
-                    self.pending.extend(carriers.map(|carrier| (carrier, ts)));
+                    self.pending
+                        .extend(carriers.map(|carrier| (PacketSummary { at, ..carrier }, ts)));
                 }
                 self.pending.push((packet, ts));
                 if self.pending.len() >= PENDING {

@@ -66,6 +66,21 @@ pub struct TimeFacts {
 }
 
 impl FileStats {
+    /// The input as flows' origins name it: how its positions count.
+    pub fn as_input(&self) -> crate::flow::Input {
+        use crate::capture::RecordFormat;
+        use crate::flow::Unit;
+        let unit = match self.records {
+            None if self.live.is_some() => Unit::Packet,
+            None | Some(RecordFormat::Ipfix | RecordFormat::Netflow) => Unit::Byte,
+            Some(_) => Unit::Line,
+        };
+        crate::flow::Input {
+            name: self.name.clone(),
+            unit,
+        }
+    }
+
     pub(crate) fn named(name: String) -> FileStats {
         FileStats {
             name,

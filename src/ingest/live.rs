@@ -27,8 +27,9 @@ impl LiveIngest {
 
     /// Takes one captured packet.
     pub fn packet(&mut self, link: LinkType, data: &[u8], orig_len: u32, ts: Timestamp) {
+        let number = self.feed.tally.read + 1;
         self.feed
-            .packet(link, data, orig_len, Some(ts), &mut self.table);
+            .packet(link, data, orig_len, Some(ts), number, &mut self.table);
     }
 
     /// Notes why capturing stopped before it was asked to.
@@ -49,6 +50,10 @@ impl LiveIngest {
             self.table.orphan_packets(),
         );
         stats.capture_failed = self.failed.clone();
-        (self.table.copy_flows(), stats)
+        let inputs = crate::flow::Inputs::of([crate::flow::Input {
+            name: self.name.clone(),
+            unit: crate::flow::Unit::Packet,
+        }]);
+        (self.table.copy_flows().with_inputs(inputs), stats)
     }
 }

@@ -60,7 +60,7 @@ use rayon::prelude::*;
 use crate::capture::{CaptureInput, Timestamp};
 use crate::decode::TunnelMode;
 use crate::filter::PacketFilter;
-use crate::flow::{FlowTable, Limits, Overflow};
+use crate::flow::{FlowTable, Inputs, Limits, Overflow};
 
 pub use file_stats::{FileStats, TimeFacts};
 pub use live::LiveIngest;
@@ -136,6 +136,8 @@ impl FlowSource for CaptureInput {
 
 /// Everything read from the inputs.
 pub struct Ingested {
+    /// The flows, their origins naming the inputs in the order read
+    /// ([`FlowTable::inputs`]).
     pub table: FlowTable,
     pub files: Vec<FileStats>,
 }
@@ -197,6 +199,10 @@ pub fn ingest<S: FlowSource>(inputs: &[S], opts: &IngestOptions) -> Ingested {
     let wave = rayon::current_num_threads().max(1);
     let mut table = FlowTable::new();
     let mut files = Vec::with_capacity(inputs.len());
+    // The inputs flows' origins name, in the order absorbed: each input's
+    // own list (itself, or what a flow file's flows came from) is taken
+    // into it, and its flows renumbered, before its table is absorbed.
+    let mut named = Inputs::new();
     for chunk in inputs.chunks(wave) {
         // Once the run's table is full it tracks no new flow: the files of
         // the wave are read against it, so that they hold only flows it
@@ -223,7 +229,13 @@ pub fn ingest<S: FlowSource>(inputs: &[S], opts: &IngestOptions) -> Ingested {
                 .map(|input| input.read_flows(opts))
                 .collect()
         };
-        for (t, mut f) in parts {
+        for (mut t, mut f) in parts {
+            let own = t
+                .take_inputs()
+                .unwrap_or_else(|| Inputs::of([f.as_input()]));
+            if let Some(map) = named.take(&own) {
+                t.renumber_inputs(&map);
+            }
             let before = f.packets_decoded;
             table.absorb(t, &opts.limits);
             let o = table.take_overflow();
@@ -236,6 +248,7 @@ pub fn ingest<S: FlowSource>(inputs: &[S], opts: &IngestOptions) -> Ingested {
             files.push(f);
         }
     }
+    table.set_inputs(named);
     Ingested { table, files }
 }
 

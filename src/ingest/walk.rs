@@ -55,9 +55,10 @@ pub(super) fn walk<S: Source, T: PacketTable>(
             }
             match walker.step(win.bytes(), pos, win.base) {
                 Step::Packet { record, next } => {
+                    let at = win.base + pos as u64;
                     pos = next;
                     let r = record;
-                    if feed.packet(r.link, r.data, r.orig_len, r.ts, &mut table) {
+                    if feed.packet(r.link, r.data, r.orig_len, r.ts, at, &mut table) {
                         break 'walk Stop::OverBudget;
                     }
                 }

@@ -16,6 +16,8 @@ pub(crate) struct FindingText {
     pub initiator_basis: String,
     pub state: String,
     pub community_id: String,
+    /// Where the row's first flow was first seen (`a.pcap byte 24`).
+    pub source: String,
 }
 
 impl FindingText {
@@ -72,6 +74,11 @@ impl FindingText {
             initiator_basis: bases.join(";"),
             state: states.join(";"),
             community_id,
+            source: f
+                .source
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
         }
     }
 }

@@ -58,5 +58,8 @@ pub fn finding_line(f: &Finding) -> String {
             f.connections, f.packets, f.bytes, t.state
         ));
     }
+    if !t.source.is_empty() {
+        s.push_str(&format!(" (first seen in {})", t.source));
+    }
     s
 }

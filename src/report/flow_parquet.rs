@@ -22,7 +22,7 @@ use rayon::prelude::*;
 
 use super::records::{flow_cells, flow_columns, Cell, FlowColumns};
 use crate::audit::FlowVerdict;
-use crate::flow::{FlowStats, PackedKey, StoredFlow};
+use crate::flow::{FlowStats, Inputs, PackedKey, StoredFlow};
 
 /// Rows in a Parquet row group.
 pub const PARQUET_ROWS: usize = 64 * 1024;
@@ -66,6 +66,10 @@ pub const RECORD_COLUMNS: [(&str, DataType); 33] = [
 
 /// The two columns of when each direction's opening record began.
 pub const OPENED_COLUMNS: [&str; 2] = ["rec_opened_ab_ns", "rec_opened_ba_ns"];
+
+/// Where each flow was first seen (since layout version 2): the input as
+/// named, how its positions count (`byte`, `line`, `packet`), the position.
+pub const SOURCE_COLUMNS: [&str; 3] = ["rec_source_input", "rec_source_unit", "rec_source_at"];
 
 /// The readable columns that are numbers; the rest are text.
 fn numeric(name: &str) -> bool {
@@ -138,6 +142,13 @@ fn record_column(c: usize, rows: &[StoredFlow]) -> ArrayRef {
         32 => texts(&|r| r.carrier.clone()),
         33 => times(&|r| r.opened_ns[0]),
         34 => times(&|r| r.opened_ns[1]),
+        35 => texts(&|r| r.source.as_ref().map(|s| s.input.clone())),
+        36 => texts(&|r| r.source.as_ref().map(|s| s.unit.clone())),
+        37 => Arc::new(
+            rows.iter()
+                .map(|r| r.source.as_ref().map(|s| s.at))
+                .collect::<UInt64Array>(),
+        ),
         _ => unreachable!("{c} is past the record's columns"),
     }
 }
@@ -147,6 +158,7 @@ pub fn write_flows_parquet<W: Write>(
     mut out: W,
     flows: &[FlowVerdict],
     stored: &[&(PackedKey, FlowStats)],
+    inputs: &Inputs,
 ) -> io::Result<()> {
     let (names, tunnels) = flow_columns(flows, FlowColumns::Flows, false);
     let mut fields: Vec<Field> = names
@@ -166,6 +178,9 @@ pub fn write_flows_parquet<W: Write>(
             .iter()
             .map(|n| Field::new(*n, DataType::Decimal128(38, 0), true)),
     );
+    fields.push(Field::new(SOURCE_COLUMNS[0], DataType::Utf8, true));
+    fields.push(Field::new(SOURCE_COLUMNS[1], DataType::Utf8, true));
+    fields.push(Field::new(SOURCE_COLUMNS[2], DataType::UInt64, true));
     let schema = Arc::new(Schema::new(fields));
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
@@ -188,7 +203,7 @@ pub fn write_flows_parquet<W: Write>(
             .map_err(io_error)?;
     let factory = ArrowRowGroupWriterFactory::new(&writer, Arc::clone(&schema));
     let readable = names.len();
-    let record = RECORD_COLUMNS.len() + OPENED_COLUMNS.len();
+    let record = RECORD_COLUMNS.len() + OPENED_COLUMNS.len() + SOURCE_COLUMNS.len();
     for (batch_no, batch) in flows.chunks(PARQUET_ROWS).enumerate() {
         let base = batch_no * PARQUET_ROWS;
         let (cells, records): (Vec<Vec<Cell>>, Vec<StoredFlow>) = batch
@@ -198,7 +213,7 @@ pub fn write_flows_parquet<W: Write>(
                 let (k, s) = stored[base + i];
                 (
                     flow_cells(v, FlowColumns::Flows, tunnels, None),
-                    StoredFlow::of(k, s),
+                    StoredFlow::of(k, s, inputs),
                 )
             })
             .unzip();

@@ -565,6 +565,7 @@ source = "Site <i>policy</i>"
             last_seen: None,
             community_ids: Vec::new(),
             more_flows: 0,
+            source: None,
             baseline: None,
             waived: None,
             detail: "\"quoted\" </td><script>x</script>".into(),

@@ -22,7 +22,9 @@ pub use diff::{diff, write_diff_json, write_diff_table, Changed, FindingsDiff};
 pub use doc::AuditDoc;
 pub use finding_key::{fingerprint, key_of, KEY_COLUMNS};
 pub use findings_file::{read_findings, FindingRow, ReadError};
-pub use flow_parquet::{write_flows_parquet, OPENED_COLUMNS, PARQUET_ROWS, RECORD_COLUMNS};
+pub use flow_parquet::{
+    write_flows_parquet, OPENED_COLUMNS, PARQUET_ROWS, RECORD_COLUMNS, SOURCE_COLUMNS,
+};
 pub use html::write_html;
 pub use junit::write_junit;
 pub use matrix::{write_matrix, write_profile_list, MatrixFormat};

@@ -10,7 +10,7 @@ use super::table::{fit, write_table, write_table_painted, Column, MIN_WRAP};
 use super::writer::{Audited, ReportWriter};
 use crate::audit::{proto_name, Finding, FlowVerdict};
 use crate::capture::Timestamp;
-use crate::flow::{FlowStats, PackedKey, StoredFlow};
+use crate::flow::{FlowStats, Inputs, PackedKey, StoredFlow};
 
 /// Report format for findings and flows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,7 +28,7 @@ pub enum Format {
 }
 
 /// The findings columns, in docs/audit.md#finding-rows order.
-pub const FINDINGS_COLUMNS: [&str; 19] = [
+pub const FINDINGS_COLUMNS: [&str; 20] = [
     "severity",
     "kind",
     "profile",
@@ -48,6 +48,7 @@ pub const FINDINGS_COLUMNS: [&str; 19] = [
     "last_seen",
     "community_id",
     "detail",
+    "source",
 ];
 
 /// The flows columns; the last three only when the flows were audited.
@@ -279,6 +280,7 @@ fn finding_row(f: &Finding) -> Vec<Cell> {
         Cell::time(f.last_seen),
         Cell::maybe(t.community_id),
         Cell::text(&f.detail),
+        Cell::maybe(t.source),
     ]
 }
 
@@ -360,6 +362,9 @@ fn write_findings_table<W: Write>(
             }
             if let Some(b) = f.baseline {
                 detail.push_str(&format!(" [{}]", b.label()));
+            }
+            if !t.source.is_empty() {
+                detail.push_str(&format!(" [first seen in {}]", t.source));
             }
             vec![
                 f.severity.label().to_string(),
@@ -471,17 +476,17 @@ pub fn write_flows<W: Write>(
     flows: &[FlowVerdict],
     columns: FlowColumns,
     format: Format,
-    stored: Option<&[&(PackedKey, FlowStats)]>,
+    stored: Option<(&[&(PackedKey, FlowStats)], &Inputs)>,
 ) -> io::Result<()> {
     let (names, tunnels) = flow_columns(flows, columns, stored.is_some());
-    let Some(stored) = stored else {
+    let Some((stored, inputs)) = stored else {
         return write_records(out, format, &names, flows, |v| {
             flow_cells(v, columns, tunnels, None)
         });
     };
     let rows: Vec<usize> = (0..flows.len()).collect();
     write_records(out, format, &names, &rows, |&i| {
-        flow_cells(&flows[i], columns, tunnels, Some(stored[i]))
+        flow_cells(&flows[i], columns, tunnels, Some((stored[i], inputs)))
     })
 }
 
@@ -518,14 +523,15 @@ pub(super) fn flow_cells(
     v: &FlowVerdict,
     columns: FlowColumns,
     tunnels: bool,
-    stored: Option<&(PackedKey, FlowStats)>,
+    stored: Option<(&(PackedKey, FlowStats), &Inputs)>,
 ) -> Vec<Cell> {
     let mut row = flow_row(v, columns);
     if tunnels {
         row.push(tunnel_cell(&v.flow));
     }
-    if let Some((k, s)) = stored {
-        let json = serde_json::to_string(&StoredFlow::of(k, s)).expect("a stored flow serializes");
+    if let Some(((k, s), inputs)) = stored {
+        let json =
+            serde_json::to_string(&StoredFlow::of(k, s, inputs)).expect("a stored flow serializes");
         row.push(Cell::Json(json));
     }
     row

@@ -95,6 +95,29 @@ fn rule_descriptor(doc: &AuditDoc, id: &str, f: &Finding) -> Value {
     }
 }
 
+/// Where a finding's first flow was first seen, as a SARIF location: the
+/// input (its artifact index when it is one of the run's captures), and
+/// the line or byte offset in it.
+fn source_location(place: &crate::flow::Place, captures: &[&str]) -> Value {
+    use crate::flow::Unit;
+    let name = place.input.name.as_str();
+    let mut artifact = json!({"uri": uri(name)});
+    if let Some(i) = captures.iter().position(|c| *c == name) {
+        artifact["index"] = json!(i);
+    }
+    let mut physical = json!({"artifactLocation": artifact});
+    match place.input.unit {
+        Unit::Line => physical["region"] = json!({"startLine": place.at}),
+        Unit::Byte => physical["region"] = json!({"byteOffset": place.at}),
+        Unit::Packet => {}
+    }
+    let mut location = json!({"physicalLocation": physical});
+    if place.input.unit == Unit::Packet {
+        location["message"] = json!({"text": place.to_string()});
+    }
+    location
+}
+
 /// Writes the findings as one SARIF 2.1.0 log.
 pub fn write_sarif<W: Write>(mut out: W, doc: &AuditDoc) -> io::Result<()> {
     let captures: Vec<&str> = doc.captures().filter(|c| *c != "<stdin>").collect();
@@ -123,7 +146,10 @@ pub fn write_sarif<W: Write>(mut out: W, doc: &AuditDoc) -> io::Result<()> {
             "kind": "fail",
             "level": level(f.severity),
             "message": {"text": finding_line(f)},
-            "locations": locations,
+            "locations": match &f.source {
+                Some(place) => vec![source_location(place, &captures)],
+                None => locations.clone(),
+            },
             "partialFingerprints": {"portauditFinding/v1": fingerprint(f)},
             "properties": {
                 "severity": f.severity.label(),
@@ -144,6 +170,7 @@ pub fn write_sarif<W: Write>(mut out: W, doc: &AuditDoc) -> io::Result<()> {
                 "first_seen": f.first_seen.map(|t| t.to_string()),
                 "last_seen": f.last_seen.map(|t| t.to_string()),
                 "community_id": t.community_id,
+                "source": f.source.as_ref().map(ToString::to_string),
             },
         });
         if let Some(w) = &f.waived {

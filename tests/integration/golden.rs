@@ -1,19 +1,23 @@
 //! Fixture captures against their golden findings, byte for byte, and the
 //! same reports whatever the thread count.
 
-use crate::{code, path_str, root, run};
+use crate::{code, path_str, root, run, run_in_root};
 
-/// Audits `capture` against `examples/<deployment>.toml`: exit status,
-/// findings, flows.
+/// Audits `capture` (relative to the repository's root) against
+/// `examples/<deployment>.toml`: exit status, findings, flows.
 fn audit(deployment: &str, capture: &str, threads: &str) -> (i32, Vec<u8>, Vec<u8>) {
     let dir = tempfile::tempdir().unwrap();
     let flows = dir.path().join("flows.csv");
-    let o = run(&[
+    let capture = match capture.starts_with("@shared/") {
+        true => path_str(&crate::input_path(capture)),
+        false => capture.to_string(),
+    };
+    let o = run_in_root(&[
         "audit",
         "-q",
         "-d",
-        &path_str(&root().join(format!("examples/{deployment}.toml"))),
-        &path_str(&crate::input_path(capture)),
+        &format!("examples/{deployment}.toml"),
+        &capture,
         "--threads",
         threads,
         "--flows",
@@ -99,11 +103,17 @@ fn golden_path(dir: &str, capture: &str) -> std::path::PathBuf {
     root().join(format!("fixtures/{dir}/{stem}.findings.csv"))
 }
 
+/// After a deliberate change: `PORTAUDIT_BLESS=1 cargo test --release
+/// --test integration golden` rewrites the golden files; read the diff.
 #[test]
 fn every_fixture_matches_its_golden_findings() {
+    let bless = std::env::var_os("PORTAUDIT_BLESS").is_some();
     let mut failures = Vec::new();
     for &(dir, deployment, capture, status, kinds) in CASES {
         let (got, out, _) = audit(deployment, &format!("fixtures/{dir}/{capture}"), "2");
+        if bless {
+            std::fs::write(golden_path(dir, capture), &out).unwrap();
+        }
         let golden = std::fs::read(golden_path(dir, capture)).unwrap();
         if out != golden {
             failures.push(format!(

@@ -124,6 +124,43 @@ pub fn run(args: &[&str]) -> Output {
         .expect("the portaudit binary runs")
 }
 
+/// Runs portaudit in the repository's root, so that inputs named relative
+/// to it are named so in reports (golden files hold no machine's paths).
+pub fn run_in_root(args: &[&str]) -> Output {
+    bin()
+        .current_dir(root())
+        .args(args)
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("the portaudit binary runs")
+}
+
+/// A findings CSV without its last column (`source`, which names the
+/// input each finding was first seen in): to compare the audits of the
+/// same traffic read from different files.
+pub fn without_source(csv: &[u8]) -> String {
+    let text = String::from_utf8_lossy(csv);
+    let mut out = String::new();
+    for line in text.lines() {
+        let (rest, _) = line.rsplit_once(',').expect("a findings row has columns");
+        out.push_str(rest);
+        out.push('\n');
+    }
+    out
+}
+
+/// A deployment under which every flow is a finding (every flow audited,
+/// none allowed), written in `dir`.
+pub fn everything_deployment(dir: &Path) -> PathBuf {
+    let path = dir.join("everything.toml");
+    std::fs::write(
+        &path,
+        "name = \"everything\"\nscope = \"all\"\n[profiles.binalyze-air.hosts]\nconsole = [\"192.0.2.250\"]\n",
+    )
+    .unwrap();
+    path
+}
+
 pub fn code(o: &Output) -> i32 {
     o.status.code().expect("exited, not killed by a signal")
 }

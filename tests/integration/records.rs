@@ -320,3 +320,79 @@ fn a_conn_log_is_audited_as_its_capture_is() {
     assert!(from_pcap.len() >= 8, "{from_pcap:#?}");
     assert_eq!(from_log, from_pcap);
 }
+
+/// A finding from records names the record: the log line (Zeek, EVE), the
+/// export message's byte offset (IPFIX, NetFlow), and a flow file names
+/// where its flows were first seen.
+#[test]
+fn findings_name_the_record_they_come_from() {
+    let tmp = tempfile::tempdir().unwrap();
+    let deployment = path_str(&crate::everything_deployment(tmp.path()));
+    let data = root().join("tests/data/records");
+    let pcap = root().join("fixtures/binalyze-air/violations.pcap");
+    let parquet = tmp.path().join("violations.flows.parquet");
+    let o = run(&["flows", "-q", "-o", &path_str(&parquet), &path_str(&pcap)]);
+    assert_eq!(code(&o), 0);
+    let mut checked = 0;
+    for (name, unit) in [
+        ("zeek-conn.log", "line"),
+        ("zeek-conn.json", "line"),
+        ("eve.json", "line"),
+        ("softflowd.ipfix", "byte"),
+        ("softflowd-v9.netflow", "byte"),
+        ("softflowd-v5.netflow", "byte"),
+        ("violations.flows.parquet", "byte"),
+    ] {
+        let file = match name.ends_with(".parquet") {
+            true => path_str(&parquet),
+            false => path_str(&data.join(name)),
+        };
+        let o = run(&[
+            "audit",
+            "-q",
+            "-d",
+            &deployment,
+            &file,
+            "--format",
+            "ndjson",
+        ]);
+        let bytes = std::fs::read(&file).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        let lines: Vec<&str> = text.lines().collect();
+        for row in String::from_utf8_lossy(&o.stdout).lines() {
+            let f: serde_json::Value = serde_json::from_str(row).unwrap();
+            if f["kind"] == "missing-expected" {
+                continue;
+            }
+            let source = f["source"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{name}: {f}"));
+            let (input, at) = source
+                .rsplit_once(&format!(" {unit} "))
+                .unwrap_or_else(|| panic!("{name}: {source}"));
+            let at: usize = at.parse().unwrap();
+            let (src, dst) = (f["src_ip"].as_str().unwrap(), f["dst_ip"].as_str().unwrap());
+            if name.ends_with(".parquet") {
+                // The flow file carries the capture its flows came from.
+                assert_eq!(input, path_str(&pcap));
+            } else if unit == "line" {
+                assert_eq!(input, file);
+                let line = lines[at - 1];
+                assert!(
+                    line.contains(src) && line.contains(dst),
+                    "{name} line {at}: {line}"
+                );
+            } else {
+                assert_eq!(input, file);
+                // An export message starts there: its version.
+                let version = u16::from_be_bytes([bytes[at], bytes[at + 1]]);
+                assert!(
+                    [5, 9, 10].contains(&version),
+                    "{name} byte {at}: version {version}"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 30, "only {checked} findings checked");
+}

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::process::Command;
 
-use crate::{bin, code, root};
+use crate::{code, root, run_in_root};
 
 /// (fixture directory, deployment under examples/, capture).
 const CASES: &[(&str, &str, &str)] = &[
@@ -25,12 +25,6 @@ const CASES: &[(&str, &str, &str)] = &[
 
 /// Runs portaudit in the repository root, so that the paths in reports
 /// are the relative ones a user types.
-fn run_in_root(args: &[&str]) -> std::process::Output {
-    let mut cmd: Command = bin();
-    cmd.current_dir(root()).args(args).env_remove("NO_COLOR");
-    cmd.output().expect("the portaudit binary runs")
-}
-
 /// Every report of one audit: (suffix of its golden file, bytes).
 fn reports(dir: &str, deployment: &str, capture: &str) -> Vec<(&'static str, Vec<u8>)> {
     let tmp = tempfile::tempdir().unwrap();

@@ -43,7 +43,7 @@ fn findings_on_a_terminal_are_a_table_fitted_to_its_width() {
     // 100 columns: each finding on a line, its detail indented below.
     let narrow = on_terminal(100, &format!("audit -d {AIR} {VIOLATIONS} -q")).unwrap();
     assert!(narrow.lines().all(|l| l.chars().count() <= 100), "{narrow}");
-    assert!(narrow.contains("\n    10.1.20.11 (responder) -> 10.1.0.10 (console)\n    no rule of the deployment allows this flow\n"), "{narrow}");
+    assert!(narrow.contains("\n    10.1.20.11 (responder) -> 10.1.0.10 (console)\n    no rule of the deployment allows this flow [first seen in fixtures/binalyze-air/violations.pcap"), "{narrow}");
     // Piped, or with --format, what scripts read: CSV.
     let piped = bin()
         .current_dir(root())

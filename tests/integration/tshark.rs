@@ -135,3 +135,107 @@ fn flows_match_tshark_on_real_captures() {
         assert_eq!(ours, theirs, "{name}: per-flow packets and bytes");
     }
 }
+
+/// Every finding names where its first flow was first seen: the capture
+/// and the byte offset of a packet record. tshark (`frame.file_off`) finds
+/// a frame at that offset, between the finding's two addresses, on its
+/// port: on fixtures and on real captures, pcap and pcapng, tunnels too.
+#[test]
+fn finding_sources_are_frames_tshark_finds_at_that_offset() {
+    if crate::shared_missing("tshark::finding_sources_are_frames_tshark_finds_at_that_offset") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let everything = crate::everything_deployment(dir.path());
+    let mut files: Vec<String> = [
+        "pcap-le-usec-web-browsing.pcap",
+        "ad-rdp-https-dcerpc.pcapng",
+        "kerberos-kinit.pcap",
+        "gre-various.pcap",
+        "ipv4-fragments-bulk.pcap",
+        "icmpv6-mixed.pcap",
+        "pcap-le-usec-mixed-lan.pcap",
+        "ad-ldap-kerberos-smb-dns.pcap",
+        "ad-ldap-winrm-smb-kerberos.pcap",
+        "pcap-be-usec-pptp-gre.pcap",
+        "ipip-6in4.pcap",
+        "ipv6-fragments-mdns.pcap",
+        "null-loopback-ipv6-macos.pcap",
+    ]
+    .iter()
+    .map(|n| path_str(&corpus().join(n)))
+    .collect();
+    files.push(path_str(
+        &crate::root().join("fixtures/netwrix-threat-manager/violations.pcapng"),
+    ));
+    let mut checked = 0;
+    for file in &files {
+        let o = Command::new("tshark")
+            .args([
+                "-n",
+                "-o",
+                "frame.show_file_off:TRUE",
+                "-o",
+                "ip.defragment:FALSE",
+            ])
+            .args(["-o", "ipv6.defragment:FALSE", "-r", file, "-T", "fields"])
+            .args(["-E", "separator=/t", "-e", "frame.file_off", "-e", "ip.src"])
+            .args(["-e", "ip.dst", "-e", "ipv6.src", "-e", "ipv6.dst"])
+            .args(["-e", "tcp.port", "-e", "udp.port", "-e", "icmp.type"])
+            .args(["-e", "icmpv6.type", "-e", "sctp.port"])
+            .output();
+        let Ok(o) = o else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "tshark is required in CI (.ci/run installs it)"
+            );
+            skip("the tshark comparison: tshark is not installed");
+            return;
+        };
+        let frames: BTreeMap<u64, String> = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter_map(|l| {
+                let (off, rest) = l.split_once('\t')?;
+                Some((off.parse().ok()?, rest.replace('\t', ",")))
+            })
+            .collect();
+        assert!(!frames.is_empty(), "{file}: tshark gave no offsets");
+        let audit = crate::run(&[
+            "audit",
+            "-q",
+            "-d",
+            &path_str(&everything),
+            file,
+            "--format",
+            "ndjson",
+        ]);
+        for line in String::from_utf8_lossy(&audit.stdout).lines() {
+            let f: serde_json::Value = serde_json::from_str(line).unwrap();
+            if f["kind"] == "missing-expected" || f["kind"] == "tracking-limit" {
+                continue;
+            }
+            let source = f["source"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{file}: {f}"));
+            let (name, at) = source.rsplit_once(" byte ").expect("a capture names bytes");
+            assert_eq!(name, file);
+            let at: u64 = at.parse().unwrap();
+            let frame = frames
+                .get(&at)
+                .unwrap_or_else(|| panic!("{file}: no frame at byte {at} ({f})"));
+            let cells: Vec<&str> = frame.split(',').collect();
+            for end in ["src_ip", "dst_ip"] {
+                let ip = f[end].as_str().unwrap();
+                assert!(cells.contains(&ip), "{file} byte {at}: {frame} lacks {ip}");
+            }
+            if let Some(port) = f["dst_port"].as_u64() {
+                assert!(
+                    cells.contains(&port.to_string().as_str()),
+                    "{file} byte {at}: {frame} lacks port {port}"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 100, "only {checked} findings checked");
+}

@@ -159,11 +159,13 @@ fn findings(capture: &Path, deployment: &Path, tunnels: &str) -> (i32, Vec<Strin
         .lines()
         .map(|l| {
             let cells: Vec<&str> = l.split(',').collect();
-            // The bytes column (14th) grows with the tunnel's headers.
+            // The bytes column (14th) grows with the tunnel's headers; the
+            // last (source) names the file and the offset.
+            let last = cells.len() - 1;
             cells
                 .iter()
                 .enumerate()
-                .filter(|&(i, _)| i != 14)
+                .filter(|&(i, _)| i != 14 && i != last)
                 .map(|(_, c)| *c)
                 .collect::<Vec<_>>()
                 .join(",")

@@ -34,10 +34,10 @@ impl LineReader for NdjsonReader {
 }
 
 fn stored(s: &StoredFlow) -> Result<Line, LineError> {
-    let (key, stats) = s
+    let (key, stats, origin) = s
         .to_flow()
         .map_err(|why| LineError::new(RecordFault::BadValue, why))?;
-    Ok(Line::Flow(key, Box::new(stats)))
+    Ok(Line::Flow(key, Box::new(stats), origin))
 }
 
 /// Reads a flows Parquet file: its `rec_*` columns, a row group at a
@@ -110,6 +110,14 @@ fn read_parquet_bytes(bytes: Vec<u8>, sink: &mut Sink) {
             }
         }
     }
+    // Written since layout version 2; a version 1 file has none.
+    for name in crate::report::SOURCE_COLUMNS {
+        if let Some(i) =
+            (0..schema.num_columns()).find(|&i| schema.column(i).path().string() == name)
+        {
+            leaves.push(i);
+        }
+    }
     let mask = ProjectionMask::leaves(schema, leaves);
     let batches = match builder
         .with_projection(mask)
@@ -135,7 +143,7 @@ fn read_parquet_bytes(bytes: Vec<u8>, sink: &mut Sink) {
         for i in 0..batch.num_rows() {
             row += 1;
             match columns.row(i).and_then(|s| stored(&s)) {
-                Ok(Line::Flow(key, stats)) => sink.flow(key, *stats),
+                Ok(Line::Flow(key, stats, origin)) => sink.flow(key, *stats, origin),
                 Ok(_) => {}
                 Err(e) => {
                     let e = LineError::new(e.fault, format!("row {row}: {}", e.why));
@@ -166,6 +174,8 @@ struct Columns<'a> {
     i64s: &'a Int64Array,
     times: [&'a Decimal128Array; 4],
     texts: [&'a StringArray; 7],
+    /// The source's input, unit and position (none in version 1 files).
+    source: Option<(&'a StringArray, &'a StringArray, &'a UInt64Array)>,
 }
 
 impl<'a> Columns<'a> {
@@ -226,6 +236,14 @@ impl<'a> Columns<'a> {
                 get(batch, "rec_declared_basis")?,
                 get(batch, "rec_carrier")?,
             ],
+            source: match batch.column_by_name(crate::report::SOURCE_COLUMNS[0]) {
+                None => None,
+                Some(_) => Some((
+                    get(batch, "rec_source_input")?,
+                    get(batch, "rec_source_unit")?,
+                    get(batch, "rec_source_at")?,
+                )),
+            },
         })
     }
 
@@ -274,6 +292,15 @@ impl<'a> Columns<'a> {
             _ => None,
         };
         let carrier = text_at(6).map(String::from);
+        let source = match self.source {
+            Some((input, unit, at)) if input.is_valid(i) => Some(crate::flow::StoredSource {
+                input: input.value(i).to_string(),
+                unit: opt(unit, i, || unit.value(i).to_string())
+                    .ok_or_else(|| missing("rec_source_unit"))?,
+                at: opt(at, i, || at.value(i)).ok_or_else(|| missing("rec_source_at"))?,
+            }),
+            _ => None,
+        };
         Ok(StoredFlow {
             v: u32_at(0).ok_or_else(|| missing("rec_version"))?,
             proto: u8_at(0).ok_or_else(|| missing("rec_proto"))?,
@@ -305,6 +332,7 @@ impl<'a> Columns<'a> {
             declared,
             opened_ns: [time_at(2), time_at(3)],
             carrier,
+            source,
         })
     }
 }

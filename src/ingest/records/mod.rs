@@ -30,7 +30,8 @@ use std::sync::atomic::Ordering;
 use crate::capture::{Damage, DamageKind, RecordFormat, Timestamp};
 use crate::decode::{TunnelKind, TunnelMode};
 use crate::flow::{
-    Endpoint, FlowStats, FlowTable, Flows, KeyedRecord, PackedKey, RecordCounts, SequentialTable,
+    Endpoint, FlowStats, FlowTable, Flows, Inputs, KeyedRecord, Origin, PackedKey, Place,
+    RecordCounts, SequentialTable,
 };
 use crate::ingest::{FileStats, IngestOptions, Skip};
 
@@ -172,7 +173,7 @@ pub enum Line {
     /// A connection.
     Record(Record),
     /// A flow whole, from a portaudit flow file.
-    Flow(PackedKey, Box<FlowStats>),
+    Flow(PackedKey, Box<FlowStats>, Option<Place>),
     /// A header, a comment, a blank line: no record.
     Other,
 }
@@ -241,7 +242,7 @@ fn read_lines(mut lines: impl LineReader, mut reader: impl BufRead, sink: &mut S
         match outcome {
             Ok(Line::Other) => {}
             Ok(Line::Record(r)) => sink.record(r, start, Some(number)),
-            Ok(Line::Flow(key, stats)) => sink.flow(key, *stats),
+            Ok(Line::Flow(key, stats, origin)) => sink.flow(key, *stats, origin),
             Err(e) => sink.fault(e, start, Some(number)),
         }
         sink.progress(read.consumed as u64, 1);
@@ -258,12 +259,16 @@ pub(crate) struct Sink {
     pending_flows: Vec<(PackedKey, FlowStats)>,
     detailed: usize,
     progress: (u64, u64),
+    /// The inputs the flows' origins name: this one (index 0), then those
+    /// a flow file's flows came from.
+    inputs: Inputs,
 }
 
 impl Sink {
     fn new(stats: FileStats, opts: &IngestOptions) -> Sink {
         Sink {
             table: SequentialTable::new(opts.limits).within(opts.frozen.clone()),
+            inputs: Inputs::of([stats.as_input()]),
             stats,
             opts: opts.clone(),
             pending: Vec::with_capacity(PENDING),
@@ -295,14 +300,20 @@ impl Sink {
             first,
             counts: r.counts,
             carrier: r.carrier.filter(|_| self.opts.tunnels == TunnelMode::Both),
+            at: line.unwrap_or(offset),
         });
         if self.pending.len() == PENDING {
             self.flush();
         }
     }
 
-    /// A flow read whole from a flow file: into the table.
-    pub(crate) fn flow(&mut self, key: PackedKey, s: FlowStats) {
+    /// A flow read whole from a flow file, first seen at `origin`: into
+    /// the table.
+    pub(crate) fn flow(&mut self, key: PackedKey, mut s: FlowStats, origin: Option<Place>) {
+        if let Some(place) = origin {
+            let input = self.inputs.intern(place.input);
+            s.set_origin(Origin::of(input, place.at));
+        }
         self.used(s.bytes[0] + s.bytes[1], s.first_ts(), s.last_ts());
         self.pending_flows.push((key, s));
         if self.pending_flows.len() == PENDING {
@@ -407,14 +418,17 @@ impl Sink {
             p.bytes.fetch_add(self.progress.0, Ordering::Relaxed);
             p.packets.fetch_add(self.progress.1, Ordering::Relaxed);
         }
-        (self.table.into(), self.stats)
+        let mut table: FlowTable = self.table.into();
+        table.set_inputs(self.inputs);
+        (table, self.stats)
     }
 
     /// A copy of the flows so far and the counts, for a live report; the
     /// table keeps growing.
     fn snapshot(&mut self) -> (Flows, FileStats) {
         self.flush();
-        (self.table.copy_flows(), self.stats.clone())
+        let flows = self.table.copy_flows().with_inputs(self.inputs.clone());
+        (flows, self.stats.clone())
     }
 }
 

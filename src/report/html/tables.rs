@@ -207,6 +207,7 @@ fn finding_row(s: &mut String, n: usize, f: &Finding) -> fmt::Result {
         ("packets", f.packets.to_string()),
         ("first seen", ts(f.first_seen)),
         ("last seen", ts(f.last_seen)),
+        ("first seen in", t.source.clone()),
     ] {
         if !value.is_empty() {
             write!(s, "<dt>{what}</dt><dd>{}</dd>", Esc(&value))?;
