@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Throughput of the flow-record readers: a generated Zeek conn.log (TSV)
-# and the same connections as Zeek JSON and Suricata EVE lines, read by
-# `portaudit flows` on one thread, median of N rounds, in lines per second.
+# and the same connections as Zeek JSON and Suricata EVE lines, read on one
+# thread, median of N rounds, in lines per second: read and audited
+# (`portaudit audit` against examples/air-lab.toml, findings to /dev/null:
+# the reader's speed), and read with every flow written back as CSV
+# (`portaudit flows -o /dev/null`: the reader plus the CSV writer).
 #
 #   benches/records.sh [--lines 1000000] [--flows 200000] [--rounds 5] [--dir DIR]
 #
@@ -72,20 +75,28 @@ for i in range(lines):
 tsv.write("#close\t2026-12-01-01-00-00\n")
 PY
 fi
-printf '| input | lines | median s | lines/s | MB/s | flows |\n|---|---:|---:|---:|---:|---:|\n'
-for kind in conn.log conn.json eve.json; do
-    file="$base.$kind"
-    cat "$file" >/dev/null
-    times=()
+# Median wall seconds of a command over the rounds (its exit status is
+# not the point: an audit with findings exits 1).
+median() {
+    local times=()
     for ((r = 0; r < rounds; r++)); do
+        local start end
         start=$(date +%s%N)
-        target/release/portaudit flows -q --threads 1 "$file" -o /dev/null
+        "$@" || true
         end=$(date +%s%N)
         times+=("$(((end - start) / 1000))e-6")
     done
-    median=$(printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+    printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+}
+printf '| input | lines | flows | audit s | lines/s | MB/s | flows CSV s | lines/s |\n'
+printf '|---|---:|---:|---:|---:|---:|---:|---:|\n'
+for kind in conn.log conn.json eve.json; do
+    file="$base.$kind"
+    cat "$file" >/dev/null
+    audit=$(median target/release/portaudit audit -q --threads 1 -d examples/air-lab.toml "$file" -o /dev/null)
+    flows=$(median target/release/portaudit flows -q --threads 1 "$file" -o /dev/null)
     n=$(target/release/portaudit flows -q --threads 1 "$file" | tail -n +2 | wc -l)
     size=$(stat -c %s "$file")
-    python3 -c "import sys; l,m,s,n=int(sys.argv[1]),float(sys.argv[2]),int(sys.argv[3]),sys.argv[5]; print(f'| {sys.argv[4]} | {l} | {m:.2f} | {l/m:,.0f} | {s/m/1e6:.0f} | {n} |')" \
-        "$lines" "$median" "$size" "$kind" "$n"
+    python3 -c "import sys; l,a,f,s,n=int(sys.argv[1]),float(sys.argv[2]),float(sys.argv[3]),int(sys.argv[4]),sys.argv[6]; print(f'| {sys.argv[5]} | {l} | {n} | {a:.2f} | {l/a:,.0f} | {s/a/1e6:.0f} | {f:.2f} | {l/f:,.0f} |')" \
+        "$lines" "$audit" "$flows" "$size" "$kind" "$n"
 done

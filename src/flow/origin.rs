@@ -135,6 +135,11 @@ impl Inputs {
         self.list.get(index as usize)
     }
 
+    /// The input `origin` names and the position, borrowed.
+    pub fn get_place(&self, origin: Origin) -> Option<(&Input, u64)> {
+        Some((self.get(origin.input()?)?, origin.at))
+    }
+
     /// Where `origin` is, as a finding names it.
     pub fn place(&self, origin: Origin) -> Option<Place> {
         let input = self.get(origin.input()?)?;

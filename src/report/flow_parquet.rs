@@ -7,9 +7,10 @@
 use std::io::{self, Write};
 use std::sync::{Arc, Mutex};
 
+use arrow_array::builder::{StringBuilder, UInt64Builder};
 use arrow_array::{
-    ArrayRef, Decimal128Array, Int64Array, StringArray, UInt16Array, UInt32Array, UInt64Array,
-    UInt8Array,
+    ArrayRef, Decimal128Array, Int64Array, StringArray, TimestampNanosecondArray, UInt16Array,
+    UInt32Array, UInt64Array, UInt8Array,
 };
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowRowGroupWriterFactory};
@@ -18,9 +19,10 @@ use parquet::basic::Compression;
 use parquet::errors::ParquetError;
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
 
-use super::records::{flow_cells, flow_columns, Cell, FlowColumns};
+use super::records::{flow_columns, flow_value, FlowColumns, Value, TUNNEL_COLUMN};
 use crate::audit::FlowVerdict;
 use crate::flow::{FlowStats, Inputs, PackedKey, StoredFlow};
 
@@ -71,22 +73,90 @@ pub const OPENED_COLUMNS: [&str; 2] = ["rec_opened_ab_ns", "rec_opened_ba_ns"];
 /// named, how its positions count (`byte`, `line`, `packet`), the position.
 pub const SOURCE_COLUMNS: [&str; 3] = ["rec_source_input", "rec_source_unit", "rec_source_at"];
 
-/// The readable columns that are numbers; the rest are text.
-fn numeric(name: &str) -> bool {
+/// Columns of a few distinct values, dictionary-encoded (then run-length:
+/// a column of zeros and ones costs next to nothing to compress).
+const DICTIONARY_COLUMNS: [&str; 11] = [
+    "proto",
+    "initiator_basis",
+    "state",
+    "tunnel",
+    "rec_version",
+    "rec_proto",
+    "rec_tunnel_kind",
+    "rec_declared_basis",
+    "rec_carrier",
+    "rec_source_input",
+    "rec_source_unit",
+];
+
+/// Whether a column may be empty; the others are written without
+/// definition levels, which costs less to encode and to read.
+fn nullable(name: &str) -> bool {
     matches!(
         name,
-        "initiator_port"
-            | "responder_port"
-            | "connections"
-            | "packets_sent"
-            | "bytes_sent"
-            | "packets_received"
-            | "bytes_received"
+        "first_seen"
+            | "last_seen"
+            | "tunnel"
+            | "rec_first_ns"
+            | "rec_last_ns"
+            | "rec_first_dir"
+            | "rec_syn_dir"
+            | "rec_synack_dir"
+            | "rec_conn_first"
+            | "rec_conn_open"
+            | "rec_tunnel_kind"
+            | "rec_tunnel_src"
+            | "rec_tunnel_dst"
+            | "rec_tunnel_id"
+            | "rec_declared_dir"
+            | "rec_declared_basis"
+            | "rec_carrier"
     )
 }
 
-/// Column `c` of [`RECORD_COLUMNS`] over `rows`.
-fn record_column(c: usize, rows: &[StoredFlow]) -> ArrayRef {
+/// How a readable column is typed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Number,
+    /// `TIMESTAMP(ns, UTC)`: the CSV's RFC 3339 time, typed.
+    Time,
+    Text,
+}
+
+/// The readable columns' types: ports and counts are numbers, the first
+/// and last times timestamps, the rest text.
+fn kind(name: &str) -> Kind {
+    match name {
+        "initiator_port" | "responder_port" | "connections" | "packets_sent" | "bytes_sent"
+        | "packets_received" | "bytes_received" => Kind::Number,
+        "first_seen" | "last_seen" => Kind::Time,
+        _ => Kind::Text,
+    }
+}
+
+fn time_type() -> DataType {
+    DataType::Timestamp(arrow_schema::TimeUnit::Nanosecond, Some("UTC".into()))
+}
+
+/// Column `c` of [`RECORD_COLUMNS`], [`OPENED_COLUMNS`] and
+/// [`SOURCE_COLUMNS`] over `rows` (stored without their source, which
+/// comes from `keyed`'s origins, named by `inputs`).
+fn record_column(
+    c: usize,
+    rows: &[StoredFlow],
+    keyed: &[&(PackedKey, FlowStats)],
+    inputs: &Inputs,
+) -> ArrayRef {
+    let addrs = |f: &dyn Fn(&StoredFlow) -> std::net::IpAddr| -> ArrayRef {
+        use std::fmt::Write as _;
+        let mut b = StringBuilder::with_capacity(rows.len(), rows.len() * 16);
+        for r in rows {
+            write!(b, "{}", f(r)).expect("writing to a builder");
+            b.append_value("");
+        }
+        Arc::new(b.finish())
+    };
+    let places = || keyed.iter().map(|(_, s)| inputs.get_place(s.origin()));
     let u8s = |f: &dyn Fn(&StoredFlow) -> Option<u8>| -> ArrayRef {
         Arc::new(rows.iter().map(f).collect::<UInt8Array>())
     };
@@ -109,9 +179,9 @@ fn record_column(c: usize, rows: &[StoredFlow]) -> ArrayRef {
     match c {
         0 => u32s(&|r| Some(r.v)),
         1 => u8s(&|r| Some(r.proto)),
-        2 => texts(&|r| Some(r.a.to_string())),
+        2 => addrs(&|r| r.a),
         3 => u16s(&|r| r.a_port),
-        4 => texts(&|r| Some(r.b.to_string())),
+        4 => addrs(&|r| r.b),
         5 => u16s(&|r| r.b_port),
         6 => u64s(&|r| r.packets[0]),
         7 => u64s(&|r| r.packets[1]),
@@ -142,13 +212,15 @@ fn record_column(c: usize, rows: &[StoredFlow]) -> ArrayRef {
         32 => texts(&|r| r.carrier.clone()),
         33 => times(&|r| r.opened_ns[0]),
         34 => times(&|r| r.opened_ns[1]),
-        35 => texts(&|r| r.source.as_ref().map(|s| s.input.clone())),
-        36 => texts(&|r| r.source.as_ref().map(|s| s.unit.clone())),
-        37 => Arc::new(
-            rows.iter()
-                .map(|r| r.source.as_ref().map(|s| s.at))
-                .collect::<UInt64Array>(),
-        ),
+        35 => Arc::new(StringArray::from_iter(
+            places().map(|p| p.map(|(input, _)| input.name.as_str())),
+        )),
+        36 => Arc::new(StringArray::from_iter(
+            places().map(|p| p.map(|(input, _)| input.unit.label())),
+        )),
+        37 => Arc::new(UInt64Array::from_iter(
+            places().map(|p| p.map(|(_, at)| at)),
+        )),
         _ => unreachable!("{c} is past the record's columns"),
     }
 }
@@ -160,18 +232,19 @@ pub fn write_flows_parquet<W: Write>(
     stored: &[&(PackedKey, FlowStats)],
     inputs: &Inputs,
 ) -> io::Result<()> {
-    let (names, tunnels) = flow_columns(flows, FlowColumns::Flows, false);
+    let (names, _) = flow_columns(flows, FlowColumns::Flows, false);
     let mut fields: Vec<Field> = names
         .iter()
-        .map(|n| match numeric(n) {
-            true => Field::new(*n, DataType::UInt64, true),
-            false => Field::new(*n, DataType::Utf8, true),
+        .map(|n| match kind(n) {
+            Kind::Number => Field::new(*n, DataType::UInt64, nullable(n)),
+            Kind::Time => Field::new(*n, time_type(), nullable(n)),
+            Kind::Text => Field::new(*n, DataType::Utf8, nullable(n)),
         })
         .collect();
     fields.extend(
         RECORD_COLUMNS
             .iter()
-            .map(|(n, t)| Field::new(*n, t.clone(), true)),
+            .map(|(n, t)| Field::new(*n, t.clone(), nullable(n))),
     );
     fields.extend(
         OPENED_COLUMNS
@@ -182,13 +255,18 @@ pub fn write_flows_parquet<W: Write>(
     fields.push(Field::new(SOURCE_COLUMNS[1], DataType::Utf8, true));
     fields.push(Field::new(SOURCE_COLUMNS[2], DataType::UInt64, true));
     let schema = Arc::new(Schema::new(fields));
-    let props = WriterProperties::builder()
+    let mut props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         // Most columns are nearly unique per flow (addresses, ports,
         // times, Community IDs): dictionaries cost time and save little.
         .set_dictionary_enabled(false)
-        .set_max_row_group_size(PARQUET_ROWS)
-        .build();
+        .set_max_row_group_size(PARQUET_ROWS);
+    // A few take a handful of values (the input's name on every row):
+    // a dictionary makes them almost free to encode and compress.
+    for name in DICTIONARY_COLUMNS {
+        props = props.set_column_dictionary_enabled(ColumnPath::from(name), true);
+    }
+    let props = props.build();
     // Columns are encoded on every core (parquet's ArrowColumnWriter),
     // into a buffer (the writer wants an output it can send between
     // threads) emptied into `out` after each row group.
@@ -204,36 +282,30 @@ pub fn write_flows_parquet<W: Write>(
     let factory = ArrowRowGroupWriterFactory::new(&writer, Arc::clone(&schema));
     let readable = names.len();
     let record = RECORD_COLUMNS.len() + OPENED_COLUMNS.len() + SOURCE_COLUMNS.len();
+    // The readable columns: those of the CSV (src/report/records.rs).
+    let shown: Vec<usize> = (0..readable)
+        .map(|c| match names[c] {
+            "tunnel" => TUNNEL_COLUMN,
+            _ => c,
+        })
+        .collect();
+    let no_inputs = Inputs::new();
     for (batch_no, batch) in flows.chunks(PARQUET_ROWS).enumerate() {
         let base = batch_no * PARQUET_ROWS;
-        let (cells, records): (Vec<Vec<Cell>>, Vec<StoredFlow>) = batch
+        let keyed = &stored[base..base + batch.len()];
+        // Sources are written from the stats (no name copied per row).
+        let records: Vec<StoredFlow> = keyed
             .par_iter()
-            .enumerate()
-            .map(|(i, v)| {
-                let (k, s) = stored[base + i];
-                (
-                    flow_cells(v, FlowColumns::Flows, tunnels, None),
-                    StoredFlow::of(k, s, inputs),
-                )
-            })
-            .unzip();
+            .map(|(k, s)| StoredFlow::of(k, s, &no_inputs))
+            .collect();
         let writers = factory.create_column_writers(batch_no).map_err(io_error)?;
         let chunks: Vec<ArrowColumnChunk> = writers
             .into_par_iter()
             .enumerate()
             .map(|(c, mut w)| -> Result<ArrowColumnChunk, ParquetError> {
-                let array: ArrayRef = if c >= readable {
-                    record_column(c - readable, &records)
-                } else if numeric(names[c]) {
-                    Arc::new(UInt64Array::from_iter(cells.iter().map(|r| match &r[c] {
-                        Cell::Number(n) => Some(*n),
-                        _ => None,
-                    })))
-                } else {
-                    Arc::new(StringArray::from_iter(cells.iter().map(|r| match &r[c] {
-                        Cell::Text(s) | Cell::Json(s) => Some(s.as_str()),
-                        Cell::Number(_) | Cell::Missing => None,
-                    })))
+                let array: ArrayRef = match shown.get(c) {
+                    Some(&col) => readable_column(batch, col, kind(names[c])),
+                    None => record_column(c - readable, &records, keyed, inputs),
                 };
                 for leaf in compute_leaves(schema.field(c), &array)? {
                     w.write(&leaf)?;
@@ -253,6 +325,47 @@ pub fn write_flows_parquet<W: Write>(
     writer.close().map_err(io_error)?;
     buffer.empty_into(&mut out)?;
     out.flush()
+}
+
+/// Readable column `col` ([`flow_value`]) of a batch of flows: numbers or
+/// text, made straight into the array.
+fn readable_column(batch: &[FlowVerdict], col: usize, kind: Kind) -> ArrayRef {
+    let mut text = String::new();
+    if kind == Kind::Time {
+        // Nanoseconds as i64 reach 2262; a later (or earlier than 1677)
+        // time is left empty here, and kept whole in rec_first_ns.
+        let time = |v: &FlowVerdict| match col {
+            12 => v.flow.first_ts,
+            _ => v.flow.last_ts,
+        };
+        let a: TimestampNanosecondArray = batch
+            .iter()
+            .map(|v| time(v).and_then(|t| i64::try_from(t.0).ok()))
+            .collect();
+        return Arc::new(a.with_timezone("UTC"));
+    }
+    if kind == Kind::Number {
+        let mut b = UInt64Builder::with_capacity(batch.len());
+        for v in batch {
+            text.clear();
+            match flow_value(v, col, &mut text) {
+                Value::Number(n) => b.append_value(n),
+                Value::Text | Value::Str(_) | Value::Missing => b.append_null(),
+            }
+        }
+        return Arc::new(b.finish());
+    }
+    let mut b = StringBuilder::with_capacity(batch.len(), batch.len() * 24);
+    for v in batch {
+        text.clear();
+        match flow_value(v, col, &mut text) {
+            Value::Text => b.append_value(&text),
+            Value::Str(s) => b.append_value(s),
+            Value::Number(n) => b.append_value(n.to_string()),
+            Value::Missing => b.append_null(),
+        }
+    }
+    Arc::new(b.finish())
 }
 
 /// A Parquet error as the I/O error it carries, or as one.

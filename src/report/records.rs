@@ -431,32 +431,83 @@ fn write_findings_table<W: Write>(
 }
 
 fn flow_row(v: &FlowVerdict, columns: FlowColumns) -> Vec<Cell> {
-    let f = &v.flow;
-    let mut row = vec![
-        Cell::Text(proto_name(f.proto).into_owned()),
-        Cell::Text(f.initiator.addr.to_string()),
-        Cell::Number(f.initiator.port.into()),
-        Cell::Text(f.responder.addr.to_string()),
-        Cell::Number(f.responder.port.into()),
-        Cell::text(f.basis.label()),
-        Cell::text(f.state.label()),
-        Cell::Number(f.connections.into()),
-        Cell::Number(f.packets[0]),
-        Cell::Number(f.bytes[0]),
-        Cell::Number(f.packets[1]),
-        Cell::Number(f.bytes[1]),
-        Cell::time(f.first_ts),
-        Cell::time(f.last_ts),
-        Cell::Text(f.community_id().to_string()),
-    ];
-    if columns == FlowColumns::WithVerdicts {
-        row.extend([
-            Cell::text(v.verdict.label()),
-            Cell::maybe(v.profile),
-            Cell::maybe(v.rule_id),
-        ]);
+    let n = match columns {
+        FlowColumns::WithVerdicts => FLOWS_COLUMNS.len(),
+        FlowColumns::Flows => 15,
+    };
+    (0..n).map(|c| flow_cell(v, c)).collect()
+}
+
+/// The column of [`flow_value`] that is the tunnel's, after
+/// [`FLOWS_COLUMNS`].
+pub(super) const TUNNEL_COLUMN: usize = FLOWS_COLUMNS.len();
+
+/// A flow's cell as [`flow_value`] makes it.
+fn flow_cell(v: &FlowVerdict, c: usize) -> Cell {
+    let mut text = String::new();
+    match flow_value(v, c, &mut text) {
+        Value::Number(n) => Cell::Number(n),
+        Value::Text => Cell::Text(text),
+        Value::Str(s) => Cell::text(s),
+        Value::Missing => Cell::Missing,
     }
-    row
+}
+
+/// What a flow's cell is: a number, text (written into the caller's
+/// buffer), or missing.
+pub(super) enum Value {
+    Number(u64),
+    Text,
+    /// A word that needs no formatting (a label).
+    Str(&'static str),
+    Missing,
+}
+
+/// Column `c` of [`FLOWS_COLUMNS`] (or [`TUNNEL_COLUMN`]) of a flow: the
+/// one place a flow's cell is made, for every format. Text goes into
+/// `text`, which the caller empties and may reuse, so that a writer of
+/// many rows (Parquet) allocates nothing per cell.
+pub(super) fn flow_value(v: &FlowVerdict, c: usize, text: &mut String) -> Value {
+    use std::fmt::Write as _;
+    let f = &v.flow;
+    let mut put = |t: &dyn std::fmt::Display| {
+        write!(text, "{t}").expect("writing to a string");
+        Value::Text
+    };
+    match c {
+        0 => match proto_name(f.proto) {
+            std::borrow::Cow::Borrowed(s) => Value::Str(s),
+            std::borrow::Cow::Owned(s) => put(&s),
+        },
+        1 => put(&f.initiator.addr),
+        2 => Value::Number(f.initiator.port.into()),
+        3 => put(&f.responder.addr),
+        4 => Value::Number(f.responder.port.into()),
+        5 => Value::Str(f.basis.label()),
+        6 => Value::Str(f.state.label()),
+        7 => Value::Number(f.connections.into()),
+        8 => Value::Number(f.packets[0]),
+        9 => Value::Number(f.bytes[0]),
+        10 => Value::Number(f.packets[1]),
+        11 => Value::Number(f.bytes[1]),
+        12 => f.first_ts.map_or(Value::Missing, |t| put(&t)),
+        13 => f.last_ts.map_or(Value::Missing, |t| put(&t)),
+        14 => put(&f.community_id()),
+        15 => Value::Str(v.verdict.label()),
+        16 | 17 => {
+            let s = if c == 16 { v.profile } else { v.rule_id };
+            match s.is_empty() {
+                true => Value::Missing,
+                false => put(&s),
+            }
+        }
+        TUNNEL_COLUMN => match (&f.tunnel, f.carrier) {
+            (Some(t), _) => put(t),
+            (None, Some(k)) => put(&format_args!("{k} carrier")),
+            (None, None) => Value::Missing,
+        },
+        _ => unreachable!("{c} is no flow column"),
+    }
 }
 
 /// Which columns `--flows` and `portaudit flows` write.
@@ -527,7 +578,7 @@ pub(super) fn flow_cells(
 ) -> Vec<Cell> {
     let mut row = flow_row(v, columns);
     if tunnels {
-        row.push(tunnel_cell(&v.flow));
+        row.push(flow_cell(v, TUNNEL_COLUMN));
     }
     if let Some(((k, s), inputs)) = stored {
         let json =
@@ -535,16 +586,6 @@ pub(super) fn flow_cells(
         row.push(Cell::Json(json));
     }
     row
-}
-
-/// The tunnel a flow came through (`vxlan 10.0.0.1>10.0.0.2 vni=7`), or
-/// the kind of tunnels it carries (`vxlan carrier`).
-fn tunnel_cell(f: &crate::flow::Flow) -> Cell {
-    match (&f.tunnel, f.carrier) {
-        (Some(t), _) => Cell::Text(t.to_string()),
-        (None, Some(k)) => Cell::Text(format!("{k} carrier")),
-        (None, None) => Cell::Missing,
-    }
 }
 
 /// The findings (`-o`), in `--format`.

@@ -275,12 +275,23 @@ fn duckdb_reads_a_parquet_flow_file() {
     assert_eq!(code(&o), 0);
     let ours = std::fs::read_to_string(&csv).unwrap().replace("\r\n", "\n");
     let header = ours.lines().next().unwrap();
+    // The times are typed (TIMESTAMP WITH TIME ZONE, in nanoseconds):
+    // printed as the CSV prints them.
+    let select = header
+        .split(',')
+        .map(|c| match c {
+            "first_seen" | "last_seen" => format!("strftime({c}, '%Y-%m-%dT%H:%M:%S.%fZ') AS {c}"),
+            c => c.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
     let query = format!(
         "import duckdb\n\
-         rows = duckdb.sql(\"SELECT {header} FROM '{}'\")\n\
+         duckdb.sql(\"SET TimeZone='UTC'\")\n\
+         rows = duckdb.sql(\"SELECT {select} FROM '{}'\")\n\
          print(','.join(rows.columns))\n\
          for r in rows.fetchall():\n    print(','.join('' if v is None else str(v) for v in r))\n\
-         print(duckdb.sql(\"SELECT typeof(responder_port), typeof(rec_first_ns) FROM '{}' LIMIT 1\").fetchall()[0])",
+         print(duckdb.sql(\"SELECT typeof(responder_port), typeof(rec_first_ns), typeof(first_seen) FROM '{}' LIMIT 1\").fetchall()[0])",
         path_str(&parquet),
         path_str(&parquet)
     );
@@ -292,5 +303,5 @@ fn duckdb_reads_a_parquet_flow_file() {
     let out = String::from_utf8(o.stdout).unwrap();
     let (table, types) = out.trim_end().rsplit_once('\n').unwrap();
     assert_eq!(table, ours.trim_end(), "DuckDB's rows are the CSV's");
-    assert_eq!(types, "('UBIGINT', 'DECIMAL(38,0)')");
+    assert_eq!(types, "('UBIGINT', 'DECIMAL(38,0)', 'TIMESTAMPTZ_NS')");
 }
