@@ -654,16 +654,24 @@ pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
     });
     // NDJSON and Parquet are flow files: each row carries its flow whole,
     // for `audit` to read back.
-    let stored = || -> Vec<&(PackedKey, FlowStats)> { table.runs().flatten().collect() };
+    let stored: Vec<&(PackedKey, FlowStats)> = match cfg.format {
+        None | Some(Format::Ndjson) => table.runs().flatten().collect(),
+        Some(_) => Vec::new(),
+    };
+    let carried = crate::ingest::CarriedInput::of_all(&ingested.files);
+    let file = report::FlowFile {
+        flows: &stored,
+        inputs: table.inputs(),
+        carried: &carried,
+    };
     let mut failed = Vec::new();
     let written = pool.install(|| {
         let mut sink = sink_for(&cfg.output)?;
         match cfg.format {
-            None => report::write_flows_parquet(&mut sink, &flows, &stored(), table.inputs())?,
+            None => report::write_flows_parquet(&mut sink, &flows, &file)?,
             Some(format) => {
-                let stored = (format == Format::Ndjson).then(stored);
-                let stored = stored.as_deref().map(|s| (s, table.inputs()));
-                report::write_flows(&mut sink, &flows, FlowColumns::Flows, format, stored)?
+                let file = (format == Format::Ndjson).then_some(&file);
+                report::write_flows(&mut sink, &flows, FlowColumns::Flows, format, file)?
             }
         }
         sink.done()

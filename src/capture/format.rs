@@ -117,7 +117,8 @@ impl RecordFormat {
         }
         let line = text.split(|&b| b == b'\n').next().unwrap_or_default();
         let has = |name: &[u8]| memchr::memmem::find(line, name).is_some();
-        if has(b"\"flow_record\":{\"v\":") {
+        // A flow file of no flows holds only its list of inputs.
+        if has(b"\"flow_record\":{\"v\":") || line.starts_with(b"{\"portaudit_inputs\":") {
             Some(RecordFormat::PortauditNdjson)
         } else if has(b"\"event_type\"") {
             Some(RecordFormat::SuricataEve)

@@ -2,6 +2,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::{Deserialize, Serialize};
+
 use super::Skip;
 use crate::capture::{Damage, LiveCounts, Timestamp};
 use crate::flow::Overflow;
@@ -51,6 +53,73 @@ pub struct FileStats {
     /// Only for a live capture: why capturing stopped before it was asked
     /// to.
     pub capture_failed: Option<String>,
+    /// Only for a flow file: the inputs its flows were read from, as
+    /// `portaudit flows` found them then.
+    pub carried: Vec<CarriedInput>,
+}
+
+/// An input whose flows a flow file carries, as `portaudit flows` read
+/// it: its counts, and what was wrong with it, so that the audit of the
+/// flow file says so (and exits 3) as the audit of the input would have
+/// (docs/inputs.md#portaudit-flow-files).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CarriedInput {
+    pub name: String,
+    pub format: String,
+    /// Packets, or records.
+    pub read: u64,
+    pub used: u64,
+    /// Not used, by reason (the labels of `--stats`).
+    pub skipped: BTreeMap<String, u64>,
+    /// What was wrong: unreadable, damaged, incomplete, as the summary
+    /// said it.
+    pub problems: Vec<String>,
+}
+
+impl CarriedInput {
+    /// What a flow file of `files`' flows carries: each input as it was
+    /// read, and for a flow file among them, the inputs it carries (and
+    /// itself, when it had problems of its own).
+    pub fn of_all(files: &[FileStats]) -> Vec<CarriedInput> {
+        let mut out = Vec::new();
+        for f in files {
+            out.extend(f.carried.iter().cloned());
+            let own = CarriedInput::of(f);
+            if f.carried.is_empty() || !own.problems.is_empty() {
+                out.push(own);
+            }
+        }
+        out
+    }
+
+    fn of(f: &FileStats) -> CarriedInput {
+        let mut problems: Vec<String> = f
+            .unreadable
+            .iter()
+            .map(|u| format!("cannot be read: {u}"))
+            .collect();
+        problems.extend(
+            f.damage
+                .iter()
+                .map(|d| format!("damaged: {}", f.describe(d))),
+        );
+        if f.damaged_records_not_detailed > 0 {
+            problems.push(format!(
+                "damaged: {} more damaged records",
+                f.damaged_records_not_detailed
+            ));
+        }
+        problems.extend(f.own_incomplete_note().map(|n| format!("incomplete: {n}")));
+        CarriedInput {
+            name: f.name.clone(),
+            format: f.format.clone(),
+            read: f.packets_read,
+            used: f.packets_decoded,
+            skipped: f.skipped.iter().map(|(k, n)| (k.to_string(), *n)).collect(),
+            problems,
+        }
+    }
 }
 
 /// Timestamps that are odd but not wrong: every packet is audited anyway,
@@ -92,6 +161,27 @@ impl FileStats {
     /// dropped, a capture that failed. `None` when nothing was missed (or
     /// the input is a file).
     pub fn incomplete_note(&self) -> Option<String> {
+        let troubled: Vec<String> = self
+            .carried
+            .iter()
+            .filter(|c| !c.problems.is_empty())
+            .map(|c| format!("{}: {}", c.name, c.problems.join("; ")))
+            .collect();
+        let carried = (!troubled.is_empty()).then(|| {
+            format!(
+                "its flows come from inputs that were not read whole when `portaudit flows` \
+                 read them ({})",
+                troubled.join("; ")
+            )
+        });
+        match (self.own_incomplete_note(), carried) {
+            (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// [`FileStats::incomplete_note`] without what a flow file carries.
+    fn own_incomplete_note(&self) -> Option<String> {
         let mut parts = Vec::new();
         if let Some(l) = self.live.filter(|l| l.dropped > 0) {
             let mut note = format!(

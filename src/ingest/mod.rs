@@ -62,7 +62,7 @@ use crate::decode::TunnelMode;
 use crate::filter::PacketFilter;
 use crate::flow::{FlowTable, Inputs, Limits, Overflow};
 
-pub use file_stats::{FileStats, TimeFacts};
+pub use file_stats::{CarriedInput, FileStats, TimeFacts};
 pub use live::LiveIngest;
 pub use read::{ingest_bytes, ingest_one, ingest_reader, ingest_reader_with};
 pub use skip::Skip;

@@ -17,14 +17,16 @@ use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowRowGro
 use parquet::arrow::ArrowSchemaConverter;
 use parquet::basic::Compression;
 use parquet::errors::ParquetError;
+use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
 
-use super::records::{flow_columns, flow_value, FlowColumns, Value, TUNNEL_COLUMN};
+use super::records::{flow_columns, flow_value, FlowColumns, FlowFile, Value, TUNNEL_COLUMN};
 use crate::audit::FlowVerdict;
 use crate::flow::{FlowStats, Inputs, PackedKey, StoredFlow};
+use crate::ingest::records::INPUTS_KEY;
 
 /// Rows in a Parquet row group.
 pub const PARQUET_ROWS: usize = 64 * 1024;
@@ -229,9 +231,9 @@ fn record_column(
 pub fn write_flows_parquet<W: Write>(
     mut out: W,
     flows: &[FlowVerdict],
-    stored: &[&(PackedKey, FlowStats)],
-    inputs: &Inputs,
+    file: &FlowFile<'_>,
 ) -> io::Result<()> {
+    let (stored, inputs) = (file.flows, file.inputs);
     let (names, _) = flow_columns(flows, FlowColumns::Flows, false);
     let mut fields: Vec<Field> = names
         .iter()
@@ -266,7 +268,12 @@ pub fn write_flows_parquet<W: Write>(
     for name in DICTIONARY_COLUMNS {
         props = props.set_column_dictionary_enabled(ColumnPath::from(name), true);
     }
-    let props = props.build();
+    // The inputs read, with what was wrong with them: an audit of this
+    // file says so as an audit of them would.
+    let carried = serde_json::to_string(file.carried).map_err(io::Error::other)?;
+    let props = props
+        .set_key_value_metadata(Some(vec![KeyValue::new(INPUTS_KEY.to_string(), carried)]))
+        .build();
     // Columns are encoded on every core (parquet's ArrowColumnWriter),
     // into a buffer (the writer wants an output it can send between
     // threads) emptied into `out` after each row group.

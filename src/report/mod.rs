@@ -29,7 +29,8 @@ pub use html::write_html;
 pub use junit::write_junit;
 pub use matrix::{write_matrix, write_profile_list, MatrixFormat};
 pub use records::{
-    write_findings, write_flows, FlowColumns, Format, MoreColumns, FINDINGS_COLUMNS, FLOW_RECORD,
+    write_findings, write_flows, FlowColumns, FlowFile, Format, MoreColumns, FINDINGS_COLUMNS,
+    FLOW_RECORD,
 };
 pub use sarif::write_sarif;
 pub use summary::{exit_code, input_status, write_stats, Baseline, RunSummary};

@@ -11,6 +11,8 @@ use super::writer::{Audited, ReportWriter};
 use crate::audit::{proto_name, Finding, FlowVerdict};
 use crate::capture::Timestamp;
 use crate::flow::{FlowStats, Inputs, PackedKey, StoredFlow};
+use crate::ingest::records::INPUTS_KEY;
+use crate::ingest::CarriedInput;
 
 /// Report format for findings and flows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -519,26 +521,48 @@ pub enum FlowColumns {
     WithVerdicts,
 }
 
-/// Writes every flow, with the verdict columns when asked. With `stored`
-/// (the flows' keys and stats, in the order of `flows`), each row ends
-/// with its `flow_record`: what `audit` reads back (a flow file).
+/// What makes a flows report a flow file: each flow whole, and the inputs
+/// they were read from.
+pub struct FlowFile<'a> {
+    /// The flows' keys and stats, in the order of the report's flows.
+    pub flows: &'a [&'a (PackedKey, FlowStats)],
+    /// The inputs their origins name.
+    pub inputs: &'a Inputs,
+    /// The inputs read, with what was wrong with them.
+    pub carried: &'a [CarriedInput],
+}
+
+/// Writes every flow, with the verdict columns when asked. As a flow
+/// `file` (NDJSON), each row ends with its `flow_record`, what `audit`
+/// reads back, and a last line lists the inputs (`portaudit_inputs`).
 pub fn write_flows<W: Write>(
-    out: W,
+    mut out: W,
     flows: &[FlowVerdict],
     columns: FlowColumns,
     format: Format,
-    stored: Option<(&[&(PackedKey, FlowStats)], &Inputs)>,
+    file: Option<&FlowFile<'_>>,
 ) -> io::Result<()> {
-    let (names, tunnels) = flow_columns(flows, columns, stored.is_some());
-    let Some((stored, inputs)) = stored else {
+    let (names, tunnels) = flow_columns(flows, columns, file.is_some());
+    let Some(file) = file else {
         return write_records(out, format, &names, flows, |v| {
             flow_cells(v, columns, tunnels, None)
         });
     };
     let rows: Vec<usize> = (0..flows.len()).collect();
-    write_records(out, format, &names, &rows, |&i| {
-        flow_cells(&flows[i], columns, tunnels, Some((stored[i], inputs)))
-    })
+    write_records(&mut out, format, &names, &rows, |&i| {
+        flow_cells(
+            &flows[i],
+            columns,
+            tunnels,
+            Some((file.flows[i], file.inputs)),
+        )
+    })?;
+    if format == Format::Ndjson {
+        let line = serde_json::json!({ INPUTS_KEY: file.carried });
+        serde_json::to_writer(&mut out, &line)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()
 }
 
 /// The columns of a flows report, and whether it has a tunnel column.

@@ -623,6 +623,9 @@ impl RunSummary<'_> {
                         .collect();
                     file["tunnels_not_opened"] = why.into();
                 }
+                if !f.carried.is_empty() {
+                    file["carried_inputs"] = json!(f.carried);
+                }
                 if f.export_lost != [0, 0] {
                     file["export_lost"] = json!({
                         "records": f.export_lost[0],

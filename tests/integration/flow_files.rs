@@ -234,7 +234,9 @@ fn a_damaged_flow_file_is_counted_and_the_rest_read() {
     flow_file(&capture, &good);
     let text = std::fs::read_to_string(&good).unwrap();
     let mut lines: Vec<String> = text.lines().map(String::from).collect();
-    let n = lines.len();
+    // Flows, and a last line that lists the inputs (not a record).
+    assert!(lines.last().unwrap().starts_with("{\"portaudit_inputs\":"));
+    let n = lines.len() - 1;
     lines[1] = lines[1].replace("\"v\":2", "\"v\":99");
     lines[2] = lines[2].replace("\"syn_dir\":1", "\"syn_dir\":7");
     lines[3].truncate(40);
@@ -304,4 +306,61 @@ fn duckdb_reads_a_parquet_flow_file() {
     let (table, types) = out.trim_end().rsplit_once('\n').unwrap();
     assert_eq!(table, ours.trim_end(), "DuckDB's rows are the CSV's");
     assert_eq!(types, "('UBIGINT', 'DECIMAL(38,0)', 'TIMESTAMPTZ_NS')");
+}
+
+/// A flow file carries what was wrong with the inputs its flows were read
+/// from: an audit of the flow file of a damaged capture says the capture
+/// was damaged and exits 3, as the audit of the capture does, with the
+/// same findings (which name the capture), and `--stats` lists the
+/// capture's counts.
+#[test]
+fn a_flow_file_carries_its_inputs_damage() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(root().join("fixtures/binalyze-air/violations.pcap")).unwrap();
+    let cut = tmp.path().join("cut.pcap");
+    // Into the middle of a record: the capture ends cut short.
+    std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3 + 7]).unwrap();
+    let deployment = root().join("examples/air-lab.toml");
+    let direct = audit(&deployment, std::slice::from_ref(&cut), tmp.path());
+    assert_eq!(direct.0, 3, "a capture cut short is damaged input");
+    for ext in ["parquet", "ndjson"] {
+        let file = tmp.path().join(format!("cut.{ext}"));
+        let mut args = vec!["flows", "-q", "-o"];
+        let file_s = path_str(&file);
+        args.push(&file_s);
+        if ext == "ndjson" {
+            args.extend(["--format", "ndjson"]);
+        }
+        let cut_s = path_str(&cut);
+        args.push(&cut_s);
+        assert_eq!(code(&run(&args)), 3, "{ext}: flows says so too");
+        let read = audit(&deployment, std::slice::from_ref(&file), tmp.path());
+        assert_eq!(
+            read.0, 3,
+            "{ext}: the flow file's audit exits as the capture's"
+        );
+        assert_eq!(read.1, direct.1, "{ext}: findings");
+        let o = run(&[
+            "audit",
+            "-d",
+            &path_str(&deployment),
+            &file_s,
+            "-o",
+            "/dev/null",
+        ]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("incomplete:") && err.contains(&cut_s) && err.contains("damaged"),
+            "{ext}: {err}"
+        );
+        let (_, stats) = crate::flows_run(&file, &["-o", "/dev/null"]);
+        let carried = &stats["files"][0]["carried_inputs"][0];
+        assert_eq!(carried["name"], cut_s.as_str(), "{stats}");
+        assert!(carried["read"].as_u64().unwrap() > 40, "{carried}");
+        assert_eq!(carried["read"], carried["used"], "{carried}");
+        assert!(
+            carried["problems"][0].as_str().unwrap().contains("damaged"),
+            "{carried}"
+        );
+    }
 }

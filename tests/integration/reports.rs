@@ -163,10 +163,15 @@ fn csv_ndjson_and_json_carry_the_same_records() {
         assert!(csv_rows.len() > 5, "{command}: too few rows to compare");
         // NDJSON flows are a flow file: each row also holds its flow whole
         // (`flow_record`, for `audit` to read back), which the others do
-        // not.
-        let ndjson: Vec<serde_json::Value> = String::from_utf8(outputs["ndjson"].clone())
-            .unwrap()
-            .lines()
+        // not, and a last line lists the inputs.
+        let text = String::from_utf8(outputs["ndjson"].clone()).unwrap();
+        let mut lines: Vec<&str> = text.lines().collect();
+        if command == "flows" {
+            let inputs = lines.pop().unwrap();
+            assert!(inputs.starts_with("{\"portaudit_inputs\":"), "{inputs}");
+        }
+        let ndjson: Vec<serde_json::Value> = lines
+            .into_iter()
             .map(|l| {
                 let mut row: serde_json::Value = serde_json::from_str(l).unwrap();
                 let record = row.as_object_mut().unwrap().remove("flow_record");

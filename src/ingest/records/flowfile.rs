@@ -14,6 +14,7 @@ use serde::Deserialize;
 
 use super::{Line, LineError, LineReader, RecordFault, Sink};
 use crate::flow::StoredFlow;
+use crate::ingest::CarriedInput;
 
 /// A flows NDJSON line: only its `flow_record` is read.
 #[derive(Deserialize)]
@@ -21,11 +22,26 @@ struct Row {
     flow_record: StoredFlow,
 }
 
+/// The last line of a flows NDJSON file: the inputs the flows came from.
+#[derive(Deserialize)]
+struct InputsRow {
+    portaudit_inputs: Vec<CarriedInput>,
+}
+
+/// The key of a Parquet flow file's metadata, and the member of an
+/// NDJSON flow file's last line, that list the inputs the flows were read
+/// from ([`CarriedInput`]).
+pub const INPUTS_KEY: &str = "portaudit_inputs";
+
 /// Lines of a flows NDJSON file.
 pub(super) struct NdjsonReader;
 
 impl LineReader for NdjsonReader {
     fn line(&mut self, line: &[u8]) -> Result<Line, LineError> {
+        if line.starts_with(b"{\"portaudit_inputs\"") {
+            let row: Option<InputsRow> = super::json_line(line, "a portaudit inputs row")?;
+            return Ok(row.map_or(Line::Other, |r| Line::Carried(r.portaudit_inputs)));
+        }
         let Some(row): Option<Row> = super::json_line(line, "a portaudit flow row")? else {
             return Ok(Line::Other);
         };
@@ -99,6 +115,21 @@ fn read_parquet_bytes(bytes: Vec<u8>, sink: &mut Sink) {
         Ok(b) => b,
         Err(e) => return sink.fault(whole(format!("not a Parquet file: {e}")), 0, None),
     };
+    let carried = builder
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .and_then(|kv| kv.iter().find(|kv| kv.key == INPUTS_KEY))
+        .and_then(|kv| kv.value.clone());
+    if let Some(json) = carried {
+        match serde_json::from_str::<Vec<CarriedInput>>(&json) {
+            Ok(inputs) => sink.carried(inputs),
+            Err(e) => {
+                let why = format!("its {INPUTS_KEY} metadata cannot be read: {e}");
+                sink.fault(LineError::new(RecordFault::BadHeader, why), 0, None);
+            }
+        }
+    }
     let schema = builder.parquet_schema();
     let mut leaves = Vec::new();
     for name in record_columns() {

@@ -20,6 +20,7 @@ mod flowfile;
 mod ipfix;
 mod zeek;
 
+pub use flowfile::INPUTS_KEY;
 pub use ipfix::{Collector, MAX_EXPORTERS};
 
 use std::fmt;
@@ -174,6 +175,8 @@ pub enum Line {
     Record(Record),
     /// A flow whole, from a portaudit flow file.
     Flow(PackedKey, Box<FlowStats>, Option<Place>),
+    /// A flow file's list of the inputs its flows were read from.
+    Carried(Vec<crate::ingest::CarriedInput>),
     /// A header, a comment, a blank line: no record.
     Other,
 }
@@ -243,6 +246,7 @@ fn read_lines(mut lines: impl LineReader, mut reader: impl BufRead, sink: &mut S
             Ok(Line::Other) => {}
             Ok(Line::Record(r)) => sink.record(r, start, Some(number)),
             Ok(Line::Flow(key, stats, origin)) => sink.flow(key, *stats, origin),
+            Ok(Line::Carried(inputs)) => sink.carried(inputs),
             Err(e) => sink.fault(e, start, Some(number)),
         }
         sink.progress(read.consumed as u64, 1);
@@ -319,6 +323,11 @@ impl Sink {
         if self.pending_flows.len() == PENDING {
             self.flush();
         }
+    }
+
+    /// The inputs a flow file's flows were read from.
+    pub(crate) fn carried(&mut self, inputs: Vec<crate::ingest::CarriedInput>) {
+        self.stats.carried.extend(inputs);
     }
 
     /// Counts a record or flow going into the table: `bytes` both ways,

@@ -649,7 +649,9 @@ mod tests {
             .filter_map(|l| match l {
                 Ok(Line::Record(r)) => Some(r),
                 Ok(Line::Other) => None,
-                Ok(Line::Flow(..)) => panic!("a conn.log line read as a flow file's"),
+                Ok(Line::Flow(..) | Line::Carried(_)) => {
+                    panic!("a conn.log line read as a flow file's")
+                }
                 Err(e) => panic!("{e:?}"),
             })
             .collect()
