@@ -75,6 +75,22 @@ pub struct CarriedInput {
     /// What was wrong: unreadable, damaged, incomplete, as the summary
     /// said it.
     pub problems: Vec<String>,
+    /// A flow export that declared packet sampling: 1 in this many.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampling: Option<u32>,
+}
+
+impl CarriedInput {
+    /// Packets `--filter` kept out when the input was read.
+    pub fn filtered(&self) -> u64 {
+        self.skipped
+            .iter()
+            .filter(|(k, _)| {
+                *k == "not-matching-filter" || k.starts_with("filter-not-applicable-to-")
+            })
+            .map(|(_, n)| n)
+            .sum()
+    }
 }
 
 impl CarriedInput {
@@ -118,6 +134,7 @@ impl CarriedInput {
             used: f.packets_decoded,
             skipped: f.skipped.iter().map(|(k, n)| (k.to_string(), *n)).collect(),
             problems,
+            sampling: f.sampling,
         }
     }
 }

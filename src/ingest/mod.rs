@@ -142,14 +142,21 @@ pub struct Ingested {
     pub files: Vec<FileStats>,
 }
 
-/// Packets `--filter` kept out of the audit, over all files.
+/// Packets `--filter` kept out of the audit, over all files (and the
+/// inputs behind flow files, when their flows were made).
 pub fn filtered_out(files: &[FileStats]) -> u64 {
-    files
+    let here: u64 = files
         .iter()
         .flat_map(|f| &f.skipped)
         .filter(|(reason, _)| reason.is_filter())
         .map(|(_, n)| n)
-        .sum()
+        .sum();
+    let behind: u64 = files
+        .iter()
+        .flat_map(|f| &f.carried)
+        .map(CarriedInput::filtered)
+        .sum();
+    here + behind
 }
 
 /// Why traffic the captures saw may not be in the audit, in words for a
@@ -163,9 +170,11 @@ pub fn left_out(files: &[FileStats]) -> Option<String> {
             "{filtered} packets did not match --filter and were not audited: they may hold it"
         ));
     }
+    let carried = files.iter().flat_map(|f| &f.carried);
     let sampled: Vec<(&str, u32)> = files
         .iter()
         .filter_map(|f| Some((f.name.as_str(), f.sampling?)))
+        .chain(carried.filter_map(|c| Some((c.name.as_str(), c.sampling?))))
         .collect();
     if let Some(&(name, n)) = sampled.iter().max_by_key(|(_, n)| *n) {
         let others = match sampled.len() - 1 {

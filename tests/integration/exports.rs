@@ -387,3 +387,50 @@ fn softflowd_to_collect_audits_as_its_capture() {
         assert_eq!(file["damage"], serde_json::json!([]), "{file}");
     }
 }
+
+/// A sampled export cannot prove an absence, and neither can the flow
+/// file made from it: missing-expected findings say "inconclusive
+/// (sampled 1:N)" when the export is audited, and when its flow file is.
+#[test]
+fn a_sampled_export_stays_inconclusive_through_its_flow_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut bytes = std::fs::read(root().join("tests/data/records/softflowd-v5.netflow")).unwrap();
+    // Each v5 header declares 1 in 100 packets sampled (mode 1, interval
+    // 100, RFC 3954's predecessor: the header's last 16 bits).
+    let mut at = 0;
+    while at + 24 <= bytes.len() {
+        let count = usize::from(u16::from_be_bytes([bytes[at + 2], bytes[at + 3]]));
+        bytes[at + 22..at + 24].copy_from_slice(&(0x4000u16 | 100).to_be_bytes());
+        at += 24 + 48 * count;
+    }
+    assert_eq!(at, bytes.len(), "whole v5 messages");
+    let export = tmp.path().join("sampled.netflow");
+    std::fs::write(&export, &bytes).unwrap();
+    let parquet = tmp.path().join("sampled.parquet");
+    let o = run(&["flows", "-q", "-o", &path_str(&parquet), &path_str(&export)]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    for input in [&export, &parquet] {
+        let o = run(&[
+            "audit",
+            "-q",
+            "-d",
+            &deployment(),
+            &path_str(input),
+            "--format",
+            "ndjson",
+        ]);
+        let text = String::from_utf8_lossy(&o.stdout);
+        let missing: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("missing-expected"))
+            .collect();
+        assert!(!missing.is_empty(), "{}: {text}", input.display());
+        for row in missing {
+            assert!(
+                row.contains("inconclusive (sampled 1:100)"),
+                "{}: {row}",
+                input.display()
+            );
+        }
+    }
+}
