@@ -91,9 +91,7 @@ impl CarriedInput {
             .map(|(_, n)| n)
             .sum()
     }
-}
 
-impl CarriedInput {
     /// What a flow file of `files`' flows carries: each input as it was
     /// read, and for a flow file among them, the inputs it carries (and
     /// itself, when it had problems of its own).

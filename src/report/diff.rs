@@ -232,6 +232,8 @@ mod tests {
         // Client ports and times are no part of the key.
         let mut later = row("unexpected-port", "22", "error", "3");
         later.insert("first_seen".into(), "2026-01-01T00:00:00.000000Z".into());
+        // Nor where the evidence is (another day's capture).
+        later.insert("source".into(), "day2.pcap byte 5004".into());
         assert_eq!(diff(&old[..1], &[later]).unchanged, 1);
     }
 
