@@ -364,3 +364,28 @@ fn a_flow_file_carries_its_inputs_damage() {
         );
     }
 }
+
+/// Flow files of layout version 1 (before sources) still read: the same
+/// findings as the capture's, but for the source they cannot name.
+#[test]
+fn version_1_flow_files_still_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let deployment = root().join("examples/air-lab.toml");
+    let capture = root().join("fixtures/binalyze-air/violations.pcap");
+    let direct = audit(&deployment, std::slice::from_ref(&capture), tmp.path());
+    for name in ["violations-v1.flows.ndjson", "violations-v1.flows.parquet"] {
+        let file = root().join("tests/data/records").join(name);
+        let read = audit(&deployment, std::slice::from_ref(&file), tmp.path());
+        assert_eq!(read.0, direct.0, "{name}: status");
+        assert_eq!(
+            crate::without_source(&read.1),
+            crate::without_source(&direct.1),
+            "{name}: findings"
+        );
+        let text = String::from_utf8_lossy(&read.1);
+        assert!(
+            text.lines().skip(1).all(|l| l.ends_with(',')),
+            "{name}: {text}"
+        );
+    }
+}

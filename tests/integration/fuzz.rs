@@ -50,6 +50,8 @@ const RECORD_SEEDS: &[&str] = &[
     "tests/data/records/softflowd-v5.netflow",
     "tests/data/records/violations.flows.ndjson",
     "tests/data/records/violations.flows.parquet",
+    "tests/data/records/violations-v1.flows.ndjson",
+    "tests/data/records/violations-v1.flows.parquet",
 ];
 
 /// One seed file's bytes.
