@@ -661,17 +661,17 @@ pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
     let carried = crate::ingest::CarriedInput::of_all(&ingested.files);
     let file = report::FlowFile {
         flows: &stored,
-        inputs: table.inputs(),
         carried: &carried,
     };
     let mut failed = Vec::new();
     let written = pool.install(|| {
         let mut sink = sink_for(&cfg.output)?;
         match cfg.format {
-            None => report::write_flows_parquet(&mut sink, &flows, &file)?,
+            None => report::write_flows_parquet(&mut sink, &flows, table.inputs(), &file)?,
             Some(format) => {
                 let file = (format == Format::Ndjson).then_some(&file);
-                report::write_flows(&mut sink, &flows, FlowColumns::Flows, format, file)?
+                let inputs = table.inputs();
+                report::write_flows(&mut sink, &flows, FlowColumns::Flows, format, inputs, file)?
             }
         }
         sink.done()

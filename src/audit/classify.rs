@@ -25,6 +25,8 @@ pub struct AuditReport<'d> {
     pub flows: Vec<FlowVerdict<'d>>,
     pub summary: FlowSummary,
     pub coverage: Vec<RuleCoverage>,
+    /// The inputs the flows' origins name.
+    pub inputs: crate::flow::Inputs,
 }
 
 /// One rule of the deployment, profile or site, ready to match.
@@ -399,6 +401,7 @@ impl<'d> Auditor<'d> {
         findings.par_sort_by_cached_key(Finding::sort_key);
         let coverage = self.coverage_rows(&coverage);
         AuditReport {
+            inputs: flows.inputs().clone(),
             findings,
             flows: verdicts,
             coverage,

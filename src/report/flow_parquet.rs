@@ -231,10 +231,14 @@ fn record_column(
 pub fn write_flows_parquet<W: Write>(
     mut out: W,
     flows: &[FlowVerdict],
+    inputs: &Inputs,
     file: &FlowFile<'_>,
 ) -> io::Result<()> {
-    let (stored, inputs) = (file.flows, file.inputs);
-    let (names, _) = flow_columns(flows, FlowColumns::Flows, false);
+    let stored = file.flows;
+    let (mut names, _) = flow_columns(flows, FlowColumns::Flows, false);
+    // Where each flow was first seen is in the rec_source_* columns,
+    // typed, rather than as the CSV's text.
+    names.retain(|n| *n != "source");
     let mut fields: Vec<Field> = names
         .iter()
         .map(|n| match kind(n) {
@@ -338,6 +342,8 @@ pub fn write_flows_parquet<W: Write>(
 /// text, made straight into the array.
 fn readable_column(batch: &[FlowVerdict], col: usize, kind: Kind) -> ArrayRef {
     let mut text = String::new();
+    // No readable column names an input (the source is in rec_source_*).
+    let no_inputs = Inputs::new();
     if kind == Kind::Time {
         // Nanoseconds as i64 reach 2262; a later (or earlier than 1677)
         // time is left empty here, and kept whole in rec_first_ns.
@@ -355,7 +361,7 @@ fn readable_column(batch: &[FlowVerdict], col: usize, kind: Kind) -> ArrayRef {
         let mut b = UInt64Builder::with_capacity(batch.len());
         for v in batch {
             text.clear();
-            match flow_value(v, col, &mut text) {
+            match flow_value(v, col, &no_inputs, &mut text) {
                 Value::Number(n) => b.append_value(n),
                 Value::Text | Value::Str(_) | Value::Missing => b.append_null(),
             }
@@ -365,7 +371,7 @@ fn readable_column(batch: &[FlowVerdict], col: usize, kind: Kind) -> ArrayRef {
     let mut b = StringBuilder::with_capacity(batch.len(), batch.len() * 24);
     for v in batch {
         text.clear();
-        match flow_value(v, col, &mut text) {
+        match flow_value(v, col, &no_inputs, &mut text) {
             Value::Text => b.append_value(&text),
             Value::Str(s) => b.append_value(s),
             Value::Number(n) => b.append_value(n.to_string()),

@@ -432,22 +432,24 @@ fn write_findings_table<W: Write>(
     out.flush()
 }
 
-fn flow_row(v: &FlowVerdict, columns: FlowColumns) -> Vec<Cell> {
+fn flow_row(v: &FlowVerdict, columns: FlowColumns, inputs: &Inputs) -> Vec<Cell> {
     let n = match columns {
         FlowColumns::WithVerdicts => FLOWS_COLUMNS.len(),
         FlowColumns::Flows => 15,
     };
-    (0..n).map(|c| flow_cell(v, c)).collect()
+    (0..n).map(|c| flow_cell(v, c, inputs)).collect()
 }
 
 /// The column of [`flow_value`] that is the tunnel's, after
 /// [`FLOWS_COLUMNS`].
 pub(super) const TUNNEL_COLUMN: usize = FLOWS_COLUMNS.len();
+/// The column of [`flow_value`] that says where the flow was first seen.
+pub(super) const SOURCE_COLUMN: usize = FLOWS_COLUMNS.len() + 1;
 
 /// A flow's cell as [`flow_value`] makes it.
-fn flow_cell(v: &FlowVerdict, c: usize) -> Cell {
+fn flow_cell(v: &FlowVerdict, c: usize, inputs: &Inputs) -> Cell {
     let mut text = String::new();
-    match flow_value(v, c, &mut text) {
+    match flow_value(v, c, inputs, &mut text) {
         Value::Number(n) => Cell::Number(n),
         Value::Text => Cell::Text(text),
         Value::Str(s) => Cell::text(s),
@@ -465,11 +467,12 @@ pub(super) enum Value {
     Missing,
 }
 
-/// Column `c` of [`FLOWS_COLUMNS`] (or [`TUNNEL_COLUMN`]) of a flow: the
+/// Column `c` of [`FLOWS_COLUMNS`] (or [`TUNNEL_COLUMN`],
+/// [`SOURCE_COLUMN`], whose origin names one of `inputs`) of a flow: the
 /// one place a flow's cell is made, for every format. Text goes into
 /// `text`, which the caller empties and may reuse, so that a writer of
 /// many rows (Parquet) allocates nothing per cell.
-pub(super) fn flow_value(v: &FlowVerdict, c: usize, text: &mut String) -> Value {
+pub(super) fn flow_value(v: &FlowVerdict, c: usize, inputs: &Inputs, text: &mut String) -> Value {
     use std::fmt::Write as _;
     let f = &v.flow;
     let mut put = |t: &dyn std::fmt::Display| {
@@ -508,6 +511,10 @@ pub(super) fn flow_value(v: &FlowVerdict, c: usize, text: &mut String) -> Value 
             (None, Some(k)) => put(&format_args!("{k} carrier")),
             (None, None) => Value::Missing,
         },
+        SOURCE_COLUMN => match inputs.get_place(f.origin) {
+            Some((input, at)) => put(&format_args!("{} {} {at}", input.name, input.unit.label())),
+            None => Value::Missing,
+        },
         _ => unreachable!("{c} is no flow column"),
     }
 }
@@ -526,36 +533,31 @@ pub enum FlowColumns {
 pub struct FlowFile<'a> {
     /// The flows' keys and stats, in the order of the report's flows.
     pub flows: &'a [&'a (PackedKey, FlowStats)],
-    /// The inputs their origins name.
-    pub inputs: &'a Inputs,
     /// The inputs read, with what was wrong with them.
     pub carried: &'a [CarriedInput],
 }
 
-/// Writes every flow, with the verdict columns when asked. As a flow
-/// `file` (NDJSON), each row ends with its `flow_record`, what `audit`
-/// reads back, and a last line lists the inputs (`portaudit_inputs`).
+/// Writes every flow, with the verdict columns when asked, and where each
+/// was first seen (a place in one of `inputs`). As a flow `file`
+/// (NDJSON), each row ends with its `flow_record`, what `audit` reads
+/// back, and a last line lists the inputs (`portaudit_inputs`).
 pub fn write_flows<W: Write>(
     mut out: W,
     flows: &[FlowVerdict],
     columns: FlowColumns,
     format: Format,
+    inputs: &Inputs,
     file: Option<&FlowFile<'_>>,
 ) -> io::Result<()> {
     let (names, tunnels) = flow_columns(flows, columns, file.is_some());
     let Some(file) = file else {
         return write_records(out, format, &names, flows, |v| {
-            flow_cells(v, columns, tunnels, None)
+            flow_cells(v, columns, tunnels, inputs, None)
         });
     };
     let rows: Vec<usize> = (0..flows.len()).collect();
     write_records(&mut out, format, &names, &rows, |&i| {
-        flow_cells(
-            &flows[i],
-            columns,
-            tunnels,
-            Some((file.flows[i], file.inputs)),
-        )
+        flow_cells(&flows[i], columns, tunnels, inputs, Some(file.flows[i]))
     })?;
     if format == Format::Ndjson {
         let line = serde_json::json!({ INPUTS_KEY: file.carried });
@@ -583,6 +585,7 @@ pub(super) fn flow_columns(
     if tunnels {
         names.push("tunnel");
     }
+    names.push("source");
     if stored {
         names.push(FLOW_RECORD);
     }
@@ -594,17 +597,19 @@ pub(super) fn flow_columns(
 pub const FLOW_RECORD: &str = "flow_record";
 
 /// One flow's cells.
-pub(super) fn flow_cells(
+fn flow_cells(
     v: &FlowVerdict,
     columns: FlowColumns,
     tunnels: bool,
-    stored: Option<(&(PackedKey, FlowStats), &Inputs)>,
+    inputs: &Inputs,
+    stored: Option<&(PackedKey, FlowStats)>,
 ) -> Vec<Cell> {
-    let mut row = flow_row(v, columns);
+    let mut row = flow_row(v, columns, inputs);
     if tunnels {
-        row.push(flow_cell(v, TUNNEL_COLUMN));
+        row.push(flow_cell(v, TUNNEL_COLUMN, inputs));
     }
-    if let Some(((k, s), inputs)) = stored {
+    row.push(flow_cell(v, SOURCE_COLUMN, inputs));
+    if let Some((k, s)) = stored {
         let json =
             serde_json::to_string(&StoredFlow::of(k, s, inputs)).expect("a stored flow serializes");
         row.push(Cell::Json(json));
@@ -647,6 +652,7 @@ impl ReportWriter for FlowsReport {
             &a.report.flows,
             FlowColumns::WithVerdicts,
             a.format,
+            &a.report.inputs,
             None,
         )
     }

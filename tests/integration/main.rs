@@ -161,6 +161,29 @@ pub fn everything_deployment(dir: &Path) -> PathBuf {
     path
 }
 
+/// A CSV report's rows without the column `name` (`source`, which names
+/// the input each flow was first seen in), to compare the same traffic
+/// read from files of other names.
+pub fn csv_without(csv: &[u8], name: &str) -> Vec<Vec<String>> {
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(csv);
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    let Some(header) = rows.first() else {
+        return Vec::new();
+    };
+    let skip = header.iter().position(|h| h == name);
+    rows.iter()
+        .map(|row| {
+            row.iter()
+                .enumerate()
+                .filter(|&(i, _)| Some(i) != skip)
+                .map(|(_, c)| c.to_string())
+                .collect()
+        })
+        .collect()
+}
+
 pub fn code(o: &Output) -> i32 {
     o.status.code().expect("exited, not killed by a signal")
 }
