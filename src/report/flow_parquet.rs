@@ -262,7 +262,7 @@ pub fn write_flows_parquet<W: Write>(
     fields.push(Field::new(SOURCE_COLUMNS[2], DataType::UInt64, true));
     let schema = Arc::new(Schema::new(fields));
     let mut props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
+        .set_compression(Compression::LZ4_RAW)
         // Most columns are nearly unique per flow (addresses, ports,
         // times, Community IDs): dictionaries cost time and save little.
         .set_dictionary_enabled(false)
