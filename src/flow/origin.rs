@@ -142,10 +142,10 @@ impl Inputs {
 
     /// Where `origin` is, as a finding names it.
     pub fn place(&self, origin: Origin) -> Option<Place> {
-        let input = self.get(origin.input()?)?;
+        let (input, at) = self.get_place(origin)?;
         Some(Place {
             input: input.clone(),
-            at: origin.at,
+            at,
         })
     }
 

@@ -131,9 +131,11 @@ fn read_parquet_bytes(bytes: Vec<u8>, sink: &mut Sink) {
         }
     }
     let schema = builder.parquet_schema();
+    let leaf =
+        |name: &str| (0..schema.num_columns()).find(|&i| schema.column(i).path().string() == name);
     let mut leaves = Vec::new();
     for name in record_columns() {
-        match (0..schema.num_columns()).find(|&i| schema.column(i).path().string() == name) {
+        match leaf(name) {
             Some(i) => leaves.push(i),
             None => {
                 let why = format!("a Parquet file without a {name} column: no portaudit flow file");
@@ -142,13 +144,11 @@ fn read_parquet_bytes(bytes: Vec<u8>, sink: &mut Sink) {
         }
     }
     // Written since layout version 2; a version 1 file has none.
-    for name in crate::report::SOURCE_COLUMNS {
-        if let Some(i) =
-            (0..schema.num_columns()).find(|&i| schema.column(i).path().string() == name)
-        {
-            leaves.push(i);
-        }
-    }
+    leaves.extend(
+        crate::report::SOURCE_COLUMNS
+            .iter()
+            .filter_map(|name| leaf(name)),
+    );
     let mask = ProjectionMask::leaves(schema, leaves);
     let batches = match builder
         .with_projection(mask)
@@ -267,13 +267,12 @@ impl<'a> Columns<'a> {
                 get(batch, "rec_declared_basis")?,
                 get(batch, "rec_carrier")?,
             ],
-            source: match batch.column_by_name(crate::report::SOURCE_COLUMNS[0]) {
-                None => None,
-                Some(_) => Some((
-                    get(batch, "rec_source_input")?,
-                    get(batch, "rec_source_unit")?,
-                    get(batch, "rec_source_at")?,
-                )),
+            source: {
+                let [input, unit, at] = crate::report::SOURCE_COLUMNS;
+                match batch.column_by_name(input) {
+                    None => None,
+                    Some(_) => Some((get(batch, input)?, get(batch, unit)?, get(batch, at)?)),
+                }
             },
         })
     }
@@ -327,8 +326,9 @@ impl<'a> Columns<'a> {
             Some((input, unit, at)) if input.is_valid(i) => Some(crate::flow::StoredSource {
                 input: input.value(i).to_string(),
                 unit: opt(unit, i, || unit.value(i).to_string())
-                    .ok_or_else(|| missing("rec_source_unit"))?,
-                at: opt(at, i, || at.value(i)).ok_or_else(|| missing("rec_source_at"))?,
+                    .ok_or_else(|| missing(crate::report::SOURCE_COLUMNS[1]))?,
+                at: opt(at, i, || at.value(i))
+                    .ok_or_else(|| missing(crate::report::SOURCE_COLUMNS[2]))?,
             }),
             _ => None,
         };
