@@ -341,44 +341,55 @@ pub fn write_flows_parquet<W: Write>(
 /// Readable column `col` ([`flow_value`]) of a batch of flows: numbers or
 /// text, made straight into the array.
 fn readable_column(batch: &[FlowVerdict], col: usize, kind: Kind) -> ArrayRef {
+    use std::fmt::Write as _;
     let mut text = String::new();
     // No readable column names an input (the source is in rec_source_*).
     let no_inputs = Inputs::new();
-    if kind == Kind::Time {
-        // Nanoseconds as i64 reach 2262; a later (or earlier than 1677)
-        // time is left empty here, and kept whole in rec_first_ns.
-        let time = |v: &FlowVerdict| match col {
-            12 => v.flow.first_ts,
-            _ => v.flow.last_ts,
-        };
-        let a: TimestampNanosecondArray = batch
-            .iter()
-            .map(|v| time(v).and_then(|t| i64::try_from(t.0).ok()))
-            .collect();
-        return Arc::new(a.with_timezone("UTC"));
-    }
-    if kind == Kind::Number {
-        let mut b = UInt64Builder::with_capacity(batch.len());
-        for v in batch {
-            text.clear();
-            match flow_value(v, col, &no_inputs, &mut text) {
-                Value::Number(n) => b.append_value(n),
-                Value::Text | Value::Str(_) | Value::Missing => b.append_null(),
-            }
-        }
-        return Arc::new(b.finish());
-    }
-    let mut b = StringBuilder::with_capacity(batch.len(), batch.len() * 24);
-    for v in batch {
+    let value = |v: &FlowVerdict, text: &mut String| {
         text.clear();
-        match flow_value(v, col, &no_inputs, &mut text) {
-            Value::Text => b.append_value(&text),
-            Value::Str(s) => b.append_value(s),
-            Value::Number(n) => b.append_value(n.to_string()),
-            Value::Missing => b.append_null(),
+        flow_value(v, col, &no_inputs, text)
+    };
+    match kind {
+        Kind::Time => {
+            // Nanoseconds as i64 reach 2262; a later (or earlier than
+            // 1677) time is left empty here, and kept whole in
+            // rec_first_ns.
+            let a: TimestampNanosecondArray = batch
+                .iter()
+                .map(|v| match value(v, &mut text) {
+                    Value::Time(t) => i64::try_from(t.0).ok(),
+                    _ => None,
+                })
+                .collect();
+            Arc::new(a.with_timezone("UTC"))
+        }
+        Kind::Number => {
+            let mut b = UInt64Builder::with_capacity(batch.len());
+            for v in batch {
+                match value(v, &mut text) {
+                    Value::Number(n) => b.append_value(n),
+                    _ => b.append_null(),
+                }
+            }
+            Arc::new(b.finish())
+        }
+        Kind::Text => {
+            let mut b = StringBuilder::with_capacity(batch.len(), batch.len() * 24);
+            for v in batch {
+                match value(v, &mut text) {
+                    Value::Text => b.append_value(&text),
+                    Value::Str(s) => b.append_value(s),
+                    Value::Number(n) => b.append_value(n.to_string()),
+                    Value::Time(t) => {
+                        write!(b, "{t}").expect("writing to a builder");
+                        b.append_value("");
+                    }
+                    Value::Missing => b.append_null(),
+                }
+            }
+            Arc::new(b.finish())
         }
     }
-    Arc::new(b.finish())
 }
 
 /// A Parquet error as the I/O error it carries, or as one.

@@ -453,6 +453,7 @@ fn flow_cell(v: &FlowVerdict, c: usize, inputs: &Inputs) -> Cell {
         Value::Number(n) => Cell::Number(n),
         Value::Text => Cell::Text(text),
         Value::Str(s) => Cell::text(s),
+        Value::Time(t) => Cell::time(Some(t)),
         Value::Missing => Cell::Missing,
     }
 }
@@ -464,6 +465,8 @@ pub(super) enum Value {
     Text,
     /// A word that needs no formatting (a label).
     Str(&'static str),
+    /// A time: RFC 3339 text, or typed where the format has a type for it.
+    Time(Timestamp),
     Missing,
 }
 
@@ -495,8 +498,8 @@ pub(super) fn flow_value(v: &FlowVerdict, c: usize, inputs: &Inputs, text: &mut 
         9 => Value::Number(f.bytes[0]),
         10 => Value::Number(f.packets[1]),
         11 => Value::Number(f.bytes[1]),
-        12 => f.first_ts.map_or(Value::Missing, |t| put(&t)),
-        13 => f.last_ts.map_or(Value::Missing, |t| put(&t)),
+        12 => f.first_ts.map_or(Value::Missing, Value::Time),
+        13 => f.last_ts.map_or(Value::Missing, Value::Time),
         14 => put(&f.community_id()),
         15 => Value::Str(v.verdict.label()),
         16 | 17 => {
