@@ -78,20 +78,13 @@ pub struct CarriedInput {
     /// A flow export that declared packet sampling: 1 in this many.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sampling: Option<u32>,
+    /// Of `skipped`, the packets `--filter` kept out (told from the
+    /// reasons when the input was read, not from their labels after).
+    #[serde(default)]
+    pub filtered: u64,
 }
 
 impl CarriedInput {
-    /// Packets `--filter` kept out when the input was read.
-    pub fn filtered(&self) -> u64 {
-        self.skipped
-            .iter()
-            .filter(|(k, _)| {
-                *k == "not-matching-filter" || k.starts_with("filter-not-applicable-to-")
-            })
-            .map(|(_, n)| n)
-            .sum()
-    }
-
     /// What a flow file of `files`' flows carries: each input as it was
     /// read, and for a flow file among them, the inputs it carries (and
     /// itself, when it had problems of its own).
@@ -133,6 +126,12 @@ impl CarriedInput {
             skipped: f.skipped.iter().map(|(k, n)| (k.to_string(), *n)).collect(),
             problems,
             sampling: f.sampling,
+            filtered: f
+                .skipped
+                .iter()
+                .filter(|(k, _)| k.is_filter())
+                .map(|(_, n)| n)
+                .sum(),
         }
     }
 }
@@ -163,6 +162,15 @@ impl FileStats {
             name: self.name.clone(),
             unit,
         }
+    }
+
+    /// Packets `--filter` kept out of the audit.
+    pub fn filtered(&self) -> u64 {
+        self.skipped
+            .iter()
+            .filter(|(reason, _)| reason.is_filter())
+            .map(|(_, n)| n)
+            .sum()
     }
 
     pub(crate) fn named(name: String) -> FileStats {

@@ -145,18 +145,10 @@ pub struct Ingested {
 /// Packets `--filter` kept out of the audit, over all files (and the
 /// inputs behind flow files, when their flows were made).
 pub fn filtered_out(files: &[FileStats]) -> u64 {
-    let here: u64 = files
+    files
         .iter()
-        .flat_map(|f| &f.skipped)
-        .filter(|(reason, _)| reason.is_filter())
-        .map(|(_, n)| n)
-        .sum();
-    let behind: u64 = files
-        .iter()
-        .flat_map(|f| &f.carried)
-        .map(CarriedInput::filtered)
-        .sum();
-    here + behind
+        .map(|f| f.filtered() + f.carried.iter().map(|c| c.filtered).sum::<u64>())
+        .sum()
 }
 
 /// Why traffic the captures saw may not be in the audit, in words for a

@@ -268,6 +268,52 @@ mod with_libpcap {
         (o.stdout, v)
     }
 
+    /// A flow file of a filtered run carries how many packets the filter
+    /// kept out: the audit of the flow file qualifies its missing-expected
+    /// findings as the audit of the capture does.
+    #[test]
+    fn a_flow_file_keeps_its_filters_caveat() {
+        let tmp = tempfile::tempdir().unwrap();
+        let capture = path_str(&root().join("fixtures/binalyze-air/violations.pcap"));
+        let deployment = path_str(&root().join("examples/air-lab.toml"));
+        let parquet = tmp.path().join("tcp.parquet");
+        let o = run(&[
+            "flows",
+            "-q",
+            "--filter",
+            "tcp",
+            "-o",
+            &path_str(&parquet),
+            &capture,
+        ]);
+        assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+        let direct = run(&[
+            "audit",
+            "-q",
+            "-d",
+            &deployment,
+            "--filter",
+            "tcp",
+            &capture,
+        ]);
+        let read = run(&["audit", "-q", "-d", &deployment, &path_str(&parquet)]);
+        for o in [&direct, &read] {
+            let text = String::from_utf8_lossy(&o.stdout);
+            let missing: Vec<&str> = text
+                .lines()
+                .filter(|l| l.contains("missing-expected"))
+                .collect();
+            assert!(!missing.is_empty(), "{text}");
+            for row in missing {
+                assert!(row.contains("packets did not match --filter"), "{row}");
+            }
+        }
+        assert_eq!(
+            crate::csv_without(&read.stdout, "source"),
+            crate::csv_without(&direct.stdout, "source")
+        );
+    }
+
     /// A pcapng file with Ethernet, BSD loopback and raw IP interfaces:
     /// `ether host` compiles for the first only; the packets of the others
     /// are counted by link type and named in the summary, not dropped.
