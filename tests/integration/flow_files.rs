@@ -143,8 +143,8 @@ fn the_flow_files_of_shards_audit_as_the_capture() {
             );
             assert_eq!(shards.0, whole.0, "{fixture} cut at {cut:?}: status");
             assert_eq!(
-                crate::without_source(&shards.1),
-                crate::without_source(&whole.1),
+                crate::csv_without(&shards.1, "source"),
+                crate::csv_without(&whole.1, "source"),
                 "{fixture} cut at {cut:?}: findings differ from the capture's"
             );
             assert!(
@@ -384,8 +384,8 @@ fn version_1_flow_files_still_read() {
         let read = audit(&deployment, std::slice::from_ref(&file), tmp.path());
         assert_eq!(read.0, direct.0, "{name}: status");
         assert_eq!(
-            crate::without_source(&read.1),
-            crate::without_source(&direct.1),
+            crate::csv_without(&read.1, "source"),
+            crate::csv_without(&direct.1, "source"),
             "{name}: findings"
         );
         let text = String::from_utf8_lossy(&read.1);

@@ -135,20 +135,6 @@ pub fn run_in_root(args: &[&str]) -> Output {
         .expect("the portaudit binary runs")
 }
 
-/// A findings CSV without its last column (`source`, which names the
-/// input each finding was first seen in): to compare the audits of the
-/// same traffic read from different files.
-pub fn without_source(csv: &[u8]) -> String {
-    let text = String::from_utf8_lossy(csv);
-    let mut out = String::new();
-    for line in text.lines() {
-        let (rest, _) = line.rsplit_once(',').expect("a findings row has columns");
-        out.push_str(rest);
-        out.push('\n');
-    }
-    out
-}
-
 /// A deployment under which every flow is a finding (every flow audited,
 /// none allowed), written in `dir`.
 pub fn everything_deployment(dir: &Path) -> PathBuf {
@@ -162,8 +148,8 @@ pub fn everything_deployment(dir: &Path) -> PathBuf {
 }
 
 /// A CSV report's rows without the column `name` (`source`, which names
-/// the input each flow was first seen in), to compare the same traffic
-/// read from files of other names.
+/// the input each finding or flow was first seen in), to compare the
+/// same traffic read from files of other names.
 pub fn csv_without(csv: &[u8], name: &str) -> Vec<Vec<String>> {
     let mut r = csv::ReaderBuilder::new()
         .has_headers(false)
