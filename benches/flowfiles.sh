@@ -28,17 +28,7 @@ if [ ! -f "$log" ]; then
     benches/records.sh --lines "$flows" --flows "$flows" --rounds 1 --dir "$dir" >/dev/null
 fi
 bin=target/release/portaudit
-median() {
-    local times=()
-    for ((r = 0; r < rounds; r++)); do
-        local start end
-        start=$(date +%s%N)
-        "$@"
-        end=$(date +%s%N)
-        times+=("$(((end - start) / 1000))e-6")
-    done
-    printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
-}
+source benches/median.sh
 out="$dir/flowfiles"
 mkdir -p "$out"
 cat "$log" >/dev/null

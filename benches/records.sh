@@ -75,19 +75,7 @@ for i in range(lines):
 tsv.write("#close\t2026-12-01-01-00-00\n")
 PY
 fi
-# Median wall seconds of a command over the rounds (its exit status is
-# not the point: an audit with findings exits 1).
-median() {
-    local times=()
-    for ((r = 0; r < rounds; r++)); do
-        local start end
-        start=$(date +%s%N)
-        "$@" || true
-        end=$(date +%s%N)
-        times+=("$(((end - start) / 1000))e-6")
-    done
-    printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
-}
+source benches/median.sh
 printf '| input | lines | flows | audit s | lines/s | MB/s | flows CSV s | lines/s |\n'
 printf '|---|---:|---:|---:|---:|---:|---:|---:|\n'
 for kind in conn.log conn.json eve.json; do
