@@ -17,4 +17,5 @@ pub mod filter;
 pub mod flow;
 pub mod ingest;
 pub mod report;
+pub mod rpc;
 pub mod rules;

@@ -185,6 +185,9 @@ pub struct Decap {
     /// Why the inside of the tunnel of the packet just decoded could not
     /// be used (it then counts in its carrier): the caller counts it.
     pub unopened: Option<SkipReason>,
+    /// What the payloads of the packets decoded say of RPC services
+    /// ([`crate::rpc::inspect`]); the caller stamps and empties it.
+    pub rpc: crate::rpc::Pending,
 }
 
 /// Decodes one frame of link type `link`, opening tunnels as `tunnels`
@@ -231,6 +234,7 @@ fn summarize(
     let (proto, body) = (ip.proto, ip.body);
     let later = matches!(ip.fragment, Some(Fragment { first: false, .. }));
     let packet = transport(ip, wire_len)?;
+    announcements(&packet, body, &mut decap.rpc);
     if tunnels != TunnelMode::Outer {
         if let Some(opened) = tunnel::open(proto, later, body) {
             return decapsulate(packet, opened, tunnels, decap);
@@ -284,7 +288,10 @@ fn decapsulate<'a>(
                     opened = next;
                     carrier = packet;
                 }
-                None => return Ok((packet, via)),
+                None => {
+                    announcements(&packet, body, &mut decap.rpc);
+                    return Ok((packet, via));
+                }
             }
         }
         Err(SkipReason::TooManyEncapsulations)
@@ -316,6 +323,15 @@ fn decapsulate<'a>(
         decap.carriers.clear();
     }
     Ok(packet)
+}
+
+/// Looks into the payload of a TCP or UDP packet (not a later fragment)
+/// for what RPC mappers announce and connections say of themselves.
+#[inline(always)]
+fn announcements(p: &PacketSummary, body: &[u8], pending: &mut crate::rpc::Pending) {
+    if let Transport::Ports { src, dst } = p.transport {
+        crate::rpc::inspect(p.proto, (p.src, src), (p.dst, dst), body, pending);
+    }
 }
 
 /// What the IP layer of a packet says.

@@ -36,6 +36,8 @@ pub(super) struct Tally {
     pub(super) last_in_order: Option<Timestamp>,
     pub(super) times: TimeFacts,
     pub(super) links: BTreeSet<u32>,
+    /// What RPC mappers announced and connections said of themselves.
+    pub(super) rpc: crate::rpc::Learned,
 }
 
 impl Tally {
@@ -70,6 +72,7 @@ impl Tally {
         self.times.zero += o.times.zero;
         self.times.future += o.times.future;
         self.links.extend(o.links);
+        self.rpc.merge(o.rpc);
     }
 
     pub(super) fn time(&mut self, ts: Timestamp, future_after: Option<Timestamp>) {
@@ -108,6 +111,7 @@ pub(super) fn fill_stats(stats: &mut FileStats, tally: Tally, overflow: Overflow
         stats.skipped.insert(Skip::Record(k), v);
     }
     stats.tunnels_unopened.extend(tally.unopened);
+    stats.rpc = tally.rpc;
     if tally.not_matching > 0 {
         stats
             .skipped
@@ -203,6 +207,9 @@ impl Feed {
                 tally.decoded += 1;
                 if let Some(why) = self.decap.unopened.take() {
                     *tally.unopened.entry(why).or_default() += 1;
+                }
+                if !self.decap.rpc.is_empty() {
+                    tally.rpc.take(&mut self.decap.rpc, ts);
                 }
                 if !self.decap.carriers.is_empty() {
                     let carriers = self.decap.carriers.drain(..);

@@ -56,6 +56,9 @@ pub struct FileStats {
     /// Only for a flow file: the inputs its flows were read from, as
     /// `portaudit flows` found them then.
     pub carried: Vec<CarriedInput>,
+    /// What RPC mappers announced in the input and what its connections
+    /// said of themselves (docs/audit.md#announced-ports).
+    pub rpc: crate::rpc::Learned,
 }
 
 /// An input whose flows a flow file carries, as `portaudit flows` read
@@ -82,6 +85,10 @@ pub struct CarriedInput {
     /// reasons when the input was read, not from their labels after).
     #[serde(default)]
     pub filtered: u64,
+    /// What RPC mappers announced in the input, and what its connections
+    /// said of themselves.
+    #[serde(default, skip_serializing_if = "crate::rpc::StoredLearned::is_empty")]
+    pub rpc: crate::rpc::StoredLearned,
 }
 
 impl CarriedInput {
@@ -132,7 +139,19 @@ impl CarriedInput {
                 .filter(|(k, _)| k.is_filter())
                 .map(|(_, n)| n)
                 .sum(),
+            rpc: f.rpc.stored(),
         }
+    }
+}
+
+impl FileStats {
+    /// What the input taught of RPC services, and what the inputs behind
+    /// a flow file did.
+    pub fn rpc_learned(&self) -> Vec<crate::rpc::Learned> {
+        let carried = self.carried.iter().filter(|c| !c.rpc.is_empty());
+        std::iter::once(self.rpc.clone())
+            .chain(carried.map(|c| crate::rpc::Learned::from_stored(&c.rpc)))
+            .collect()
     }
 }
 

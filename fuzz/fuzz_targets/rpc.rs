@@ -1,0 +1,55 @@
+//! Fuzz target: arbitrary payloads through the RPC readers.
+//!
+//! The bytes are one TCP or UDP payload, read both ways by
+//! `rpc::dcerpc::parse` and `rpc::onc::parse`, and, when they are UTF-8, as
+//! a universal address by `rpc::onc::parse_uaddr`. None of them may panic.
+//! What they return must hold together, as the property tests in
+//! `src/rpc/dcerpc.rs` and `src/rpc/onc.rs` check: a bind's interfaces and
+//! a map answer's towers are at most `MAX_ITEMS` and without duplicates, and
+//! no prefix of the payload yields more of them; a mapper call is of
+//! version 2, 3 or 4; a universal address written back as text reads the
+//! same.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use portaudit::rpc::dcerpc::{self, Pdu, MAX_ITEMS};
+use portaudit::rpc::onc::{self, Message, Uaddr};
+
+/// How many interfaces or towers a reading gave, after checking they are
+/// few enough and distinct.
+fn items(read: &Option<Result<Pdu, dcerpc::Unreadable>>) -> usize {
+    fn distinct<T: PartialEq>(v: &[T]) -> usize {
+        assert!(v.len() <= MAX_ITEMS, "{} items", v.len());
+        for (i, x) in v.iter().enumerate() {
+            assert!(!v[..i].contains(x), "duplicate at {i}");
+        }
+        v.len()
+    }
+    match read {
+        Some(Ok(Pdu::Bind(interfaces))) => distinct(interfaces),
+        Some(Ok(Pdu::MapResponse(towers))) => distinct(towers),
+        _ => 0,
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    for over_tcp in [true, false] {
+        let whole = items(&dcerpc::parse(data, over_tcp));
+        let half = items(&dcerpc::parse(&data[..data.len() / 2], over_tcp));
+        assert!(
+            half <= whole,
+            "a prefix gave {half} items, the whole {whole}"
+        );
+        if let Some(Ok(Message::Call(call))) = onc::parse(data, over_tcp) {
+            assert!((2..=4).contains(&call.version), "{call:?}");
+        }
+    }
+    if let Ok(text) = std::str::from_utf8(data) {
+        if let Some(Uaddr { ip: Some(ip), port }) = onc::parse_uaddr(text) {
+            let [high, low] = port.to_be_bytes();
+            let again = onc::parse_uaddr(&format!("{ip}.{high}.{low}"));
+            assert_eq!(again, Some(Uaddr { ip: Some(ip), port }), "{text:?}");
+        }
+    }
+});
