@@ -405,7 +405,9 @@ pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
     let Ingested { table, files } =
         read_all(&inputs.captures, &cfg.run.ingest, cfg.progress, &pool);
     let flows = pool.install(|| table.finish());
-    let auditor = Auditor::new(&deployment).max_findings(cfg.setup.max_findings);
+    let auditor = Auditor::new(&deployment)
+        .max_findings(cfg.setup.max_findings)
+        .knowing(knowledge(&files));
     let filter_report = cfg.run.ingest.filter.as_ref().map(|f| f.report());
     let left_out = crate::ingest::left_out(&files);
     let mut report = audit_flows(
@@ -462,6 +464,7 @@ fn audit_summary<'a>(
         fail_on: setup.fail_on,
         filter,
         baseline,
+        rpc: Some(&report.rpc),
     }
 }
 
@@ -480,6 +483,12 @@ fn baseline_of<'a>(
 
 /// Audits finished flows; the flows themselves are kept in the report
 /// only when `--flows` asks for them.
+/// What the inputs' RPC mappers announced, resolved for the audit.
+pub(crate) fn knowledge(files: &[FileStats]) -> std::sync::Arc<crate::rpc::Knowledge> {
+    let learned: Vec<crate::rpc::Learned> = files.iter().flat_map(FileStats::rpc_learned).collect();
+    std::sync::Arc::new(crate::rpc::Knowledge::of(&learned))
+}
+
 fn audit_flows<'d>(
     auditor: &Auditor<'d>,
     flows: crate::flow::Flows,
@@ -637,13 +646,18 @@ pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
     let pool = pool(cfg.run.threads)?;
     let ingested = read_all(&inputs.captures, &cfg.run.ingest, cfg.progress, &pool);
     let table = ingested.table.finish();
+    let rpc = knowledge(&ingested.files);
     let flows: Vec<FlowVerdict> = pool.install(|| {
         use rayon::prelude::*;
-        let verdict = |(k, s): &(PackedKey, FlowStats)| FlowVerdict {
-            flow: resolve(&k.unpack(), s, &|_, _| false),
-            verdict: Verdict::OutOfScope,
-            profile: "",
-            rule_id: "",
+        let verdict = |(k, s): &(PackedKey, FlowStats)| {
+            let flow = resolve(&k.unpack(), s, &|_, _| false);
+            FlowVerdict {
+                rpc: rpc.describe(&flow),
+                flow,
+                verdict: Verdict::OutOfScope,
+                profile: "",
+                rule_id: "",
+            }
         };
         // Each run straight into place: no second copy of the verdicts.
         let mut verdicts = Vec::with_capacity(table.len());
@@ -687,6 +701,7 @@ pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
         fail_on: None,
         filter: filter_report.as_ref(),
         baseline: None,
+        rpc: Some(&rpc),
     };
     if cfg.run.quiet {
         print_problems(&ingested.files);
@@ -747,6 +762,7 @@ mod tests {
             fail_on: Some(Severity::Error),
             filter: None,
             baseline: None,
+            rpc: None,
         };
         let text = summary.to_text(false);
         assert!(

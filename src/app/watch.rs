@@ -147,10 +147,12 @@ pub(crate) fn run_live(live: &LiveRun<'_>, source: &mut dyn LiveSource) -> Resul
     std::thread::scope(|scope| {
         let (tx, rx) = mpsc::sync_channel::<Snapshot>(1);
         let reporter = scope.spawn(|| -> Result<i32, RunError> {
-            let auditor = Auditor::new(&deployment).max_findings(cfg.max_findings);
             let mut code = exit_code::CLEAN;
             for (n, snap) in rx.into_iter().enumerate() {
                 let files = [snap.stats];
+                let auditor = Auditor::new(&deployment)
+                    .max_findings(cfg.max_findings)
+                    .knowing(super::knowledge(&files));
                 // What may hold an expected flow that was not seen: what
                 // the filter rejected, what a sampling exporter skipped.
                 let left_out = [filtered.clone(), crate::ingest::left_out(&files)];

@@ -9,7 +9,10 @@ use rayon::prelude::*;
 
 use crate::decode::{PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP};
 use crate::flow::{resolve, Flow, FlowStats, FlowSummary, Flows, Limits, Overflow, PackedKey};
-use crate::rules::{AuditScope, Day, Deployment, FindingKind, HostRef, Initiator, Rule, Scope};
+use crate::rpc::{Attribution, Knowledge, Mapper, Service};
+use crate::rules::{
+    AuditScope, Day, Deployment, Dynamic, FindingKind, HostRef, Initiator, Rule, Scope,
+};
 
 use super::coverage::{Cov, RuleCoverage};
 use super::finding::Finding;
@@ -27,6 +30,9 @@ pub struct AuditReport<'d> {
     pub coverage: Vec<RuleCoverage>,
     /// The inputs the flows' origins name.
     pub inputs: crate::flow::Inputs,
+    /// What the captures' RPC mappers announced, and which flows each
+    /// allowed.
+    pub rpc: Arc<Knowledge>,
 }
 
 /// One rule of the deployment, profile or site, ready to match.
@@ -54,6 +60,8 @@ pub struct Auditor<'d> {
     rule_index: RuleIndex,
     /// Finding rows of flows kept at most (`--max-findings`).
     max_findings: usize,
+    /// What the captures' RPC mappers announced, for `dynamic` rules.
+    pub(super) rpc: Arc<Knowledge>,
 }
 
 /// `--max-findings` unless given: about 2 GB of finding rows at most.
@@ -169,7 +177,53 @@ impl<'d> Auditor<'d> {
             today: Day::today(),
             rule_index,
             max_findings: DEFAULT_MAX_FINDINGS,
+            rpc: Arc::default(),
         }
+    }
+
+    /// Judges `dynamic` rules by what the run's mappers announced.
+    pub fn knowing(mut self, rpc: Arc<Knowledge>) -> Self {
+        self.rpc = rpc;
+        self
+    }
+
+    /// What the run's mappers announced.
+    pub fn knowledge(&self) -> &Knowledge {
+        &self.rpc
+    }
+
+    /// What is known of the service of flow `f`, when a `dynamic` rule
+    /// covers its port.
+    pub(super) fn attribution(&self, f: &Flow, dynamic: &Dynamic) -> Attribution<'_> {
+        self.rpc.attribute(
+            dynamic.mapper,
+            f.proto,
+            (f.initiator.addr, f.initiator.port),
+            (f.responder.addr, f.service_port()),
+            f.last_ts,
+        )
+    }
+
+    /// The verdict of a flow a `dynamic` rule would allow: allowed when
+    /// the port was announced to its client and the rule covers its
+    /// service.
+    fn judge_dynamic(&self, f: &Flow, dynamic: &Dynamic) -> Result<(), FindingKind> {
+        let att = self.attribution(f, dynamic);
+        let services = att.services();
+        if !services.is_empty() && !services.iter().any(|s| dynamic.covers(s)) {
+            return Err(FindingKind::UncoveredRpcService);
+        }
+        // DCOM hands out its objects' ports in activation replies, not
+        // through the endpoint mapper: the connection's own bind is the
+        // evidence (docs/audit.md#announced-ports).
+        let dcom = dynamic.mapper == Mapper::Epm && att.bound.iter().any(Service::is_dcom_object);
+        if att.announced.is_empty() && !dcom {
+            return Err(FindingKind::UnannouncedDynamicPort);
+        }
+        for (i, _) in &att.announced {
+            self.rpc.use_announcement(*i);
+        }
+        Ok(())
     }
 
     /// Keeps at most `n` (at least 1) finding rows of flows; the others
@@ -253,10 +307,13 @@ impl<'d> Auditor<'d> {
                     proto: flow.proto,
                     port: row_port(&flow),
                 };
-                p.rows[row_shard(&row_key)]
-                    .entry(row_key)
-                    .or_default()
-                    .add(&flow, rule_idx);
+                let row = p.rows[row_shard(&row_key)].entry(row_key).or_default();
+                row.add(&flow, rule_idx);
+                let dynamic = rule_idx.and_then(|i| self.rules[i].rule.dynamic.as_ref());
+                if let Some(d) = dynamic.filter(|_| kind.is_about_dynamic_port()) {
+                    let att = self.attribution(&flow, d);
+                    row.add_services(att.services(), !att.announced.is_empty());
+                }
                 if let Some(i) = rule_idx {
                     p.coverage[i].violations += 1;
                 }
@@ -269,6 +326,7 @@ impl<'d> Auditor<'d> {
                 None => ("", ""),
             };
             p.verdicts.push(FlowVerdict {
+                rpc: self.rpc.describe(&flow),
                 flow,
                 verdict,
                 profile,
@@ -401,6 +459,7 @@ impl<'d> Auditor<'d> {
         findings.par_sort_by_cached_key(Finding::sort_key);
         let coverage = self.coverage_rows(&coverage);
         AuditReport {
+            rpc: Arc::clone(&self.rpc),
             inputs: flows.inputs().clone(),
             findings,
             flows: verdicts,
@@ -469,6 +528,8 @@ impl<'d> Auditor<'d> {
         // Only the rules that can cover (protocol, port), in rule order.
         let candidates = self.rule_index.candidates(f.proto, port);
         let mut allowed = None;
+        // The first rule a dynamic port fails, when no rule allows it.
+        let mut unannounced = None;
         for &idx in candidates {
             let x = &self.rules[idx];
             if !x.active || x.rule.scope != Scope::Network || !covers(x) {
@@ -477,12 +538,21 @@ impl<'d> Auditor<'d> {
             let fwd = forward(x);
             let rev_ok = x.rule.initiator == Initiator::Either && reverse(x);
             if fwd || rev_ok {
+                if let Some(d) = &x.rule.dynamic {
+                    if let Err(kind) = self.judge_dynamic(f, d) {
+                        unannounced.get_or_insert((kind, idx));
+                        continue;
+                    }
+                }
                 cov[idx].record(f, if fwd { i } else { r });
                 allowed.get_or_insert(idx);
             }
         }
         if let Some(idx) = allowed {
             return (Verdict::Allowed, Some(idx));
+        }
+        if let Some((kind, idx)) = unannounced {
+            return (Verdict::Finding(kind), Some(idx));
         }
         let find = |pred: &dyn Fn(&ActiveRule) -> bool| {
             candidates

@@ -23,6 +23,53 @@ fn place(inputs: &Inputs, key: SourceKey) -> Option<crate::flow::Place> {
     inputs.place(Origin::of(input, at))
 }
 
+/// The detail of a finding on a port a mapper should have announced.
+fn dynamic_detail(
+    kind: FindingKind,
+    x: &ActiveRule,
+    row: &Row,
+    mapper_unseen: bool,
+    (client, server): (IpAddr, IpAddr),
+) -> String {
+    let Some(d) = &x.rule.dynamic else {
+        return String::new();
+    };
+    let services: Vec<String> = row.services.iter().map(|s| s.title()).collect();
+    let spoke = match services.len() {
+        0 => String::new(),
+        _ => format!("; the connection spoke {}", services.join(", ")),
+    };
+    match kind {
+        FindingKind::UncoveredRpcService => format!(
+            "rule {} allows the ports the {} announces ({} {}) for {} only{spoke}{}",
+            x.rule.id,
+            d.mapper.title(),
+            x.rule.proto.label(),
+            x.rule.ports,
+            d.services_text(),
+            if row.announced {
+                format!("; the {} announced it to {client}", d.mapper.title())
+            } else {
+                String::new()
+            },
+        ),
+        _ => {
+            let why = if mapper_unseen {
+                format!("the captures hold no traffic of {server}'s {} (port {}): they may have begun after it announced the port", d.mapper.title(), d.mapper.port())
+            } else {
+                format!("the captures hold {server}'s {} traffic, and none of its answers to {client} named this port", d.mapper.title())
+            };
+            format!(
+                "rule {} allows {} {} only where the {} announced it to the client; {why}{spoke}",
+                x.rule.id,
+                x.rule.proto.label(),
+                x.rule.ports,
+                d.mapper.title(),
+            )
+        }
+    }
+}
+
 impl Auditor<'_> {
     /// The finding of a row of flows; `cache` has the roles of every
     /// address of the flows.
@@ -37,12 +84,17 @@ impl Auditor<'_> {
         let (ri, rr) = (&cache[&k.src], &cache[&k.dst]);
         let base = self.deployment.severity_of(k.kind);
         let all_inferred = row.bases.iter().all(|b| !b.is_evidence());
-        let severity = if k.kind == FindingKind::WrongDirection && all_inferred {
+        let rule = row.rule.map(|i| &self.rules[i]);
+        let dynamic = rule.and_then(|x| x.rule.dynamic.as_ref());
+        // No traffic of the server's mapper in the captures: they may have
+        // begun after the announcement.
+        let mapper_unseen = k.kind == FindingKind::UnannouncedDynamicPort
+            && dynamic.is_some_and(|d| !self.rpc.mapper_seen(k.dst, d.mapper));
+        let severity = if (k.kind == FindingKind::WrongDirection && all_inferred) || mapper_unseen {
             base.inferred()
         } else {
             base
         };
-        let rule = row.rule.map(|i| &self.rules[i]);
         let mut profiles: BTreeSet<&str> = BTreeSet::new();
         match rule {
             Some(x) => {
@@ -77,6 +129,9 @@ impl Auditor<'_> {
                 "rule {} documents this port as disabled in current versions ({})",
                 x.rule.id, x.rule.purpose
             ),
+            (FindingKind::UnannouncedDynamicPort | FindingKind::UncoveredRpcService, Some(x)) => {
+                dynamic_detail(k.kind, x, &row, mapper_unseen, (k.src, k.dst))
+            }
             _ => "no rule of the deployment allows this flow".to_string(),
         };
         if all_inferred

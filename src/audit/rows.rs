@@ -123,7 +123,14 @@ pub(super) struct Row {
     /// with an origin (untimed ones last), ties to the earliest input
     /// and position.
     pub(super) source: Option<SourceKey>,
+    /// For rows of dynamic ports: the RPC services the flows spoke (the
+    /// first [`MAX_SERVICES`] in order) and whether any was announced.
+    pub(super) services: BTreeSet<crate::rpc::Service>,
+    pub(super) announced: bool,
 }
+
+/// RPC services a row names at most.
+pub(super) const MAX_SERVICES: usize = 8;
 
 /// What orders the origins of a row's flows: (untimed, first seen,
 /// input, position).
@@ -174,6 +181,21 @@ impl Row {
             self.community_ids.insert(id);
         }
         self.source = earlier(self.source, later.source);
+        self.add_services(later.services, later.announced);
+    }
+
+    /// Adds RPC services the row's flows spoke, and whether a mapper
+    /// announced any of their ports.
+    pub(super) fn add_services(
+        &mut self,
+        services: impl IntoIterator<Item = crate::rpc::Service>,
+        announced: bool,
+    ) {
+        self.announced |= announced;
+        self.services.extend(services);
+        while self.services.len() > MAX_SERVICES {
+            self.services.pop_last();
+        }
     }
 }
 

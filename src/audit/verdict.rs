@@ -44,6 +44,9 @@ pub struct FlowVerdict<'d> {
     /// from the deployment.
     pub profile: &'d str,
     pub rule_id: &'d str,
+    /// The RPC service the flow spoke and the announcement of its port,
+    /// in words, when the run learned any (docs/audit.md#announced-ports).
+    pub rpc: Option<Box<str>>,
 }
 
 pub(super) fn is_icmp_control(f: &Flow) -> bool {

@@ -23,7 +23,9 @@ use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
 
-use super::records::{flow_columns, flow_value, FlowColumns, FlowFile, Value, TUNNEL_COLUMN};
+use super::records::{
+    flow_columns, flow_value, FlowColumns, FlowFile, Value, RPC_COLUMN, TUNNEL_COLUMN,
+};
 use crate::audit::FlowVerdict;
 use crate::flow::{FlowStats, Inputs, PackedKey, StoredFlow};
 use crate::ingest::records::INPUTS_KEY;
@@ -99,6 +101,7 @@ fn nullable(name: &str) -> bool {
         "first_seen"
             | "last_seen"
             | "tunnel"
+            | "rpc"
             | "rec_first_ns"
             | "rec_last_ns"
             | "rec_first_dir"
@@ -297,6 +300,7 @@ pub fn write_flows_parquet<W: Write>(
     let shown: Vec<usize> = (0..readable)
         .map(|c| match names[c] {
             "tunnel" => TUNNEL_COLUMN,
+            "rpc" => RPC_COLUMN,
             _ => c,
         })
         .collect();

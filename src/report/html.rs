@@ -22,7 +22,7 @@ mod captures;
 mod matrix;
 mod tables;
 
-use captures::decode;
+use captures::{announcements, decode};
 use matrix::matrix;
 use tables::{coverage, findings};
 
@@ -233,6 +233,7 @@ fn page(s: &mut String, doc: &AuditDoc, max_rows: usize) -> fmt::Result {
     findings(s, doc, max_rows)?;
     matrix(s, doc)?;
     coverage(s, doc)?;
+    announcements(s, doc)?;
     decode(s, doc)?;
     writeln!(
         s,
@@ -605,6 +606,7 @@ source = "Site <i>policy</i>"
             fail_on: Some(Severity::Error),
             filter: None,
             baseline: None,
+            rpc: None,
         };
         let doc = AuditDoc {
             deployment: &d,

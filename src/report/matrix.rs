@@ -97,7 +97,7 @@ pub fn write_profile_list<W: Write>(
     }
 }
 
-const RULE_COLUMNS: [&str; 15] = [
+const RULE_COLUMNS: [&str; 16] = [
     "profile",
     "rule_id",
     "from",
@@ -113,11 +113,21 @@ const RULE_COLUMNS: [&str; 15] = [
     "source",
     "note",
     "origin",
+    "dynamic",
 ];
 
 /// Ports as a rule writes them (`389,636`); empty for "any ICMP type".
 fn ports_text(r: &Rule) -> String {
     r.ports.to_string().replace(';', ",")
+}
+
+/// What announces a rule's ports, and the services it covers: `epm:
+/// drsuapi`, `portmap: nfs/mountd`; empty for fixed ports.
+fn dynamic_text(r: &Rule) -> String {
+    match &r.dynamic {
+        Some(d) => format!("{}: {}", d.mapper.label(), d.services_text()),
+        None => String::new(),
+    }
 }
 
 /// The requirement as a reader says it.
@@ -154,6 +164,7 @@ pub fn write_matrix<W: Write>(mut out: W, p: &Profile, format: MatrixFormat) -> 
                         r.source.clone(),
                         r.note.clone().unwrap_or_default(),
                         p.origin.to_string(),
+                        dynamic_text(r),
                     ]
                 })
                 .collect();
@@ -197,6 +208,10 @@ fn profile_json(p: &Profile) -> Value {
             "purpose": r.purpose,
             "source": r.source,
             "note": r.note,
+            "dynamic": r.dynamic.as_ref().map(|d| json!({
+                "mapper": d.mapper.label(),
+                "services": d.services.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            })),
         })).collect::<Vec<_>>(),
     })
 }
@@ -285,7 +300,10 @@ fn write_matrix_table<W: Write>(out: &mut W, p: &Profile, width: Option<usize>) 
                 r.from.join(", "),
                 r.to.join(", "),
                 r.proto.label().to_string(),
-                ports_text(r),
+                match &r.dynamic {
+                    Some(_) => format!("{} ({})", ports_text(r), dynamic_text(r)),
+                    None => ports_text(r),
+                },
                 r.initiator.label().to_string(),
                 requirement_text(r).to_string(),
                 r.feature.clone().unwrap_or_default(),

@@ -445,6 +445,9 @@ fn flow_row(v: &FlowVerdict, columns: FlowColumns, inputs: &Inputs) -> Vec<Cell>
 pub(super) const TUNNEL_COLUMN: usize = FLOWS_COLUMNS.len();
 /// The column of [`flow_value`] that says where the flow was first seen.
 pub(super) const SOURCE_COLUMN: usize = FLOWS_COLUMNS.len() + 1;
+/// The column of [`flow_value`] that names the RPC service a flow spoke
+/// and the announcement of its port (docs/audit.md#announced-ports).
+pub(super) const RPC_COLUMN: usize = FLOWS_COLUMNS.len() + 2;
 
 /// A flow's cell as [`flow_value`] makes it.
 fn flow_cell(v: &FlowVerdict, c: usize, inputs: &Inputs) -> Cell {
@@ -514,6 +517,10 @@ pub(super) fn flow_value(v: &FlowVerdict, c: usize, inputs: &Inputs, text: &mut 
             (None, Some(k)) => put(&format_args!("{k} carrier")),
             (None, None) => Value::Missing,
         },
+        RPC_COLUMN => match &v.rpc {
+            Some(r) => put(r),
+            None => Value::Missing,
+        },
         SOURCE_COLUMN => match inputs.get_place(f.origin) {
             Some((input, at)) => put(&format_args!("{} {} {at}", input.name, input.unit.label())),
             None => Value::Missing,
@@ -552,15 +559,15 @@ pub fn write_flows<W: Write>(
     inputs: &Inputs,
     file: Option<&FlowFile<'_>>,
 ) -> io::Result<()> {
-    let (names, tunnels) = flow_columns(flows, columns, file.is_some());
+    let (names, extra) = flow_columns(flows, columns, file.is_some());
     let Some(file) = file else {
         return write_records(out, format, &names, flows, |v| {
-            flow_cells(v, columns, tunnels, inputs, None)
+            flow_cells(v, columns, extra, inputs, None)
         });
     };
     let rows: Vec<usize> = (0..flows.len()).collect();
     write_records(&mut out, format, &names, &rows, |&i| {
-        flow_cells(&flows[i], columns, tunnels, inputs, Some(file.flows[i]))
+        flow_cells(&flows[i], columns, extra, inputs, Some(file.flows[i]))
     })?;
     if format == Format::Ndjson {
         let line = serde_json::json!({ INPUTS_KEY: file.carried });
@@ -575,7 +582,7 @@ pub(super) fn flow_columns(
     flows: &[FlowVerdict],
     columns: FlowColumns,
     stored: bool,
-) -> (Vec<&'static str>, bool) {
+) -> (Vec<&'static str>, Extra) {
     let mut names = if columns == FlowColumns::WithVerdicts {
         FLOWS_COLUMNS[..].to_vec()
     } else {
@@ -588,11 +595,24 @@ pub(super) fn flow_columns(
     if tunnels {
         names.push("tunnel");
     }
+    // Only a run whose mappers announced, or whose connections named
+    // their RPC service, has an rpc column.
+    let rpc = flows.iter().any(|v| v.rpc.is_some());
+    if rpc {
+        names.push("rpc");
+    }
     names.push("source");
     if stored {
         names.push(FLOW_RECORD);
     }
-    (names, tunnels)
+    (names, Extra { tunnels, rpc })
+}
+
+/// The optional columns of a flows report.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Extra {
+    pub(super) tunnels: bool,
+    pub(super) rpc: bool,
 }
 
 /// The column of a flow file that holds each flow whole
@@ -603,13 +623,16 @@ pub const FLOW_RECORD: &str = "flow_record";
 fn flow_cells(
     v: &FlowVerdict,
     columns: FlowColumns,
-    tunnels: bool,
+    extra: Extra,
     inputs: &Inputs,
     stored: Option<&(PackedKey, FlowStats)>,
 ) -> Vec<Cell> {
     let mut row = flow_row(v, columns, inputs);
-    if tunnels {
+    if extra.tunnels {
         row.push(flow_cell(v, TUNNEL_COLUMN, inputs));
+    }
+    if extra.rpc {
+        row.push(flow_cell(v, RPC_COLUMN, inputs));
     }
     row.push(flow_cell(v, SOURCE_COLUMN, inputs));
     if let Some((k, s)) = stored {

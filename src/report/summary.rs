@@ -98,7 +98,12 @@ pub struct RunSummary<'a> {
     pub filter: Option<&'a FilterReport>,
     /// `--baseline`, when one was given.
     pub baseline: Option<Baseline<'a>>,
+    /// What the captures' RPC mappers announced (docs/audit.md#announced-ports).
+    pub rpc: Option<&'a crate::rpc::Knowledge>,
 }
+
+/// Announcements the text summary lists at most (`--stats` has them all).
+const ANNOUNCEMENTS_SHOWN: usize = 20;
 
 /// What an audit was compared with (`--baseline`).
 #[derive(Clone, Copy, Debug)]
@@ -394,6 +399,9 @@ impl RunSummary<'_> {
                 f.name,
                 why.join(", ")
             )?;
+        }
+        if let Some(k) = self.rpc {
+            write_announcements(s, k, &num)?;
         }
         for p in self.not_captures {
             writeln!(s, "not a capture, not read: {}", p.display())?;
@@ -706,6 +714,12 @@ impl RunSummary<'_> {
         if waived > 0 {
             run["waived"] = json!(waived);
         }
+        if let Some(k) = self
+            .rpc
+            .filter(|k| !k.is_empty() || !k.unreadable.is_empty())
+        {
+            run["rpc"] = announcements_json(k);
+        }
         if let Some(b) = self.baseline {
             let (new, unchanged) = self.baseline_counts();
             run["baseline"] = json!({
@@ -721,6 +735,99 @@ impl RunSummary<'_> {
 }
 
 /// The run summary as JSON (`--stats`).
+/// The announcements of the captures' RPC mappers, for the text summary.
+fn write_announcements(
+    s: &mut Vec<u8>,
+    k: &crate::rpc::Knowledge,
+    num: &dyn Fn(u64) -> String,
+) -> io::Result<()> {
+    if !k.announcements.is_empty() {
+        writeln!(
+            s,
+            "announced ports: {} (server port service, mapper → client: answers, flows it allowed)",
+            num(k.announcements.len() as u64)
+        )?;
+    }
+    for (i, a) in k.announcements.iter().enumerate().take(ANNOUNCEMENTS_SHOWN) {
+        writeln!(
+            s,
+            "  {} {}/{} {}, {} → {}: {}, {}",
+            a.server,
+            crate::audit::proto_name(a.proto),
+            a.port,
+            a.service,
+            a.mapper.label(),
+            a.client,
+            num(a.count),
+            num(k.used(i))
+        )?;
+    }
+    if k.announcements.len() > ANNOUNCEMENTS_SHOWN {
+        writeln!(
+            s,
+            "  … and {} more (--stats lists them all)",
+            num((k.announcements.len() - ANNOUNCEMENTS_SHOWN) as u64)
+        )?;
+    }
+    if !k.unreadable.is_empty() {
+        let why: Vec<String> = k
+            .unreadable
+            .iter()
+            .map(|(w, n)| format!("{w} {}", num(*n)))
+            .collect();
+        writeln!(
+            s,
+            "note: RPC payloads on mapper ports or of binds that could not be read (their flows are audited, what they announce is not learned): {}",
+            why.join(", ")
+        )?;
+    }
+    if k.dropped > 0 {
+        writeln!(
+            s,
+            "warning: RPC announcement limit reached: {} sightings past {} were not learned",
+            num(k.dropped),
+            crate::rpc::MAX_LEARNED
+        )?;
+    }
+    Ok(())
+}
+
+/// The announcements of the captures' RPC mappers, for `--stats`.
+fn announcements_json(k: &crate::rpc::Knowledge) -> serde_json::Value {
+    let list: Vec<_> = k
+        .announcements
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            json!({
+                "server": a.server.to_string(),
+                "proto": crate::audit::proto_name(a.proto),
+                "port": a.port,
+                "service": a.service.to_string(),
+                "service_name": a.service.title(),
+                "mapper": a.mapper.label(),
+                "client": a.client.to_string(),
+                "first_seen": a.first.map(|t| t.to_string()),
+                "answers": a.count,
+                "flows_allowed": k.used(i),
+            })
+        })
+        .collect();
+    let mappers: Vec<_> = k
+        .mappers
+        .iter()
+        .map(|(ip, m)| json!({"server": ip.to_string(), "mapper": m.label()}))
+        .collect();
+    json!({
+        "announcements": list,
+        "mappers_seen": mappers,
+        "connections_named": k.named_connections(),
+        "unreadable": k.unreadable,
+        "not_learned": k.dropped,
+        "unpaired_portmapper_replies": k.unpaired_replies,
+    })
+}
+
 pub fn write_stats<W: Write>(mut out: W, summary: &RunSummary) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut out, &summary.to_json()).map_err(io::Error::other)?;
     out.write_all(b"\n")

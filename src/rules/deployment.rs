@@ -378,10 +378,13 @@ fn site_rule(
     let ports = r
         .port_set(&format!("site rule {id:?}"), "53")
         .map_err(|(span, m)| err(span, m))?;
+    let dynamic = r
+        .dynamic(&format!("site rule {id:?}"))
+        .map_err(|(span, m)| err(span, m))?;
     let to = sides.pop().unwrap_or_default();
     let from = sides.pop().unwrap_or_default();
     Ok(SiteRule {
-        rule: r.into_rule(ports),
+        rule: r.into_rule(ports, dynamic),
         from,
         to,
     })

@@ -18,7 +18,7 @@ pub use error::{read_text, RulesError};
 pub use hosts::Net;
 pub use ports::PortSet;
 pub use profile::{
-    Expect, Feature, Initiator, Origin, Profile, Proto, Requirement, Role, Rule, Scope,
+    Dynamic, Expect, Feature, Initiator, Origin, Profile, Proto, Requirement, Role, Rule, Scope,
 };
 pub use severity::{FindingKind, Severity};
 pub use waiver::{Day, Waiver};

@@ -158,6 +158,33 @@ pub struct Rule {
     pub purpose: String,
     pub source: String,
     pub note: Option<String>,
+    /// Ports a mapper announces: `ports` is the documented range they
+    /// fall in (docs/audit.md#announced-ports).
+    pub dynamic: Option<Dynamic>,
+}
+
+/// A rule whose ports a mapper announces, and the services it covers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dynamic {
+    pub mapper: crate::rpc::Mapper,
+    /// Interfaces or programs the rule covers; empty: any.
+    pub services: Vec<crate::rpc::ServiceSpec>,
+}
+
+impl Dynamic {
+    /// Whether the rule covers `service`.
+    pub fn covers(&self, service: &crate::rpc::Service) -> bool {
+        self.services.is_empty() || self.services.iter().any(|s| s.covers(service))
+    }
+
+    /// The services in words: `drsuapi`, `nfs/mountd`, or `any service`.
+    pub fn services_text(&self) -> String {
+        if self.services.is_empty() {
+            return "any service".to_string();
+        }
+        let names: Vec<String> = self.services.iter().map(ToString::to_string).collect();
+        names.join("/")
+    }
 }
 
 impl Rule {
@@ -292,7 +319,10 @@ impl Profile {
             if r.source.get_ref().trim().is_empty() {
                 return Err(err(r.source.span(), format!("rule {id:?} has an empty `source`; quote the document's sentence the rule comes from")));
             }
-            rules.push(r.into_rule(ports));
+            let dynamic = r
+                .dynamic(&format!("rule {id:?}"))
+                .map_err(|(span, m)| err(span, m))?;
+            rules.push(r.into_rule(ports, dynamic));
         }
         Ok(Profile {
             id: raw.id.into_inner(),
@@ -378,6 +408,8 @@ pub(crate) struct RawRule {
     pub(crate) purpose: String,
     pub(crate) source: Spanned<String>,
     pub(crate) note: Option<String>,
+    pub(crate) dynamic: Option<Spanned<crate::rpc::Mapper>>,
+    pub(crate) services: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 impl RawRule {
@@ -402,8 +434,43 @@ impl RawRule {
         }
     }
 
-    /// The validated rule, once its sides, feature and ports are checked.
-    pub(crate) fn into_rule(self, ports: PortSet) -> Rule {
+    /// The rule's `dynamic` and `services`, checked; `what` names the rule.
+    pub(crate) fn dynamic(
+        &self,
+        what: &str,
+    ) -> Result<Option<Dynamic>, (std::ops::Range<usize>, String)> {
+        let Some(mapper) = &self.dynamic else {
+            return match &self.services {
+                Some(s) => Err((
+                    s.span(),
+                    format!("{what} has `services` but no `dynamic`; add dynamic = \"epm\" or \"portmap\""),
+                )),
+                None => Ok(None),
+            };
+        };
+        let proto = *self.proto.get_ref();
+        if !matches!(proto, Proto::Tcp | Proto::Udp | Proto::TcpUdp) {
+            return Err((
+                mapper.span(),
+                format!(
+                    "{what} is {} but has `dynamic`: mappers announce TCP and UDP ports",
+                    proto.label()
+                ),
+            ));
+        }
+        let mapper = *mapper.get_ref();
+        let mut services = Vec::new();
+        for s in self.services.iter().flat_map(|s| s.get_ref()) {
+            services.push(
+                crate::rpc::ServiceSpec::parse(s.get_ref(), mapper).map_err(|m| (s.span(), m))?,
+            );
+        }
+        Ok(Some(Dynamic { mapper, services }))
+    }
+
+    /// The validated rule, once its sides, feature, ports and `dynamic`
+    /// are checked.
+    pub(crate) fn into_rule(self, ports: PortSet, dynamic: Option<Dynamic>) -> Rule {
         let names = |side: Spanned<Vec<Spanned<String>>>| {
             side.into_inner()
                 .into_iter()
@@ -424,6 +491,7 @@ impl RawRule {
             purpose: self.purpose,
             source: self.source.into_inner(),
             note: self.note,
+            dynamic,
         }
     }
 }

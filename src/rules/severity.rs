@@ -71,6 +71,15 @@ finding_kinds! {
         "A flow allowed only by a rule whose optional feature is off in the deployment.";
     RetiredPort = "retired-port", Warning, about_rule: false,
         "Traffic on a port the document lists as retired.";
+    /// A connection to a port of a rule's dynamic range that no mapper
+    /// announced to its client; a warning when the captures hold no
+    /// traffic of that server's mapper (see [`Severity::inferred`]).
+    UnannouncedDynamicPort = "unannounced-dynamic-port", Error, about_rule: false,
+        "A connection to a dynamic port that the endpoint mapper or portmapper never announced to its client.";
+    /// A connection to an announced port whose RPC interface or program
+    /// the rule does not cover.
+    UncoveredRpcService = "uncovered-rpc-service", Error, about_rule: false,
+        "A connection to an RPC interface or program that the rule allowing its port does not cover.";
     /// A `[[waiver]]` past its `expires` date: it waives nothing any more.
     ExpiredWaiver = "expired-waiver", Error, about_rule: false,
         "A waiver past its expiry date: the findings it waived count again.";
@@ -84,6 +93,16 @@ finding_kinds! {
     /// kept part of the capture out of the audit.
     TrackingLimit = "tracking-limit", Warning, about_rule: false,
         "Traffic kept out of the audit because a --max-flows or fragment limit was reached.";
+}
+
+impl FindingKind {
+    /// The kinds of findings on a port a mapper should have announced.
+    pub fn is_about_dynamic_port(self) -> bool {
+        matches!(
+            self,
+            FindingKind::UnannouncedDynamicPort | FindingKind::UncoveredRpcService
+        )
+    }
 }
 
 impl fmt::Display for FindingKind {

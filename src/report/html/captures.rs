@@ -5,6 +5,46 @@ use std::fmt::{self, Write as _};
 
 use super::*;
 
+/// The ports the captures' RPC mappers announced, and the flows each
+/// allowed (docs/audit.md#announced-ports).
+pub(super) fn announcements(s: &mut String, doc: &AuditDoc) -> fmt::Result {
+    let Some(k) = doc.run.rpc.filter(|k| !k.announcements.is_empty()) else {
+        return Ok(());
+    };
+    writeln!(s, "<section id=\"announcements\">")?;
+    writeln!(s, "<h2>Announced ports</h2>")?;
+    writeln!(
+        s,
+        "<p>Ports the DCE/RPC endpoint mapper (135) and the ONC-RPC portmapper (111) announced in the captures. A rule with <code>dynamic</code> allows a connection to such a port only when it was announced to its client.</p>"
+    )?;
+    writeln!(s, "<div class=\"wide\">")?;
+    writeln!(s, "<table id=\"announced\">")?;
+    writeln!(
+        s,
+        "<thead><tr><th>server</th><th>port</th><th>service</th><th>mapper</th><th>client</th><th>first answer</th><th class=\"num\">answers</th><th class=\"num\">flows allowed</th></tr></thead>"
+    )?;
+    writeln!(s, "<tbody>")?;
+    for (i, a) in k.announcements.iter().enumerate() {
+        writeln!(
+            s,
+            "<tr><td class=\"mono\">{}</td><td class=\"mono\">{}/{}</td><td>{}</td><td>{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            a.server,
+            crate::audit::proto_name(a.proto),
+            a.port,
+            Esc(&a.service.title()),
+            a.mapper.title(),
+            a.client,
+            ts(a.first),
+            a.count,
+            k.used(i)
+        )?;
+    }
+    writeln!(s, "</tbody>")?;
+    writeln!(s, "</table>")?;
+    writeln!(s, "</div>")?;
+    writeln!(s, "</section>")
+}
+
 pub(super) fn decode(s: &mut String, doc: &AuditDoc) -> fmt::Result {
     let files = doc.run.files;
     writeln!(s, "<section id=\"decode\">")?;
