@@ -68,6 +68,20 @@ impl Scenario {
         flags: &str,
         payload: usize,
     ) {
+        self.tcp_data(src, dst, seq, ack, flags, &vec![0x5A; payload]);
+    }
+
+    /// A TCP segment carrying `data`.
+    fn tcp_data(
+        &mut self,
+        src: Sock,
+        dst: Sock,
+        seq: u32,
+        ack: Option<u32>,
+        flags: &str,
+        data: &[u8],
+    ) {
+        let payload = data.len();
         let b = base(src.0, dst.0);
         let mut t = b.tcp(src.1, dst.1, seq, 64240);
         for f in flags.chars() {
@@ -82,9 +96,8 @@ impl Scenario {
         if let Some(a) = ack {
             t = t.ack(a);
         }
-        let data = vec![0x5A; payload];
         let mut v = Vec::with_capacity(t.size(payload));
-        t.write(&mut v, &data)
+        t.write(&mut v, data)
             .expect("building a frame into a Vec cannot fail");
         self.push(v);
     }
@@ -108,6 +121,22 @@ impl Scenario {
             self.tcp(server, client, ss, Some(cs), "P", 900);
             ss += 900;
         }
+        self.tcp(client, server, cs, Some(ss), "F", 0);
+        self.tcp(server, client, ss, Some(cs + 1), "F", 0);
+        self.tcp(client, server, cs + 1, Some(ss + 1), "", 0);
+    }
+
+    /// A complete TCP connection whose one exchange carries `request`
+    /// and `response` (an RPC bind or map request, and its answer).
+    pub fn tcp_exchange(&mut self, client: Sock, server: Sock, request: &[u8], response: &[u8]) {
+        let (c, s) = (self.next_isn(), self.next_isn());
+        self.tcp(client, server, c, None, "S", 0);
+        self.tcp(server, client, s, Some(c + 1), "S", 0);
+        self.tcp(client, server, c + 1, Some(s + 1), "", 0);
+        let (rq, rs) = (request.len() as u32, response.len() as u32);
+        self.tcp_data(client, server, c + 1, Some(s + 1), "P", request);
+        self.tcp_data(server, client, s + 1, Some(c + 1 + rq), "P", response);
+        let (cs, ss) = (c + 1 + rq, s + 1 + rs);
         self.tcp(client, server, cs, Some(ss), "F", 0);
         self.tcp(server, client, ss, Some(cs + 1), "F", 0);
         self.tcp(client, server, cs + 1, Some(ss + 1), "", 0);

@@ -17,6 +17,7 @@ mod outputs;
 mod profiles_cli;
 mod records;
 mod reports;
+mod rpc;
 mod seeds;
 mod synth;
 mod terminal;
