@@ -652,7 +652,7 @@ pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
         let verdict = |(k, s): &(PackedKey, FlowStats)| {
             let flow = resolve(&k.unpack(), s, &|_, _| false);
             FlowVerdict {
-                rpc: rpc.describe(&flow),
+                rpc: crate::audit::describe_rpc(&rpc, &flow),
                 flow,
                 verdict: Verdict::OutOfScope,
                 profile: "",

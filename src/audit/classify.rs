@@ -326,7 +326,7 @@ impl<'d> Auditor<'d> {
                 None => ("", ""),
             };
             p.verdicts.push(FlowVerdict {
-                rpc: self.rpc.describe(&flow),
+                rpc: crate::audit::describe_rpc(&self.rpc, &flow),
                 flow,
                 verdict,
                 profile,
@@ -454,6 +454,7 @@ impl<'d> Auditor<'d> {
             flows.inputs(),
         ));
         findings.extend(self.limit_findings(kept_out, limits));
+        findings.extend(self.rpc_limit_finding());
         findings.extend(self.dropped_findings(&dropped));
         self.apply_waivers(&mut findings, self.today);
         findings.par_sort_by_cached_key(Finding::sort_key);

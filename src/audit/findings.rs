@@ -314,6 +314,18 @@ impl Auditor<'_> {
         }
     }
 
+    /// The `tracking-limit` finding of RPC announcements not learned
+    /// past [`crate::rpc::MAX_LEARNED`].
+    pub(super) fn rpc_limit_finding(&self) -> Option<Finding> {
+        let dropped = self.rpc.dropped;
+        (dropped > 0).then(|| {
+            self.limit_row(format!(
+                "{dropped} RPC sightings (mapper answers, binds, calls) past the limit of {} were not learned: ports they announced may be reported as unannounced-dynamic-port",
+                crate::rpc::MAX_LEARNED
+            ))
+        })
+    }
+
     pub(super) fn limit_findings(&self, kept_out: &Overflow, limits: &Limits) -> Vec<Finding> {
         let severity = self.deployment.severity_of(FindingKind::TrackingLimit);
         let row = |packets: u64, bytes: u64, detail: String| Finding {

@@ -57,3 +57,14 @@ pub(super) fn is_icmp_control(f: &Flow) -> bool {
         _ => false,
     }
 }
+
+/// The RPC service flow `f` spoke and the announcement of its port, in
+/// words, for `--flows` (docs/audit.md#announced-ports).
+pub fn describe_rpc(k: &crate::rpc::Knowledge, f: &Flow) -> Option<Box<str>> {
+    k.describe(
+        f.proto,
+        (f.initiator.addr, f.initiator.port),
+        (f.responder.addr, f.service_port()),
+        f.last_ts,
+    )
+}

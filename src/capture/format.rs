@@ -78,17 +78,17 @@ impl RecordFormat {
             RecordFormat::ZeekTsv | RecordFormat::ZeekJson => {
                 "flow records: each line is one connection; initiators are Zeek's originators \
                  (its handshake letters as evidence, \"^\" as inference), bytes are IP bytes, \
-                 no payload was seen"
+                 no payload was seen (no RPC announcement learned)"
             }
             RecordFormat::SuricataEve => {
                 "flow records: each flow event is one connection; initiators are Suricata's \
                  sources (its TCP flags as evidence), bytes as Suricata counts them, \
-                 no payload was seen"
+                 no payload was seen (no RPC announcement learned)"
             }
             RecordFormat::Ipfix | RecordFormat::Netflow => {
                 "flow records: each record is one direction of a flow (or both, for RFC 5103 \
                  biflows); a record with SYN and no ACK is a client's, otherwise initiators \
-                 are the port heuristic's; bytes are IP bytes, no payload was seen"
+                 are the port heuristic's; bytes are IP bytes, no payload was seen (no RPC announcement learned)"
             }
             RecordFormat::PortauditNdjson | RecordFormat::PortauditParquet => {
                 "a portaudit flow file: each row is a flow whole, as `portaudit flows` built it \

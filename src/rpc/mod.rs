@@ -24,7 +24,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde::{Deserialize, Serialize};
 
 use crate::capture::Timestamp;
-use crate::decode::{PROTO_TCP, PROTO_UDP};
 use dcerpc::{Interface, TowerTransport, Uuid};
 
 /// The DCE/RPC endpoint mapper's port.
@@ -33,6 +32,11 @@ pub const EPM_PORT: u16 = 135;
 pub const PORTMAP_PORT: u16 = 111;
 /// The portmapper's program number.
 const PORTMAP_PROGRAM: u32 = 100_000;
+
+/// IP protocol numbers (as `decode` names them; this module sits beside
+/// decoding, which calls it, and imports none of it).
+const PROTO_TCP: u8 = 6;
+const PROTO_UDP: u8 = 17;
 
 /// Distinct things learned that a run keeps at most; past it they are
 /// counted in [`Learned::dropped`], not kept. About 10 MB at the limit.
@@ -889,21 +893,20 @@ impl Knowledge {
         Attribution { bound, announced }
     }
 
-    /// For `--flows`: the service flow `f` spoke and the announcement of
-    /// its port, from either mapper; `None` when nothing is known.
-    pub fn describe(&self, f: &crate::flow::Flow) -> Option<Box<str>> {
+    /// For `--flows`: the service the connection from `client` to
+    /// `server` over `proto`, ended at `last`, spoke and the announcement
+    /// of its port, from either mapper; `None` when nothing is known.
+    pub fn describe(
+        &self,
+        proto: u8,
+        client: (IpAddr, u16),
+        server: (IpAddr, u16),
+        last: Option<Timestamp>,
+    ) -> Option<Box<str>> {
         if self.announcements.is_empty() && self.named.is_empty() {
             return None;
         }
-        let of = |mapper| {
-            self.attribute(
-                mapper,
-                f.proto,
-                (f.initiator.addr, f.initiator.port),
-                (f.responder.addr, f.service_port()),
-                f.last_ts,
-            )
-        };
+        let of = |mapper| self.attribute(mapper, proto, client, server, last);
         let epm = of(Mapper::Epm);
         let att = match epm.announced.is_empty() {
             true => Some(of(Mapper::Portmap))
@@ -915,7 +918,7 @@ impl Knowledge {
             return None;
         }
         // A mapper's own connection: what it binds to is the mapper.
-        if Mapper::of_port(f.service_port()).is_some() {
+        if Mapper::of_port(server.1).is_some() {
             let services: Vec<String> = att.services().iter().map(Service::to_string).collect();
             return Some(services.join("; ").into_boxed_str());
         }
