@@ -109,6 +109,26 @@ const CASES: &[(&str, &str, &str)] = &[
         "conflict2.toml:5:12: 10.0.0.1 is already bound to netwrix-threat-manager role \"domain_controller\"; it cannot also hold binalyze-air role \"console\", which is dedicated (every port of its host belongs to that product): remove one of the two bindings, or allow the other product's traffic with a [[site_rule]]",
     ),
     (
+        "dynamic-icmp.toml",
+        "name = \"x\"\n[profiles.binalyze-air.hosts]\nconsole = [\"10.0.0.1\"]\n[[site_rule]]\nid = \"r\"\nfrom = [\"*\"]\nto = [\"*\"]\nproto = \"icmp\"\ndynamic = \"epm\"\npurpose = \"p\"\nsource = \"s\"\n",
+        "dynamic-icmp.toml:9:11: site rule \"r\" is icmp but has `dynamic`: mappers announce TCP and UDP ports",
+    ),
+    (
+        "services-alone.toml",
+        "name = \"x\"\n[profiles.binalyze-air.hosts]\nconsole = [\"10.0.0.1\"]\n[[site_rule]]\nid = \"r\"\nfrom = [\"*\"]\nto = [\"*\"]\nproto = \"tcp\"\nports = \"2049\"\nservices = [\"nfs\"]\npurpose = \"p\"\nsource = \"s\"\n",
+        "services-alone.toml:10:12: site rule \"r\" has `services` but no `dynamic`; add dynamic = \"epm\" or \"portmap\"",
+    ),
+    (
+        "program.toml",
+        "name = \"x\"\n[profiles.binalyze-air.hosts]\nconsole = [\"10.0.0.1\"]\n[[site_rule]]\nid = \"r\"\nfrom = [\"*\"]\nto = [\"*\"]\nproto = \"udp\"\nports = \"1024-65535\"\ndynamic = \"portmap\"\nservices = [\"nsf\"]\npurpose = \"p\"\nsource = \"s\"\n",
+        "program.toml:11:13: unknown ONC-RPC program \"nsf\": give a program number or one of portmapper, rstatd, rusersd, nfs, ypserv, mountd, ypbind, yppasswdd, rquotad, nlockmgr, status, nfs_acl",
+    ),
+    (
+        "mapper.toml",
+        "name = \"x\"\n[profiles.binalyze-air.hosts]\nconsole = [\"10.0.0.1\"]\n[[site_rule]]\nid = \"r\"\nfrom = [\"*\"]\nto = [\"*\"]\nproto = \"tcp\"\nports = \"49152-65535\"\ndynamic = \"dcom\"\npurpose = \"p\"\nsource = \"s\"\n",
+        "mapper.toml:10:11: unknown variant `dcom`, expected `epm` or `portmap`",
+    ),
+    (
         "neither.toml",
         "title = \"x\"\n",
         "neither.toml:1:1: neither a profile nor a deployment: a profile has `id`, `vendor`, [roles.<id>] and [[rule]] tables (see rules/README.md); a deployment has [profiles.<id>] tables (`portaudit init --profile ID` writes one)",
