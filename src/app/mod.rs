@@ -35,6 +35,7 @@ use crate::report::{
     self, read_findings, AuditDoc, Audited, Baseline, FindingRow, FlowColumns, MatrixFormat,
     ReportWriter, RunSummary,
 };
+use crate::rpc::Knowledge;
 use crate::rules::{Catalog, Deployment, Profile, RulesError, Severity};
 
 pub use crate::report::exit_code;
@@ -402,12 +403,12 @@ pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
     cfg.setup.reports.check_writable()?;
     let baseline = cfg.setup.read_baseline()?;
     let pool = pool(cfg.run.threads)?;
-    let Ingested { table, files } =
+    let Ingested { table, files, rpc } =
         read_all(&inputs.captures, &cfg.run.ingest, cfg.progress, &pool);
     let flows = pool.install(|| table.finish());
     let auditor = Auditor::new(&deployment)
         .max_findings(cfg.setup.max_findings)
-        .knowing(knowledge(&files));
+        .knowing(Arc::new(Knowledge::of(rpc)));
     let filter_report = cfg.run.ingest.filter.as_ref().map(|f| f.report());
     let left_out = crate::ingest::left_out(&files);
     let mut report = audit_flows(
@@ -483,12 +484,6 @@ fn baseline_of<'a>(
 
 /// Audits finished flows; the flows themselves are kept in the report
 /// only when `--flows` asks for them.
-/// What the inputs' RPC mappers announced, resolved for the audit.
-pub(crate) fn knowledge(files: &[FileStats]) -> std::sync::Arc<crate::rpc::Knowledge> {
-    let learned: Vec<crate::rpc::Learned> = files.iter().flat_map(FileStats::rpc_learned).collect();
-    std::sync::Arc::new(crate::rpc::Knowledge::of(&learned))
-}
-
 fn audit_flows<'d>(
     auditor: &Auditor<'d>,
     flows: crate::flow::Flows,
@@ -644,9 +639,10 @@ pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
     check_writable(outputs.map(|(_, o)| o))?;
     let inputs = expand_inputs(&cfg.inputs).map_err(RunError::Input)?;
     let pool = pool(cfg.run.threads)?;
-    let ingested = read_all(&inputs.captures, &cfg.run.ingest, cfg.progress, &pool);
+    let mut ingested = read_all(&inputs.captures, &cfg.run.ingest, cfg.progress, &pool);
     let table = ingested.table.finish();
-    let rpc = knowledge(&ingested.files);
+    let rpc_learned = std::mem::take(&mut ingested.rpc);
+    let rpc = Knowledge::of(rpc_learned.clone());
     let flows: Vec<FlowVerdict> = pool.install(|| {
         use rayon::prelude::*;
         let verdict = |(k, s): &(PackedKey, FlowStats)| {
@@ -672,7 +668,12 @@ pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
         None | Some(Format::Ndjson) => table.runs().flatten().collect(),
         Some(_) => Vec::new(),
     };
-    let carried = crate::ingest::CarriedInput::of_all(&ingested.files);
+    let mut carried = crate::ingest::CarriedInput::of_all(&ingested.files);
+    // What the run learned of RPC services, carried once, on the first
+    // input: an audit of the flow file reads it back whole.
+    if let Some(first) = carried.first_mut() {
+        first.rpc = rpc_learned.stored();
+    }
     let file = report::FlowFile {
         flows: &stored,
         carried: &carried,

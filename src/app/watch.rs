@@ -152,7 +152,9 @@ pub(crate) fn run_live(live: &LiveRun<'_>, source: &mut dyn LiveSource) -> Resul
                 let files = [snap.stats];
                 let auditor = Auditor::new(&deployment)
                     .max_findings(cfg.max_findings)
-                    .knowing(super::knowledge(&files));
+                    .knowing(std::sync::Arc::new(crate::rpc::Knowledge::of(
+                        files[0].rpc.clone(),
+                    )));
                 // What may hold an expected flow that was not seen: what
                 // the filter rejected, what a sampling exporter skipped.
                 let left_out = [filtered.clone(), crate::ingest::left_out(&files)];

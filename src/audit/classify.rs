@@ -187,11 +187,6 @@ impl<'d> Auditor<'d> {
         self
     }
 
-    /// What the run's mappers announced.
-    pub fn knowledge(&self) -> &Knowledge {
-        &self.rpc
-    }
-
     /// What is known of the service of flow `f`, when a `dynamic` rule
     /// covers its port.
     pub(super) fn attribution(&self, f: &Flow, dynamic: &Dynamic) -> Attribution<'_> {
@@ -207,7 +202,9 @@ impl<'d> Auditor<'d> {
     /// The verdict of a flow a `dynamic` rule would allow: allowed when
     /// the port was announced to its client and the rule covers its
     /// service.
-    fn judge_dynamic(&self, f: &Flow, dynamic: &Dynamic) -> Result<(), FindingKind> {
+    /// `Ok` holds the announcements that allow it (the caller counts them
+    /// for the rule that decides).
+    fn judge_dynamic(&self, f: &Flow, dynamic: &Dynamic) -> Result<Vec<usize>, FindingKind> {
         let att = self.attribution(f, dynamic);
         let services = att.services();
         if !services.is_empty() && !services.iter().any(|s| dynamic.covers(s)) {
@@ -220,10 +217,7 @@ impl<'d> Auditor<'d> {
         if att.announced.is_empty() && !dcom {
             return Err(FindingKind::UnannouncedDynamicPort);
         }
-        for (i, _) in &att.announced {
-            self.rpc.use_announcement(*i);
-        }
-        Ok(())
+        Ok(att.announced.iter().map(|(i, _)| *i).collect())
     }
 
     /// Keeps at most `n` (at least 1) finding rows of flows; the others
@@ -539,17 +533,25 @@ impl<'d> Auditor<'d> {
             let fwd = forward(x);
             let rev_ok = x.rule.initiator == Initiator::Either && reverse(x);
             if fwd || rev_ok {
+                let mut announcements = Vec::new();
                 if let Some(d) = &x.rule.dynamic {
-                    if let Err(kind) = self.judge_dynamic(f, d) {
-                        unannounced.get_or_insert((kind, idx));
-                        continue;
+                    match self.judge_dynamic(f, d) {
+                        Ok(used) => announcements = used,
+                        Err(kind) => {
+                            unannounced.get_or_insert((kind, idx));
+                            continue;
+                        }
                     }
                 }
                 cov[idx].record(f, if fwd { i } else { r });
-                allowed.get_or_insert(idx);
+                allowed.get_or_insert((idx, announcements));
             }
         }
-        if let Some(idx) = allowed {
+        if let Some((idx, announcements)) = allowed {
+            // The announcements of the rule that decides count the flow.
+            for a in announcements {
+                self.rpc.use_announcement(a);
+            }
             return (Verdict::Allowed, Some(idx));
         }
         if let Some((kind, idx)) = unannounced {

@@ -55,9 +55,9 @@ fn dynamic_detail(
         ),
         _ => {
             let why = if mapper_unseen {
-                format!("the captures hold no traffic of {server}'s {} (port {}): they may have begun after it announced the port", d.mapper.title(), d.mapper.port())
+                format!("the captures hold no answer of {server}'s {} (port {}) that could be read: they may have begun after it announced the port, or cut its answers short", d.mapper.title(), d.mapper.port())
             } else {
-                format!("the captures hold {server}'s {} traffic, and none of its answers to {client} named this port", d.mapper.title())
+                format!("the captures hold answers of {server}'s {}, and none to {client} named this port before the connection ended", d.mapper.title())
             };
             format!(
                 "rule {} allows {} {} only where the {} announced it to the client; {why}{spoke}",

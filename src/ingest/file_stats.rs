@@ -57,7 +57,10 @@ pub struct FileStats {
     /// `portaudit flows` found them then.
     pub carried: Vec<CarriedInput>,
     /// What RPC mappers announced in the input and what its connections
-    /// said of themselves (docs/audit.md#announced-ports).
+    /// said of themselves (docs/audit.md#announced-ports); [`ingest`]
+    /// moves it into the run's store ([`crate::ingest::Ingested::rpc`]).
+    ///
+    /// [`ingest`]: crate::ingest::ingest
     pub rpc: crate::rpc::Learned,
 }
 
@@ -85,8 +88,9 @@ pub struct CarriedInput {
     /// reasons when the input was read, not from their labels after).
     #[serde(default)]
     pub filtered: u64,
-    /// What RPC mappers announced in the input, and what its connections
-    /// said of themselves.
+    /// What RPC mappers announced, and what connections said of
+    /// themselves: a flow file keeps what the whole run learned on its
+    /// first input (`portaudit flows` reads all inputs into one store).
     #[serde(default, skip_serializing_if = "crate::rpc::StoredLearned::is_empty")]
     pub rpc: crate::rpc::StoredLearned,
 }
@@ -141,17 +145,6 @@ impl CarriedInput {
                 .sum(),
             rpc: f.rpc.stored(),
         }
-    }
-}
-
-impl FileStats {
-    /// What the input taught of RPC services, and what the inputs behind
-    /// a flow file did.
-    pub fn rpc_learned(&self) -> Vec<crate::rpc::Learned> {
-        let carried = self.carried.iter().filter(|c| !c.rpc.is_empty());
-        std::iter::once(self.rpc.clone())
-            .chain(carried.map(|c| crate::rpc::Learned::from_stored(&c.rpc)))
-            .collect()
     }
 }
 

@@ -140,6 +140,11 @@ pub struct Ingested {
     /// ([`FlowTable::inputs`]).
     pub table: FlowTable,
     pub files: Vec<FileStats>,
+    /// What the inputs (and those behind flow files) taught of RPC
+    /// services, one bounded store for the run: taken out of each input's
+    /// statistics as it is absorbed, so that memory does not grow with
+    /// the number of inputs.
+    pub rpc: crate::rpc::Learned,
 }
 
 /// Packets `--filter` kept out of the audit, over all files (and the
@@ -204,6 +209,7 @@ pub fn ingest<S: FlowSource>(inputs: &[S], opts: &IngestOptions) -> Ingested {
     // own list (itself, or what a flow file's flows came from) is taken
     // into it, and its flows renumbered, before its table is absorbed.
     let mut named = Inputs::new();
+    let mut rpc = crate::rpc::Learned::default();
     for chunk in inputs.chunks(wave) {
         // Once the run's table is full it tracks no new flow: the files of
         // the wave are read against it, so that they hold only flows it
@@ -246,11 +252,17 @@ pub fn ingest<S: FlowSource>(inputs: &[S], opts: &IngestOptions) -> Ingested {
                 f.unuse(Skip::FlowLimit, o.packets.min(before));
             }
             f.overflow.add(&o);
+            rpc.merge(std::mem::take(&mut f.rpc));
+            for c in &mut f.carried {
+                rpc.merge(crate::rpc::Learned::from_stored(&std::mem::take(
+                    &mut c.rpc,
+                )));
+            }
             files.push(f);
         }
     }
     table.set_inputs(named);
-    Ingested { table, files }
+    Ingested { table, files, rpc }
 }
 
 #[cfg(test)]

@@ -577,7 +577,7 @@ pub fn write_flows<W: Write>(
     out.flush()
 }
 
-/// The columns of a flows report, and whether it has a tunnel column.
+/// The columns of a flows report, and which optional ones it has.
 pub(super) fn flow_columns(
     flows: &[FlowVerdict],
     columns: FlowColumns,

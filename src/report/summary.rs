@@ -734,7 +734,6 @@ impl RunSummary<'_> {
     }
 }
 
-/// The run summary as JSON (`--stats`).
 /// The announcements of the captures' RPC mappers, for the text summary.
 fn write_announcements(
     s: &mut Vec<u8>,
@@ -828,6 +827,7 @@ fn announcements_json(k: &crate::rpc::Knowledge) -> serde_json::Value {
     })
 }
 
+/// The run summary as JSON (`--stats`).
 pub fn write_stats<W: Write>(mut out: W, summary: &RunSummary) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut out, &summary.to_json()).map_err(io::Error::other)?;
     out.write_all(b"\n")

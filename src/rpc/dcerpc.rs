@@ -134,9 +134,9 @@ impl Unreadable {
     /// `malformed`.
     pub fn label(self) -> &'static str {
         match self {
-            Unreadable::Split => "split-across-segments",
-            Unreadable::Fragmented => "fragmented-pdu",
-            Unreadable::Malformed => "malformed",
+            Unreadable::Split => "dcerpc-split-across-segments",
+            Unreadable::Fragmented => "dcerpc-fragmented-pdu",
+            Unreadable::Malformed => "dcerpc-malformed",
         }
     }
 }

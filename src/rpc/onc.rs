@@ -26,9 +26,9 @@ impl Unreadable {
     /// `malformed`.
     pub fn label(self) -> &'static str {
         match self {
-            Unreadable::Split => "split-across-segments",
-            Unreadable::Fragmented => "fragmented-pdu",
-            Unreadable::Malformed => "malformed",
+            Unreadable::Split => "onc-rpc-split-across-segments",
+            Unreadable::Fragmented => "onc-rpc-fragmented-record",
+            Unreadable::Malformed => "onc-rpc-malformed",
         }
     }
 }

@@ -459,6 +459,12 @@ impl RawRule {
             ));
         }
         let mapper = *mapper.get_ref();
+        if let Some(s) = self.services.as_ref().filter(|s| s.get_ref().is_empty()) {
+            return Err((
+                s.span(),
+                format!("{what} has an empty `services`, which would cover nothing; remove it to cover any service"),
+            ));
+        }
         let mut services = Vec::new();
         for s in self.services.iter().flat_map(|s| s.get_ref()) {
             services.push(

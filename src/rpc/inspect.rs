@@ -1,0 +1,266 @@
+//! What one packet shows: an endpoint mapper's towers, a portmapper's
+//! call or reply, a connection's bind or call ([`inspect`]).
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use serde::{Deserialize, Serialize};
+
+use super::dcerpc::{self, Interface, TowerTransport};
+use super::{names, onc, Mapper, PORTMAP_PROGRAM, PROTO_TCP, PROTO_UDP};
+
+/// One thing one packet showed.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Shown {
+    /// One tower of an endpoint mapper's `ept_map` reply: the packet's
+    /// source is the mapper, its destination who asked.
+    Tower {
+        #[serde(with = "interface_text")]
+        interface: Interface,
+        /// IP protocol of the tower's transport floor.
+        #[serde(rename = "tower_proto")]
+        proto: u8,
+        port: u16,
+        /// The tower's IP floor, when it has one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ip: Option<Ipv4Addr>,
+    },
+    /// The interface of a DCE/RPC bind (or alter context) the packet's
+    /// source sent.
+    Bind {
+        #[serde(with = "interface_text")]
+        interface: Interface,
+    },
+    /// An ONC-RPC call to a known program (not the portmapper).
+    Call { program: u32, version: u32 },
+    /// A portmapper call asking where `program` lives.
+    MapperCall {
+        xid: u32,
+        version: u32,
+        program: u32,
+        program_version: u32,
+        #[serde(
+            default,
+            rename = "asked_proto",
+            skip_serializing_if = "Option::is_none"
+        )]
+        proto: Option<u8>,
+    },
+    /// A portmapper reply, read both ways (it does not say what it answers).
+    MapperReply {
+        xid: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        word: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        port: Option<u16>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ip: Option<IpAddr>,
+    },
+}
+
+/// A [`Shown`] thing with the packet's endpoints. Ordered by what was
+/// shown first (towers, then binds and calls, then portmapper calls and
+/// replies): past [`MAX_LEARNED`] the last in that order go first, so a
+/// flood of portmapper requests cannot push the announcements out.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Seen {
+    #[serde(flatten)]
+    pub shown: Shown,
+    pub proto: u8,
+    pub src: IpAddr,
+    pub sport: u16,
+    pub dst: IpAddr,
+    pub dport: u16,
+}
+
+/// What the packet just decoded showed, before its time is known:
+/// decoding fills it, the reader stamps and empties it.
+#[derive(Debug, Default)]
+pub struct Pending {
+    pub seen: Vec<Seen>,
+    /// Payloads that were DCE/RPC or ONC-RPC but could not be read.
+    pub unreadable: Vec<&'static str>,
+    /// Servers whose mapper answered in this packet.
+    pub mappers: Vec<(IpAddr, Mapper)>,
+}
+
+impl Pending {
+    pub fn is_empty(&self) -> bool {
+        self.seen.is_empty() && self.unreadable.is_empty() && self.mappers.is_empty()
+    }
+}
+
+/// Looks into one TCP or UDP packet's `body` (from its transport header)
+/// for what a mapper announces or a connection says of itself. Cheap for
+/// every other packet: four port compares and at most twelve bytes (a
+/// DCE/RPC bind's first three, an ONC-RPC call's message type and
+/// version).
+#[inline(always)]
+pub fn inspect(
+    proto: u8,
+    (src, sport): (IpAddr, u16),
+    (dst, dport): (IpAddr, u16),
+    body: &[u8],
+    pending: &mut Pending,
+) {
+    let payload = match proto {
+        PROTO_TCP => {
+            let off = body.get(12).map_or(usize::MAX, |b| usize::from(b >> 4) * 4);
+            if off < 20 {
+                return;
+            }
+            body.get(off..).unwrap_or_default()
+        }
+        PROTO_UDP => body.get(8..).unwrap_or_default(),
+        _ => return,
+    };
+    if payload.is_empty() {
+        return;
+    }
+    let mapper = Mapper::of_port(sport).is_some() || Mapper::of_port(dport).is_some();
+    if mapper || looks_like_rpc(proto, payload) {
+        inspect_payload(proto, (src, sport), (dst, dport), payload, pending);
+    }
+}
+
+/// A DCE/RPC bind or alter context (version 5.0, type 11 or 14), or an
+/// ONC-RPC call (message type 0, RPC version 2; over TCP after the record
+/// mark).
+#[inline(always)]
+fn looks_like_rpc(proto: u8, p: &[u8]) -> bool {
+    let word = |at: usize| {
+        p.get(at..at + 4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let onc = |base: usize| word(base + 4) == Some(0) && word(base + 8) == Some(2);
+    if proto == PROTO_TCP {
+        matches!(p, [5, 0 | 1, 11 | 14, ..]) || onc(4)
+    } else {
+        onc(0)
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn inspect_payload(
+    proto: u8,
+    (src, sport): (IpAddr, u16),
+    (dst, dport): (IpAddr, u16),
+    payload: &[u8],
+    pending: &mut Pending,
+) {
+    let tcp = proto == PROTO_TCP;
+    let seen = |shown| Seen {
+        proto,
+        src,
+        sport,
+        dst,
+        dport,
+        shown,
+    };
+    // The mapper's side: the one on its port (the destination when both are).
+    let on_mapper = Mapper::of_port(dport).or_else(|| Mapper::of_port(sport));
+    // A mapper is seen when an answer of its was read: then the captures
+    // show what it announces (a cut or unreadable answer does not count).
+    let answering = |m| (Mapper::of_port(sport) == Some(m)).then_some((src, m));
+    match on_mapper {
+        Some(Mapper::Portmap) => match onc::parse(payload, tcp) {
+            Some(Ok(onc::Message::Call(c))) => pending.seen.push(seen(Shown::MapperCall {
+                xid: c.xid,
+                version: c.version,
+                program: c.program,
+                program_version: c.program_version,
+                proto: c.proto,
+            })),
+            Some(Ok(onc::Message::Reply(r))) => {
+                pending.mappers.extend(answering(Mapper::Portmap));
+                pending.seen.push(seen(Shown::MapperReply {
+                    xid: r.xid,
+                    word: r.word,
+                    port: r.uaddr.map(|u| u.port),
+                    ip: r.uaddr.and_then(|u| u.ip),
+                }));
+            }
+            Some(Err(why)) => pending.unreadable.push(why.label()),
+            None => {}
+        },
+        _ => match dcerpc::parse(payload, tcp) {
+            Some(Ok(dcerpc::Pdu::MapResponse(towers)))
+                if Mapper::of_port(sport) == Some(Mapper::Epm) =>
+            {
+                pending.mappers.extend(answering(Mapper::Epm));
+                for t in towers {
+                    let proto = match t.transport {
+                        TowerTransport::Tcp => PROTO_TCP,
+                        TowerTransport::Udp => PROTO_UDP,
+                        TowerTransport::Other(_) => continue,
+                    };
+                    // Announced to the host that asked, whatever its
+                    // port: one key per answer, not per connection.
+                    pending.seen.push(Seen {
+                        dport: 0,
+                        ..seen(Shown::Tower {
+                            interface: t.interface,
+                            proto,
+                            port: t.port,
+                            ip: t.ip,
+                        })
+                    });
+                }
+            }
+            Some(Ok(dcerpc::Pdu::Bind(interfaces))) => {
+                for interface in interfaces {
+                    pending.seen.push(seen(Shown::Bind { interface }));
+                }
+            }
+            Some(Ok(dcerpc::Pdu::MapResponse(_))) => {}
+            Some(Err(why)) => pending.unreadable.push(why.label()),
+            None => {
+                if let Some((program, version)) = onc_call(proto, payload) {
+                    pending.seen.push(seen(Shown::Call { program, version }));
+                }
+            }
+        },
+    }
+}
+
+/// The program and version of an ONC-RPC call to a program the table
+/// knows (other than the portmapper): what a connection to a dynamic port
+/// says it is.
+fn onc_call(proto: u8, p: &[u8]) -> Option<(u32, u32)> {
+    let base = if proto == PROTO_TCP { 4 } else { 0 };
+    let word = |at: usize| {
+        p.get(base + at..base + at + 4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    if word(4)? != 0 || word(8)? != 2 {
+        return None;
+    }
+    let (program, version) = (word(12)?, word(16)?);
+    (program != PORTMAP_PROGRAM && names::program(program).is_some()).then_some((program, version))
+}
+
+/// An interface as text in flow files: `UUID vMAJOR.MINOR`.
+mod interface_text {
+    use super::super::dcerpc::{Interface, Uuid};
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(i: &Interface, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("{} v{}.{}", i.uuid, i.major, i.minor))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Interface, D::Error> {
+        let text = String::deserialize(d)?;
+        parse(&text).ok_or_else(|| D::Error::custom(format!("not an interface: {text:?}")))
+    }
+
+    fn parse(text: &str) -> Option<Interface> {
+        let (uuid, version) = text.split_once(" v")?;
+        let (major, minor) = version.split_once('.')?;
+        Some(Interface {
+            uuid: Uuid::parse(uuid)?,
+            major: major.parse().ok()?,
+            minor: minor.parse().ok()?,
+        })
+    }
+}

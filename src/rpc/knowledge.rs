@@ -1,0 +1,599 @@
+//! What the run learned, resolved ([`Knowledge`]): the ports each mapper
+//! announced to each client, and the services each connection named.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::inspect::Shown;
+use super::learned::{Learned, Sightings};
+use super::{Mapper, Service};
+use crate::capture::Timestamp;
+
+/// One port a mapper announced to one client.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Announcement {
+    pub server: IpAddr,
+    pub proto: u8,
+    pub port: u16,
+    pub service: Service,
+    pub mapper: Mapper,
+    /// The mapper that answered (`server`, unless the answer named
+    /// another address of the server).
+    pub mapper_addr: IpAddr,
+    /// Who asked.
+    pub client: IpAddr,
+    /// The first answer's time, and how many answers said it.
+    pub first: Option<Timestamp>,
+    pub count: u64,
+}
+
+/// What a connection is known to be: the services its own binds or calls
+/// named, and the announcements of its port to its client.
+#[derive(Debug, Default)]
+pub struct Attribution<'k> {
+    pub bound: Vec<Service>,
+    pub announced: Vec<(usize, &'k Announcement)>,
+}
+
+impl Attribution<'_> {
+    /// What the connection speaks: what it said itself, else what was
+    /// announced on its port.
+    pub fn services(&self) -> Vec<Service> {
+        if !self.bound.is_empty() {
+            return self.bound.clone();
+        }
+        let mut s: Vec<Service> = self.announced.iter().map(|(_, a)| a.service).collect();
+        s.sort_unstable();
+        s.dedup();
+        s
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bound.is_empty() && self.announced.is_empty()
+    }
+
+    /// For `--flows`: the services, and the first announcement's time.
+    pub fn describe(&self) -> String {
+        let services: Vec<String> = self.services().iter().map(Service::to_string).collect();
+        let mut text = services.join("; ");
+        match self
+            .announced
+            .iter()
+            .map(|(_, a)| a)
+            // The earliest timed answer; an untimed one only when no other.
+            .min_by_key(|a| (a.first.is_none(), a.first))
+        {
+            Some(a) => {
+                text.push_str(&format!(
+                    " announced by {} {}",
+                    a.mapper.label(),
+                    a.mapper_addr
+                ));
+                if let Some(t) = a.first {
+                    text.push_str(&format!(" at {t}"));
+                }
+            }
+            None if self.bound.iter().any(Service::is_dcom_object) => text
+                .push_str(" (its own bind: a DCOM object's port, handed out by DCOM activation)"),
+            None if self
+                .bound
+                .iter()
+                .any(|s| matches!(s, Service::Program { .. })) =>
+            {
+                text.push_str(" (its own call, not announced)")
+            }
+            None if !self.bound.is_empty() => text.push_str(" (its own bind, not announced)"),
+            None => {}
+        }
+        text
+    }
+}
+
+/// Key of the services one connection named: (proto, client, client
+/// port, server, server port).
+type ConnKey = (u8, IpAddr, u16, IpAddr, u16);
+
+/// Everything the run learned, resolved: the announcements, and what
+/// each connection named.
+#[derive(Debug, Default)]
+pub struct Knowledge {
+    pub announcements: Vec<Announcement>,
+    by_port: HashMap<(IpAddr, u8, u16), Vec<usize>, ahash::RandomState>,
+    named: HashMap<ConnKey, Vec<Service>, ahash::RandomState>,
+    pub mappers: BTreeSet<(IpAddr, Mapper)>,
+    /// Flows each announcement allowed.
+    used: Vec<AtomicU64>,
+    pub unreadable: BTreeMap<String, u64>,
+    pub dropped: u64,
+    /// Portmapper replies no call of the capture explains.
+    pub unpaired_replies: u64,
+}
+
+impl Knowledge {
+    /// Resolves what the inputs taught.
+    pub fn of(all: Learned) -> Knowledge {
+        let mut k = Knowledge {
+            mappers: all.mappers,
+            unreadable: all.unreadable,
+            dropped: all.dropped,
+            ..Knowledge::default()
+        };
+        // (server, proto, port, service, mapper, client, the mapper's own
+        // address): what answered, to whom.
+        type Key = (IpAddr, u8, u16, Service, Mapper, IpAddr, IpAddr);
+        let mut announced: BTreeMap<Key, Sightings> = BTreeMap::new();
+        // A port is announced on the mapper's own address (clients connect
+        // to the host they asked), and on the address the answer names
+        // when it is another of the same family (a multi-homed server).
+        let servers = |mapper_addr: IpAddr, named: Option<IpAddr>| {
+            let other = named.filter(|ip| {
+                !ip.is_unspecified() && *ip != mapper_addr && ip.is_ipv4() == mapper_addr.is_ipv4()
+            });
+            std::iter::once(mapper_addr).chain(other)
+        };
+        // Portmapper calls by (proto, client, port, server, xid): the
+        // mapper's version, the program and version asked, the transport.
+        type Call = (u32, u32, u32, Option<u8>);
+        let mut calls: HashMap<(u8, IpAddr, u16, IpAddr, u32), Call> = HashMap::new();
+        for s in all.seen.keys() {
+            if let Shown::MapperCall {
+                xid,
+                version,
+                program,
+                program_version,
+                proto,
+            } = s.shown
+            {
+                calls.insert(
+                    (s.proto, s.src, s.sport, s.dst, xid),
+                    (version, program, program_version, proto),
+                );
+            }
+        }
+        for (s, n) in &all.seen {
+            match s.shown {
+                Shown::Tower {
+                    interface,
+                    proto,
+                    port,
+                    ip,
+                } => {
+                    if port == 0 {
+                        continue;
+                    }
+                    for server in servers(s.src, ip.map(IpAddr::V4)) {
+                        let service = Service::Interface(interface);
+                        announced
+                            .entry((server, proto, port, service, Mapper::Epm, s.dst, s.src))
+                            .or_default()
+                            .add(*n);
+                    }
+                }
+                Shown::Bind { interface } => {
+                    k.named
+                        .entry((s.proto, s.src, s.sport, s.dst, s.dport))
+                        .or_default()
+                        .push(Service::Interface(interface));
+                }
+                Shown::Call { program, version } => {
+                    k.named
+                        .entry((s.proto, s.src, s.sport, s.dst, s.dport))
+                        .or_default()
+                        .push(Service::Program {
+                            number: program,
+                            version,
+                        });
+                }
+                Shown::MapperCall { .. } => {}
+                Shown::MapperReply {
+                    xid,
+                    word,
+                    port,
+                    ip,
+                } => {
+                    let Some(&(version, program, program_version, proto)) =
+                        calls.get(&(s.proto, s.dst, s.dport, s.src, xid))
+                    else {
+                        k.unpaired_replies = k.unpaired_replies.saturating_add(n.count);
+                        continue;
+                    };
+                    let (port, named) = if version == 2 {
+                        (word.and_then(|w| u16::try_from(w).ok()), None)
+                    } else {
+                        (port, ip)
+                    };
+                    let (Some(port), Some(proto)) = (port.filter(|&p| p != 0), proto) else {
+                        continue;
+                    };
+                    let service = Service::Program {
+                        number: program,
+                        version: program_version,
+                    };
+                    for server in servers(s.src, named) {
+                        announced
+                            .entry((server, proto, port, service, Mapper::Portmap, s.dst, s.src))
+                            .or_default()
+                            .add(*n);
+                    }
+                }
+            }
+        }
+        for v in k.named.values_mut() {
+            v.sort_unstable();
+            v.dedup();
+        }
+        for ((server, proto, port, service, mapper, client, mapper_addr), n) in announced {
+            k.by_port
+                .entry((server, proto, port))
+                .or_default()
+                .push(k.announcements.len());
+            k.announcements.push(Announcement {
+                server,
+                proto,
+                port,
+                service,
+                mapper,
+                mapper_addr,
+                client,
+                first: n.first,
+                count: n.count,
+            });
+        }
+        k.used = k.announcements.iter().map(|_| AtomicU64::new(0)).collect();
+        k
+    }
+
+    /// What is known of the connection from `client` (port `cport`) to
+    /// `server`'s `port` over `proto` that ended at `last`: announcements
+    /// by `mapper` to that client made before it ended.
+    pub fn attribute(
+        &self,
+        mapper: Mapper,
+        proto: u8,
+        (client, cport): (IpAddr, u16),
+        (server, port): (IpAddr, u16),
+        last: Option<Timestamp>,
+    ) -> Attribution<'_> {
+        let bound = self
+            .named
+            .get(&(proto, client, cport, server, port))
+            .cloned()
+            .unwrap_or_default();
+        let announced = self
+            .by_port
+            .get(&(server, proto, port))
+            .into_iter()
+            .flatten()
+            .map(|&i| (i, &self.announcements[i]))
+            .filter(|(_, a)| {
+                a.mapper == mapper
+                    && a.client == client
+                    && match (a.first, last) {
+                        (Some(f), Some(l)) => f <= l,
+                        _ => true,
+                    }
+            })
+            .collect();
+        Attribution { bound, announced }
+    }
+
+    /// For `--flows`: the service the connection from `client` to
+    /// `server` over `proto`, ended at `last`, spoke and the announcement
+    /// of its port, from either mapper; `None` when nothing is known.
+    pub fn describe(
+        &self,
+        proto: u8,
+        client: (IpAddr, u16),
+        server: (IpAddr, u16),
+        last: Option<Timestamp>,
+    ) -> Option<Box<str>> {
+        if self.announcements.is_empty() && self.named.is_empty() {
+            return None;
+        }
+        let of = |mapper| self.attribute(mapper, proto, client, server, last);
+        let epm = of(Mapper::Epm);
+        let att = match epm.announced.is_empty() {
+            true => Some(of(Mapper::Portmap))
+                .filter(|a| !a.announced.is_empty())
+                .unwrap_or(epm),
+            false => epm,
+        };
+        if att.is_empty() {
+            return None;
+        }
+        // A mapper's own connection: what it binds to is the mapper.
+        if Mapper::of_port(server.1).is_some() {
+            let services: Vec<String> = att.services().iter().map(Service::to_string).collect();
+            return Some(services.join("; ").into_boxed_str());
+        }
+        Some(att.describe().into_boxed_str())
+    }
+
+    /// Whether the captures hold traffic of `server`'s `mapper`.
+    pub fn mapper_seen(&self, server: IpAddr, mapper: Mapper) -> bool {
+        self.mappers.contains(&(server, mapper))
+    }
+
+    /// Counts a flow announcement `i` allowed.
+    pub fn use_announcement(&self, i: usize) {
+        self.used[i].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Flows announcement `i` allowed.
+    pub fn used(&self, i: usize) -> u64 {
+        self.used[i].load(Ordering::Relaxed)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.announcements.is_empty() && self.named.is_empty() && self.mappers.is_empty()
+    }
+
+    /// Connections that named their service (binds, calls).
+    pub fn named_connections(&self) -> usize {
+        self.named.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::dcerpc::{Interface, Uuid};
+    use super::super::inspect::Seen;
+    use super::super::learned::StoredLearned;
+    use super::super::MAX_LEARNED;
+    use super::super::{PROTO_TCP, PROTO_UDP};
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn netlogon() -> Interface {
+        Interface {
+            uuid: Uuid::parse("12345678-1234-abcd-ef00-01234567cffb").unwrap(),
+            major: 1,
+            minor: 0,
+        }
+    }
+
+    fn seen(src: &str, sport: u16, dst: &str, dport: u16, shown: Shown) -> Seen {
+        Seen {
+            proto: PROTO_TCP,
+            src: ip(src),
+            sport,
+            dst: ip(dst),
+            dport,
+            shown,
+        }
+    }
+
+    fn once(t: i128) -> Sightings {
+        Sightings {
+            first: Some(Timestamp(t)),
+            count: 1,
+        }
+    }
+
+    /// A tower is announced to who asked, for the tower's address, and
+    /// only to flows that end after it.
+    #[test]
+    fn towers_announce_to_who_asked_before_the_flow_ends() {
+        let mut l = Learned::default();
+        let tower = Shown::Tower {
+            interface: netlogon(),
+            proto: PROTO_TCP,
+            port: 49674,
+            ip: Some("10.0.0.1".parse().unwrap()),
+        };
+        l.add(seen("10.0.0.1", 135, "10.0.0.9", 50000, tower), once(100));
+        l.mappers.insert((ip("10.0.0.1"), Mapper::Epm));
+        let k = Knowledge::of(l);
+        assert_eq!(k.announcements.len(), 1);
+        let of = |client: &str, last: i128| {
+            k.attribute(
+                Mapper::Epm,
+                PROTO_TCP,
+                (ip(client), 50001),
+                (ip("10.0.0.1"), 49674),
+                Some(Timestamp(last)),
+            )
+            .announced
+            .len()
+        };
+        assert_eq!(of("10.0.0.9", 200), 1);
+        assert_eq!(of("10.0.0.9", 50), 0, "ended before the answer");
+        assert_eq!(of("10.0.0.8", 200), 0, "announced to another client");
+        assert!(k.mapper_seen(ip("10.0.0.1"), Mapper::Epm));
+        assert!(!k.mapper_seen(ip("10.0.0.1"), Mapper::Portmap));
+    }
+
+    /// A portmapper reply is paired with its call by transaction id and
+    /// ports; version 2 answers a port, version 3 a universal address.
+    #[test]
+    fn portmapper_replies_pair_with_their_calls() {
+        let mut l = Learned::default();
+        let call = |xid, version| Shown::MapperCall {
+            xid,
+            version,
+            program: 100_005,
+            program_version: 3,
+            proto: Some(PROTO_UDP),
+        };
+        let (c, s) = ("10.0.0.2", "10.0.0.3");
+        l.add(seen(c, 700, s, 111, call(1, 2)), once(1));
+        l.add(
+            seen(
+                s,
+                111,
+                c,
+                700,
+                Shown::MapperReply {
+                    xid: 1,
+                    word: Some(1048),
+                    port: None,
+                    ip: None,
+                },
+            ),
+            once(2),
+        );
+        l.add(seen(c, 701, s, 111, call(2, 3)), once(3));
+        l.add(
+            seen(
+                s,
+                111,
+                c,
+                701,
+                Shown::MapperReply {
+                    xid: 2,
+                    word: Some(17),
+                    port: Some(2049),
+                    ip: Some(ip("10.0.0.4")),
+                },
+            ),
+            once(4),
+        );
+        // No call explains it.
+        l.add(
+            seen(
+                s,
+                111,
+                c,
+                702,
+                Shown::MapperReply {
+                    xid: 3,
+                    word: Some(5),
+                    port: None,
+                    ip: None,
+                },
+            ),
+            once(5),
+        );
+        let k = Knowledge::of(l);
+        let got: Vec<(IpAddr, u16)> = k.announcements.iter().map(|a| (a.server, a.port)).collect();
+        // The v3 answer names another address of the server: announced
+        // on both (clients connect to the host they asked).
+        assert_eq!(got, [(ip(s), 1048), (ip(s), 2049), (ip("10.0.0.4"), 2049)]);
+        assert_eq!(k.announcements[2].mapper_addr, ip(s));
+        assert_eq!(k.unpaired_replies, 1);
+        assert_eq!(k.announcements[0].service.to_string(), "mountd v3");
+    }
+
+    /// Past the limit, what is kept and counted does not depend on how
+    /// the sightings were cut into stretches or in which order the
+    /// stretches are merged: the same as taking them all in one pass.
+    #[test]
+    fn merging_any_split_past_the_limit_is_one_pass() {
+        // 3 sightings each of MAX_LEARNED + 5000 things, in a scrambled order.
+        let n = MAX_LEARNED as u64 + 5000;
+        let sightings: Vec<(Seen, Sightings)> = (0..3 * n)
+            .map(|i| {
+                let thing = i.wrapping_mul(2_654_435_761) % n;
+                let s = Shown::Call {
+                    program: 100_003,
+                    version: thing as u32,
+                };
+                (seen("10.0.0.1", 1, "10.0.0.2", 2049, s), once(i as i128))
+            })
+            .collect();
+        let mut whole = Learned::default();
+        for (s, n) in sightings.iter().cloned() {
+            whole.add(s, n);
+        }
+        assert_eq!(whole.seen.len(), MAX_LEARNED);
+        assert_eq!(whole.dropped, 3 * 5000);
+        for cuts in [[1, 2], [7, 90_000], [100_000, 150_000]] {
+            let part = |range: std::ops::Range<usize>| {
+                let mut l = Learned::default();
+                for (s, n) in sightings[range].iter().cloned() {
+                    l.add(s, n);
+                }
+                l
+            };
+            let [a, b] = cuts;
+            let (x, y, z) = (part(0..a), part(a..b), part(b..sightings.len()));
+            let mut forward = x.clone();
+            forward.merge(y.clone());
+            forward.merge(z.clone());
+            let mut backward = z;
+            backward.merge(y);
+            backward.merge(x);
+            assert_eq!(forward, whole, "cut at {cuts:?}");
+            assert_eq!(backward, whole, "cut at {cuts:?}, merged backwards");
+        }
+    }
+
+    /// What one input learned is bounded, and what did not fit is
+    /// counted; a flow file reads it back whole.
+    #[test]
+    fn learning_is_bounded_and_counted() {
+        let mut l = Learned::default();
+        // One of each kind, to read back from a flow file below.
+        let kinds = [
+            Shown::Tower {
+                interface: netlogon(),
+                proto: PROTO_UDP,
+                port: 1,
+                ip: None,
+            },
+            Shown::Bind {
+                interface: netlogon(),
+            },
+            Shown::MapperCall {
+                xid: 1,
+                version: 3,
+                program: 100_003,
+                program_version: 3,
+                proto: Some(PROTO_TCP),
+            },
+            Shown::MapperReply {
+                xid: 1,
+                word: None,
+                port: Some(2049),
+                ip: Some(ip("::1")),
+            },
+        ];
+        for shown in kinds {
+            l.add(seen("10.0.0.1", 1, "10.0.0.2", 2, shown), once(-5));
+        }
+        for port in 0..(MAX_LEARNED as u32 + 6) {
+            let s = Shown::Call {
+                program: 100_003,
+                version: port,
+            };
+            l.add(seen("10.0.0.1", 1, "10.0.0.2", 2049, s), once(1));
+        }
+        assert_eq!(l.seen.len(), MAX_LEARNED);
+        assert_eq!(l.dropped, 10);
+        let stored = serde_json::to_string(&l.stored()).unwrap();
+        let back: StoredLearned = serde_json::from_str(&stored).unwrap();
+        assert_eq!(Learned::from_stored(&back), l);
+    }
+
+    /// A connection's own bind names its service, whatever was announced.
+    #[test]
+    fn binds_name_their_connection() {
+        let mut l = Learned::default();
+        let bind = Shown::Bind {
+            interface: netlogon(),
+        };
+        l.add(
+            seen("10.0.0.9", 50001, "10.0.0.1", 49674, bind.clone()),
+            once(1),
+        );
+        l.add(seen("10.0.0.9", 50001, "10.0.0.1", 49674, bind), once(2));
+        let k = Knowledge::of(l);
+        let att = k.attribute(
+            Mapper::Epm,
+            PROTO_TCP,
+            (ip("10.0.0.9"), 50001),
+            (ip("10.0.0.1"), 49674),
+            None,
+        );
+        assert_eq!(att.services().len(), 1);
+        assert!(att.announced.is_empty());
+        assert_eq!(
+            att.describe(),
+            "netlogon v1.0 (its own bind, not announced)"
+        );
+    }
+}

@@ -1,0 +1,193 @@
+//! What an input taught, bounded and mergeable in any order ([`Learned`]),
+//! and its form in flow files ([`StoredLearned`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+
+use super::inspect::{Pending, Seen};
+use super::{Mapper, MAX_LEARNED};
+use crate::capture::Timestamp;
+
+/// When a thing was first seen, and how often.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Sightings {
+    pub first: Option<Timestamp>,
+    pub count: u64,
+}
+
+impl Sightings {
+    pub(super) fn add(&mut self, o: Sightings) {
+        self.first = match (self.first, o.first) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.count = self.count.saturating_add(o.count);
+    }
+}
+
+/// What one input (or one stretch of it) taught: bounded by
+/// [`MAX_LEARNED`] distinct things, the first in [`Seen`]'s order. Which
+/// are kept does not depend on how the input was cut or in which order
+/// stretches and inputs are merged: a thing among the first
+/// [`MAX_LEARNED`] of the whole is among them in every part, so merging
+/// is exact, counts included, whatever the threads or shards.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Learned {
+    pub seen: BTreeMap<Seen, Sightings>,
+    /// Payloads that could not be read, by why.
+    pub unreadable: BTreeMap<String, u64>,
+    /// Servers whose mapper was seen answering: a map reply (even with no
+    /// tower), a portmapper reply. Bounded as `seen` is.
+    pub mappers: BTreeSet<(IpAddr, Mapper)>,
+    /// Sightings of things not kept, past [`MAX_LEARNED`].
+    pub dropped: u64,
+}
+
+impl Learned {
+    pub fn is_empty(&self) -> bool {
+        self.seen.is_empty()
+            && self.unreadable.is_empty()
+            && self.mappers.is_empty()
+            && self.dropped == 0
+    }
+
+    /// Takes what `pending`'s packet, seen at `ts`, showed.
+    pub fn take(&mut self, pending: &mut Pending, ts: Option<Timestamp>) {
+        for s in pending.seen.drain(..) {
+            self.add(
+                s,
+                Sightings {
+                    first: ts,
+                    count: 1,
+                },
+            );
+        }
+        for why in pending.unreadable.drain(..) {
+            self.count_unreadable(why, 1);
+        }
+        for m in pending.mappers.drain(..) {
+            self.add_mapper(m);
+        }
+    }
+
+    pub(super) fn add(&mut self, s: Seen, n: Sightings) {
+        if let Some(known) = self.seen.get_mut(&s) {
+            known.add(n);
+            return;
+        }
+        self.seen.insert(s, n);
+        if self.seen.len() > MAX_LEARNED {
+            let (_, last) = self.seen.pop_last().expect("over the limit, so not empty");
+            self.dropped = self.dropped.saturating_add(last.count);
+        }
+    }
+
+    /// Counts `n` payloads unreadable for `why` (a String made once per
+    /// reason, not per packet).
+    fn count_unreadable(&mut self, why: &str, n: u64) {
+        match self.unreadable.get_mut(why) {
+            Some(c) => *c = c.saturating_add(n),
+            None => {
+                self.unreadable.insert(why.to_string(), n);
+            }
+        }
+    }
+
+    fn add_mapper(&mut self, m: (IpAddr, Mapper)) {
+        self.mappers.insert(m);
+        if self.mappers.len() > MAX_LEARNED {
+            self.mappers.pop_last();
+        }
+    }
+
+    /// Adds what another stretch (or input) taught.
+    pub fn merge(&mut self, o: Learned) {
+        for (s, n) in o.seen {
+            self.add(s, n);
+        }
+        for (k, v) in o.unreadable {
+            self.count_unreadable(&k, v);
+        }
+        for m in o.mappers {
+            self.add_mapper(m);
+        }
+        self.dropped = self.dropped.saturating_add(o.dropped);
+    }
+
+    /// The form a flow file stores (`portaudit_inputs`' `rpc`).
+    pub fn stored(&self) -> StoredLearned {
+        StoredLearned {
+            seen: self
+                .seen
+                .iter()
+                .map(|(s, n)| StoredSeen {
+                    seen: s.clone(),
+                    first_ns: n.first.map(|t| t.0),
+                    count: n.count,
+                })
+                .collect(),
+            unreadable: self.unreadable.clone(),
+            mappers: self.mappers.iter().copied().collect(),
+            dropped: self.dropped,
+        }
+    }
+
+    pub fn from_stored(s: &StoredLearned) -> Learned {
+        let mut l = Learned {
+            unreadable: s.unreadable.clone(),
+            mappers: s.mappers.iter().copied().collect(),
+            dropped: s.dropped,
+            ..Learned::default()
+        };
+        for x in &s.seen {
+            l.add(
+                x.seen.clone(),
+                Sightings {
+                    first: x.first_ns.map(Timestamp),
+                    count: x.count,
+                },
+            );
+        }
+        l
+    }
+}
+
+/// [`Learned`] as a flow file carries it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoredLearned {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seen: Vec<StoredSeen>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unreadable: BTreeMap<String, u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mappers: Vec<(IpAddr, Mapper)>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dropped: u64,
+}
+
+impl StoredLearned {
+    pub fn is_empty(&self) -> bool {
+        self.seen.is_empty()
+            && self.unreadable.is_empty()
+            && self.mappers.is_empty()
+            && self.dropped == 0
+    }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// One thing learned, as a flow file stores it (flattened: serde cannot
+/// deny unknown fields through a flattened, tagged enum).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredSeen {
+    #[serde(flatten)]
+    pub seen: Seen,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_ns: Option<i128>,
+    pub count: u64,
+}
