@@ -8,13 +8,16 @@
 //! a map answer's towers are at most `MAX_ITEMS` and without duplicates, and
 //! no prefix of the payload yields more of them; a mapper call is of
 //! version 2, 3 or 4; a universal address written back as text reads the
-//! same.
+//! same. The same bytes as the payload of a TCP and a UDP packet to and
+//! from the mapper ports go through `rpc::inspect`, what it finds into a
+//! store, and the store through a flow file's form and back unchanged.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use portaudit::rpc::dcerpc::{self, Pdu, MAX_ITEMS};
 use portaudit::rpc::onc::{self, Message, Uaddr};
+use portaudit::rpc::{inspect, Learned, Pending};
 
 /// How many interfaces or towers a reading gave, after checking they are
 /// few enough and distinct.
@@ -45,6 +48,24 @@ fuzz_target!(|data: &[u8]| {
             assert!((2..=4).contains(&call.version), "{call:?}");
         }
     }
+    // As a packet's body: a TCP header (data offset 5) or a UDP header,
+    // then the bytes, on each mapper port and a dynamic one.
+    let mut learned = Learned::default();
+    let mut pending = Pending::default();
+    let (a, b) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+    for (proto, header) in [(6u8, 20usize), (17, 8)] {
+        let mut body = vec![0u8; header];
+        if proto == 6 {
+            body[12] = 5 << 4;
+        }
+        body.extend_from_slice(data);
+        for (sport, dport) in [(135, 50_000), (50_000, 135), (111, 700), (700, 111), (1, 49_674)] {
+            inspect(proto, (a, sport), (b, dport), &body, &mut pending);
+            learned.take(&mut pending, None);
+        }
+    }
+    let back = Learned::from_stored(&learned.stored());
+    assert_eq!(back, learned, "a store reads back from its flow-file form");
     if let Ok(text) = std::str::from_utf8(data) {
         if let Some(Uaddr { ip: Some(ip), port }) = onc::parse_uaddr(text) {
             let [high, low] = port.to_be_bytes();

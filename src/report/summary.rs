@@ -401,7 +401,8 @@ impl RunSummary<'_> {
             )?;
         }
         if let Some(k) = self.rpc {
-            write_announcements(s, k, &num)?;
+            // `portaudit flows` classifies nothing: no flow was allowed.
+            write_announcements(s, k, self.findings.is_some(), &num)?;
         }
         for p in self.not_captures {
             writeln!(s, "not a capture, not read: {}", p.display())?;
@@ -738,19 +739,25 @@ impl RunSummary<'_> {
 fn write_announcements(
     s: &mut Vec<u8>,
     k: &crate::rpc::Knowledge,
+    classified: bool,
     num: &dyn Fn(u64) -> String,
 ) -> io::Result<()> {
     if !k.announcements.is_empty() {
         writeln!(
             s,
-            "announced ports: {} (server port service, mapper → client: answers, flows it allowed)",
-            num(k.announcements.len() as u64)
+            "announced ports: {} (server port service, mapper → client: answers{})",
+            num(k.announcements.len() as u64),
+            if classified { ", flows it allowed" } else { "" }
         )?;
     }
     for (i, a) in k.announcements.iter().enumerate().take(ANNOUNCEMENTS_SHOWN) {
+        let allowed = match classified {
+            true => format!(", {}", num(k.used(i))),
+            false => String::new(),
+        };
         writeln!(
             s,
-            "  {} {}/{} {}, {} → {}: {}, {}",
+            "  {} {}/{} {}, {} → {}: {}{allowed}",
             a.server,
             crate::audit::proto_name(a.proto),
             a.port,
@@ -758,7 +765,6 @@ fn write_announcements(
             a.mapper.label(),
             a.client,
             num(a.count),
-            num(k.used(i))
         )?;
     }
     if k.announcements.len() > ANNOUNCEMENTS_SHOWN {

@@ -264,3 +264,46 @@ mod interface_text {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Learned;
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any payload, as a TCP or UDP packet to and from the mapper
+        /// ports and a dynamic one, is looked into without a panic, and
+        /// what it teaches reads back from its flow-file form unchanged.
+        #[test]
+        fn any_payload_is_inspected_and_stored_whole(
+            data in proptest::collection::vec(any::<u8>(), 0..600),
+            prefix in prop_oneof![
+                Just(vec![5u8, 0, 11, 3, 0x10, 0, 0, 0]),
+                Just(vec![5u8, 0, 2, 3, 0x10, 0, 0, 0]),
+                Just(vec![0u8, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2]),
+                Just(vec![0x80u8, 0, 0, 40, 0, 0, 0, 1, 0, 0, 0, 1]),
+                Just(Vec::new()),
+            ],
+        ) {
+            let mut learned = Learned::default();
+            let mut pending = Pending::default();
+            let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "fd00::2".parse().unwrap());
+            for (proto, header) in [(PROTO_TCP, 20usize), (PROTO_UDP, 8)] {
+                let mut body = vec![0u8; header];
+                if proto == PROTO_TCP {
+                    body[12] = 5 << 4;
+                }
+                body.extend_from_slice(&prefix);
+                body.extend_from_slice(&data);
+                for (sport, dport) in [(135, 50_000), (50_000, 135), (111, 700), (700, 111), (1, 49_674)] {
+                    inspect(proto, (a, sport), (b, dport), &body, &mut pending);
+                    learned.take(&mut pending, None);
+                    prop_assert!(pending.is_empty());
+                }
+            }
+            let back = Learned::from_stored(&learned.stored());
+            prop_assert_eq!(back, learned);
+        }
+    }
+}

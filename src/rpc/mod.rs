@@ -124,12 +124,12 @@ impl Service {
 /// DCOM object interfaces (MS-DCOM 1.9, MS-WMI 1.9): a connection whose
 /// bind names one reached a port DCOM handed out in an activation reply
 /// (the object exporter's string bindings), which is not read here.
-const DCOM_OBJECT_INTERFACES: [&str; 5] = [
-    "00000131-0000-0000-c000-000000000046", // IRemUnknown
-    "00000143-0000-0000-c000-000000000046", // IRemUnknown2
-    "f309ad18-d86a-11d0-a075-00c04fb68820", // IWbemLevel1Login
-    "9556dc99-828c-11cf-a37e-00aa003240c7", // IWbemServices
-    "027947e1-d731-11ce-a357-000000000001", // IEnumWbemClassObject
+const DCOM_OBJECT_INTERFACES: [Uuid; 5] = [
+    Uuid::from_u128(0x00000131_0000_0000_c000_000000000046), // IRemUnknown
+    Uuid::from_u128(0x00000143_0000_0000_c000_000000000046), // IRemUnknown2
+    Uuid::from_u128(0xf309ad18_d86a_11d0_a075_00c04fb68820), // IWbemLevel1Login
+    Uuid::from_u128(0x9556dc99_828c_11cf_a37e_00aa003240c7), // IWbemServices
+    Uuid::from_u128(0x027947e1_d731_11ce_a357_000000000001), // IEnumWbemClassObject
 ];
 
 impl Service {
@@ -137,9 +137,7 @@ impl Service {
     /// from the endpoint mapper.
     pub fn is_dcom_object(&self) -> bool {
         match self {
-            Service::Interface(i) => DCOM_OBJECT_INTERFACES
-                .iter()
-                .any(|u| Uuid::parse(u) == Some(i.uuid)),
+            Service::Interface(i) => DCOM_OBJECT_INTERFACES.contains(&i.uuid),
             Service::Program { .. } => false,
         }
     }
