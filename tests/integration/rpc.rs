@@ -160,6 +160,28 @@ fn move_port(from: &Path, to: &Path, old: u16, new: u16) -> usize {
     moved
 }
 
+/// Writes `out`, the Netlogon capture as `editcap OPTIONS IN OUT
+/// FRAMES` makes it (classic pcap); `false`, said, when editcap is not
+/// installed (CI requires it).
+fn editcap(options: &[&str], out: &Path, frames: &[&str]) -> bool {
+    let o = Command::new("editcap")
+        .args(["-F", "pcap"])
+        .args(options)
+        .arg(corpus().join(NETLOGON))
+        .arg(out)
+        .args(frames)
+        .output();
+    if o.is_ok_and(|o| o.status.success()) {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "editcap is required in CI (.ci/run installs it)"
+    );
+    skip("rpc: editcap is not installed");
+    false
+}
+
 #[test]
 fn an_announced_port_passes_and_the_flow_names_its_announcement() {
     if shared_missing("rpc::an_announced_port_passes_and_the_flow_names_its_announcement") {
@@ -233,22 +255,8 @@ fn without_the_mappers_answer_an_unannounced_port_is_a_warning() {
     // empty FIN and ACKs do).
     let dir = tempfile::tempdir().unwrap();
     let late = dir.path().join("late.pcap");
-    let o = Command::new("editcap")
-        .args(["-F", "pcap", "-r"])
-        .arg(corpus().join(NETLOGON))
-        .arg(&late)
-        .args(["420-431", "433-1121"])
-        .output();
-    match o {
-        Ok(o) if o.status.success() => {}
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "editcap is required in CI (.ci/run installs it)"
-            );
-            skip("rpc: editcap is not installed");
-            return;
-        }
+    if !editcap(&["-r"], &late, &["420-431", "433-1121"]) {
+        return;
     }
     let d = epm_deployment(dir.path(), CLIENT, DC, "");
     let a = audit(&d, &late);
@@ -271,17 +279,7 @@ fn an_answer_cut_by_the_snap_length_is_counted_and_proves_nothing() {
     // mapper's 268-byte answer does not.
     let dir = tempfile::tempdir().unwrap();
     let cut = dir.path().join("cut.pcap");
-    let o = Command::new("editcap")
-        .args(["-F", "pcap", "-s", "128"])
-        .arg(corpus().join(NETLOGON))
-        .arg(&cut)
-        .output();
-    if !o.is_ok_and(|o| o.status.success()) {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "editcap is required in CI (.ci/run installs it)"
-        );
-        skip("rpc: editcap is not installed");
+    if !editcap(&["-s", "128"], &cut, &[]) {
         return;
     }
     let a = audit(&epm_deployment(dir.path(), CLIENT, DC, ""), &cut);
