@@ -646,7 +646,8 @@ pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
     let flows: Vec<FlowVerdict> = pool.install(|| {
         use rayon::prelude::*;
         let verdict = |(k, s): &(PackedKey, FlowStats)| {
-            let flow = resolve(&k.unpack(), s, &|_, _| false);
+            let mut flow = resolve(&k.unpack(), s, &|_, _| false);
+            crate::audit::with_payload_evidence(&rpc, &mut flow);
             FlowVerdict {
                 rpc: crate::audit::describe_rpc(&rpc, &flow),
                 flow,

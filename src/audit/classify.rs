@@ -17,7 +17,7 @@ use crate::rules::{
 use super::coverage::{Cov, RuleCoverage};
 use super::finding::Finding;
 use super::rows::{row_port, row_shard, Pass, RowKey, RowMap, PASS_FLOWS, ROW_SHARDS};
-use super::verdict::{is_icmp_control, FlowVerdict, Verdict, SITE_PROFILE};
+use super::verdict::{is_icmp_control, with_payload_evidence, FlowVerdict, Verdict, SITE_PROFILE};
 
 /// Everything the audit produced.
 #[derive(Clone, Debug, Default)]
@@ -287,7 +287,8 @@ impl<'d> Auditor<'d> {
         }
         let server = |proto: u8, port: u16| self.is_server_port(proto, port);
         for (key, stats) in flows {
-            let flow = resolve(&key.unpack(), stats, &server);
+            let mut flow = resolve(&key.unpack(), stats, &server);
+            with_payload_evidence(&self.rpc, &mut flow);
             p.summary.add(&flow);
             // Every address of the flows has its roles looked up already.
             let ri = &roles[&flow.initiator.addr];

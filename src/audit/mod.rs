@@ -22,4 +22,4 @@ pub use coverage::{RuleCoverage, RuleStatus};
 pub use finding::{
     proto_name, BaselineState, Finding, FindingPorts, FindingProto, FindingState, Waived,
 };
-pub use verdict::{describe_rpc, FlowVerdict, Verdict, SITE_PROFILE};
+pub use verdict::{describe_rpc, with_payload_evidence, FlowVerdict, Verdict, SITE_PROFILE};

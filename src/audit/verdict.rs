@@ -1,6 +1,6 @@
 //! What the audit decides about each flow.
 
-use crate::decode::{PROTO_ICMP, PROTO_ICMPV6};
+use crate::decode::{PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP};
 use crate::flow::Flow;
 use crate::rules::FindingKind;
 
@@ -67,4 +67,24 @@ pub fn describe_rpc(k: &crate::rpc::Knowledge, f: &Flow) -> Option<Box<str>> {
         (f.responder.addr, f.service_port()),
         f.last_ts,
     )
+}
+
+/// Turns flow `f` round, or confirms it, when its initiator was inferred
+/// and its payload says who asked: the sender of a DCE/RPC bind or an
+/// ONC-RPC call is the client (`payload`, evidence; docs/audit.md#initiator).
+pub fn with_payload_evidence(k: &crate::rpc::Knowledge, f: &mut Flow) {
+    if f.basis.is_evidence() || !matches!(f.proto, PROTO_TCP | PROTO_UDP) {
+        return;
+    }
+    let ends = (f.initiator.addr, f.initiator.port);
+    match k.client_of(f.proto, ends, (f.responder.addr, f.responder.port)) {
+        Some(true) => f.basis = crate::flow::InitiatorBasis::Payload,
+        Some(false) => {
+            std::mem::swap(&mut f.initiator, &mut f.responder);
+            f.packets.swap(0, 1);
+            f.bytes.swap(0, 1);
+            f.basis = crate::flow::InitiatorBasis::Payload;
+        }
+        None => {}
+    }
 }

@@ -36,10 +36,13 @@ pub enum InitiatorBasis {
     /// A flow record named it after its engine's own heuristic turned the
     /// connection round (Zeek's `^` in history): inference.
     RecordHeuristic,
+    /// The payload says who asked: the sender of a DCE/RPC bind or an
+    /// ONC-RPC call is the client (evidence; docs/audit.md#initiator).
+    Payload,
 }
 
 impl InitiatorBasis {
-    pub const ALL: [InitiatorBasis; 8] = [
+    pub const ALL: [InitiatorBasis; 9] = [
         InitiatorBasis::Syn,
         InitiatorBasis::SynAck,
         InitiatorBasis::IcmpType,
@@ -48,6 +51,7 @@ impl InitiatorBasis {
         InitiatorBasis::FirstPacket,
         InitiatorBasis::Record,
         InitiatorBasis::RecordHeuristic,
+        InitiatorBasis::Payload,
     ];
 
     pub fn label(self) -> &'static str {
@@ -60,6 +64,7 @@ impl InitiatorBasis {
             InitiatorBasis::FirstPacket => "first-packet",
             InitiatorBasis::Record => "record",
             InitiatorBasis::RecordHeuristic => "record-heuristic",
+            InitiatorBasis::Payload => "payload",
         }
     }
 
@@ -71,6 +76,7 @@ impl InitiatorBasis {
                 | InitiatorBasis::SynAck
                 | InitiatorBasis::IcmpType
                 | InitiatorBasis::GroupAddress
+                | InitiatorBasis::Payload
         )
     }
 }

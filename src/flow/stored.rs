@@ -282,7 +282,7 @@ mod tests {
         for k in TunnelKind::ALL {
             assert_eq!(tunnel_kind(k.label()), Ok(k));
         }
-        assert_eq!(InitiatorBasis::ALL.len(), 8);
+        assert_eq!(InitiatorBasis::ALL.len(), 9);
     }
 
     proptest! {

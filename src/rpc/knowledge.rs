@@ -185,7 +185,16 @@ impl Knowledge {
                             version,
                         });
                 }
-                Shown::MapperCall { .. } => {}
+                Shown::MapperCall { version, .. } => {
+                    // The portmapper's own connection names its client too.
+                    k.named
+                        .entry((s.proto, s.src, s.sport, s.dst, s.dport))
+                        .or_default()
+                        .push(Service::Program {
+                            number: super::PORTMAP_PROGRAM,
+                            version,
+                        });
+                }
                 Shown::MapperReply {
                     xid,
                     word,
@@ -308,6 +317,23 @@ impl Knowledge {
             return Some(services.join("; ").into_boxed_str());
         }
         Some(att.describe().into_boxed_str())
+    }
+
+    /// Which end of the connection between `a` and `b` over `proto` said
+    /// it was the client (sent a DCE/RPC bind or an ONC-RPC call): `Some(true)`
+    /// for `a`, `Some(false)` for `b`, `None` when neither or both did.
+    pub fn client_of(&self, proto: u8, a: (IpAddr, u16), b: (IpAddr, u16)) -> Option<bool> {
+        if self.named.is_empty() {
+            return None;
+        }
+        let asked = |c: (IpAddr, u16), s: (IpAddr, u16)| {
+            self.named.contains_key(&(proto, c.0, c.1, s.0, s.1))
+        };
+        match (asked(a, b), asked(b, a)) {
+            (true, false) => Some(true),
+            (false, true) => Some(false),
+            _ => None,
+        }
     }
 
     /// Whether the captures hold traffic of `server`'s `mapper`.

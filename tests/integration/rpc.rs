@@ -400,6 +400,19 @@ source = "test: the ports it announces"
         mount["rpc"].starts_with("mountd v3 announced by portmap"),
         "{mount:?}"
     );
+    // The MNT call comes from port 706, below the server's 1048: the port
+    // heuristic would take 706 for the server; the call says otherwise.
+    let mnt = a
+        .flows
+        .iter()
+        .find(|f| f["initiator_port"] == "706")
+        .expect("the MNT call's flow, its client on 706");
+    let got = [
+        &mnt["responder_port"],
+        &mnt["initiator_basis"],
+        &mnt["verdict"],
+    ];
+    assert_eq!(got, ["1048", "payload", "allowed"]);
     // A rule for NFS alone names mountd as a program it does not cover.
     std::fs::write(&path, rules(r#""nfs""#)).unwrap();
     let a = audit(&path, &capture);
