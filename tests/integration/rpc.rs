@@ -514,3 +514,101 @@ fn uuid_of(service: &str, title: &str) -> String {
             .to_string(),
     }
 }
+
+/// (client, client port, server, server port, interface UUID).
+type Bind = (String, u16, String, u16, String);
+
+/// Every DCE/RPC bind and alter context tshark decodes straight over TCP in
+/// `file` (not those inside SMB named pipes, which portaudit does not
+/// open).
+fn tshark_binds(file: &Path) -> Option<BTreeSet<Bind>> {
+    let o = Command::new("tshark")
+        .arg("-r")
+        .arg(file)
+        .args([
+            "-Y",
+            "(dcerpc.pkt_type == 11 || dcerpc.pkt_type == 14) && !smb && !smb2",
+        ])
+        .args(["-T", "fields", "-E", "separator=/t"])
+        .args([
+            "-e",
+            "ip.src",
+            "-e",
+            "tcp.srcport",
+            "-e",
+            "ip.dst",
+            "-e",
+            "tcp.dstport",
+        ])
+        .args(["-e", "dcerpc.cn_bind_to_uuid"])
+        .output()
+        .ok()?;
+    let mut out = BTreeSet::new();
+    for line in String::from_utf8(o.stdout).unwrap().lines() {
+        let c: Vec<&str> = line.split('\t').collect();
+        for uuid in c[4].split(',').filter(|u| !u.is_empty()) {
+            out.insert((
+                c[0].to_string(),
+                c[1].parse().unwrap(),
+                c[2].to_string(),
+                c[3].parse().unwrap(),
+                uuid.to_string(),
+            ));
+        }
+    }
+    Some(out)
+}
+
+#[test]
+fn every_bind_tshark_decodes_names_its_connection() {
+    if shared_missing("rpc::every_bind_tshark_decodes_names_its_connection") {
+        return;
+    }
+    let mut compared = 0;
+    for capture in crate::corpus_captures() {
+        let Some(theirs) = tshark_binds(&capture) else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "tshark is required in CI (.ci/run installs it)"
+            );
+            skip("rpc: tshark is not installed");
+            return;
+        };
+        if theirs.is_empty() {
+            continue;
+        }
+        let (o, _) = crate::flows_run(&capture, &["-o", "-"]);
+        let mut ours = BTreeSet::new();
+        for f in rows(&o.stdout) {
+            let Some(rpc) = f.get("rpc").filter(|r| !r.is_empty()) else {
+                continue;
+            };
+            // "SERVICE; SERVICE announced by ..." or "SERVICE (its own bind...)".
+            let services = rpc.split(" announced").next().unwrap();
+            let services = services.split(" (").next().unwrap();
+            for s in services.split("; ") {
+                let name = s.split(' ').next().unwrap();
+                let uuid = match portaudit::rpc::names::interface_named(name) {
+                    Some(k) => k.uuid.to_string(),
+                    None => name.to_string(),
+                };
+                ours.insert((
+                    f["initiator_ip"].clone(),
+                    f["initiator_port"].parse().unwrap(),
+                    f["responder_ip"].clone(),
+                    f["responder_port"].parse().unwrap(),
+                    uuid,
+                ));
+            }
+        }
+        for bind in &theirs {
+            assert!(
+                ours.contains(bind),
+                "{}: {bind:?} not in {ours:?}",
+                capture.display()
+            );
+        }
+        compared += theirs.len();
+    }
+    assert_eq!(compared, 6, "binds compared");
+}
