@@ -577,6 +577,7 @@ fn packets(c: &Case) -> Vec<PacketSummary> {
         wire_len: 60,
         encap: crate::decode::Encap::None,
         at: 0,
+        ask: crate::decode::Ask::None,
     };
     let ports = |from: SocketAddr, to: SocketAddr| Transport::Ports {
         src: from.port(),

@@ -10,10 +10,12 @@
 //! header are read directly, which also works on first fragments and on
 //! headers cut by the snap length.
 
+mod ask;
 mod link;
 mod packet;
 mod tunnel;
 
+pub use ask::{ask, Ask};
 pub use link::{link_payload, IpPayload};
 pub use packet::{
     decode, Carriers, Decap, Encap, Fragment, PacketSummary, SkipReason, Transport, PROTO_ICMP,

@@ -148,6 +148,9 @@ pub struct PacketSummary {
     /// file, its number in a live capture. Set by the reader (decoding
     /// leaves 0); a flow's first packet gives the flow its origin.
     pub at: u64,
+    /// What the payload says of the sender: it asked, or it answered
+    /// ([`super::ask`]).
+    pub ask: super::Ask,
 }
 
 /// Where a packet stands among tunnels.
@@ -477,6 +480,7 @@ fn transport(ip: IpPacket<'_>, wire_len: u32) -> Result<PacketSummary, SkipReaso
         wire_len,
         encap: Encap::None,
         at: 0,
+        ask: super::Ask::None,
     };
     if matches!(fragment, Some(Fragment { first: false, .. })) {
         summary.transport = Transport::LaterFragment;
@@ -491,9 +495,22 @@ fn transport(ip: IpPacket<'_>, wire_len: u32) -> Result<PacketSummary, SkipReaso
                 src: u16::from_be_bytes([body[0], body[1]]),
                 dst: u16::from_be_bytes([body[2], body[3]]),
             };
-            if proto == PROTO_TCP && body.len() >= 14 {
+            let (sport, dport) = (
+                u16::from_be_bytes([body[0], body[1]]),
+                u16::from_be_bytes([body[2], body[3]]),
+            );
+            let payload = if proto == PROTO_TCP && body.len() >= 14 {
                 summary.tcp_seq = u32::from_be_bytes([body[4], body[5], body[6], body[7]]);
                 summary.tcp_flags = body[13];
+                let off = usize::from(body[12] >> 4) * 4;
+                body.get(off.max(20)..)
+            } else if proto == PROTO_UDP {
+                body.get(8..)
+            } else {
+                None
+            };
+            if let Some(p) = payload.filter(|p| !p.is_empty()) {
+                summary.ask = super::ask(proto, sport, dport, p);
             }
         }
         IpNumber::ICMP | IpNumber::IPV6_ICMP => {

@@ -322,6 +322,7 @@ mod tests {
             wire_len: 60,
             encap: crate::decode::Encap::None,
             at: 0,
+            ask: crate::decode::Ask::None,
         }
     }
 

@@ -339,6 +339,11 @@ fn initiator(
     if let Some(declared) = s.declared() {
         return declared;
     }
+    // The payload says who asked: a DNS query, an NTP client packet, a
+    // TLS ClientHello, an HTTP request... (docs/audit.md#initiator).
+    if let Some(d) = s.first_ask_dir {
+        return (d, InitiatorBasis::Payload);
+    }
     match listening_side(key, is_server_port) {
         Some(d) => (d, InitiatorBasis::PortHeuristic),
         None => (first, InitiatorBasis::FirstPacket),
@@ -378,6 +383,36 @@ mod tests {
         assert_eq!(f.initiator.port, 50000);
         assert_eq!(f.basis, InitiatorBasis::Syn);
         assert_eq!(f.state, FlowState::Refused);
+    }
+
+    /// NTP between two 123s, first seen as the server's reply: the port
+    /// heuristic cannot tell and the first packet is the server's; the
+    /// payload (mode 4, server) says the other side asked. In a mid-stream
+    /// TLS flow whose ServerHello comes from the high port the payload
+    /// wins over a rule naming 443 as a server port, and evidence (a SYN)
+    /// still wins over the payload.
+    #[test]
+    fn the_payload_says_who_asked_before_the_ports() {
+        use crate::decode::Ask;
+        let k = key(PROTO_UDP, 123, 123);
+        let mut s = FlowStats::default();
+        s.add(Dir::AtoB, 90, None, None);
+        s.asked(Dir::AtoB, Ask::Reply);
+        s.add(Dir::BtoA, 90, None, None);
+        s.asked(Dir::BtoA, Ask::Request);
+        let f = resolve(&k, &s, &none);
+        assert_eq!(f.initiator.addr, k.b.addr);
+        assert_eq!(f.basis, InitiatorBasis::Payload);
+        assert!(f.basis.is_evidence());
+
+        let k = key(PROTO_TCP, 50000, 443);
+        let mut s = FlowStats::default();
+        s.add(Dir::AtoB, 60, None, Some((TCP_ACK, 1)));
+        s.asked(Dir::AtoB, Ask::Reply);
+        let f = resolve(&k, &s, &|_, p| p == 443);
+        assert_eq!((f.initiator.port, f.basis), (443, InitiatorBasis::Payload));
+        s.add(Dir::AtoB, 60, None, Some((TCP_SYN, 1)));
+        assert_eq!(resolve(&k, &s, &none).basis, InitiatorBasis::Syn);
     }
 
     #[test]

@@ -128,6 +128,9 @@ pub struct FlowStats {
     pub first_syn_dir: Option<Dir>,
     /// Direction of the first SYN-ACK.
     pub first_synack_dir: Option<Dir>,
+    /// Direction of the client, as the first payload that says who asked
+    /// tells it ([`crate::decode::Ask`]).
+    pub first_ask_dir: Option<Dir>,
     pub syns: [u32; 2],
     pub synacks: [u32; 2],
     pub rsts: [u32; 2],
@@ -253,6 +256,19 @@ impl FlowStats {
                 self.conns.push(Event::Close);
             }
         }
+    }
+
+    /// Takes what a packet going `dir` says of its sender: the first
+    /// that tells names the client.
+    #[inline]
+    pub fn asked(&mut self, dir: Dir, ask: crate::decode::Ask) {
+        use crate::decode::Ask;
+        let client = match ask {
+            Ask::None => return,
+            Ask::Request => dir,
+            Ask::Reply => dir.reverse(),
+        };
+        self.first_ask_dir.get_or_insert(client);
     }
 
     /// Records the tunnel a packet came through, or that it carried one;
@@ -405,7 +421,12 @@ impl FlowStats {
             last_ts: self.last_ts(),
             conn: (first, c.rest, c.open),
             tunnel: extra.and_then(|e| e.tunnel),
-            declared: extra.and_then(|e| e.declared),
+            // A flow file keeps the payload's word where a record's goes
+            // (a flow has one or the other; a record's wins).
+            declared: extra.and_then(|e| e.declared).or_else(|| {
+                self.first_ask_dir
+                    .map(|d| (d, crate::flow::InitiatorBasis::Payload))
+            }),
             opened_at: extra.map_or([None; 2], |e| e.opened_at),
         }
     }
@@ -417,9 +438,13 @@ impl FlowStats {
             Some(-1) => Event::Close,
             Some(isn) => Event::Syn(isn as u32),
         };
+        let (declared, asked) = match p.declared {
+            Some((d, crate::flow::InitiatorBasis::Payload)) => (None, Some(d)),
+            other => (other, None),
+        };
         let extra = FlowExtra {
             tunnel: p.tunnel,
-            declared: p.declared,
+            declared,
             opened_at: p.opened_at,
         };
         FlowStats {
@@ -431,6 +456,7 @@ impl FlowStats {
                 open: p.conn.2,
             },
             extra: (extra != FlowExtra::default()).then(|| Box::new(extra)),
+            first_ask_dir: asked,
             ..FlowStats::default()
         }
     }
@@ -449,6 +475,7 @@ impl FlowStats {
         self.first_dir = self.first_dir.or(right.first_dir);
         self.first_syn_dir = self.first_syn_dir.or(right.first_syn_dir);
         self.first_synack_dir = self.first_synack_dir.or(right.first_synack_dir);
+        self.first_ask_dir = self.first_ask_dir.or(right.first_ask_dir);
         self.conns.merge(&right.conns);
         if let Some(r) = &right.extra {
             let extra = self.extra.get_or_insert_default();

@@ -919,6 +919,7 @@ fn count_packet(
     tunnels: &[Tunnel],
 ) {
     s.add(dir, p.wire_len, ts, tcp_of(p));
+    s.asked(dir, p.ask);
     s.encap(&p.encap, tunnels);
 }
 
@@ -1027,6 +1028,7 @@ mod tests {
             wire_len: 100 + u32::from(f),
             encap: crate::decode::Encap::None,
             at: 0,
+            ask: crate::decode::Ask::None,
         }
     }
 
