@@ -32,7 +32,12 @@ pub fn ask(proto: u8, sport: u16, dport: u16, payload: &[u8]) -> Ask {
         PROTO_UDP if on(NTP) => ntp(payload),
         PROTO_UDP if on(KERBEROS) => kerberos(payload),
         PROTO_TCP if on(KERBEROS) => kerberos(payload.get(4..).unwrap_or_default()),
-        PROTO_TCP => tls(payload).or_else(|| http(payload)).unwrap_or_default(),
+        // One byte picks the only protocol the payload can be.
+        PROTO_TCP => match payload.first() {
+            Some(0x16) => tls(payload),
+            Some(b'G' | b'P' | b'H' | b'D' | b'O' | b'C' | b'T') => http(payload),
+            _ => Ask::None,
+        },
         _ => Ask::None,
     }
 }
@@ -78,17 +83,17 @@ fn kerberos(p: &[u8]) -> Ask {
 
 /// A TLS handshake record (RFC 8446 §5.1, versions 3.0-3.4) whose first
 /// message is a ClientHello (1) or a ServerHello (2).
-fn tls(p: &[u8]) -> Option<Ask> {
+fn tls(p: &[u8]) -> Ask {
     match p {
-        [0x16, 3, 0..=4, _, _, 1, ..] => Some(Ask::Request),
-        [0x16, 3, 0..=4, _, _, 2, ..] => Some(Ask::Reply),
-        _ => None,
+        [0x16, 3, 0..=4, _, _, 1, ..] => Ask::Request,
+        [0x16, 3, 0..=4, _, _, 2, ..] => Ask::Reply,
+        _ => Ask::None,
     }
 }
 
 /// An HTTP/1.x request line (RFC 9112 §3: a method, then a space) or a
 /// status line (`HTTP/1.`).
-fn http(p: &[u8]) -> Option<Ask> {
+fn http(p: &[u8]) -> Ask {
     const METHODS: [&[u8]; 9] = [
         b"GET ",
         b"POST ",
@@ -101,12 +106,12 @@ fn http(p: &[u8]) -> Option<Ask> {
         b"TRACE ",
     ];
     if p.starts_with(b"HTTP/1.") {
-        return Some(Ask::Reply);
+        return Ask::Reply;
     }
-    METHODS
-        .iter()
-        .any(|m| p.starts_with(m))
-        .then_some(Ask::Request)
+    match METHODS.iter().any(|m| p.starts_with(m)) {
+        true => Ask::Request,
+        false => Ask::None,
+    }
 }
 
 #[cfg(test)]
