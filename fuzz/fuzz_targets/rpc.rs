@@ -48,19 +48,13 @@ fuzz_target!(|data: &[u8]| {
             assert!((2..=4).contains(&call.version), "{call:?}");
         }
     }
-    // As a packet's body: a TCP header (data offset 5) or a UDP header,
-    // then the bytes, on each mapper port and a dynamic one.
+    // As a TCP and a UDP payload, on each mapper port and a dynamic one.
     let mut learned = Learned::default();
     let mut pending = Pending::default();
     let (a, b) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
-    for (proto, header) in [(6u8, 20usize), (17, 8)] {
-        let mut body = vec![0u8; header];
-        if proto == 6 {
-            body[12] = 5 << 4;
-        }
-        body.extend_from_slice(data);
+    for proto in [6u8, 17] {
         for (sport, dport) in [(135, 50_000), (50_000, 135), (111, 700), (700, 111), (1, 49_674)] {
-            inspect(proto, (a, sport), (b, dport), &body, &mut pending);
+            inspect(proto, (a, sport), (b, dport), data, &mut pending);
             learned.take(&mut pending, None);
         }
     }

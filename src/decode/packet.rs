@@ -236,8 +236,8 @@ fn summarize(
     // addresses are the summary's.
     let (proto, body) = (ip.proto, ip.body);
     let later = matches!(ip.fragment, Some(Fragment { first: false, .. }));
-    let packet = transport(ip, wire_len)?;
-    announcements(&packet, body, &mut decap.rpc);
+    let mut packet = transport(ip, wire_len)?;
+    look_into(&mut packet, body, &mut decap.rpc);
     if tunnels != TunnelMode::Outer {
         if let Some(opened) = tunnel::open(proto, later, body) {
             return decapsulate(packet, opened, tunnels, decap);
@@ -292,7 +292,8 @@ fn decapsulate<'a>(
                     carrier = packet;
                 }
                 None => {
-                    announcements(&packet, body, &mut decap.rpc);
+                    let mut packet = packet;
+                    look_into(&mut packet, body, &mut decap.rpc);
                     return Ok((packet, via));
                 }
             }
@@ -328,13 +329,29 @@ fn decapsulate<'a>(
     Ok(packet)
 }
 
-/// Looks into the payload of a TCP or UDP packet (not a later fragment)
-/// for what RPC mappers announce and connections say of themselves.
+/// Looks into the payload of a TCP or UDP packet (not a later fragment),
+/// found once for both readers: what it says of its sender
+/// ([`super::ask`]), and what RPC mappers announce and connections say of
+/// themselves ([`crate::rpc::inspect`]).
 #[inline(always)]
-fn announcements(p: &PacketSummary, body: &[u8], pending: &mut crate::rpc::Pending) {
-    if let Transport::Ports { src, dst } = p.transport {
-        crate::rpc::inspect(p.proto, (p.src, src), (p.dst, dst), body, pending);
-    }
+fn look_into(p: &mut PacketSummary, body: &[u8], pending: &mut crate::rpc::Pending) {
+    let Transport::Ports { src, dst } = p.transport else {
+        return;
+    };
+    let payload = match p.proto {
+        // A data offset below 5 words is no TCP header: no payload.
+        PROTO_TCP => match body.get(12).map(|b| usize::from(b >> 4) * 4) {
+            Some(off) if off >= 20 => body.get(off..),
+            _ => None,
+        },
+        PROTO_UDP => body.get(8..),
+        _ => None,
+    };
+    let Some(payload) = payload.filter(|p| !p.is_empty()) else {
+        return;
+    };
+    p.ask = super::ask(p.proto, src, dst, payload);
+    crate::rpc::inspect(p.proto, (p.src, src), (p.dst, dst), payload, pending);
 }
 
 /// What the IP layer of a packet says.
@@ -495,22 +512,9 @@ fn transport(ip: IpPacket<'_>, wire_len: u32) -> Result<PacketSummary, SkipReaso
                 src: u16::from_be_bytes([body[0], body[1]]),
                 dst: u16::from_be_bytes([body[2], body[3]]),
             };
-            let (sport, dport) = (
-                u16::from_be_bytes([body[0], body[1]]),
-                u16::from_be_bytes([body[2], body[3]]),
-            );
-            let payload = if proto == PROTO_TCP && body.len() >= 14 {
+            if proto == PROTO_TCP && body.len() >= 14 {
                 summary.tcp_seq = u32::from_be_bytes([body[4], body[5], body[6], body[7]]);
                 summary.tcp_flags = body[13];
-                let off = usize::from(body[12] >> 4) * 4;
-                body.get(off.max(20)..)
-            } else if proto == PROTO_UDP {
-                body.get(8..)
-            } else {
-                None
-            };
-            if let Some(p) = payload.filter(|p| !p.is_empty()) {
-                summary.ask = super::ask(proto, sport, dport, p);
             }
         }
         IpNumber::ICMP | IpNumber::IPV6_ICMP => {

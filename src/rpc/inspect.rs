@@ -90,8 +90,9 @@ impl Pending {
     }
 }
 
-/// Looks into one TCP or UDP packet's `body` (from its transport header)
-/// for what a mapper announces or a connection says of itself. Cheap for
+/// Looks into one TCP or UDP packet's `payload` (after its transport
+/// header; decoding finds it) for what a mapper announces or a connection
+/// says of itself. Cheap for
 /// every other packet: four port compares and at most twelve bytes (a
 /// DCE/RPC bind's first three, an ONC-RPC call's message type and
 /// version).
@@ -100,21 +101,10 @@ pub fn inspect(
     proto: u8,
     (src, sport): (IpAddr, u16),
     (dst, dport): (IpAddr, u16),
-    body: &[u8],
+    payload: &[u8],
     pending: &mut Pending,
 ) {
-    let payload = match proto {
-        PROTO_TCP => {
-            let off = body.get(12).map_or(usize::MAX, |b| usize::from(b >> 4) * 4);
-            if off < 20 {
-                return;
-            }
-            body.get(off..).unwrap_or_default()
-        }
-        PROTO_UDP => body.get(8..).unwrap_or_default(),
-        _ => return,
-    };
-    if payload.is_empty() {
+    if proto != PROTO_TCP && proto != PROTO_UDP {
         return;
     }
     let mapper = Mapper::of_port(sport).is_some() || Mapper::of_port(dport).is_some();
@@ -289,15 +279,10 @@ mod tests {
             let mut learned = Learned::default();
             let mut pending = Pending::default();
             let (a, b): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "fd00::2".parse().unwrap());
-            for (proto, header) in [(PROTO_TCP, 20usize), (PROTO_UDP, 8)] {
-                let mut body = vec![0u8; header];
-                if proto == PROTO_TCP {
-                    body[12] = 5 << 4;
-                }
-                body.extend_from_slice(&prefix);
-                body.extend_from_slice(&data);
+            let payload = [prefix, data].concat();
+            for proto in [PROTO_TCP, PROTO_UDP] {
                 for (sport, dport) in [(135, 50_000), (50_000, 135), (111, 700), (700, 111), (1, 49_674)] {
-                    inspect(proto, (a, sport), (b, dport), &body, &mut pending);
+                    inspect(proto, (a, sport), (b, dport), &payload, &mut pending);
                     learned.take(&mut pending, None);
                     prop_assert!(pending.is_empty());
                 }
