@@ -105,6 +105,16 @@ pub fn skip(why: &str) {
     let _ = writeln!(std::io::stderr(), "skipped: {why}");
 }
 
+/// Says that `what` is skipped because `tool` is not installed; in CI,
+/// which installs every tool (`.ci/run`), fails instead.
+pub fn tool_missing(tool: &str, what: &str) {
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{tool} is required in CI (.ci/run installs it)"
+    );
+    skip(&format!("{what}: {tool} is not installed"));
+}
+
 /// The first of `names` found in a directory of PATH, then of `extra`
 /// (in name order, then directory order).
 pub fn find_program(names: &[&str], extra: &[&str]) -> Option<PathBuf> {

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::{bin, code, corpus, path_str, shared_missing, skip};
+use crate::{bin, code, corpus, path_str, shared_missing};
 
 /// `ad-ldap-winrm-smb-kerberos.pcap`: the domain controller's endpoint
 /// mapper answers 172.18.39.5's map request for Netlogon with 49674, and
@@ -174,11 +174,7 @@ fn editcap(options: &[&str], out: &Path, frames: &[&str]) -> bool {
     if o.is_ok_and(|o| o.status.success()) {
         return true;
     }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "editcap is required in CI (.ci/run installs it)"
-    );
-    skip("rpc: editcap is not installed");
+    crate::tool_missing("editcap", "rpc");
     false
 }
 
@@ -469,11 +465,7 @@ fn every_announcement_tshark_decodes_in_the_corpus_is_learned() {
     let mut compared = 0;
     for capture in crate::corpus_captures() {
         let Some(theirs) = tshark_announcements(&capture) else {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "tshark is required in CI (.ci/run installs it)"
-            );
-            skip("rpc: tshark is not installed");
+            crate::tool_missing("tshark", "rpc");
             return;
         };
         let (_, stats) = crate::flows_with_stats(&capture);
@@ -567,11 +559,7 @@ fn every_bind_tshark_decodes_names_its_connection() {
     let mut compared = 0;
     for capture in crate::corpus_captures() {
         let Some(theirs) = tshark_binds(&capture) else {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "tshark is required in CI (.ci/run installs it)"
-            );
-            skip("rpc: tshark is not installed");
+            crate::tool_missing("tshark", "rpc");
             return;
         };
         if theirs.is_empty() {
