@@ -108,35 +108,32 @@ impl Scenario {
     }
 
     /// A complete TCP connection: handshake, `requests` request/response
-    /// exchanges, orderly close.
+    /// exchanges (200 and 900 bytes), orderly close.
     pub fn tcp_session(&mut self, client: Sock, server: Sock, requests: usize) {
-        let (c, s) = (self.next_isn(), self.next_isn());
-        self.tcp(client, server, c, None, "S", 0);
-        self.tcp(server, client, s, Some(c + 1), "S", 0);
-        self.tcp(client, server, c + 1, Some(s + 1), "", 0);
-        let (mut cs, mut ss) = (c + 1, s + 1);
-        for _ in 0..requests {
-            self.tcp(client, server, cs, Some(ss), "P", 200);
-            cs += 200;
-            self.tcp(server, client, ss, Some(cs), "P", 900);
-            ss += 900;
-        }
-        self.tcp(client, server, cs, Some(ss), "F", 0);
-        self.tcp(server, client, ss, Some(cs + 1), "F", 0);
-        self.tcp(client, server, cs + 1, Some(ss + 1), "", 0);
+        let (request, response) = ([0x5A; 200], [0x5A; 900]);
+        let exchanges = vec![(&request[..], &response[..]); requests];
+        self.tcp_connection(client, server, &exchanges);
     }
 
     /// A complete TCP connection whose one exchange carries `request`
     /// and `response` (an RPC bind or map request, and its answer).
     pub fn tcp_exchange(&mut self, client: Sock, server: Sock, request: &[u8], response: &[u8]) {
+        self.tcp_connection(client, server, &[(request, response)]);
+    }
+
+    /// Handshake, each (request, response) exchange, orderly close.
+    fn tcp_connection(&mut self, client: Sock, server: Sock, exchanges: &[(&[u8], &[u8])]) {
         let (c, s) = (self.next_isn(), self.next_isn());
         self.tcp(client, server, c, None, "S", 0);
         self.tcp(server, client, s, Some(c + 1), "S", 0);
         self.tcp(client, server, c + 1, Some(s + 1), "", 0);
-        let (rq, rs) = (request.len() as u32, response.len() as u32);
-        self.tcp_data(client, server, c + 1, Some(s + 1), "P", request);
-        self.tcp_data(server, client, s + 1, Some(c + 1 + rq), "P", response);
-        let (cs, ss) = (c + 1 + rq, s + 1 + rs);
+        let (mut cs, mut ss) = (c + 1, s + 1);
+        for (request, response) in exchanges {
+            self.tcp_data(client, server, cs, Some(ss), "P", request);
+            cs += request.len() as u32;
+            self.tcp_data(server, client, ss, Some(cs), "P", response);
+            ss += response.len() as u32;
+        }
         self.tcp(client, server, cs, Some(ss), "F", 0);
         self.tcp(server, client, ss, Some(cs + 1), "F", 0);
         self.tcp(client, server, cs + 1, Some(ss + 1), "", 0);
