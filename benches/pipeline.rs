@@ -96,7 +96,7 @@ fn bench(c: &mut Criterion) {
     };
     let table_of = |packets: &[(PacketSummary, Option<Timestamp>)]| {
         let mut t = SegmentTable::new(unbounded);
-        t.add_all(packets, &[]);
+        t.add_all(packets, &Default::default());
         FlowTable::from(t)
     };
 

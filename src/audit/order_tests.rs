@@ -577,7 +577,8 @@ fn packets(c: &Case) -> Vec<PacketSummary> {
         wire_len: 60,
         encap: crate::decode::Encap::None,
         at: 0,
-        ask: crate::decode::Ask::None,
+        heard: crate::decode::Heard::NOTHING,
+        name: crate::decode::NO_NAME,
     };
     let ports = |from: SocketAddr, to: SocketAddr| Transport::Ports {
         src: from.port(),

@@ -10,15 +10,16 @@
 //! header are read directly, which also works on first fragments and on
 //! headers cut by the snap length.
 
-mod ask;
+mod app;
 mod link;
 mod packet;
 mod tunnel;
 
-pub use ask::{ask, Ask};
+pub use app::{heard, server_name, App, Ask, Heard, MAX_NAME};
 pub use link::{link_payload, IpPayload};
 pub use packet::{
-    decode, Carriers, Decap, Encap, Fragment, PacketSummary, SkipReason, Transport, PROTO_ICMP,
-    PROTO_ICMPV6, PROTO_SCTP, PROTO_TCP, PROTO_UDP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN,
+    decode, Carriers, Decap, Encap, Fragment, PacketSummary, SkipReason, Transport, MAX_NAMES,
+    NO_NAME, PROTO_ICMP, PROTO_ICMPV6, PROTO_SCTP, PROTO_TCP, PROTO_UDP, TCP_ACK, TCP_FIN, TCP_RST,
+    TCP_SYN,
 };
 pub use tunnel::{Tunnel, TunnelKind, TunnelMode, MAX_ENCAPSULATIONS, TUNNEL_UDP_PORTS};

@@ -148,9 +148,12 @@ pub struct PacketSummary {
     /// file, its number in a live capture. Set by the reader (decoding
     /// leaves 0); a flow's first packet gives the flow its origin.
     pub at: u64,
-    /// What the payload says of the sender: it asked, or it answered
-    /// ([`super::ask`]).
-    pub ask: super::Ask,
+    /// What the payload is and says of its sender: its application
+    /// protocol, and whether it asked or answered ([`super::heard`]).
+    pub heard: super::Heard,
+    /// The server name the payload names (TLS SNI, HTTP `Host`): its
+    /// index in [`Decap::names`], or [`NO_NAME`].
+    pub name: u8,
 }
 
 /// Where a packet stands among tunnels.
@@ -191,7 +194,17 @@ pub struct Decap {
     /// What the payloads of the packets decoded say of RPC services
     /// ([`crate::rpc::inspect`]); the caller stamps and empties it.
     pub rpc: crate::rpc::Pending,
+    /// The server names packets named, which their summaries name by
+    /// index ([`PacketSummary::name`]); the caller clears it with the
+    /// packets that name it, at the latest when it holds [`MAX_NAMES`].
+    pub names: Vec<Box<str>>,
 }
+
+/// No server name ([`PacketSummary::name`]).
+pub const NO_NAME: u8 = u8::MAX;
+
+/// The names a batch of packets may name ([`Decap::names`]).
+pub const MAX_NAMES: usize = NO_NAME as usize;
 
 /// Decodes one frame of link type `link`, opening tunnels as `tunnels`
 /// says: the packet its flow is keyed on, and its tunnels in `decap`.
@@ -237,7 +250,7 @@ fn summarize(
     let (proto, body) = (ip.proto, ip.body);
     let later = matches!(ip.fragment, Some(Fragment { first: false, .. }));
     let mut packet = transport(ip, wire_len)?;
-    look_into(&mut packet, body, &mut decap.rpc);
+    look_into(&mut packet, body, decap);
     if tunnels != TunnelMode::Outer {
         if let Some(opened) = tunnel::open(proto, later, body) {
             return decapsulate(packet, opened, tunnels, decap);
@@ -256,8 +269,7 @@ fn decapsulate<'a>(
     tunnels: TunnelMode,
     decap: &mut Decap,
 ) -> Result<PacketSummary, SkipReason> {
-    let carriers = &mut decap.carriers;
-    carriers.clear();
+    decap.carriers.clear();
     let mut carrier = outer;
     // The endpoints of the packet carrying the tunnel being opened.
     let (mut src, mut dst) = (outer.src, outer.dst);
@@ -268,7 +280,7 @@ fn decapsulate<'a>(
                 Err((kind, _)) => *kind,
             };
             carrier.encap = Encap::Carrier(kind);
-            carriers.push(carrier);
+            decap.carriers.push(carrier);
             let o = opened.map_err(|(_, why)| why)?;
             let via = Tunnel {
                 kind: o.kind,
@@ -293,7 +305,7 @@ fn decapsulate<'a>(
                 }
                 None => {
                     let mut packet = packet;
-                    look_into(&mut packet, body, &mut decap.rpc);
+                    look_into(&mut packet, body, decap);
                     return Ok((packet, via));
                 }
             }
@@ -330,11 +342,12 @@ fn decapsulate<'a>(
 }
 
 /// Looks into the payload of a TCP or UDP packet (not a later fragment),
-/// found once for both readers: what it says of its sender
-/// ([`super::ask`]), and what RPC mappers announce and connections say of
-/// themselves ([`crate::rpc::inspect`]).
+/// found once for the readers: its protocol and what it says of its
+/// sender ([`super::heard`]), the server name a client named, and what
+/// RPC mappers announce and connections say of themselves
+/// ([`crate::rpc::inspect`]).
 #[inline(always)]
-fn look_into(p: &mut PacketSummary, body: &[u8], pending: &mut crate::rpc::Pending) {
+fn look_into(p: &mut PacketSummary, body: &[u8], decap: &mut Decap) {
     let Transport::Ports { src, dst } = p.transport else {
         return;
     };
@@ -350,8 +363,14 @@ fn look_into(p: &mut PacketSummary, body: &[u8], pending: &mut crate::rpc::Pendi
     let Some(payload) = payload.filter(|p| !p.is_empty()) else {
         return;
     };
-    p.ask = super::ask(p.proto, src, dst, payload);
-    crate::rpc::inspect(p.proto, (p.src, src), (p.dst, dst), payload, pending);
+    p.heard = super::heard(p.proto, src, dst, payload);
+    if p.heard.ask() == super::Ask::Request && decap.names.len() < MAX_NAMES {
+        if let Some(name) = super::server_name(p.heard, payload) {
+            p.name = decap.names.len() as u8;
+            decap.names.push(name.into_boxed_str());
+        }
+    }
+    crate::rpc::inspect(p.proto, (p.src, src), (p.dst, dst), payload, &mut decap.rpc);
 }
 
 /// What the IP layer of a packet says.
@@ -497,7 +516,8 @@ fn transport(ip: IpPacket<'_>, wire_len: u32) -> Result<PacketSummary, SkipReaso
         wire_len,
         encap: Encap::None,
         at: 0,
-        ask: super::Ask::None,
+        heard: super::Heard::NOTHING,
+        name: NO_NAME,
     };
     if matches!(fragment, Some(Fragment { first: false, .. })) {
         summary.transport = Transport::LaterFragment;

@@ -246,7 +246,8 @@ mod tests {
             wire_len: 60,
             encap: crate::decode::Encap::None,
             at: 0,
-            ask: crate::decode::Ask::None,
+            heard: crate::decode::Heard::NOTHING,
+            name: crate::decode::NO_NAME,
         };
         PackedKey::of_packet(&p).unwrap().0
     }

@@ -20,6 +20,6 @@ pub use stats::{FlowStats, RecordCounts};
 pub use stored::{StoredFlow, StoredSource, StoredTunnel, STORED_VERSION};
 pub use summary::{FlowSummary, ONE_WAY_CAVEAT};
 pub use table::{
-    DistinctCount, FlowTable, Flows, KeyedRecord, Limits, Overflow, PacketTable, SegmentTable,
-    SequentialTable,
+    DistinctCount, FlowTable, Flows, KeyedRecord, Limits, Named, Overflow, PacketTable,
+    SegmentTable, SequentialTable,
 };

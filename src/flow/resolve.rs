@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use crate::capture::Timestamp;
 use crate::decode::{
-    Tunnel, TunnelKind, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, TUNNEL_UDP_PORTS,
+    App, Tunnel, TunnelKind, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, TUNNEL_UDP_PORTS,
 };
 
 use super::community_id::community_id;
@@ -151,6 +151,11 @@ pub struct Flow {
     pub carrier: Option<TunnelKind>,
     /// Where the flow was first seen.
     pub origin: super::Origin,
+    /// The application protocol of the initiator's first payload, then of
+    /// the responder's ([`App::None`]: it sent none).
+    pub apps: [App; 2],
+    /// The first server name a client named (TLS SNI, HTTP `Host`).
+    pub name: Option<Box<str>>,
 }
 
 impl Flow {
@@ -179,6 +184,17 @@ impl Flow {
             self.initiator.port
         } else {
             self.responder.port
+        }
+    }
+
+    /// The flow's application protocol: what the initiator's first
+    /// payload showed, else what the responder's did.
+    pub fn app(&self) -> App {
+        match self.apps {
+            [a, _] if a.is_known() => a,
+            [_, b] if b.is_known() => b,
+            [App::Unknown, _] | [_, App::Unknown] => App::Unknown,
+            _ => App::None,
         }
     }
 
@@ -232,6 +248,8 @@ pub fn resolve(key: &FlowKey, s: &FlowStats, is_server_port: &dyn Fn(u8, u16) ->
         tunnel: s.tunnel().map(|&t| Box::new(t)),
         carrier: s.carrier,
         origin: s.origin(),
+        apps: [s.apps[i], s.apps[r]],
+        name: s.name().map(Box::from),
     }
 }
 

@@ -4,7 +4,7 @@
 //! exactly the flows of a single sequential pass.
 
 use crate::capture::Timestamp;
-use crate::decode::{Encap, Tunnel, TunnelKind, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN};
+use crate::decode::{App, Encap, Heard, Tunnel, TunnelKind, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN};
 
 use super::key::Dir;
 use super::origin::Origin;
@@ -131,6 +131,9 @@ pub struct FlowStats {
     /// Direction of the client, as the first payload that says who asked
     /// tells it ([`crate::decode::Ask`]).
     pub first_ask_dir: Option<Dir>,
+    /// The application protocol of each direction's first payload
+    /// ([`App::None`] until one is seen).
+    pub apps: [App; 2],
     pub syns: [u32; 2],
     pub synacks: [u32; 2],
     pub rsts: [u32; 2],
@@ -158,6 +161,8 @@ struct FlowExtra {
     /// When each direction's first record that ORed a SYN with ACKs began
     /// (one-direction records: NetFlow, IPFIX), by [`Dir::index`].
     opened_at: [Option<Timestamp>; 2],
+    /// The first server name a client named (TLS SNI, HTTP `Host`).
+    name: Option<Box<str>>,
 }
 
 /// What one flow record (a Zeek conn.log line, a Suricata flow event)
@@ -256,6 +261,34 @@ impl FlowStats {
                 self.conns.push(Event::Close);
             }
         }
+    }
+
+    /// Takes what a packet going `dir` showed: the first payload each way
+    /// gives that direction's protocol, and the first that tells who
+    /// asked names the client.
+    #[inline]
+    pub fn heard(&mut self, dir: Dir, heard: Heard) {
+        let app = heard.app();
+        let d = dir.index();
+        if self.apps[d] == App::None {
+            self.apps[d] = app;
+        }
+        self.asked(dir, heard.ask());
+    }
+
+    /// Takes the server name a packet named, when the flow has none yet.
+    #[cold]
+    pub fn named(&mut self, name: Option<&str>) {
+        if let Some(name) = name {
+            if self.name().is_none() {
+                self.extra.get_or_insert_default().name = Some(Box::from(name));
+            }
+        }
+    }
+
+    /// The first server name a client of the flow named.
+    pub fn name(&self) -> Option<&str> {
+        self.extra.as_ref().and_then(|e| e.name.as_deref())
     }
 
     /// Takes what a packet going `dir` says of its sender: the first
@@ -428,6 +461,7 @@ impl FlowStats {
                     .map(|d| (d, crate::flow::InitiatorBasis::Payload))
             }),
             opened_at: extra.map_or([None; 2], |e| e.opened_at),
+            name: extra.and_then(|e| e.name.clone()),
         }
     }
 
@@ -446,6 +480,7 @@ impl FlowStats {
             tunnel: p.tunnel,
             declared,
             opened_at: p.opened_at,
+            name: p.name,
         };
         FlowStats {
             first_ts: Stamp::set(p.first_ts),
@@ -476,11 +511,19 @@ impl FlowStats {
         self.first_syn_dir = self.first_syn_dir.or(right.first_syn_dir);
         self.first_synack_dir = self.first_synack_dir.or(right.first_synack_dir);
         self.first_ask_dir = self.first_ask_dir.or(right.first_ask_dir);
+        for d in 0..2 {
+            if self.apps[d] == App::None {
+                self.apps[d] = right.apps[d];
+            }
+        }
         self.conns.merge(&right.conns);
         if let Some(r) = &right.extra {
             let extra = self.extra.get_or_insert_default();
             extra.tunnel = extra.tunnel.or(r.tunnel);
             extra.declared = extra.declared.or(r.declared);
+            if extra.name.is_none() {
+                extra.name.clone_from(&r.name);
+            }
             for d in 0..2 {
                 extra.opened_at[d] = Timestamp::earliest(extra.opened_at[d], r.opened_at[d]);
             }

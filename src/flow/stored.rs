@@ -13,11 +13,12 @@ use super::origin::{Input, Inputs, Place, Unit};
 use super::resolve::InitiatorBasis;
 use super::stats::FlowStats;
 use crate::capture::Timestamp;
-use crate::decode::{Tunnel, TunnelKind};
+use crate::decode::{App, Tunnel, TunnelKind};
 
 /// The version of [`StoredFlow`]'s layout written; a file of a version
-/// after it is refused. Version 1 had no `source`.
-pub const STORED_VERSION: u32 = 2;
+/// after it is refused. Version 1 had no `source`, version 2 no `apps`
+/// and `name`.
+pub const STORED_VERSION: u32 = 3;
 
 /// One flow's state, as JSON (the `state` of a flow file's row).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,6 +74,13 @@ pub struct StoredFlow {
     /// positions count, and the position.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<StoredSource>,
+    /// The application protocol of each direction's first payload (0: a
+    /// to b), by label; absent when neither direction carried any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apps: Option<[String; 2]>,
+    /// The first server name a client named (TLS SNI, HTTP `Host`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,6 +115,7 @@ pub(super) struct Parts {
     pub tunnel: Option<Tunnel>,
     pub declared: Option<(Dir, InitiatorBasis)>,
     pub opened_at: [Option<Timestamp>; 2],
+    pub name: Option<Box<str>>,
 }
 
 impl StoredFlow {
@@ -153,6 +162,8 @@ impl StoredFlow {
                 unit: p.input.unit.label().to_string(),
                 at: p.at,
             }),
+            apps: (s.apps != [App::None; 2]).then(|| s.apps.map(|a| a.label().to_string())),
+            name: p.name.map(String::from),
         }
     }
 
@@ -217,6 +228,12 @@ impl StoredFlow {
             tunnel,
             declared,
             opened_at: self.opened_ns.map(|t| t.map(Timestamp)),
+            name: match &self.name {
+                Some(n) if n.is_empty() || n.len() > crate::decode::MAX_NAME => {
+                    return Err(format!("name {n:?} is no server name"));
+                }
+                n => n.as_deref().map(Box::from),
+            },
         };
         let mut s = FlowStats::from_parts(parts);
         s.packets = self.packets;
@@ -229,6 +246,12 @@ impl StoredFlow {
         s.rsts = self.rsts;
         s.fins = self.fins;
         s.carrier = self.carrier.as_deref().map(tunnel_kind).transpose()?;
+        if let Some(apps) = &self.apps {
+            for (d, label) in apps.iter().enumerate() {
+                s.apps[d] = App::of_label(label)
+                    .ok_or_else(|| format!("{label:?} is no application protocol"))?;
+            }
+        }
         let place = match &self.source {
             None => None,
             Some(src) => Some(Place {
@@ -294,9 +317,10 @@ mod tests {
             ports in (any::<u16>(), any::<u16>()),
             proto in prop_oneof![Just(6u8), Just(17), Just(1), any::<u8>()],
             packets in prop::collection::vec(
-                (any::<bool>(), 40u32..1500, any::<Option<i64>>(), any::<u8>(), 0u32..4),
+                (any::<bool>(), 40u32..1500, any::<Option<i64>>(), any::<u8>(), 0u32..4, any::<u8>()),
                 0..12,
             ),
+            name in proptest::option::of("[a-z0-9.-]{1,40}"),
             tunnel in any::<Option<(u8, Option<u32>)>>(),
             carrier in any::<Option<u8>>(),
             record in any::<Option<(bool, bool, [bool; 2], Option<i64>)>>(),
@@ -314,10 +338,13 @@ mod tests {
                 })
                 .into_iter()
                 .collect();
-            for (forward, len, ts, flags, seq) in packets {
+            for (forward, len, ts, flags, seq, app) in packets {
                 let dir = if forward { Dir::AtoB } else { Dir::BtoA };
                 let tcp = (proto == 6).then_some((flags, seq));
                 s.add(dir, len, ts.map(|t| Timestamp(i128::from(t))), tcp);
+                let app = App::ALL[usize::from(app) % App::ALL.len()];
+                s.heard(dir, crate::decode::Heard::new(app, crate::decode::Ask::None));
+                s.named(name.as_deref());
                 if !tunnels.is_empty() {
                     s.encap(&Encap::Inner(0), &tunnels);
                 }

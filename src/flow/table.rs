@@ -193,7 +193,7 @@ impl Stretch {
     fn add_all(
         &mut self,
         packets: &[(PacketSummary, Option<Timestamp>)],
-        tunnels: &[Tunnel],
+        named: &Named<'_>,
         limits: Option<&Limits>,
     ) {
         let key_of = |(p, _): &(PacketSummary, Option<Timestamp>)| {
@@ -208,9 +208,9 @@ impl Stretch {
                     // Entries never move: a flow found stays found while
                     // the packets before this one are added.
                     Some(Spot::Found(at)) => {
-                        count_packet(self.flows.stats_mut(at), dir, p, *ts, tunnels);
+                        count_packet(self.flows.stats_mut(at), dir, p, *ts, named);
                     }
-                    _ => self.add(p, *ts, tunnels, limits),
+                    _ => self.add(p, *ts, named, limits),
                 }
             }
         }
@@ -222,7 +222,7 @@ impl Stretch {
         &mut self,
         p: &PacketSummary,
         ts: Option<Timestamp>,
-        tunnels: &[Tunnel],
+        named: &Named<'_>,
         limits: Option<&Limits>,
     ) {
         match PackedKey::of_packet(p) {
@@ -231,12 +231,12 @@ impl Stretch {
                     limits.is_none_or(|l| self.flows.len() < l.max_flows) && self.admits(&key);
                 match self.flows.find(&key, self.flows.hash(&key)) {
                     Spot::Found(at) => {
-                        count_packet(self.flows.stats_mut(at), dir, p, ts, tunnels);
+                        count_packet(self.flows.stats_mut(at), dir, p, ts, named);
                     }
                     spot if room => {
                         let s = FlowStats::starting(Origin::here(p.at));
                         let at = self.flows.insert_at(spot, key, s);
-                        count_packet(self.flows.stats_mut(at), dir, p, ts, tunnels);
+                        count_packet(self.flows.stats_mut(at), dir, p, ts, named);
                     }
                     Spot::Vacant { .. } => {
                         self.overflow.keep_out(&key, 1, u64::from(p.wire_len));
@@ -377,11 +377,20 @@ pub struct KeyedRecord {
     pub at: u64,
 }
 
+/// What the packets of a batch name by index: the tunnels they came
+/// through ([`crate::decode::Encap::Inner`]) and the server names they
+/// named ([`PacketSummary::name`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Named<'a> {
+    pub tunnels: &'a [Tunnel],
+    pub names: &'a [Box<str>],
+}
+
 /// A table that takes decoded packets. A walk of records feeds one.
 pub trait PacketTable {
-    /// Adds decoded packets, in capture order; `tunnels` are those the
-    /// packets name ([`crate::decode::Decap::tunnels`]).
-    fn add_all(&mut self, packets: &[(PacketSummary, Option<Timestamp>)], tunnels: &[Tunnel]);
+    /// Adds decoded packets, in capture order; `named` holds the tunnels
+    /// and server names the packets name by index.
+    fn add_all(&mut self, packets: &[(PacketSummary, Option<Timestamp>)], named: &Named<'_>);
 
     /// Whether the table holds more than it may before it is absorbed
     /// (only a [`SegmentTable`] ever does).
@@ -428,7 +437,8 @@ impl SequentialTable {
     }
 
     pub fn add(&mut self, p: &PacketSummary, ts: Option<Timestamp>) {
-        self.stretch.add(p, ts, &[], Some(&self.limits));
+        self.stretch
+            .add(p, ts, &Named::default(), Some(&self.limits));
     }
 
     /// What the limits kept out so far.
@@ -449,8 +459,8 @@ impl SequentialTable {
 }
 
 impl PacketTable for SequentialTable {
-    fn add_all(&mut self, packets: &[(PacketSummary, Option<Timestamp>)], tunnels: &[Tunnel]) {
-        self.stretch.add_all(packets, tunnels, Some(&self.limits));
+    fn add_all(&mut self, packets: &[(PacketSummary, Option<Timestamp>)], named: &Named<'_>) {
+        self.stretch.add_all(packets, named, Some(&self.limits));
     }
 
     fn over(&self) -> bool {
@@ -484,13 +494,13 @@ impl SegmentTable {
 
     /// Adds one decoded packet, in capture order.
     pub fn add(&mut self, p: &PacketSummary, ts: Option<Timestamp>) {
-        self.stretch.add(p, ts, &[], None);
+        self.stretch.add(p, ts, &Named::default(), None);
     }
 }
 
 impl PacketTable for SegmentTable {
-    fn add_all(&mut self, packets: &[(PacketSummary, Option<Timestamp>)], tunnels: &[Tunnel]) {
-        self.stretch.add_all(packets, tunnels, None);
+    fn add_all(&mut self, packets: &[(PacketSummary, Option<Timestamp>)], named: &Named<'_>) {
+        self.stretch.add_all(packets, named, None);
     }
 
     /// More flows, or more fragments (first ones remembered, later ones
@@ -916,11 +926,14 @@ fn count_packet(
     dir: Dir,
     p: &PacketSummary,
     ts: Option<Timestamp>,
-    tunnels: &[Tunnel],
+    named: &Named<'_>,
 ) {
     s.add(dir, p.wire_len, ts, tcp_of(p));
-    s.asked(dir, p.ask);
-    s.encap(&p.encap, tunnels);
+    s.heard(dir, p.heard);
+    if p.name != crate::decode::NO_NAME {
+        s.named(named.names.get(usize::from(p.name)).map(|n| &**n));
+    }
+    s.encap(&p.encap, named.tunnels);
 }
 
 /// Appends flow record `r` to its flow's stats `s`.
@@ -1028,7 +1041,8 @@ mod tests {
             wire_len: 100 + u32::from(f),
             encap: crate::decode::Encap::None,
             at: 0,
-            ask: crate::decode::Ask::None,
+            heard: crate::decode::Heard::NOTHING,
+            name: crate::decode::NO_NAME,
         }
     }
 

@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use super::IngestOptions;
 use super::{FileStats, Skip, TimeFacts};
 use crate::capture::{Damage, LinkType, RecordSkip, Timestamp};
-use crate::decode::{decode, Decap, PacketSummary, SkipReason, TunnelMode, MAX_ENCAPSULATIONS};
+use crate::decode::{
+    decode, Decap, PacketSummary, SkipReason, TunnelMode, MAX_ENCAPSULATIONS, MAX_NAMES,
+};
 use crate::filter::{FilterCursor, FilterVerdict};
 use crate::flow::{Overflow, PacketTable};
 
@@ -134,6 +136,10 @@ pub(super) fn fill_stats(stats: &mut FileStats, tally: Tally, overflow: Overflow
 /// Decoded packets wait in a [`Feed`] to be added this many at a time.
 pub(super) const PENDING: usize = 64;
 
+/// The server names a batch holds before it is flushed: room is left for
+/// one frame's names, one per packet inside it.
+const FLUSH_NAMES: usize = MAX_NAMES - MAX_ENCAPSULATIONS - 1;
+
 /// What every packet record goes through, read from a file or captured
 /// live: counted, its time judged, filtered, decoded, and queued for the
 /// flow table.
@@ -217,7 +223,7 @@ impl Feed {
                         .extend(carriers.map(|carrier| (PacketSummary { at, ..carrier }, ts)));
                 }
                 self.pending.push((packet, ts));
-                if self.pending.len() >= PENDING {
+                if self.pending.len() >= PENDING || self.decap.names.len() >= FLUSH_NAMES {
                     self.flush(table);
                     return table.over();
                 }
@@ -229,8 +235,13 @@ impl Feed {
 
     /// Adds the packets waiting to the table.
     pub(super) fn flush(&mut self, table: &mut impl PacketTable) {
-        table.add_all(&self.pending, &self.decap.tunnels);
+        let named = crate::flow::Named {
+            tunnels: &self.decap.tunnels,
+            names: &self.decap.names,
+        };
+        table.add_all(&self.pending, &named);
         self.pending.clear();
         self.decap.tunnels.clear();
+        self.decap.names.clear();
     }
 }

@@ -24,7 +24,8 @@ use parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
 
 use super::records::{
-    flow_columns, flow_value, FlowColumns, FlowFile, Value, RPC_COLUMN, TUNNEL_COLUMN,
+    flow_columns, flow_value, FlowColumns, FlowFile, Value, CLIENT_APP_COLUMN, RPC_COLUMN,
+    SERVER_APP_COLUMN, SERVER_NAME_COLUMN, TUNNEL_COLUMN,
 };
 use crate::audit::FlowVerdict;
 use crate::flow::{FlowStats, Inputs, PackedKey, StoredFlow};
@@ -77,9 +78,17 @@ pub const OPENED_COLUMNS: [&str; 2] = ["rec_opened_ab_ns", "rec_opened_ba_ns"];
 /// named, how its positions count (`byte`, `line`, `packet`), the position.
 pub const SOURCE_COLUMNS: [&str; 3] = ["rec_source_input", "rec_source_unit", "rec_source_at"];
 
+/// Each direction's application protocol and the server name a client
+/// named (since layout version 3).
+pub const APP_COLUMNS: [&str; 3] = ["rec_app_ab", "rec_app_ba", "rec_name"];
+
 /// Columns of a few distinct values, dictionary-encoded (then run-length:
 /// a column of zeros and ones costs next to nothing to compress).
-const DICTIONARY_COLUMNS: [&str; 11] = [
+const DICTIONARY_COLUMNS: [&str; 15] = [
+    "client_app",
+    "server_app",
+    "rec_app_ab",
+    "rec_app_ba",
     "proto",
     "initiator_basis",
     "state",
@@ -102,6 +111,7 @@ fn nullable(name: &str) -> bool {
             | "last_seen"
             | "tunnel"
             | "rpc"
+            | "server_name"
             | "rec_first_ns"
             | "rec_last_ns"
             | "rec_first_dir"
@@ -143,8 +153,8 @@ fn time_type() -> DataType {
     DataType::Timestamp(arrow_schema::TimeUnit::Nanosecond, Some("UTC".into()))
 }
 
-/// Column `c` of [`RECORD_COLUMNS`], [`OPENED_COLUMNS`] and
-/// [`SOURCE_COLUMNS`] over `rows` (stored without their source, which
+/// Column `c` of [`RECORD_COLUMNS`], [`OPENED_COLUMNS`],
+/// [`SOURCE_COLUMNS`] and [`APP_COLUMNS`] over `rows` (stored without their source, which
 /// comes from `keyed`'s origins, named by `inputs`).
 fn record_column(
     c: usize,
@@ -226,6 +236,9 @@ fn record_column(
         37 => Arc::new(UInt64Array::from_iter(
             places().map(|p| p.map(|(_, at)| at)),
         )),
+        38 => texts(&|r| r.apps.as_ref().map(|a| a[0].clone())),
+        39 => texts(&|r| r.apps.as_ref().map(|a| a[1].clone())),
+        40 => texts(&|r| r.name.clone()),
         _ => unreachable!("{c} is past the record's columns"),
     }
 }
@@ -263,6 +276,7 @@ pub fn write_flows_parquet<W: Write>(
     fields.push(Field::new(SOURCE_COLUMNS[0], DataType::Utf8, true));
     fields.push(Field::new(SOURCE_COLUMNS[1], DataType::Utf8, true));
     fields.push(Field::new(SOURCE_COLUMNS[2], DataType::UInt64, true));
+    fields.extend(APP_COLUMNS.map(|n| Field::new(n, DataType::Utf8, true)));
     let schema = Arc::new(Schema::new(fields));
     let mut props = WriterProperties::builder()
         .set_compression(Compression::LZ4_RAW)
@@ -295,12 +309,16 @@ pub fn write_flows_parquet<W: Write>(
             .map_err(io_error)?;
     let factory = ArrowRowGroupWriterFactory::new(&writer, Arc::clone(&schema));
     let readable = names.len();
-    let record = RECORD_COLUMNS.len() + OPENED_COLUMNS.len() + SOURCE_COLUMNS.len();
+    let record =
+        RECORD_COLUMNS.len() + OPENED_COLUMNS.len() + SOURCE_COLUMNS.len() + APP_COLUMNS.len();
     // The readable columns: those of the CSV (src/report/records.rs).
     let shown: Vec<usize> = (0..readable)
         .map(|c| match names[c] {
             "tunnel" => TUNNEL_COLUMN,
             "rpc" => RPC_COLUMN,
+            "client_app" => CLIENT_APP_COLUMN,
+            "server_app" => SERVER_APP_COLUMN,
+            "server_name" => SERVER_NAME_COLUMN,
             _ => c,
         })
         .collect();

@@ -448,6 +448,12 @@ pub(super) const SOURCE_COLUMN: usize = FLOWS_COLUMNS.len() + 1;
 /// The column of [`flow_value`] that names the RPC service a flow spoke
 /// and the announcement of its port (docs/audit.md#announced-ports).
 pub(super) const RPC_COLUMN: usize = FLOWS_COLUMNS.len() + 2;
+/// The columns of [`flow_value`] that name the application protocol of
+/// the initiator's first payload, of the responder's, and the server
+/// name the client named (docs/audit.md#application-protocols).
+pub(super) const CLIENT_APP_COLUMN: usize = FLOWS_COLUMNS.len() + 3;
+pub(super) const SERVER_APP_COLUMN: usize = FLOWS_COLUMNS.len() + 4;
+pub(super) const SERVER_NAME_COLUMN: usize = FLOWS_COLUMNS.len() + 5;
 
 /// A flow's cell as [`flow_value`] makes it.
 fn flow_cell(v: &FlowVerdict, c: usize, inputs: &Inputs) -> Cell {
@@ -519,6 +525,12 @@ pub(super) fn flow_value(v: &FlowVerdict, c: usize, inputs: &Inputs, text: &mut 
         },
         RPC_COLUMN => match &v.rpc {
             Some(r) => put(r),
+            None => Value::Missing,
+        },
+        CLIENT_APP_COLUMN => Value::Str(f.apps[0].label()),
+        SERVER_APP_COLUMN => Value::Str(f.apps[1].label()),
+        SERVER_NAME_COLUMN => match &f.name {
+            Some(n) => put(n),
             None => Value::Missing,
         },
         SOURCE_COLUMN => match inputs.get_place(f.origin) {
@@ -601,6 +613,7 @@ pub(super) fn flow_columns(
     if rpc {
         names.push("rpc");
     }
+    names.extend(["client_app", "server_app", "server_name"]);
     names.push("source");
     if stored {
         names.push(FLOW_RECORD);
@@ -633,6 +646,9 @@ fn flow_cells(
     }
     if extra.rpc {
         row.push(flow_cell(v, RPC_COLUMN, inputs));
+    }
+    for c in [CLIENT_APP_COLUMN, SERVER_APP_COLUMN, SERVER_NAME_COLUMN] {
+        row.push(flow_cell(v, c, inputs));
     }
     row.push(flow_cell(v, SOURCE_COLUMN, inputs));
     if let Some((k, s)) = stored {

@@ -90,8 +90,11 @@ fn zeek_conn_logs_read_back_as_zeek_logged_them() {
     );
     // The trace and the log differ only where zeek.rs explains why (IP
     // fragments counted as frames, a tunnel Zeek could not read, group
-    // originators).
-    assert!(differ.len() <= 6, "{differ:#?}");
+    // originators), and where the payload says who asked: a DHCPv6
+    // server's unicast Advertise and Reply to a client that asked by
+    // multicast (pppoe) have the client as initiator (basis payload), where
+    // Zeek names the first sender.
+    assert!(differ.len() <= 7, "{differ:#?}");
 }
 
 /// A conn.log, gzipped, and the capture it was made from, in one run: the

@@ -81,7 +81,7 @@ fn every_encapsulation_gives_the_flows_inside_it() {
                         assert!(row[15].starts_with(&format!("{kind} ")), "{e:?}: {row:?}");
                     }
                 }
-                None => assert_eq!(got[0][15], "source", "{e:?}: no tunnel column"),
+                None => assert_eq!(got[0][15], "client_app", "{e:?}: no tunnel column"),
             }
         }
     }
@@ -103,7 +103,10 @@ fn tunnel_modes_choose_inner_outer_or_both() {
     // Outer: the two VXLAN flows (each end sends to the other's 4789).
     assert_eq!(outer.len() - 1, 2, "{outer:?}");
     assert!(outer[1..].iter().all(|r| r[4] == "4789"), "{outer:?}");
-    assert_eq!(outer[0][15], "source", "nothing opened, no tunnel column");
+    assert_eq!(
+        outer[0][15], "client_app",
+        "nothing opened, no tunnel column"
+    );
     // Both: the inner flows and the carriers, marked as such.
     assert_eq!(both.len() - 1, 5);
     let carriers: Vec<_> = both[1..]

@@ -143,10 +143,11 @@ fn read_parquet_bytes(bytes: Vec<u8>, sink: &mut Sink) {
             }
         }
     }
-    // Written since layout version 2; a version 1 file has none.
+    // Written since layout versions 2 and 3; older files have none.
     leaves.extend(
         crate::report::SOURCE_COLUMNS
             .iter()
+            .chain(&crate::report::APP_COLUMNS)
             .filter_map(|name| leaf(name)),
     );
     let mask = ProjectionMask::leaves(schema, leaves);
@@ -207,6 +208,9 @@ struct Columns<'a> {
     texts: [&'a StringArray; 7],
     /// The source's input, unit and position (none in version 1 files).
     source: Option<(&'a StringArray, &'a StringArray, &'a UInt64Array)>,
+    /// Each direction's protocol and the server name (none before
+    /// version 3).
+    apps: Option<[&'a StringArray; 3]>,
 }
 
 impl<'a> Columns<'a> {
@@ -274,6 +278,13 @@ impl<'a> Columns<'a> {
                     Some(_) => Some((get(batch, input)?, get(batch, unit)?, get(batch, at)?)),
                 }
             },
+            apps: {
+                let [ab, ba, name] = crate::report::APP_COLUMNS;
+                match batch.column_by_name(ab) {
+                    None => None,
+                    Some(_) => Some([get(batch, ab)?, get(batch, ba)?, get(batch, name)?]),
+                }
+            },
         })
     }
 
@@ -332,6 +343,18 @@ impl<'a> Columns<'a> {
             }),
             _ => None,
         };
+        let text = |a: &StringArray| opt(a, i, || a.value(i).to_string());
+        let (apps, name) = match self.apps {
+            Some([ab, ba, name]) => {
+                let apps = match (text(ab), text(ba)) {
+                    (Some(ab), Some(ba)) => Some([ab, ba]),
+                    (None, None) => None,
+                    _ => return Err(missing("rec_app_ab and rec_app_ba, one without the other")),
+                };
+                (apps, text(name))
+            }
+            None => (None, None),
+        };
         Ok(StoredFlow {
             v: u32_at(0).ok_or_else(|| missing("rec_version"))?,
             proto: u8_at(0).ok_or_else(|| missing("rec_proto"))?,
@@ -364,6 +387,8 @@ impl<'a> Columns<'a> {
             opened_ns: [time_at(2), time_at(3)],
             carrier,
             source,
+            apps,
+            name,
         })
     }
 }

@@ -1,0 +1,35 @@
+//! Fuzz target: arbitrary payloads through the application-protocol
+//! readers.
+//!
+//! The bytes are one TCP or UDP payload on each port a reader keys on and
+//! one it does not. `decode::heard` must not panic; a non-empty payload is
+//! at least `unknown` and an empty one `none`; what it packs reads back;
+//! `decode::server_name` gives a name only for a request, of 1 to
+//! `MAX_NAME` bytes (the property tests in `src/decode/app.rs` check the
+//! same on arbitrary payloads and on ClientHellos cut anywhere).
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use portaudit::decode::{heard, server_name, App, Ask, Heard, MAX_NAME};
+
+const PORTS: [u16; 22] = [
+    21, 25, 53, 67, 88, 111, 123, 135, 137, 138, 161, 389, 443, 445, 514, 546, 1900, 3389, 5353,
+    5355, 5432, 50_000,
+];
+
+fuzz_target!(|data: &[u8]| {
+    for proto in [6u8, 17] {
+        for port in PORTS {
+            for (sport, dport) in [(port, 50_001), (50_001, port)] {
+                let h = heard(proto, sport, dport, data);
+                assert_eq!(h.app() == App::None, data.is_empty(), "{h:?}");
+                assert_eq!(Heard::new(h.app(), h.ask()), h);
+                if let Some(name) = server_name(h, data) {
+                    assert!(h.ask() == Ask::Request, "{h:?}");
+                    assert!(!name.is_empty() && name.len() <= MAX_NAME, "{name:?}");
+                }
+            }
+        }
+    }
+});

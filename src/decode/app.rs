@@ -1,0 +1,998 @@
+//! What a packet's first payload bytes are: the application protocol
+//! ([`App`]), whether its sender asked or answered ([`Ask`]), and the
+//! server name a client used (TLS SNI, HTTP `Host`). Read from one
+//! segment, no reassembly: a flow's protocol is what the first payload of
+//! each direction says (docs/audit.md#application-protocols), and the
+//! initiator comes from who asked before the port heuristic
+//! (docs/audit.md#initiator, basis `payload`).
+//!
+//! Every reader here looks at a slice and never past it; a lying length
+//! leaves the protocol it claims unconfirmed ([`App::Unknown`]), never a
+//! panic.
+
+use super::packet::{PROTO_TCP, PROTO_UDP};
+
+/// What a packet's payload says of its sender.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Ask {
+    /// Nothing: no payload, or it does not tell.
+    #[default]
+    None,
+    /// The sender asked: it is the client.
+    Request,
+    /// The sender answered: the receiver is the client.
+    Reply,
+}
+
+/// Declares the application protocols from one table: a variant, the
+/// label reports and rules use, and what it is.
+macro_rules! apps {
+    ($($(#[$doc:meta])* $app:ident = $label:literal;)*) => {
+        /// An application protocol, as a payload's first bytes show it.
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[repr(u8)]
+        pub enum App {
+            $($(#[$doc])* $app,)*
+        }
+
+        impl App {
+            pub const ALL: &'static [App] = &[$(App::$app,)*];
+
+            /// The protocol's name in reports, rules and flow files.
+            pub fn label(self) -> &'static str {
+                match self {
+                    $(App::$app => $label,)*
+                }
+            }
+        }
+    };
+}
+
+apps! {
+    /// No payload seen (a handshake only, or nothing sent that way).
+    #[default]
+    None = "none";
+    /// A payload none of the readers here recognises.
+    Unknown = "unknown";
+    /// TLS (any record version from SSL 3.0 to TLS 1.3): HTTPS, LDAPS,
+    /// syslog over TLS, AMQPS all begin so.
+    Tls = "tls";
+    /// HTTP/1.x: a request line or a status line.
+    Http = "http";
+    /// WS-Management over HTTP: a request for `/wsman` (WinRM).
+    Winrm = "winrm";
+    /// An SSH identification string (`SSH-2.0-...`).
+    Ssh = "ssh";
+    Dns = "dns";
+    /// Multicast DNS (RFC 6762), on UDP 5353.
+    Mdns = "mdns";
+    /// Link-Local Multicast Name Resolution (RFC 4795), on UDP 5355.
+    Llmnr = "llmnr";
+    /// NetBIOS name and datagram services (RFC 1002), on UDP 137 and 138.
+    Netbios = "netbios";
+    /// LDAP over TCP: a BER message with an LDAP operation.
+    Ldap = "ldap";
+    /// Connectionless LDAP (RFC 1798), LDAP over UDP.
+    Cldap = "cldap";
+    Kerberos = "kerberos";
+    /// SMB1, SMB2 and SMB3, with or without the NetBIOS session header.
+    Smb = "smb";
+    /// DCE/RPC, connection-oriented (5.x) or connectionless (4).
+    Dcerpc = "dcerpc";
+    /// ONC-RPC (Sun RPC) calls and replies: NFS, mountd, the portmapper.
+    OncRpc = "onc-rpc";
+    Ntp = "ntp";
+    Snmp = "snmp";
+    /// Syslog with a priority (RFC 3164, RFC 5424, RFC 6587 framing).
+    Syslog = "syslog";
+    /// AMQP 0-9-1 and 1.0.
+    Amqp = "amqp";
+    /// PostgreSQL's startup, SSLRequest and GSSENCRequest, and the
+    /// server's answers.
+    Postgresql = "postgresql";
+    /// NATS client protocol (`INFO {`, `CONNECT {`).
+    Nats = "nats";
+    /// RDP's X.224 connection request and confirm in TPKT.
+    Rdp = "rdp";
+    Smtp = "smtp";
+    Ftp = "ftp";
+    Dhcp = "dhcp";
+    Dhcpv6 = "dhcpv6";
+    /// SSDP (UPnP discovery), HTTP-like over UDP 1900.
+    Ssdp = "ssdp";
+    /// QUIC long-header packets of a known version.
+    Quic = "quic";
+}
+
+impl App {
+    /// The protocol of `label`, as a rule or a flow file names it.
+    pub fn of_label(label: &str) -> Option<App> {
+        App::ALL.iter().copied().find(|a| a.label() == label)
+    }
+
+    /// Something was recognised (neither no payload nor unknown).
+    pub fn is_known(self) -> bool {
+        !matches!(self, App::None | App::Unknown)
+    }
+
+    /// Whether traffic identified as `self` is `wanted`: the same
+    /// protocol, or a refinement of it (WinRM is HTTP).
+    pub fn is(self, wanted: App) -> bool {
+        self == wanted || (self == App::Winrm && wanted == App::Http)
+    }
+
+    fn from_bits(b: u8) -> App {
+        App::ALL
+            .get(usize::from(b))
+            .copied()
+            .unwrap_or(App::Unknown)
+    }
+}
+
+impl std::fmt::Display for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// What one payload showed, packed in a byte for the packet summary: the
+/// protocol (6 bits) and who asked (2 bits).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Heard(u8);
+
+const _: () = assert!(App::ALL.len() <= 64);
+
+impl Heard {
+    pub const NOTHING: Heard = Heard(0);
+
+    pub fn new(app: App, ask: Ask) -> Heard {
+        let ask = match ask {
+            Ask::None => 0,
+            Ask::Request => 1,
+            Ask::Reply => 2,
+        };
+        Heard(app as u8 | ask << 6)
+    }
+
+    pub fn app(self) -> App {
+        App::from_bits(self.0 & 0x3f)
+    }
+
+    pub fn ask(self) -> Ask {
+        match self.0 >> 6 {
+            1 => Ask::Request,
+            2 => Ask::Reply,
+            _ => Ask::None,
+        }
+    }
+}
+
+const DNS: u16 = 53;
+const MDNS: u16 = 5353;
+const LLMNR: u16 = 5355;
+const NTP: u16 = 123;
+const KERBEROS: [u16; 2] = [88, 464];
+const POSTGRESQL: u16 = 5432;
+
+/// What a TCP or UDP `payload` between ports `sport` and `dport` is, and
+/// what it says of its sender. A non-empty payload is at least
+/// [`App::Unknown`].
+#[inline]
+pub fn heard(proto: u8, sport: u16, dport: u16, payload: &[u8]) -> Heard {
+    let (app, ask) = match proto {
+        PROTO_TCP => tcp(sport, dport, payload),
+        PROTO_UDP => udp(sport, dport, payload),
+        _ => return Heard::NOTHING,
+    };
+    Heard::new(app, ask)
+}
+
+type Found = (App, Ask);
+const UNKNOWN: Found = (App::Unknown, Ask::None);
+
+/// A TCP segment's payload: the first byte picks the few protocols it
+/// can begin.
+fn tcp(sport: u16, dport: u16, p: &[u8]) -> Found {
+    let on = |port: u16| sport == port || dport == port;
+    let Some(&first) = p.first() else {
+        return (App::None, Ask::None);
+    };
+    let found = match first {
+        0x14..=0x17 => tls(p),
+        0x00 => smb(p)
+            .or_else(|| postgresql_request(p))
+            .or_else(|| {
+                KERBEROS
+                    .into_iter()
+                    .any(on)
+                    .then(|| kerberos(&p[4.min(p.len())..]))
+                    .flatten()
+            })
+            .or_else(|| on(DNS).then(|| dns(p.get(2..)?, App::Dns)).flatten()),
+        0x80 => onc_rpc(p.get(4..).unwrap_or_default()),
+        0x03 => rdp(p),
+        0x05 => dcerpc(p),
+        0x30 => ldap(p, App::Ldap),
+        b'<' => syslog(p),
+        b'1'..=b'9' => (first == b'2')
+            .then(|| greeting(sport, p))
+            .flatten()
+            .or_else(|| syslog_counted(p)),
+        b'S' if p.starts_with(b"SSH-") => Some((App::Ssh, Ask::None)),
+        b'S' | b'N' if p.len() == 1 && sport == POSTGRESQL => Some((App::Postgresql, Ask::Reply)),
+        b'R' | b'E' if sport == POSTGRESQL && postgresql_message(p) => {
+            Some((App::Postgresql, Ask::Reply))
+        }
+        b'A' if p.starts_with(b"AMQP") => Some((App::Amqp, Ask::Request)),
+        0x01 if amqp_start(p) => Some((App::Amqp, Ask::Reply)),
+        b'I' if p.starts_with(b"INFO {") => Some((App::Nats, Ask::Reply)),
+        b'C' if p.starts_with(b"CONNECT {") => Some((App::Nats, Ask::Request)),
+        b'E' | b'H' if p.starts_with(b"EHLO ") || p.starts_with(b"HELO ") => {
+            Some((App::Smtp, Ask::Request))
+        }
+        b'U' if on(21) && p.starts_with(b"USER ") => Some((App::Ftp, Ask::Request)),
+        _ => None,
+    };
+    found.or_else(|| http(p)).unwrap_or(UNKNOWN)
+}
+
+/// A UDP datagram's payload: the well-known ports first (their formats
+/// are too plain to tell by content alone), then content.
+fn udp(sport: u16, dport: u16, p: &[u8]) -> Found {
+    let on = |port: u16| sport == port || dport == port;
+    if p.is_empty() {
+        return (App::None, Ask::None);
+    }
+    let by_port = if on(DNS) {
+        dns(p, App::Dns)
+    } else if on(MDNS) {
+        dns(p, App::Mdns)
+    } else if on(LLMNR) {
+        dns(p, App::Llmnr)
+    } else if on(137) {
+        dns(p, App::Netbios)
+    } else if on(138) {
+        netbios_datagram(p)
+    } else if on(NTP) {
+        ntp(p)
+    } else if on(67) || on(68) {
+        dhcp(p)
+    } else if on(546) || on(547) {
+        dhcpv6(p)
+    } else if KERBEROS.into_iter().any(on) {
+        kerberos(p)
+    } else if on(135) {
+        dcerpc_cl(p)
+    } else if on(1900) {
+        ssdp(p)
+    } else {
+        None
+    };
+    if let Some(found) = by_port {
+        return found;
+    }
+    let found = match p[0] {
+        0x30 => ldap(p, App::Cldap),
+        b'<' => syslog(p),
+        0xc0..=0xff => quic(p),
+        _ => None,
+    };
+    found.or_else(|| onc_rpc(p)).unwrap_or(UNKNOWN)
+}
+
+/// A TLS record (RFC 8446 §5.1; SSL 3.0 to TLS 1.3 record versions) of a
+/// known content type with a plausible length; a handshake's first
+/// message tells who asked.
+fn tls(p: &[u8]) -> Option<Found> {
+    match *p {
+        [kind @ 0x14..=0x17, 3, 0..=4, hi, lo, ..] if u16::from_be_bytes([hi, lo]) <= 18432 => {
+            let ask = match (kind, p.get(5)) {
+                (0x16, Some(1)) => Ask::Request,
+                (0x16, Some(2)) => Ask::Reply,
+                _ => Ask::None,
+            };
+            Some((App::Tls, ask))
+        }
+        _ => None,
+    }
+}
+
+/// An HTTP/1.x request line (RFC 9112 §3: a method, a space, a target)
+/// or a status line; a request for `/wsman` is WinRM.
+fn http(p: &[u8]) -> Option<Found> {
+    const METHODS: [&[u8]; 9] = [
+        b"GET ",
+        b"POST ",
+        b"HEAD ",
+        b"PUT ",
+        b"DELETE ",
+        b"OPTIONS ",
+        b"PATCH ",
+        b"CONNECT ",
+        b"TRACE ",
+    ];
+    if p.starts_with(b"HTTP/1.") {
+        return Some((App::Http, Ask::Reply));
+    }
+    let method = METHODS.iter().find(|m| p.starts_with(m))?;
+    let target = &p[method.len()..];
+    let wsman = target
+        .get(..6)
+        .is_some_and(|t| t.eq_ignore_ascii_case(b"/wsman"));
+    Some((if wsman { App::Winrm } else { App::Http }, Ask::Request))
+}
+
+/// A DNS header (RFC 1035 §4.1.1): QR is 0 in a query, 1 in a response;
+/// a standard opcode (0-6) and at most 255 questions, or it is not DNS.
+/// NetBIOS names (RFC 1002), mDNS and LLMNR share it.
+fn dns(p: &[u8], app: App) -> Option<Found> {
+    match *p {
+        [_, _, flags, _, 0, _, ..] if p.len() >= 12 && (flags >> 3) & 0x0f <= 6 => {
+            let ask = if flags & 0x80 == 0 {
+                Ask::Request
+            } else {
+                Ask::Reply
+            };
+            Some((app, ask))
+        }
+        _ => None,
+    }
+}
+
+/// A NetBIOS datagram (RFC 1002 §4.4): message types 0x10-0x16.
+fn netbios_datagram(p: &[u8]) -> Option<Found> {
+    match p.first() {
+        Some(0x10..=0x16) if p.len() >= 10 => Some((App::Netbios, Ask::None)),
+        _ => None,
+    }
+}
+
+/// An NTP packet (RFC 5905 §7.3): version 1-4, mode 3 (client) or 4
+/// (server); symmetric and broadcast modes say nothing of who asked.
+fn ntp(p: &[u8]) -> Option<Found> {
+    match p.first() {
+        Some(b) if p.len() >= 48 && (1..=4).contains(&((b >> 3) & 7)) => {
+            let ask = match b & 7 {
+                3 => Ask::Request,
+                4 => Ask::Reply,
+                _ => Ask::None,
+            };
+            Some((App::Ntp, ask))
+        }
+        _ => None,
+    }
+}
+
+/// A DHCP message (RFC 2131 §2): op 1 (request) or 2 (reply), and the
+/// magic cookie after the fixed part.
+fn dhcp(p: &[u8]) -> Option<Found> {
+    match (p.first(), p.get(236..240)) {
+        (Some(&op @ (1 | 2)), Some([0x63, 0x82, 0x53, 0x63])) => {
+            Some((App::Dhcp, if op == 1 { Ask::Request } else { Ask::Reply }))
+        }
+        _ => None,
+    }
+}
+
+/// A DHCPv6 message (RFC 8415 §7.3): client messages ask, ADVERTISE (2)
+/// and REPLY (7) answer; relay messages (12, 13) say nothing.
+fn dhcpv6(p: &[u8]) -> Option<Found> {
+    let ask = match p.first()? {
+        1 | 3..=6 | 8 | 9 | 11 => Ask::Request,
+        2 | 7 => Ask::Reply,
+        12 | 13 => Ask::None,
+        _ => return None,
+    };
+    (p.len() >= 4).then_some((App::Dhcpv6, ask))
+}
+
+/// A Kerberos message's application tag (RFC 4120 §5.10) and a DER
+/// length, then a SEQUENCE: AS-REQ [10] and TGS-REQ [12] ask; AS-REP
+/// [11], TGS-REP [13] and KRB-ERROR [30] answer. Kpasswd (port 464)
+/// begins with its own length: read as unknown.
+fn kerberos(p: &[u8]) -> Option<Found> {
+    let ask = match p.first()? {
+        0x6a | 0x6c => Ask::Request,
+        0x6b | 0x6d | 0x7e => Ask::Reply,
+        _ => return None,
+    };
+    let (_, rest) = ber_header(p)?;
+    (rest.first() == Some(&0x30)).then_some((App::Kerberos, ask))
+}
+
+/// A BER tag of one byte and a definite length (short or long form, at
+/// most four length bytes): the length and what follows the header.
+fn ber_header(p: &[u8]) -> Option<(usize, &[u8])> {
+    let first = *p.get(1)?;
+    if first < 0x80 {
+        return Some((usize::from(first), p.get(2..)?));
+    }
+    let n = usize::from(first & 0x7f);
+    if n == 0 || n > 4 {
+        return None;
+    }
+    let bytes = p.get(2..2 + n)?;
+    let len = bytes.iter().fold(0usize, |v, &b| v << 8 | usize::from(b));
+    Some((len, &p[2 + n..]))
+}
+
+/// An LDAP message (RFC 4511 §4.1.1): a SEQUENCE holding a message ID
+/// (an INTEGER of 1-4 bytes) and an operation, an [APPLICATION n] tag.
+/// An SNMP message (RFC 3416) is a SEQUENCE holding its version (0, 1
+/// or 3) and then a community string or a v3 header.
+fn ldap(p: &[u8], app: App) -> Option<Found> {
+    let (_, body) = ber_header(p)?;
+    let [0x02, n @ 1..=4, ..] = *body else {
+        return None;
+    };
+    let n = usize::from(n);
+    let value = body.get(2..2 + n)?;
+    let after = *body.get(2 + n)?;
+    if n == 1 && matches!(value[0], 0 | 1 | 3) && matches!(after, 0x04 | 0x30) {
+        return snmp(&body[2 + n..]);
+    }
+    let ask = match after {
+        0x60 | 0x42 | 0x63 | 0x66 | 0x68 | 0x4a | 0x6c | 0x6e | 0x50 | 0x77 => Ask::Request,
+        0x61 | 0x64 | 0x65 | 0x67 | 0x69 | 0x6b | 0x6d | 0x6f | 0x73 | 0x78 | 0x79 => Ask::Reply,
+        _ => return None,
+    };
+    Some((app, ask))
+}
+
+/// The rest of an SNMP message after its version: a v1/v2c community
+/// string and a PDU whose tag says who asked (get, get-next, set,
+/// get-bulk, inform, traps ask; a response answers), or a v3 header.
+fn snmp(p: &[u8]) -> Option<Found> {
+    if p.first() == Some(&0x30) {
+        return Some((App::Snmp, Ask::None));
+    }
+    let (len, rest) = ber_header(p)?;
+    let ask = match rest.get(len) {
+        Some(0xa0 | 0xa1 | 0xa3 | 0xa4 | 0xa5 | 0xa6 | 0xa7) => Ask::Request,
+        Some(0xa2 | 0xa8) => Ask::Reply,
+        Some(_) => return None,
+        None => Ask::None,
+    };
+    Some((App::Snmp, ask))
+}
+
+/// SMB1 (`\xffSMB`), SMB2/3 (`\xfeSMB`) or an SMB3 transform header
+/// (`\xfdSMB`), behind a NetBIOS session message header (RFC 1002 §4.3.1;
+/// type 0) or Direct TCP's 4 bytes. A response sets SMB1's reply flag
+/// or SMB2's SERVER_TO_REDIR flag.
+fn smb(p: &[u8]) -> Option<Found> {
+    let m = p.get(4..)?;
+    let ask = match *m {
+        [0xff, b'S', b'M', b'B', _, _, _, _, _, flags, ..] => reply_if(flags & 0x80 != 0),
+        [0xfe, b'S', b'M', b'B', ..] => match m.get(16) {
+            Some(f) => reply_if(f & 1 != 0),
+            None => Ask::None,
+        },
+        [0xfd, b'S', b'M', b'B', ..] => Ask::None,
+        _ => return None,
+    };
+    Some((App::Smb, ask))
+}
+
+fn reply_if(reply: bool) -> Ask {
+    if reply {
+        Ask::Reply
+    } else {
+        Ask::Request
+    }
+}
+
+/// PostgreSQL's first client message (protocol §55.2): SSLRequest,
+/// GSSENCRequest, CancelRequest (their codes 1234.5679, .5680, .5678), or
+/// a StartupMessage of protocol 3.0; each after a length of at least 8.
+fn postgresql_request(p: &[u8]) -> Option<Found> {
+    match *p {
+        [0, 0, hi, lo, 0x04, 0xd2, 0x16, 0x2e..=0x30, ..] | [0, 0, hi, lo, 0, 3, 0, 0, ..]
+            if u16::from_be_bytes([hi, lo]) >= 8 =>
+        {
+            Some((App::Postgresql, Ask::Request))
+        }
+        _ => None,
+    }
+}
+
+/// A PostgreSQL server message (`R` authentication, `E` error) with a
+/// plausible length, from its port.
+fn postgresql_message(p: &[u8]) -> bool {
+    matches!(*p, [_, 0, 0, hi, lo, ..] if (8..=8192).contains(&u16::from_be_bytes([hi, lo])))
+}
+
+/// AMQP 0-9-1's first server frame: a method frame (1) on channel 0
+/// carrying Connection.Start (class 10, method 10).
+fn amqp_start(p: &[u8]) -> bool {
+    matches!(*p, [1, 0, 0, _, _, _, _, 0, 10, 0, 10, ..])
+}
+
+/// An ONC-RPC message (RFC 5531 §9), after TCP's record mark: a call of
+/// RPC version 2, or an accepted or denied reply whose verifier has a
+/// known flavour and a bounded length.
+fn onc_rpc(p: &[u8]) -> Option<Found> {
+    let word = |i: usize| {
+        p.get(i * 4..i * 4 + 4)
+            .map(|w| u32::from_be_bytes([w[0], w[1], w[2], w[3]]))
+    };
+    match (word(1)?, word(2)?) {
+        (0, 2) => Some((App::OncRpc, Ask::Request)),
+        (1, 0) => match (word(3)?, word(4)?) {
+            (0..=6, 0..=400) => Some((App::OncRpc, Ask::Reply)),
+            _ => None,
+        },
+        (1, 1) => Some((App::OncRpc, Ask::Reply)),
+        _ => None,
+    }
+}
+
+/// RDP's start (MS-RDPBCGR §2.2.1.1): a TPKT header (version 3) holding
+/// an X.224 connection request (0xE0) or confirm (0xD0), or data (0xF0).
+fn rdp(p: &[u8]) -> Option<Found> {
+    let [3, 0, hi, lo, _li, code, ..] = *p else {
+        return None;
+    };
+    if u16::from_be_bytes([hi, lo]) < 7 {
+        return None;
+    }
+    let ask = match code & 0xf0 {
+        0xe0 => Ask::Request,
+        0xd0 => Ask::Reply,
+        0xf0 => Ask::None,
+        _ => return None,
+    };
+    Some((App::Rdp, ask))
+}
+
+/// A connection-oriented DCE/RPC PDU (C706 §12.6): version 5.0 or 5.1, a
+/// known packet type, a data representation of ASCII and either byte
+/// order, and a fragment at least as long as its header.
+fn dcerpc(p: &[u8]) -> Option<Found> {
+    let [5, 0 | 1, ptype @ 0..=20, _flags, drep @ (0x00 | 0x10), _, _, _, f0, f1, ..] = *p else {
+        return None;
+    };
+    let frag = if drep == 0x10 {
+        u16::from_le_bytes([f0, f1])
+    } else {
+        u16::from_be_bytes([f0, f1])
+    };
+    if frag < 16 {
+        return None;
+    }
+    let ask = match ptype {
+        0 | 11 | 14 => Ask::Request,
+        2 | 12 | 13 | 15 => Ask::Reply,
+        _ => Ask::None,
+    };
+    Some((App::Dcerpc, ask))
+}
+
+/// A connectionless DCE/RPC PDU (C706 §12.5): version 4, a packet type
+/// of 0-10; a request (0) asks, a response (2) answers.
+fn dcerpc_cl(p: &[u8]) -> Option<Found> {
+    let [4, ptype @ 0..=10, ..] = *p else {
+        return None;
+    };
+    let ask = match ptype {
+        0 => Ask::Request,
+        2 => Ask::Reply,
+        _ => Ask::None,
+    };
+    (p.len() >= 80).then_some((App::Dcerpc, ask))
+}
+
+/// A syslog message's priority (RFC 5424 §6.2.1, RFC 3164 §4.1.1): `<`,
+/// one to three digits of at most 191, `>`. The sender only tells.
+fn syslog(p: &[u8]) -> Option<Found> {
+    let end = p.iter().take(5).position(|&b| b == b'>')?;
+    let digits = &p[1..end];
+    let pri = std::str::from_utf8(digits).ok()?.parse::<u16>().ok()?;
+    let well_formed = !digits.is_empty() && digits.iter().all(u8::is_ascii_digit);
+    (well_formed && pri <= 191).then_some((App::Syslog, Ask::Request))
+}
+
+/// Syslog over TCP with octet counting (RFC 6587 §3.4.1): a length, a
+/// space, then the message.
+fn syslog_counted(p: &[u8]) -> Option<Found> {
+    let space = p.iter().take(6).position(|&b| b == b' ')?;
+    p[..space]
+        .iter()
+        .all(u8::is_ascii_digit)
+        .then(|| syslog(&p[space + 1..]))
+        .flatten()
+}
+
+/// A server's `220` greeting (RFC 5321 §4.2, RFC 959 §4.2): SMTP or FTP
+/// by its port, else by what the greeting names.
+fn greeting(sport: u16, p: &[u8]) -> Option<Found> {
+    if !(p.starts_with(b"220 ") || p.starts_with(b"220-")) {
+        return None;
+    }
+    let line = &p[..p.iter().position(|&b| b == b'\n').unwrap_or(p.len())];
+    let names = |word: &[u8]| {
+        line.windows(word.len())
+            .any(|w| w.eq_ignore_ascii_case(word))
+    };
+    let app = match sport {
+        25 | 465 | 587 | 2525 => App::Smtp,
+        21 => App::Ftp,
+        _ if names(b"SMTP") => App::Smtp,
+        _ if names(b"FTP") => App::Ftp,
+        _ => return None,
+    };
+    Some((app, Ask::Reply))
+}
+
+/// SSDP (UPnP Device Architecture §1): an M-SEARCH or NOTIFY request, or
+/// an HTTP response to a search.
+fn ssdp(p: &[u8]) -> Option<Found> {
+    if p.starts_with(b"M-SEARCH ") || p.starts_with(b"NOTIFY ") {
+        Some((App::Ssdp, Ask::Request))
+    } else if p.starts_with(b"HTTP/1.") {
+        Some((App::Ssdp, Ask::Reply))
+    } else {
+        None
+    }
+}
+
+/// A QUIC long-header packet (RFC 9000 §17.2) of version 1, 2 (RFC 9369)
+/// or an IETF draft: an Initial from a client asks.
+fn quic(p: &[u8]) -> Option<Found> {
+    let [first, v0, v1, v2, v3, ..] = *p else {
+        return None;
+    };
+    let version = u32::from_be_bytes([v0, v1, v2, v3]);
+    let known = version == 1 || version == 0x6b33_43cf || version >> 8 == 0x00ff_0000;
+    if first & 0x40 == 0 || !known || p.len() < 20 {
+        return None;
+    }
+    Some((App::Quic, Ask::None))
+}
+
+/// The longest server name kept (a DNS name is at most 253 bytes).
+pub const MAX_NAME: usize = 253;
+
+/// The server name a client's first payload names: the `server_name` of
+/// a TLS ClientHello (RFC 6066 §3), or the `Host` of an HTTP request (RFC
+/// 9110 §7.2) without its port, lower-cased. `None` when the payload
+/// holds none, or not whole in this segment.
+pub fn server_name(heard: Heard, p: &[u8]) -> Option<String> {
+    let raw = match (heard.app(), heard.ask()) {
+        (App::Tls, Ask::Request) => sni(p)?,
+        (App::Http | App::Winrm, Ask::Request) => host(p)?,
+        _ => return None,
+    };
+    let ok = |b: &u8| b.is_ascii_alphanumeric() || b"-._*:[]".contains(b);
+    if raw.is_empty() || raw.len() > MAX_NAME || !raw.iter().all(ok) {
+        return None;
+    }
+    Some(String::from_utf8_lossy(raw).to_ascii_lowercase())
+}
+
+/// The host name of a ClientHello's `server_name` extension, read as far
+/// as this segment holds the hello.
+fn sni(p: &[u8]) -> Option<&[u8]> {
+    let u16_at = |b: &[u8], i: usize| {
+        b.get(i..i + 2)
+            .map(|w| usize::from(u16::from_be_bytes([w[0], w[1]])))
+    };
+    // Record header (5), handshake header (4), version (2), random (32).
+    let mut at = 5 + 4 + 2 + 32;
+    let session = usize::from(*p.get(at)?);
+    at += 1 + session;
+    at += 2 + u16_at(p, at)?; // cipher suites
+    at += 1 + usize::from(*p.get(at)?); // compression methods
+    let end = (at + 2 + u16_at(p, at)?).min(p.len());
+    at += 2;
+    while at + 4 <= end {
+        let (kind, len) = (u16_at(p, at)?, u16_at(p, at + 2)?);
+        let body = p.get(at + 4..at + 4 + len)?;
+        if kind == 0 {
+            // server_name_list: its length, then (type, length, name).
+            let [_, _, 0, hi, lo, ref name @ ..] = *body else {
+                return None;
+            };
+            return name.get(..usize::from(u16::from_be_bytes([hi, lo])));
+        }
+        at += 4 + len;
+    }
+    None
+}
+
+/// The value of an HTTP request's `Host` header, without a port, from
+/// the headers this segment holds.
+fn host(p: &[u8]) -> Option<&[u8]> {
+    let head = &p[..p.len().min(4096)];
+    for line in head.split(|&b| b == b'\n').skip(1) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            break;
+        }
+        let Some(value) = line
+            .get(..5)
+            .filter(|n| n.eq_ignore_ascii_case(b"host:"))
+            .map(|_| line[5..].trim_ascii())
+        else {
+            continue;
+        };
+        let without_port = match value.first() {
+            Some(b'[') => {
+                &value[..value
+                    .iter()
+                    .position(|&b| b == b']')
+                    .map_or(value.len(), |i| i + 1)]
+            }
+            _ => &value[..value.iter().position(|&b| b == b':').unwrap_or(value.len())],
+        };
+        return Some(without_port);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn tcp_heard(sport: u16, dport: u16, p: &[u8]) -> (App, Ask) {
+        let h = heard(PROTO_TCP, sport, dport, p);
+        (h.app(), h.ask())
+    }
+
+    fn udp_heard(sport: u16, dport: u16, p: &[u8]) -> (App, Ask) {
+        let h = heard(PROTO_UDP, sport, dport, p);
+        (h.app(), h.ask())
+    }
+
+    #[test]
+    fn heard_packs_every_protocol_and_role() {
+        for &app in App::ALL {
+            for ask in [Ask::None, Ask::Request, Ask::Reply] {
+                let h = Heard::new(app, ask);
+                assert_eq!((h.app(), h.ask()), (app, ask));
+            }
+            assert_eq!(App::of_label(app.label()), Some(app));
+        }
+    }
+
+    #[test]
+    fn who_asked_in_each_protocol() {
+        use Ask::*;
+        let mut dns_query = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+        assert_eq!(udp_heard(40000, 53, &dns_query), (App::Dns, Request));
+        assert_eq!(udp_heard(5353, 5353, &dns_query), (App::Mdns, Request));
+        dns_query[2] = 0x81;
+        assert_eq!(udp_heard(53, 40000, &dns_query), (App::Dns, Reply));
+        let mut ntp = vec![0u8; 48];
+        ntp[0] = 0x23; // version 4, mode 3
+        assert_eq!(udp_heard(123, 123, &ntp), (App::Ntp, Request));
+        ntp[0] = 0x24;
+        assert_eq!(udp_heard(123, 123, &ntp), (App::Ntp, Reply));
+        ntp[0] = 0x21; // symmetric active
+        assert_eq!(udp_heard(123, 123, &ntp), (App::Ntp, None));
+        assert_eq!(
+            udp_heard(5000, 88, &[0x6a, 0x81, 0x99, 0x30, 0x81]),
+            (App::Kerberos, Request)
+        );
+        assert_eq!(
+            tcp_heard(88, 5000, &[0, 0, 1, 0, 0x7e, 0x82, 0, 4, 0x30]),
+            (App::Kerberos, Reply)
+        );
+        let hello = [0x16, 3, 1, 0, 200, 1, 0, 0];
+        assert_eq!(tcp_heard(50000, 443, &hello), (App::Tls, Request));
+        assert_eq!(
+            tcp_heard(443, 50000, &[0x16, 3, 3, 0, 90, 2]),
+            (App::Tls, Reply)
+        );
+        assert_eq!(
+            tcp_heard(443, 50000, &[0x17, 3, 3, 0, 90, 0]),
+            (App::Tls, None)
+        );
+        assert_eq!(
+            tcp_heard(50000, 8080, b"GET / HTTP/1.1\r\n"),
+            (App::Http, Request)
+        );
+        assert_eq!(
+            tcp_heard(50000, 5985, b"POST /wsman HTTP/1.1\r\n"),
+            (App::Winrm, Request)
+        );
+        assert_eq!(
+            tcp_heard(8080, 50000, b"HTTP/1.1 200 OK\r\n"),
+            (App::Http, Reply)
+        );
+        assert_eq!(
+            tcp_heard(50000, 22, b"SSH-2.0-OpenSSH_9.6\r\n"),
+            (App::Ssh, None)
+        );
+        // LDAP bindRequest and bindResponse; an SNMP get.
+        let bind = [0x30, 0x0c, 0x02, 0x01, 0x01, 0x60, 0x07, 0x02, 0x01, 0x03];
+        assert_eq!(tcp_heard(50000, 389, &bind), (App::Ldap, Request));
+        assert_eq!(udp_heard(50000, 389, &bind), (App::Cldap, Request));
+        let bound = [0x30, 0x0c, 0x02, 0x01, 0x01, 0x61, 0x07, 0x0a, 0x01, 0x00];
+        assert_eq!(tcp_heard(389, 50000, &bound), (App::Ldap, Reply));
+        let get = [
+            0x30, 0x26, 0x02, 0x01, 0x01, 0x04, 0x06, b'p', b'u', b'b', b'l', b'i', b'c', 0xa0,
+            0x19,
+        ];
+        assert_eq!(udp_heard(50000, 161, &get), (App::Snmp, Request));
+        // SMB2 negotiate behind a NetBIOS header, and its response.
+        let mut smb2 = vec![0, 0, 0, 100, 0xfe, b'S', b'M', b'B'];
+        smb2.extend([0u8; 16]);
+        assert_eq!(tcp_heard(50000, 445, &smb2), (App::Smb, Request));
+        smb2[20] = 1;
+        assert_eq!(tcp_heard(445, 50000, &smb2), (App::Smb, Reply));
+        let bind_pdu = [5, 0, 11, 3, 0x10, 0, 0, 0, 0x48, 0, 0, 0];
+        assert_eq!(tcp_heard(50000, 135, &bind_pdu), (App::Dcerpc, Request));
+        assert_eq!(
+            udp_heard(
+                50000,
+                514,
+                b"<34>Oct 11 22:14:15 mymachine su: 'su root' failed"
+            ),
+            (App::Syslog, Request)
+        );
+        assert_eq!(
+            tcp_heard(
+                50000,
+                6514,
+                b"87 <165>1 2003-10-11T22:14:15.003Z host app - - msg"
+            ),
+            (App::Syslog, Request)
+        );
+        assert_eq!(
+            tcp_heard(50000, 5672, b"AMQP\x00\x00\x09\x01"),
+            (App::Amqp, Request)
+        );
+        let ssl_request = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
+        assert_eq!(
+            tcp_heard(50000, 5432, &ssl_request),
+            (App::Postgresql, Request)
+        );
+        assert_eq!(tcp_heard(5432, 50000, b"N"), (App::Postgresql, Reply));
+        assert_eq!(
+            tcp_heard(4222, 50000, b"INFO {\"server_id\":1}"),
+            (App::Nats, Reply)
+        );
+        assert_eq!(
+            tcp_heard(50000, 4222, b"CONNECT {\"verbose\":false}"),
+            (App::Nats, Request)
+        );
+        let x224 = [3, 0, 0, 19, 14, 0xe0, 0, 0, 0, 0, 0];
+        assert_eq!(tcp_heard(50000, 3389, &x224), (App::Rdp, Request));
+        assert_eq!(
+            tcp_heard(25, 50000, b"220 mail.example.com ESMTP ready\r\n"),
+            (App::Smtp, Reply)
+        );
+        assert_eq!(
+            tcp_heard(2121, 50000, b"220 ProFTPD Server ready\r\n"),
+            (App::Ftp, Reply)
+        );
+        assert_eq!(
+            tcp_heard(50000, 25, b"EHLO client\r\n"),
+            (App::Smtp, Request)
+        );
+        let call = [
+            0x80, 0, 0, 40, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1, 0x86, 0xa0,
+        ];
+        assert_eq!(tcp_heard(800, 2049, &call), (App::OncRpc, Request));
+        assert_eq!(udp_heard(800, 111, &call[4..]), (App::OncRpc, Request));
+    }
+
+    #[test]
+    fn unrecognised_and_short_payloads_are_unknown() {
+        assert_eq!(
+            tcp_heard(50000, 443, b"\x00\x01garbage"),
+            (App::Unknown, Ask::None)
+        );
+        assert_eq!(
+            udp_heard(40000, 53, &[0x12, 0x34, 0x01]),
+            (App::Unknown, Ask::None)
+        );
+        assert_eq!(udp_heard(123, 123, &[0x23; 20]), (App::Unknown, Ask::None));
+        // A DNS header off the DNS ports says nothing.
+        let dns_query = [0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+        assert_eq!(
+            udp_heard(40000, 9999, &dns_query),
+            (App::Unknown, Ask::None)
+        );
+        // A TLS record header claiming more than a record may hold.
+        assert_eq!(
+            tcp_heard(50000, 443, &[0x16, 3, 1, 0xff, 0xff, 1]),
+            (App::Unknown, Ask::None)
+        );
+        // LDAP with a length field of five bytes.
+        assert_eq!(
+            tcp_heard(50000, 389, &[0x30, 0x85, 1, 1, 1, 1, 1, 2]),
+            (App::Unknown, Ask::None)
+        );
+        assert_eq!(
+            heard(PROTO_TCP, 1, 2, &[]),
+            Heard::new(App::None, Ask::None)
+        );
+    }
+
+    /// A ClientHello as a client writes it: extensions before and after
+    /// the server_name one.
+    fn client_hello(name: &[u8]) -> Vec<u8> {
+        let mut ext = vec![0x00, 0x0b, 0, 2, 1, 0]; // ec_point_formats
+        let list_len = name.len() + 3;
+        ext.extend([0, 0]);
+        ext.extend(((list_len + 2) as u16).to_be_bytes());
+        ext.extend((list_len as u16).to_be_bytes());
+        ext.push(0);
+        ext.extend((name.len() as u16).to_be_bytes());
+        ext.extend(name);
+        ext.extend([0x00, 0x10, 0, 5, 0, 3, 2, b'h', b'2']); // ALPN
+        let mut body = vec![3, 3];
+        body.extend([7u8; 32]);
+        body.extend([32]);
+        body.extend([9u8; 32]);
+        body.extend([0, 2, 0x13, 0x01, 1, 0]);
+        body.extend((ext.len() as u16).to_be_bytes());
+        body.extend(ext);
+        let mut hs = vec![1, 0];
+        hs.extend((body.len() as u16).to_be_bytes());
+        hs.extend(body);
+        let mut rec = vec![0x16, 3, 1];
+        rec.extend((hs.len() as u16).to_be_bytes());
+        rec.extend(hs);
+        rec
+    }
+
+    #[test]
+    fn server_names_from_client_hellos_and_http_requests() {
+        let hello = client_hello(b"Console.Example.COM");
+        let h = heard(PROTO_TCP, 50000, 443, &hello);
+        assert_eq!(
+            server_name(h, &hello).as_deref(),
+            Some("console.example.com")
+        );
+        // Cut inside the name: no name rather than part of one.
+        let cut = &hello[..hello.len() - 14];
+        assert_eq!(server_name(h, cut), None);
+        let get = b"GET /x HTTP/1.1\r\nUser-Agent: t\r\nHost: api.example.com:8443\r\n\r\n";
+        let h = heard(PROTO_TCP, 50000, 8443, get);
+        assert_eq!(server_name(h, get).as_deref(), Some("api.example.com"));
+        let v6 = b"GET / HTTP/1.1\r\nhost: [2001:db8::1]:80\r\n\r\n";
+        assert_eq!(server_name(h, v6).as_deref(), Some("[2001:db8::1]"));
+        // A name with a byte no host name has is none.
+        let odd = b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n";
+        assert_eq!(server_name(h, odd), None);
+        // A server's answer names nothing.
+        let reply = heard(PROTO_TCP, 443, 50000, &[0x16, 3, 3, 0, 90, 2]);
+        assert_eq!(server_name(reply, &hello), None);
+    }
+
+    proptest! {
+        /// Any payload on any port of either protocol is read without a
+        /// panic; a non-empty one is at least unknown, and a name found
+        /// is a bounded host name.
+        #[test]
+        fn any_payload_is_read(
+            payload in proptest::collection::vec(any::<u8>(), 0..96),
+            proto in prop_oneof![Just(PROTO_TCP), Just(PROTO_UDP)],
+            sport in prop_oneof![Just(53u16), Just(88), Just(123), Just(443), Just(5432), any::<u16>()],
+            dport in any::<u16>(),
+        ) {
+            let h = heard(proto, sport, dport, &payload);
+            prop_assert_eq!(h.app() == App::None, payload.is_empty());
+            if let Some(n) = server_name(h, &payload) {
+                prop_assert!(!n.is_empty() && n.len() <= MAX_NAME);
+            }
+        }
+
+        /// A ClientHello's name is found whatever it is, and any cut of
+        /// the hello reads without a panic.
+        #[test]
+        fn client_hello_names_survive_any_cut(
+            name in "[a-z0-9]{1,20}(\\.[a-z0-9]{1,20}){0,3}",
+            cut in 0usize..400,
+        ) {
+            let hello = client_hello(name.as_bytes());
+            let h = heard(PROTO_TCP, 50000, 443, &hello);
+            prop_assert_eq!(server_name(h, &hello), Some(name));
+            let _ = server_name(h, &hello[..cut.min(hello.len())]);
+        }
+    }
+}
