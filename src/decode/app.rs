@@ -102,6 +102,20 @@ apps! {
     Ssdp = "ssdp";
     /// QUIC long-header packets of a known version.
     Quic = "quic";
+    /// MySQL's server greeting (protocol 10).
+    Mysql = "mysql";
+    /// PPTP control messages (RFC 2637), on TCP.
+    Pptp = "pptp";
+    /// WS-Discovery, SOAP over UDP (a `<?xml` or SOAP envelope).
+    WsDiscovery = "ws-discovery";
+    /// Samsung's device discovery (`SEARCH BSDP/`), over UDP.
+    SamsungSdp = "samsung-sdp";
+    /// Canon's printer protocol (`BJNP`, `BJNB`, `BJNS`, `MFNP`).
+    Bjnp = "bjnp";
+    /// Dropbox's LAN sync discovery (JSON broadcasts on UDP 17500).
+    DropboxLansync = "dropbox-lansync";
+    /// BACnet/IP (ASHRAE 135 Annex J), on UDP 47808.
+    Bacnet = "bacnet";
 }
 
 impl App {
@@ -201,6 +215,7 @@ fn tcp(sport: u16, dport: u16, p: &[u8]) -> Found {
         0x14..=0x17 => tls(p),
         0x00 => smb(p)
             .or_else(|| postgresql_request(p))
+            .or_else(|| pptp(p))
             .or_else(|| {
                 KERBEROS
                     .into_iter()
@@ -231,6 +246,7 @@ fn tcp(sport: u16, dport: u16, p: &[u8]) -> Found {
             Some((App::Smtp, Ask::Request))
         }
         b'U' if on(21) && p.starts_with(b"USER ") => Some((App::Ftp, Ask::Request)),
+        _ if mysql_greeting(p) => Some((App::Mysql, Ask::Reply)),
         _ => None,
     };
     found.or_else(|| http(p)).unwrap_or(UNKNOWN)
@@ -273,8 +289,22 @@ fn udp(sport: u16, dport: u16, p: &[u8]) -> Found {
     }
     let found = match p[0] {
         0x30 => ldap(p, App::Cldap),
+        b'<' if on(3702) => Some((App::WsDiscovery, Ask::None)),
         b'<' => syslog(p),
+        b'S' if p.starts_with(b"SEARCH BSDP/") => Some((App::SamsungSdp, Ask::Request)),
+        b'B' | b'M'
+            if [&b"BJNP"[..], b"BJNB", b"BJNS", b"MFNP"]
+                .iter()
+                .any(|m| p.starts_with(m)) =>
+        {
+            bjnp(p)
+        }
+        b'{' if on(17500) && p.starts_with(b"{\"host_int\"") => {
+            Some((App::DropboxLansync, Ask::None))
+        }
+        0x81 if on(47808) => bacnet(p),
         0xc0..=0xff => quic(p),
+        0x09 | 0x0d | 0x19 | 0x1d => gquic(p),
         _ => None,
     };
     found.or_else(|| onc_rpc(p)).unwrap_or(UNKNOWN)
@@ -634,6 +664,63 @@ fn ssdp(p: &[u8]) -> Option<Found> {
     } else {
         None
     }
+}
+
+/// MySQL's first server packet (client/server protocol, "Initial
+/// Handshake"): a 3-byte length, sequence 0, protocol version 10, a
+/// printable server version ending in a NUL.
+fn mysql_greeting(p: &[u8]) -> bool {
+    let [l0, l1, l2, 0, 10, ref rest @ ..] = *p else {
+        return false;
+    };
+    let len = usize::from(l0) | usize::from(l1) << 8 | usize::from(l2) << 16;
+    let version = rest.iter().take(40).position(|&b| b == 0);
+    (20..=1024).contains(&len)
+        && version.is_some_and(|n| n > 0 && rest[..n].iter().all(u8::is_ascii_graphic))
+}
+
+/// A PPTP control message (RFC 2637 §2): its length, message type 1
+/// (control), the magic cookie 0x1A2B3C4D; a start-control-connection
+/// request asks, its reply answers.
+fn pptp(p: &[u8]) -> Option<Found> {
+    let [_, _, 0, 1, 0x1a, 0x2b, 0x3c, 0x4d, 0, kind, ..] = *p else {
+        return None;
+    };
+    let ask = match kind {
+        1 | 7 | 9 => Ask::Request,
+        2 | 8 => Ask::Reply,
+        _ => Ask::None,
+    };
+    Some((App::Pptp, ask))
+}
+
+/// A BJNP or MFNP header (Canon): the magic, a packet type whose high bit
+/// marks a response.
+fn bjnp(p: &[u8]) -> Option<Found> {
+    let kind = *p.get(4)?;
+    Some((App::Bjnp, reply_if(kind & 0x80 != 0)))
+}
+
+/// A BACnet virtual link control header (ASHRAE 135 Annex J.2): type
+/// 0x81, a function of 0-0x0c, the message's length.
+fn bacnet(p: &[u8]) -> Option<Found> {
+    let [0x81, 0..=0x0c, hi, lo, ..] = *p else {
+        return None;
+    };
+    (usize::from(u16::from_be_bytes([hi, lo])) == p.len()).then_some((App::Bacnet, Ask::None))
+}
+
+/// A Google QUIC packet from a client (gQUIC, before IETF QUIC): public
+/// flags with the version and an 8-byte connection ID, then a version
+/// `Q0nn`.
+fn gquic(p: &[u8]) -> Option<Found> {
+    let [flags, ..] = *p else { return None };
+    let version = p.get(9..13)?;
+    let ok = flags & 0x80 == 0
+        && flags & 0x09 == 0x09
+        && version[0] == b'Q'
+        && version[1..].iter().all(u8::is_ascii_digit);
+    ok.then_some((App::Quic, Ask::Request))
 }
 
 /// A QUIC long-header packet (RFC 9000 §17.2) of version 1, 2 (RFC 9369)
