@@ -294,6 +294,17 @@ impl<'d> Auditor<'d> {
             let ri = &roles[&flow.initiator.addr];
             let rr = &roles[&flow.responder.addr];
             let (verdict, rule_idx) = self.classify(&flow, ri, rr, &mut p.coverage);
+            if let Some(i) = rule_idx {
+                let named = !self.rules[i].rule.app_on(flow.service_port()).is_empty();
+                let c = &mut p.summary.content;
+                match &verdict {
+                    Verdict::Finding(FindingKind::ProtocolMismatch) => c.mismatched += 1,
+                    Verdict::Finding(FindingKind::UnverifiedProtocol) => c.unverifiable += 1,
+                    Verdict::Allowed if named && flow.app().is_known() => c.verified += 1,
+                    Verdict::Allowed if named => c.unverifiable += 1,
+                    _ => {}
+                }
+            }
             if let Verdict::Finding(kind) = &verdict {
                 let row_key = RowKey {
                     kind: *kind,
@@ -534,6 +545,10 @@ impl<'d> Auditor<'d> {
             let fwd = forward(x);
             let rev_ok = x.rule.initiator == Initiator::Either && reverse(x);
             if fwd || rev_ok {
+                if let Err(kind) = judge_app(f, x.rule) {
+                    unannounced.get_or_insert((kind, idx));
+                    continue;
+                }
                 let mut announcements = Vec::new();
                 if let Some(d) = &x.rule.dynamic {
                     match self.judge_dynamic(f, d) {
@@ -585,6 +600,28 @@ impl<'d> Auditor<'d> {
         }
         (Verdict::Finding(FindingKind::UnexpectedPort), None)
     }
+}
+
+/// Whether flow `f`'s content is what `rule` says its port carries
+/// (docs/audit.md#application-protocols): a protocol recognised in a
+/// payload must be one the rule names; a flow with none is only a finding
+/// where the rule requires its content be checked.
+fn judge_app(f: &Flow, rule: &crate::rules::Rule) -> Result<(), FindingKind> {
+    let wanted = rule.app_on(f.service_port());
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let seen = f.app();
+    if seen.is_known() {
+        if wanted.iter().any(|&w| seen.is(w)) {
+            return Ok(());
+        }
+        return Err(FindingKind::ProtocolMismatch);
+    }
+    if rule.app_required {
+        return Err(FindingKind::UnverifiedProtocol);
+    }
+    Ok(())
 }
 
 /// The role ids of a host, sorted and deduplicated.

@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
+use crate::decode::App;
 use crate::flow::{Inputs, Limits, Origin, Overflow};
 use crate::rules::{Expect, FindingKind, HostRef, Requirement, Scope};
 
@@ -70,6 +71,47 @@ fn dynamic_detail(
     }
 }
 
+/// The detail of a finding on what a flow's payload showed: what was
+/// seen, by side, and what the rule documents.
+fn app_detail(kind: FindingKind, x: &ActiveRule, row: &Row, port: u16) -> String {
+    let wanted: Vec<&str> = x.rule.app_on(port).iter().map(|a| a.label()).collect();
+    let seen: Vec<String> = row
+        .apps
+        .iter()
+        .map(|[client, server]| match (client, server) {
+            (c, s) if c == s => c.label().to_string(),
+            (c, App::None) => format!("{c} from the client, nothing from the server"),
+            (App::None, s) => format!("{s} from the server, nothing from the client"),
+            (c, s) => format!("{c} from the client, {s} from the server"),
+        })
+        .collect();
+    let names = match row.names.len() {
+        0 => String::new(),
+        _ => {
+            let names: Vec<&str> = row.names.iter().map(|n| &**n).collect();
+            format!("; the client named {}", names.join(", "))
+        }
+    };
+    let documents = format!(
+        "rule {} documents {} ({}) on {} {port}",
+        x.rule.id,
+        wanted.join(" or "),
+        x.rule.purpose,
+        x.rule.proto.label(),
+    );
+    match kind {
+        FindingKind::ProtocolMismatch => {
+            format!("{}, where {documents}{names}", seen.join("; "))
+        }
+        _ => format!(
+            "{documents} and requires it be checked; the flows showed {}{names}",
+            seen.join("; ")
+                .replace("none", "no payload")
+                .replace("unknown", "no protocol portaudit reads")
+        ),
+    }
+}
+
 impl Auditor<'_> {
     /// The finding of a row of flows; `cache` has the roles of every
     /// address of the flows.
@@ -131,6 +173,9 @@ impl Auditor<'_> {
             ),
             (FindingKind::UnannouncedDynamicPort | FindingKind::UncoveredRpcService, Some(x)) => {
                 dynamic_detail(k.kind, x, &row, mapper_unseen, (k.src, k.dst))
+            }
+            (FindingKind::ProtocolMismatch | FindingKind::UnverifiedProtocol, Some(x)) => {
+                app_detail(k.kind, x, &row, k.port.unwrap_or_default())
             }
             _ => "no rule of the deployment allows this flow".to_string(),
         };

@@ -1,6 +1,7 @@
 //! Finding rows: the flows of one (kind, source, destination, protocol,
 //! port) added up, in shards that merge on every core.
 
+use crate::decode::App;
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 
@@ -127,6 +128,11 @@ pub(super) struct Row {
     /// first [`MAX_SERVICES`] in order) and whether any was announced.
     pub(super) services: BTreeSet<crate::rpc::Service>,
     pub(super) announced: bool,
+    /// The application protocols the flows' payloads showed, by side
+    /// (client's, server's), and the first [`MAX_SERVICES`] server names
+    /// their clients named.
+    pub(super) apps: BTreeSet<[App; 2]>,
+    pub(super) names: BTreeSet<Box<str>>,
 }
 
 /// RPC services a row names at most.
@@ -163,6 +169,17 @@ impl Row {
         self.states.insert(f.state);
         self.community_ids.insert(f.community_id());
         self.source = earlier(self.source, source_key(f));
+        self.apps.insert(f.apps);
+        if let Some(n) = &f.name {
+            self.add_names([n.clone()]);
+        }
+    }
+
+    fn add_names(&mut self, names: impl IntoIterator<Item = Box<str>>) {
+        self.names.extend(names);
+        while self.names.len() > MAX_SERVICES {
+            self.names.pop_last();
+        }
     }
 
     /// Appends the row of the flows that follow.
@@ -182,6 +199,8 @@ impl Row {
         }
         self.source = earlier(self.source, later.source);
         self.add_services(later.services, later.announced);
+        self.apps.extend(later.apps);
+        self.add_names(later.names);
     }
 
     /// Adds RPC services the row's flows spoke, and whether a mapper

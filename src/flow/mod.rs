@@ -18,7 +18,7 @@ pub use origin::{Input, Inputs, Origin, Place, Unit};
 pub use resolve::{resolve, Flow, FlowState, InitiatorBasis};
 pub use stats::{FlowStats, RecordCounts};
 pub use stored::{StoredFlow, StoredSource, StoredTunnel, STORED_VERSION};
-pub use summary::{FlowSummary, ONE_WAY_CAVEAT};
+pub use summary::{ContentCheck, FlowSummary, ONE_WAY_CAVEAT};
 pub use table::{
     DistinctCount, FlowTable, Flows, KeyedRecord, Limits, Named, Overflow, PacketTable,
     SegmentTable, SequentialTable,

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::{Flow, FlowState};
-use crate::decode::TunnelKind;
+use crate::decode::{App, TunnelKind};
 
 /// At or above this share of one-way flows, a run says that the capture,
 /// not the network, may be why expected traffic is missing.
@@ -20,6 +20,36 @@ pub struct FlowSummary {
     pub tunnelled: BTreeMap<TunnelKind, u64>,
     /// Outer flows of tunnels, by kind (docs/audit.md#tunnels).
     pub carriers: BTreeMap<TunnelKind, u64>,
+    /// TCP and UDP flows by the application protocol their payloads
+    /// showed ([`Flow::app`]).
+    pub apps: BTreeMap<App, u64>,
+    /// What the content check found of the flows a rule naming their
+    /// port's protocols allowed or judged (docs/audit.md#application-protocols).
+    pub content: ContentCheck,
+}
+
+/// The flows on ports whose rule names their protocols, by what their
+/// content showed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ContentCheck {
+    /// The payload showed a protocol the rule names.
+    pub verified: u64,
+    /// The payload showed another protocol (`protocol-mismatch`).
+    pub mismatched: u64,
+    /// No payload, or none recognised: not checked.
+    pub unverifiable: u64,
+}
+
+impl ContentCheck {
+    pub fn total(&self) -> u64 {
+        self.verified + self.mismatched + self.unverifiable
+    }
+
+    fn merge(&mut self, o: &ContentCheck) {
+        self.verified += o.verified;
+        self.mismatched += o.mismatched;
+        self.unverifiable += o.unverifiable;
+    }
 }
 
 impl FlowSummary {
@@ -44,6 +74,9 @@ impl FlowSummary {
         if let Some(k) = f.carrier {
             *self.carriers.entry(k).or_default() += 1;
         }
+        if matches!(f.proto, crate::decode::PROTO_TCP | crate::decode::PROTO_UDP) {
+            *self.apps.entry(f.app()).or_default() += 1;
+        }
     }
 
     /// `vxlan 3, gre 1`: counts by tunnel kind.
@@ -63,6 +96,10 @@ impl FlowSummary {
         for (k, n) in &o.carriers {
             *self.carriers.entry(*k).or_default() += n;
         }
+        for (k, n) in &o.apps {
+            *self.apps.entry(*k).or_default() += n;
+        }
+        self.content.merge(&o.content);
     }
 
     /// Share of flows where only one side was ever seen.

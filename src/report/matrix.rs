@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use super::records::{csv_err, csv_writer};
 use super::table::{fit, write_table, Column};
+use crate::decode::App;
 use crate::rules::{Expect, Profile, Requirement, Rule};
 
 /// Output format of `rules list` and `rules show`.
@@ -97,7 +98,7 @@ pub fn write_profile_list<W: Write>(
     }
 }
 
-const RULE_COLUMNS: [&str; 16] = [
+const RULE_COLUMNS: [&str; 17] = [
     "profile",
     "rule_id",
     "from",
@@ -114,7 +115,35 @@ const RULE_COLUMNS: [&str; 16] = [
     "note",
     "origin",
     "dynamic",
+    "app",
 ];
+
+/// The application protocols a rule says its port carries: `tls`,
+/// `ldap;tls`, with `(required)` when the content must be checked; empty when the
+/// document names none.
+fn app_text(r: &Rule, sep: &str) -> String {
+    let labels = |apps: &[App]| apps.iter().map(|a| a.label()).collect::<Vec<_>>().join(sep);
+    let mut parts: Vec<String> = r
+        .app_by_port
+        .iter()
+        .map(|(ports, apps)| format!("{ports}: {}", labels(apps)))
+        .collect();
+    if !r.app.is_empty() {
+        parts.push(match parts.is_empty() {
+            true => labels(&r.app),
+            false => format!("other: {}", labels(&r.app)),
+        });
+    }
+    let required = if r.app_required && !parts.is_empty() {
+        " (required)"
+    } else {
+        ""
+    };
+    match parts.is_empty() {
+        true => String::new(),
+        false => format!("{}{required}", parts.join("; ")),
+    }
+}
 
 /// Ports as a rule writes them (`389,636`); empty for "any ICMP type".
 fn ports_text(r: &Rule) -> String {
@@ -165,6 +194,7 @@ pub fn write_matrix<W: Write>(mut out: W, p: &Profile, format: MatrixFormat) -> 
                         r.note.clone().unwrap_or_default(),
                         p.origin.to_string(),
                         dynamic_text(r),
+                        app_text(r, ", "),
                     ]
                 })
                 .collect();
@@ -212,6 +242,12 @@ fn profile_json(p: &Profile) -> Value {
                 "mapper": d.mapper.label(),
                 "services": d.services.iter().map(ToString::to_string).collect::<Vec<_>>(),
             })),
+            "app": r.app.iter().map(|a| a.label()).collect::<Vec<_>>(),
+            "app_by_port": r.app_by_port.iter().map(|(ports, apps)| json!({
+                "ports": ports.to_string(),
+                "app": apps.iter().map(|a| a.label()).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+            "app_required": r.app_required,
         })).collect::<Vec<_>>(),
     })
 }
@@ -304,6 +340,7 @@ fn write_matrix_table<W: Write>(out: &mut W, p: &Profile, width: Option<usize>) 
                     Some(_) => format!("{} ({})", ports_text(r), dynamic_text(r)),
                     None => ports_text(r),
                 },
+                app_text(r, ", "),
                 r.initiator.label().to_string(),
                 requirement_text(r).to_string(),
                 r.feature.clone().unwrap_or_default(),
@@ -320,6 +357,7 @@ fn write_matrix_table<W: Write>(out: &mut W, p: &Profile, width: Option<usize>) 
             Column::wrapped("TO", 24),
             Column::new("PROTO"),
             Column::wrapped("PORTS", 16),
+            Column::wrapped("APP", 14),
             Column::new("INITIATOR"),
             Column::wrapped("REQUIREMENT", 21),
             Column::new("FEATURE"),

@@ -444,6 +444,17 @@ impl RunSummary<'_> {
             self.flows.one_way_share() * 100.0,
             self.flows.mid_stream_share() * 100.0
         )?;
+        let c = self.flows.content;
+        if c.total() > 0 {
+            writeln!(
+                s,
+                "content: {} on ports whose rule names their protocol: {} verified, {} another protocol, {} with no payload to check",
+                plural_flows(c.total(), &num),
+                num(c.verified),
+                num(c.mismatched),
+                num(c.unverifiable)
+            )?;
+        }
         if !self.flows.tunnelled.is_empty() || !self.flows.carriers.is_empty() {
             let inside: u64 = self.flows.tunnelled.values().sum();
             let carriers: u64 = self.flows.carriers.values().sum();
@@ -678,6 +689,13 @@ impl RunSummary<'_> {
                 "tcp": self.flows.tcp_flows,
                 "mid_stream": self.flows.mid_stream,
                 "mid_stream_share": self.flows.mid_stream_share(),
+                "by_app": self.flows.apps.iter().map(|(a, n)| (a.label().to_string(), json!(n))).collect::<serde_json::Map<String, serde_json::Value>>(),
+                "content_check": {
+                    "flows": self.flows.content.total(),
+                    "verified": self.flows.content.verified,
+                    "mismatched": self.flows.content.mismatched,
+                    "unverifiable": self.flows.content.unverifiable,
+                },
             },
             "limits": {
                 "flows_kept_out": o.flows.estimate(),

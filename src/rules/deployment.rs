@@ -381,10 +381,13 @@ fn site_rule(
     let dynamic = r
         .dynamic(&format!("site rule {id:?}"))
         .map_err(|(span, m)| err(span, m))?;
+    let app = r
+        .app(&format!("site rule {id:?}"), &ports)
+        .map_err(|(span, m)| err(span, m))?;
     let to = sides.pop().unwrap_or_default();
     let from = sides.pop().unwrap_or_default();
     Ok(SiteRule {
-        rule: r.into_rule(ports, dynamic),
+        rule: r.into_rule(ports, dynamic, app),
         from,
         to,
     })

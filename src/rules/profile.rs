@@ -10,7 +10,7 @@ use toml::Spanned;
 
 use super::ports::PortSet;
 use super::RulesError;
-use crate::decode::{PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP};
+use crate::decode::{App, PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP};
 
 /// Transport protocol of a rule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -161,6 +161,15 @@ pub struct Rule {
     /// Ports a mapper announces: `ports` is the documented range they
     /// fall in (docs/audit.md#announced-ports).
     pub dynamic: Option<Dynamic>,
+    /// The application protocols the document says the port carries
+    /// (docs/audit.md#application-protocols); empty: it does not say.
+    pub app: Vec<App>,
+    /// Protocols the document names for some of the rule's ports
+    /// (`app_by_port`), before `app`.
+    pub app_by_port: Vec<(PortSet, Vec<App>)>,
+    /// A flow whose content cannot be checked (no payload, or none
+    /// recognised) is a finding too.
+    pub app_required: bool,
 }
 
 /// A rule whose ports a mapper announces, and the services it covers.
@@ -188,6 +197,15 @@ impl Dynamic {
 }
 
 impl Rule {
+    /// The application protocols the document names for `port`: those
+    /// of the first `app_by_port` entry holding it, else `app`.
+    pub fn app_on(&self, port: u16) -> &[App] {
+        self.app_by_port
+            .iter()
+            .find(|(ports, _)| ports.contains(port))
+            .map_or(&self.app, |(_, apps)| apps)
+    }
+
     /// Does this rule cover protocol `ip_proto` on service port `port`?
     pub fn covers(&self, ip_proto: u8, port: u16) -> bool {
         self.proto.matches(ip_proto) && (self.ports.is_empty() || self.ports.contains(port))
@@ -322,7 +340,10 @@ impl Profile {
             let dynamic = r
                 .dynamic(&format!("rule {id:?}"))
                 .map_err(|(span, m)| err(span, m))?;
-            rules.push(r.into_rule(ports, dynamic));
+            let app = r
+                .app(&format!("rule {id:?}"), &ports)
+                .map_err(|(span, m)| err(span, m))?;
+            rules.push(r.into_rule(ports, dynamic, app));
         }
         Ok(Profile {
             id: raw.id.into_inner(),
@@ -388,6 +409,9 @@ struct RawFeature {
     description: String,
 }
 
+/// A list of names as written, each with where it was written.
+pub(crate) type Labels = Spanned<Vec<Spanned<String>>>;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRule {
@@ -410,6 +434,9 @@ pub(crate) struct RawRule {
     pub(crate) note: Option<String>,
     pub(crate) dynamic: Option<Spanned<crate::rpc::Mapper>>,
     pub(crate) services: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(crate) app: Option<Labels>,
+    pub(crate) app_by_port: Option<Spanned<IndexMap<String, Labels>>>,
+    pub(crate) app_required: Option<Spanned<bool>>,
 }
 
 impl RawRule {
@@ -474,9 +501,96 @@ impl RawRule {
         Ok(Some(Dynamic { mapper, services }))
     }
 
+    /// The rule's `app`, `app_by_port` and `app_required`, checked;
+    /// `what` names the rule, `ports` are its ports.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn app(
+        &self,
+        what: &str,
+        ports: &PortSet,
+    ) -> Result<(Vec<App>, Vec<(PortSet, Vec<App>)>), (std::ops::Range<usize>, String)> {
+        let mut by_port = Vec::new();
+        for (key, list) in self.app_by_port.iter().flat_map(|m| m.get_ref()) {
+            let span = list.span();
+            let set = PortSet::parse(key).map_err(|m| {
+                (
+                    span.clone(),
+                    format!("{what}: `app_by_port` key {key:?}: {m}"),
+                )
+            })?;
+            if let Some(&(lo, hi)) = set
+                .ranges()
+                .iter()
+                .find(|&&(lo, hi)| (lo..=hi).any(|p| !ports.contains(p)))
+            {
+                let shown = if lo == hi {
+                    lo.to_string()
+                } else {
+                    format!("{lo}-{hi}")
+                };
+                return Err((span, format!("{what}: `app_by_port` names port {shown}, which is not among the rule's ports ({ports})")));
+            }
+            by_port.push((set, self.app_list(what, list)?));
+        }
+        let app = match &self.app {
+            Some(list) => self.app_list(what, list)?,
+            None => Vec::new(),
+        };
+        if app.is_empty() && by_port.is_empty() {
+            if let Some(r) = &self.app_required {
+                return Err((
+                    r.span(),
+                    format!("{what} has `app_required` but no `app`; name the protocols the port carries, e.g. app = [\"tls\"]"),
+                ));
+            }
+        }
+        Ok((app, by_port))
+    }
+
+    /// One list of application protocols, checked.
+    fn app_list(
+        &self,
+        what: &str,
+        list: &Labels,
+    ) -> Result<Vec<App>, (std::ops::Range<usize>, String)> {
+        if !matches!(
+            self.proto.get_ref(),
+            Proto::Tcp | Proto::Udp | Proto::TcpUdp
+        ) {
+            return Err((
+                list.span(),
+                format!(
+                    "{what} is {} but has `app`: only TCP and UDP payloads are read",
+                    self.proto.get_ref().label()
+                ),
+            ));
+        }
+        if list.get_ref().is_empty() {
+            return Err((
+                list.span(),
+                format!("{what} has an empty `app`, which no traffic could match; remove it if the document names no protocol"),
+            ));
+        }
+        let mut apps = Vec::new();
+        for label in list.get_ref() {
+            let app = App::of_label(label.get_ref())
+                .filter(|a| a.is_known())
+                .ok_or_else(|| (label.span(), unknown_app(what, label.get_ref())))?;
+            if !apps.contains(&app) {
+                apps.push(app);
+            }
+        }
+        Ok(apps)
+    }
+
     /// The validated rule, once its sides, feature, ports and `dynamic`
     /// are checked.
-    pub(crate) fn into_rule(self, ports: PortSet, dynamic: Option<Dynamic>) -> Rule {
+    pub(crate) fn into_rule(
+        self,
+        ports: PortSet,
+        dynamic: Option<Dynamic>,
+        (app, app_by_port): (Vec<App>, Vec<(PortSet, Vec<App>)>),
+    ) -> Rule {
         let names = |side: Spanned<Vec<Spanned<String>>>| {
             side.into_inner()
                 .into_iter()
@@ -498,6 +612,53 @@ impl RawRule {
             source: self.source.into_inner(),
             note: self.note,
             dynamic,
+            app,
+            app_by_port,
+            app_required: self.app_required.is_some_and(|r| *r.get_ref()),
+        }
+    }
+}
+
+/// What to say of `label`, no protocol portaudit reads: the label to
+/// write for what documents call a service (HTTPS is TLS on the wire),
+/// else the labels there are.
+fn unknown_app(what: &str, label: &str) -> String {
+    let lower = label.to_ascii_lowercase();
+    let hint = match lower.as_str() {
+        "https" | "ldaps" | "ssl" | "syslog-tls" | "amqps" | "ftps" | "smtps" | "wss" => Some((
+            "tls",
+            "what its first bytes show is TLS, whatever it carries",
+        )),
+        "nfs" | "sunrpc" | "rpcbind" | "portmap" | "portmapper" | "mountd" => {
+            Some(("onc-rpc", "NFS and its helpers speak ONC-RPC"))
+        }
+        "msrpc" | "rpc" | "epm" => Some(("dcerpc", "Microsoft RPC is DCE/RPC")),
+        "smb2" | "smb3" | "cifs" => Some(("smb", "all SMB versions are `smb`")),
+        "postgres" | "pgsql" => Some(("postgresql", "the protocol's name")),
+        "wsman" | "ws-management" => Some(("winrm", "WS-Management over HTTP")),
+        "ldap-udp" => Some(("cldap", "LDAP over UDP")),
+        "none" | "unknown" => Some(("", "they say what could not be checked, not a protocol")),
+        _ if App::of_label(&lower).is_some() => Some((
+            App::of_label(&lower).map_or("", App::label),
+            "labels are lower case",
+        )),
+        _ => None,
+    };
+    match hint {
+        Some(("", why)) => format!("{what}: {label:?} cannot be in `app`: {why}"),
+        Some((instead, why)) => {
+            format!("{what}: unknown application protocol {label:?}; write {instead:?} ({why})")
+        }
+        None => {
+            let known: Vec<&str> = App::ALL
+                .iter()
+                .filter(|a| a.is_known())
+                .map(|a| a.label())
+                .collect();
+            format!(
+                "{what}: unknown application protocol {label:?}; use one of: {}",
+                known.join(", ")
+            )
         }
     }
 }

@@ -80,6 +80,14 @@ finding_kinds! {
     /// the rule does not cover.
     UncoveredRpcService = "uncovered-rpc-service", Error, about_rule: false,
         "A connection to an RPC interface or program that the rule allowing its port does not cover.";
+    /// A flow on a port whose rule names its application protocols,
+    /// whose content is another protocol (docs/audit.md#application-protocols).
+    ProtocolMismatch = "protocol-mismatch", Error, about_rule: false,
+        "A flow on a documented port whose content is another protocol than the document names for it.";
+    /// A flow on a port whose rule requires its content be checked
+    /// (`app_required`), with no payload or none recognised.
+    UnverifiedProtocol = "unverified-protocol", Warning, about_rule: false,
+        "A flow on a port whose rule requires its protocol be checked, with no payload that shows it.";
     /// A `[[waiver]]` past its `expires` date: it waives nothing any more.
     ExpiredWaiver = "expired-waiver", Error, about_rule: false,
         "A waiver past its expiry date: the findings it waived count again.";

@@ -176,11 +176,24 @@ impl Scenario {
     }
 
     fn udp_one(&mut self, src: Sock, dst: Sock, payload: usize) {
+        self.udp_data(src, dst, &vec![0x33; payload]);
+    }
+
+    fn udp_data(&mut self, src: Sock, dst: Sock, payload: &[u8]) {
         let u = base(src.0, dst.0).udp(src.1, dst.1);
-        let mut v = Vec::with_capacity(u.size(payload));
-        u.write(&mut v, &vec![0x33; payload])
+        let mut v = Vec::with_capacity(u.size(payload.len()));
+        u.write(&mut v, payload)
             .expect("building a frame into a Vec cannot fail");
         self.push(v);
+    }
+
+    /// One datagram from client to server carrying `request`, answered
+    /// with `response` unless it is empty.
+    pub fn udp_exchange(&mut self, client: Sock, server: Sock, request: &[u8], response: &[u8]) {
+        self.udp_data(client, server, request);
+        if !response.is_empty() {
+            self.udp_data(server, client, response);
+        }
     }
 
     /// `count` ICMP (or ICMPv6) echo requests from `a` to `b`, each answered.

@@ -1,5 +1,6 @@
 //! Integration tests: the binary run on fixture and corpus captures.
 
+mod apps;
 mod cli;
 mod corpus;
 mod corpus_report;

@@ -1,0 +1,521 @@
+//! Application protocols by content (docs/audit.md#application-protocols):
+//! a scenario of TLS, SSH, cleartext HTTP, LDAP and LDAPS, NATS, syslog
+//! and encrypted syslog on the ports of the Binalyze AIR and Juniper JSA
+//! profiles. Every flow whose content is another protocol than the
+//! document names for its port is a `protocol-mismatch`; no clean flow is
+//! flagged; flows with nothing to check count as unverifiable.
+
+use std::collections::BTreeMap;
+
+use portaudit_synth::{sock, Scenario};
+
+use crate::{bin, code, path_str};
+
+const DEPLOYMENT: &str = r#"name = "apps"
+scope = "bound"
+
+[profiles.binalyze-air]
+features = ["ad_integration", "syslog", "realtime_tasks"]
+
+[profiles.binalyze-air.hosts]
+console = ["10.1.0.10"]
+responder = ["10.1.20.0/24"]
+ad = ["10.1.0.2"]
+syslog = ["10.1.0.50"]
+
+[profiles.juniper-jsa.hosts]
+console = ["10.2.0.10"]
+managed_host = ["10.2.1.5"]
+admin_workstation = ["10.2.5.0/24"]
+log_source = ["10.2.50.0/24"]
+"#;
+
+/// A TLS ClientHello naming `name`, and a ServerHello.
+fn client_hello(name: &str) -> Vec<u8> {
+    let n = name.as_bytes();
+    let mut ext = vec![0, 0];
+    ext.extend(((n.len() + 5) as u16).to_be_bytes());
+    ext.extend(((n.len() + 3) as u16).to_be_bytes());
+    ext.push(0);
+    ext.extend((n.len() as u16).to_be_bytes());
+    ext.extend(n);
+    let mut body = vec![3, 3];
+    body.extend([7u8; 32]);
+    body.push(0);
+    body.extend([0, 2, 0x13, 0x01, 1, 0]);
+    body.extend((ext.len() as u16).to_be_bytes());
+    body.extend(ext);
+    let mut hs = vec![1, 0];
+    hs.extend((body.len() as u16).to_be_bytes());
+    hs.extend(body);
+    let mut rec = vec![0x16, 3, 1];
+    rec.extend((hs.len() as u16).to_be_bytes());
+    rec.extend(hs);
+    rec
+}
+
+const SERVER_HELLO: &[u8] = &[0x16, 3, 3, 0, 6, 2, 0, 0, 2, 3, 3];
+const SSH_CLIENT: &[u8] = b"SSH-2.0-OpenSSH_9.6\r\n";
+const SSH_SERVER: &[u8] = b"SSH-2.0-OpenSSH_8.0\r\n";
+const GET: &[u8] = b"GET /console/ HTTP/1.1\r\nHost: jsa.example\r\n\r\n";
+const OK: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+const LDAP_BIND: &[u8] = &[
+    0x30, 0x0c, 0x02, 0x01, 0x01, 0x60, 0x07, 0x02, 0x01, 0x03, 4, 0, 0x80, 0,
+];
+const LDAP_BOUND: &[u8] = &[
+    0x30, 0x0c, 0x02, 0x01, 0x01, 0x61, 0x07, 0x0a, 0x01, 0x00, 4, 0, 4, 0,
+];
+const SYSLOG: &[u8] = b"<134>1 2026-12-04T10:00:00Z console air - - - task done";
+
+/// Flows by (destination, port, what they carry), each with whether it
+/// must be a protocol-mismatch.
+fn scenario() -> (Scenario, Vec<(&'static str, u16, &'static str, bool)>) {
+    let mut s = Scenario::new(1_790_000_000);
+    let mut expect = Vec::new();
+    let mut port = 40_000u16;
+    let mut tcp = |s: &mut Scenario,
+                   from: &str,
+                   to: &'static str,
+                   dport: u16,
+                   what: &'static str,
+                   req: &[u8],
+                   resp: &[u8],
+                   bad: bool| {
+        port += 1;
+        s.tcp_exchange(
+            sock(&format!("{from}:{port}")),
+            sock(&format!("{to}:{dport}")),
+            req,
+            resp,
+        );
+        expect.push((to, dport, what, bad));
+    };
+    let hello = client_hello("console.jsa.example");
+    // Binalyze AIR: the document names no protocol for 443 and 4222.
+    tcp(
+        &mut s,
+        "10.1.20.11",
+        "10.1.0.10",
+        443,
+        "tls",
+        &hello,
+        SERVER_HELLO,
+        false,
+    );
+    tcp(
+        &mut s,
+        "10.1.20.12",
+        "10.1.0.10",
+        4222,
+        "nats",
+        b"CONNECT {\"verbose\":false}\r\n",
+        b"INFO {\"server_id\":\"x\"}\r\n",
+        false,
+    );
+    // LDAP on 389, LDAPS on 636; cleartext LDAP on 636 is a mismatch.
+    tcp(
+        &mut s,
+        "10.1.0.10",
+        "10.1.0.2",
+        389,
+        "ldap",
+        LDAP_BIND,
+        LDAP_BOUND,
+        false,
+    );
+    tcp(
+        &mut s,
+        "10.1.0.10",
+        "10.1.0.2",
+        636,
+        "tls",
+        &client_hello("dc.corp.example"),
+        SERVER_HELLO,
+        false,
+    );
+    tcp(
+        &mut s,
+        "10.1.0.10",
+        "10.1.0.2",
+        636,
+        "ldap",
+        LDAP_BIND,
+        LDAP_BOUND,
+        true,
+    );
+    // Syslog on 514; TLS there is not what the document says.
+    tcp(
+        &mut s,
+        "10.1.0.10",
+        "10.1.0.50",
+        514,
+        "syslog",
+        SYSLOG,
+        &[],
+        false,
+    );
+    tcp(
+        &mut s,
+        "10.1.0.10",
+        "10.1.0.50",
+        514,
+        "tls",
+        &hello,
+        SERVER_HELLO,
+        true,
+    );
+    // Juniper JSA: Apache/HTTPS on 443, SSH on 22, encrypted syslog on 6514.
+    tcp(
+        &mut s,
+        "10.2.5.5",
+        "10.2.0.10",
+        443,
+        "tls",
+        &hello,
+        SERVER_HELLO,
+        false,
+    );
+    tcp(&mut s, "10.2.5.6", "10.2.0.10", 443, "http", GET, OK, true);
+    tcp(
+        &mut s,
+        "10.2.1.5",
+        "10.2.0.10",
+        443,
+        "ssh",
+        SSH_CLIENT,
+        SSH_SERVER,
+        true,
+    );
+    tcp(
+        &mut s,
+        "10.2.5.5",
+        "10.2.0.10",
+        22,
+        "ssh",
+        SSH_CLIENT,
+        SSH_SERVER,
+        false,
+    );
+    tcp(
+        &mut s,
+        "10.2.5.7",
+        "10.2.0.10",
+        22,
+        "tls",
+        &hello,
+        SERVER_HELLO,
+        true,
+    );
+    tcp(
+        &mut s,
+        "10.2.50.9",
+        "10.2.0.10",
+        6514,
+        "tls",
+        &client_hello("jsa.example"),
+        SERVER_HELLO,
+        false,
+    );
+    tcp(
+        &mut s,
+        "10.2.50.8",
+        "10.2.0.10",
+        6514,
+        "syslog",
+        SYSLOG,
+        &[],
+        true,
+    );
+    tcp(
+        &mut s,
+        "10.2.50.7",
+        "10.2.0.10",
+        514,
+        "syslog",
+        SYSLOG,
+        &[],
+        false,
+    );
+    tcp(
+        &mut s,
+        "10.2.1.5",
+        "10.2.0.10",
+        5432,
+        "postgresql",
+        &[0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f],
+        b"S",
+        false,
+    );
+    // Nothing to check: a payload no reader recognises.
+    tcp(
+        &mut s,
+        "10.2.5.8",
+        "10.2.0.10",
+        443,
+        "unknown",
+        &[0x5a; 64],
+        &[0x5a; 64],
+        false,
+    );
+    s.udp_exchange(sock("10.1.0.10:40500"), sock("10.1.0.50:514"), SYSLOG, &[]);
+    expect.push(("10.1.0.50", 514, "syslog", false));
+    (s, expect)
+}
+
+fn rows(csv: &[u8]) -> Vec<BTreeMap<String, String>> {
+    let mut r = csv::Reader::from_reader(csv);
+    let header = r.headers().unwrap().clone();
+    r.records()
+        .map(|row| {
+            header
+                .iter()
+                .zip(row.unwrap().iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn every_mismatch_is_found_and_no_clean_flow_flagged() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s, expect) = scenario();
+    let capture = dir.path().join("apps.pcap");
+    s.write_pcap(std::fs::File::create(&capture).unwrap())
+        .unwrap();
+    let deployment = dir.path().join("apps.toml");
+    std::fs::write(&deployment, DEPLOYMENT).unwrap();
+    let (findings, flows, stats) = (
+        dir.path().join("f.csv"),
+        dir.path().join("flows.csv"),
+        dir.path().join("stats.json"),
+    );
+    let o = bin()
+        .args([
+            "audit",
+            "-q",
+            "-d",
+            &path_str(&deployment),
+            "-o",
+            &path_str(&findings),
+        ])
+        .args([
+            "--flows",
+            &path_str(&flows),
+            "--stats",
+            &path_str(&stats),
+            &path_str(&capture),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 1, "{}", String::from_utf8_lossy(&o.stderr));
+    let findings = rows(&std::fs::read(&findings).unwrap());
+    let flows = rows(&std::fs::read(&flows).unwrap());
+    // Each flow's protocol is what it carried.
+    for (dst, port, what, _) in &expect {
+        let f = flows
+            .iter()
+            .find(|f| {
+                f["responder_ip"] == *dst
+                    && f["responder_port"] == port.to_string()
+                    && (f["client_app"] == *what || f["server_app"] == *what)
+            })
+            .unwrap_or_else(|| panic!("no {what} flow to {dst}:{port}: {flows:#?}"));
+        assert_ne!(f["verdict"], "", "{f:?}");
+    }
+    let mismatches: Vec<(String, String)> = findings
+        .iter()
+        .filter(|f| f["kind"] == "protocol-mismatch")
+        .map(|f| (f["dst_ip"].clone(), f["dst_port"].clone()))
+        .collect();
+    let want: Vec<(String, String)> = expect
+        .iter()
+        .filter(|e| e.3)
+        .map(|e| (e.0.to_string(), e.1.to_string()))
+        .collect();
+    let (mut got_sorted, mut want_sorted) = (mismatches.clone(), want.clone());
+    got_sorted.sort();
+    want_sorted.sort();
+    assert_eq!(got_sorted, want_sorted, "{findings:#?}");
+    // Nothing else is a finding of a flow: every clean flow passes (the
+    // required rules the scenario leaves unused are missing, as they
+    // should be).
+    let others: Vec<_> = findings
+        .iter()
+        .filter(|f| f["kind"] != "protocol-mismatch" && f["kind"] != "missing-expected")
+        .collect();
+    assert!(others.is_empty(), "{others:#?}");
+    // The detail says what was seen and what the rule documents.
+    let ssh = findings
+        .iter()
+        .find(|f| f["kind"] == "protocol-mismatch" && f["src_ip"] == "10.2.1.5")
+        .unwrap();
+    assert!(
+        ssh["detail"].starts_with("ssh, where rule jsa-components-to-console-https-443 documents tls (Secure communications from all JSA products to the console) on tcp 443"),
+        "{ssh:?}"
+    );
+    let ldap = findings
+        .iter()
+        .find(|f| f["kind"] == "protocol-mismatch" && f["dst_port"] == "636")
+        .unwrap();
+    assert!(
+        ldap["detail"].contains("documents tls") && ldap["detail"].starts_with("ldap"),
+        "{ldap:?}"
+    );
+    let tls = findings
+        .iter()
+        .find(|f| f["kind"] == "protocol-mismatch" && f["dst_port"] == "514")
+        .unwrap();
+    assert!(
+        tls["detail"].contains("the client named console.jsa.example"),
+        "{tls:?}"
+    );
+    // TLS server names are in --flows.
+    let named: Vec<&str> = flows
+        .iter()
+        .map(|f| f["server_name"].as_str())
+        .filter(|n| !n.is_empty())
+        .collect();
+    assert!(
+        named.contains(&"dc.corp.example") && named.contains(&"jsa.example"),
+        "{named:?}"
+    );
+    // --stats counts flows by protocol and what the content check found.
+    let stats: serde_json::Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
+    let f = &stats["flows"];
+    assert_eq!(f["by_app"]["tls"], 6, "{f}");
+    assert_eq!(f["by_app"]["unknown"], 1, "{f}");
+    let c = &f["content_check"];
+    assert_eq!(c["mismatched"], want.len() as u64, "{c}");
+    assert_eq!(c["unverifiable"], 1, "{c}");
+    assert_eq!(c["verified"], 9, "{c}");
+}
+
+/// `app_required`: a flow with nothing to check on such a port is an
+/// `unverified-protocol` warning; the same flow without it passes.
+#[test]
+fn a_rule_that_requires_its_protocol_be_checked_flags_what_cannot_be() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Scenario::new(1_790_000_000);
+    s.tcp_exchange(
+        sock("10.9.0.1:40001"),
+        sock("10.9.0.2:8443"),
+        &[0x5a; 40],
+        &[0x5a; 40],
+    );
+    s.tcp_exchange(
+        sock("10.9.0.1:40002"),
+        sock("10.9.0.2:8443"),
+        &client_hello("x.example"),
+        SERVER_HELLO,
+    );
+    let capture = dir.path().join("strict.pcap");
+    s.write_pcap(std::fs::File::create(&capture).unwrap())
+        .unwrap();
+    for (required, want) in [
+        ("app_required = true", vec!["unverified-protocol"]),
+        ("", vec![]),
+    ] {
+        let deployment = dir.path().join("strict.toml");
+        std::fs::write(
+            &deployment,
+            format!(
+                "name = \"strict\"\nscope = \"all\"\n[profiles.binalyze-air.hosts]\nconsole = [\"192.0.2.1\"]\n\n[[site_rule]]\nid = \"site-https\"\nfrom = [\"10.9.0.1\"]\nto = [\"10.9.0.2\"]\nproto = \"tcp\"\nports = \"8443\"\napp = [\"tls\"]\n{required}\npurpose = \"web\"\nsource = \"test\"\n"
+            ),
+        )
+        .unwrap();
+        let o = bin()
+            .args([
+                "audit",
+                "-q",
+                "-d",
+                &path_str(&deployment),
+                "--format",
+                "csv",
+                &path_str(&capture),
+            ])
+            .output()
+            .unwrap();
+        let kinds: Vec<String> = rows(&o.stdout).iter().map(|f| f["kind"].clone()).collect();
+        assert_eq!(
+            kinds,
+            want,
+            "{required}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
+
+/// What a rule's `app` may say, and the messages when it is wrong.
+#[test]
+fn app_fields_are_checked_with_clear_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let check = |rule: &str| -> String {
+        let path = dir.path().join("d.toml");
+        std::fs::write(
+            &path,
+            format!("name = \"d\"\n[profiles.binalyze-air.hosts]\nconsole = [\"192.0.2.1\"]\n\n[[site_rule]]\nid = \"r\"\nfrom = [\"console\"]\nto = [\"10.0.0.1\"]\n{rule}\npurpose = \"p\"\nsource = \"s\"\n"),
+        )
+        .unwrap();
+        let o = bin()
+            .args(["rules", "check", &path_str(&path)])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let e = check("proto = \"tcp\"\nports = \"443\"\napp = [\"https\"]");
+    assert!(
+        e.contains("d.toml:11:") && e.contains("write \"tls\""),
+        "{e}"
+    );
+    let e = check("proto = \"tcp\"\nports = \"443\"\napp = []");
+    assert!(e.contains("empty `app`"), "{e}");
+    let e = check("proto = \"icmp\"\napp = [\"tls\"]");
+    assert!(e.contains("only TCP and UDP payloads"), "{e}");
+    let e = check("proto = \"tcp\"\nports = \"389,636\"\napp_by_port = { \"3269\" = [\"tls\"] }");
+    assert!(
+        e.contains("port 3269, which is not among the rule's ports"),
+        "{e}"
+    );
+    let e = check("proto = \"tcp\"\nports = \"443\"\napp_required = true");
+    assert!(e.contains("`app_required` but no `app`"), "{e}");
+    let e = check("proto = \"tcp\"\nports = \"443\"\napp = [\"unknown\"]");
+    assert!(e.contains("cannot be in `app`"), "{e}");
+    assert!(check("proto = \"tcp\"\nports = \"389,636\"\napp_by_port = { \"389\" = [\"ldap\"], \"636\" = [\"tls\"] }").is_empty());
+}
+
+/// The shipped profiles name the protocols their documents name.
+#[test]
+fn rules_show_lists_each_rules_protocols() {
+    let o = bin()
+        .args(["rules", "show", "binalyze-air", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rule = |id: &str| {
+        v["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(
+        rule("console-to-syslog-514")["app"],
+        serde_json::json!(["syslog"])
+    );
+    assert_eq!(
+        rule("console-to-ad-ldap-ldaps")["app_by_port"][1],
+        serde_json::json!({"ports": "636", "app": ["tls"]})
+    );
+    assert_eq!(
+        rule("responder-to-console-https-443")["app"],
+        serde_json::json!([])
+    );
+    assert!(rule("responder-to-console-https-443")["note"]
+        .as_str()
+        .unwrap()
+        .contains("no `app`"));
+}
