@@ -124,6 +124,37 @@ impl App {
         App::ALL.iter().copied().find(|a| a.label() == label)
     }
 
+    /// The protocol a flow engine names: Zeek's `service` (one of a
+    /// comma-separated list; `-` marks one Zeek gave up on) or Suricata's
+    /// `app_proto`, where it is one portaudit reads too.
+    pub fn of_engine(names: &str) -> Option<App> {
+        names.split(',').find_map(|name| {
+            Some(match name.trim() {
+                "ssl" | "tls" => App::Tls,
+                "http" => App::Http,
+                "ssh" => App::Ssh,
+                "dns" => App::Dns,
+                "krb" | "krb_tcp" | "krb5" => App::Kerberos,
+                "ldap" | "ldap_tcp" => App::Ldap,
+                "ldap_udp" => App::Cldap,
+                "smb" => App::Smb,
+                "dce_rpc" | "dcerpc" => App::Dcerpc,
+                "ntp" => App::Ntp,
+                "snmp" => App::Snmp,
+                "syslog" => App::Syslog,
+                "smtp" => App::Smtp,
+                "ftp" => App::Ftp,
+                "dhcp" => App::Dhcp,
+                "quic" => App::Quic,
+                "rdp" | "rdpeudp" => App::Rdp,
+                "mysql" => App::Mysql,
+                "postgresql" => App::Postgresql,
+                "nfs" => App::OncRpc,
+                _ => return None,
+            })
+        })
+    }
+
     /// Something was recognised (neither no payload nor unknown).
     pub fn is_known(self) -> bool {
         !matches!(self, App::None | App::Unknown)

@@ -187,6 +187,9 @@ pub struct RecordCounts {
     /// TCP flags do not say; `None`: it does not (a NetFlow record is one
     /// direction, its source no more the client than its destination).
     pub basis: Option<InitiatorBasis>,
+    /// The application protocol the engine found (Zeek's `service`,
+    /// Suricata's `app_proto`): the protocol of each side that sent.
+    pub app: Option<App>,
     /// The record is a whole connection, both directions (Zeek, EVE
     /// `flow`); `false` for one direction of one (NetFlow, IPFIX, EVE
     /// `netflow`), which starts no connection of its own.
@@ -210,6 +213,7 @@ impl Default for RecordCounts {
             first: None,
             last: None,
             basis: Some(InitiatorBasis::Record),
+            app: None,
             whole: true,
             opened: [false; 2],
         }
@@ -361,6 +365,11 @@ impl FlowStats {
             self.synacks[d] += r.synacks[side];
             self.fins[d] += r.fins[side];
             self.rsts[d] += r.rsts[side];
+            if let Some(app) = r.app.filter(|_| r.packets[side] > 0) {
+                if self.apps[d] == App::None {
+                    self.apps[d] = app;
+                }
+            }
         }
         self.span(r.first, r.last);
         self.first_dir.get_or_insert(first);

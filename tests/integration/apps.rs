@@ -519,3 +519,27 @@ fn rules_show_lists_each_rules_protocols() {
         .unwrap()
         .contains("no `app`"));
 }
+
+/// Flow records carry no payload, but their engines name the protocol:
+/// Zeek's `service` and Suricata's `app_proto` become the protocol of each
+/// side that sent.
+#[test]
+fn flow_records_take_the_protocol_their_engine_found() {
+    let flows = |file: &str| {
+        let o = bin()
+            .args(["flows", &path_str(&crate::root().join(file))])
+            .output()
+            .unwrap();
+        assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+        rows(&o.stdout)
+    };
+    let zeek = flows("tests/data/records/zeek-conn.log");
+    let ssh = zeek.iter().find(|f| f["responder_port"] == "22").unwrap();
+    assert_eq!((&*ssh["client_app"], &*ssh["server_app"]), ("ssh", "ssh"));
+    // A DNS query nobody answered: the server side sent nothing.
+    let dns = zeek.iter().find(|f| f["responder_port"] == "53").unwrap();
+    assert_eq!((&*dns["client_app"], &*dns["server_app"]), ("dns", "none"));
+    let eve = flows("tests/data/records/eve.json");
+    let tls = eve.iter().find(|f| f["responder_port"] == "443").unwrap();
+    assert_eq!((&*tls["client_app"], &*tls["server_app"]), ("tls", "tls"));
+}

@@ -12,6 +12,7 @@
 //! and never an ACK (a client nobody answered). Which side began is then
 //! the port heuristic's to say, as for NetFlow.
 
+use crate::decode::App;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -37,6 +38,7 @@ struct Event {
     icmp_code: Option<u8>,
     flow: Option<Flow>,
     netflow: Option<Netflow>,
+    app_proto: Option<String>,
     tcp: Option<Tcp>,
 }
 
@@ -125,6 +127,7 @@ impl LineReader for EveReader {
         let tcp = proto == PROTO_TCP;
         let mut counts = RecordCounts {
             tcp,
+            app: e.app_proto.as_deref().and_then(App::of_engine),
             ..RecordCounts::default()
         };
         let flags = |hex: &Option<String>| -> Result<u8, LineError> {

@@ -10,6 +10,7 @@
 //! connection round by its own heuristic). Without history (a log written
 //! with it off), `conn_state` says what the handshake was.
 
+use crate::decode::App;
 use std::net::IpAddr;
 
 use serde::Deserialize;
@@ -535,6 +536,7 @@ fn record(v: &Values<'_>) -> Result<Record, LineError> {
         tcp: proto == crate::decode::PROTO_TCP,
         first,
         last,
+        app: v[SERVICE].and_then(App::of_engine),
         ..RecordCounts::default()
     };
     match v[HISTORY].filter(|h| !h.is_empty()) {
