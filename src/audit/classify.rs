@@ -381,9 +381,28 @@ impl<'d> Auditor<'d> {
             })
             .into_iter()
             .collect();
+        let named = self.server_names(&chunks);
+        let mut names_bound: BTreeMap<String, u64> = self
+            .deployment
+            .name_bindings()
+            .map(|(_, _, n)| (n.to_string(), 0))
+            .collect();
+        for names in named.values() {
+            for (_, _, pattern) in self.deployment.name_bindings() {
+                if names.iter().any(|n| pattern.matches(n)) {
+                    *names_bound.entry(pattern.to_string()).or_default() += 1;
+                }
+            }
+        }
         let mut roles_cache: RolesCache = seen_hosts
             .iter()
-            .map(|&ip| (ip, Arc::new(self.roles_uncached(ip))))
+            .map(|&ip| {
+                let names: Vec<&str> = named
+                    .get(&ip)
+                    .map(|n| n.iter().map(|n| &**n).collect())
+                    .unwrap_or_default();
+                (ip, Arc::new(self.deployment.roles_of_named(ip, &names)))
+            })
             .collect();
         let mut passes: Vec<Pass> = chunks
             .par_iter()
@@ -432,9 +451,10 @@ impl<'d> Auditor<'d> {
         let Pass {
             verdicts,
             coverage,
-            summary,
+            mut summary,
             ..
         } = Pass::concat(passes, self.rules.len());
+        summary.names_bound = names_bound;
         let mut caveats = String::new();
         if summary.mostly_one_way() {
             caveats.push_str(&format!(
@@ -473,6 +493,37 @@ impl<'d> Auditor<'d> {
             coverage,
             summary,
         }
+    }
+
+    /// The names clients used for each server of `chunks`' flows (TLS
+    /// SNI, HTTP `Host`), when the deployment binds roles by name: the
+    /// evidence that binds them.
+    fn server_names(
+        &self,
+        chunks: &[&[(PackedKey, FlowStats)]],
+    ) -> BTreeMap<IpAddr, BTreeSet<Box<str>>> {
+        if self.deployment.name_bindings().next().is_none() {
+            return BTreeMap::new();
+        }
+        let server = |proto: u8, port: u16| self.is_server_port(proto, port);
+        chunks
+            .par_iter()
+            .map(|chunk| {
+                let mut named: BTreeMap<IpAddr, BTreeSet<Box<str>>> = BTreeMap::new();
+                for (k, s) in chunk.iter().filter(|(_, s)| s.name().is_some()) {
+                    let flow = resolve(&k.unpack(), s, &server);
+                    if let Some(n) = flow.name {
+                        named.entry(flow.responder.addr).or_default().insert(n);
+                    }
+                }
+                named
+            })
+            .reduce(BTreeMap::new, |mut a, b| {
+                for (ip, names) in b {
+                    a.entry(ip).or_default().extend(names);
+                }
+                a
+            })
     }
 
     pub(super) fn roles_of(&self, ip: IpAddr, cache: &mut RolesCache) -> Arc<Roles> {

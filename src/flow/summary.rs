@@ -26,6 +26,9 @@ pub struct FlowSummary {
     /// What the content check found of the flows a rule naming their
     /// port's protocols allowed or judged (docs/audit.md#application-protocols).
     pub content: ContentCheck,
+    /// Each host name a deployment binds a role to, and how many server
+    /// addresses clients named so (docs/audit.md#application-protocols).
+    pub names_bound: BTreeMap<String, u64>,
 }
 
 /// The flows on ports whose rule names their protocols, by what their

@@ -444,6 +444,16 @@ impl RunSummary<'_> {
             self.flows.one_way_share() * 100.0,
             self.flows.mid_stream_share() * 100.0
         )?;
+        for (name, n) in &self.flows.names_bound {
+            match n {
+                0 => writeln!(
+                    s,
+                    "{}: host name {name}: no client in the captures named a server so (TLS SNI, HTTP Host); the roles bound to it hold no host",
+                    paint(YELLOW, "warning")
+                )?,
+                n => writeln!(s, "host name {name}: {} named so by clients", crate::report::text::plural(*n as usize, "server", "servers"))?,
+            }
+        }
         let c = self.flows.content;
         if c.total() > 0 {
             writeln!(
@@ -690,6 +700,7 @@ impl RunSummary<'_> {
                 "mid_stream": self.flows.mid_stream,
                 "mid_stream_share": self.flows.mid_stream_share(),
                 "by_app": self.flows.apps.iter().map(|(a, n)| (a.label().to_string(), json!(n))).collect::<serde_json::Map<String, serde_json::Value>>(),
+                "names_bound": self.flows.names_bound,
                 "content_check": {
                     "flows": self.flows.content.total(),
                     "verified": self.flows.content.verified,

@@ -12,7 +12,7 @@ use super::net_index::NetIndex;
 use super::waiver::{waiver, RawWaiver, Waiver};
 
 use super::error::read_text;
-use super::hosts::Net;
+use super::hosts::{NamePattern, Net};
 use super::profile::{check_id, Profile, RawRule, Requirement, Rule};
 use super::severity::{FindingKind, Severity};
 use super::{Catalog, RulesError};
@@ -99,6 +99,9 @@ pub struct ProfileBinding {
     pub features: BTreeSet<String>,
     /// Role id to the hosts bound to it, in file order.
     pub hosts: BTreeMap<String, Vec<Net>>,
+    /// Role id to the names of hosts bound to it: a server a client named
+    /// so holds the role (docs/audit.md#application-protocols).
+    pub names: BTreeMap<String, Vec<NamePattern>>,
 }
 
 /// A rule the site adds beyond the vendor matrices.
@@ -196,6 +199,7 @@ impl Deployment {
                 features.insert(f.into_inner());
             }
             let mut hosts = BTreeMap::new();
+            let mut names = BTreeMap::new();
             for (role, specs) in rp.hosts {
                 if profile.role(role.get_ref()).is_none() {
                     let known: Vec<&str> = profile.roles.iter().map(|r| r.id.as_str()).collect();
@@ -212,11 +216,21 @@ impl Deployment {
                 }
                 let dedicated = profile.role(role.get_ref()).is_some_and(|r| r.dedicated);
                 let mut nets = Vec::new();
+                let mut role_names = Vec::new();
                 for s in specs {
                     let net = match Net::parse(s.get_ref()) {
                         Ok(net) => net,
                         Err(m) => {
-                            errors.push(err(s.span(), m));
+                            let text = s.get_ref();
+                            // Letters past hex digits, or a `*`: meant as a name.
+                            let name_like = text.bytes().any(|b| {
+                                b == b'*' || (b.is_ascii_alphabetic() && !b.is_ascii_hexdigit())
+                            });
+                            match NamePattern::parse(text) {
+                                Some(name) => role_names.push(name),
+                                None if name_like => errors.push(err(s.span(), format!("{text:?} is neither an address, a CIDR network nor a host name; write e.g. \"10.1.0.10\", \"10.1.20.0/24\", \"api.example.com\" or \"*.example.com\""))),
+                                None => errors.push(err(s.span(), m)),
+                            }
                             continue;
                         }
                     };
@@ -231,12 +245,16 @@ impl Deployment {
                     ));
                     nets.push(net);
                 }
+                if !role_names.is_empty() {
+                    names.insert(role.get_ref().clone(), role_names);
+                }
                 hosts.insert(role.into_inner(), nets);
             }
             profiles.push(ProfileBinding {
                 profile: profile.clone(),
                 features,
                 hosts,
+                names,
             });
         }
         bindings.sort_by_key(|(span, _)| span.start);
@@ -298,10 +316,10 @@ impl Deployment {
     pub fn binds(&self, h: &HostRef) -> bool {
         match h {
             HostRef::AnyBound | HostRef::Net(_) => true,
-            HostRef::Role { profile, role } => self.profiles[*profile]
-                .hosts
-                .get(role)
-                .is_some_and(|n| !n.is_empty()),
+            HostRef::Role { profile, role } => {
+                let b = &self.profiles[*profile];
+                b.hosts.get(role).is_some_and(|n| !n.is_empty()) || b.names.contains_key(role)
+            }
         }
     }
 
@@ -336,6 +354,33 @@ impl Deployment {
     /// Does `host` hold any role in the deployment?
     pub fn is_bound(&self, host: IpAddr) -> bool {
         self.hosts_index.containing(host).next().is_some()
+    }
+
+    /// The roles bound by host name, with the name: (profile index, role
+    /// id, pattern), in profile and role order.
+    pub fn name_bindings(&self) -> impl Iterator<Item = (usize, &str, &NamePattern)> {
+        self.profiles.iter().enumerate().flat_map(|(pi, b)| {
+            b.names
+                .iter()
+                .flat_map(move |(role, names)| names.iter().map(move |n| (pi, role.as_str(), n)))
+        })
+    }
+
+    /// The roles `ip` holds, as (profile index, role id), in profile
+    /// order, then role id order, each once; `named`: the names clients
+    /// used for it, which bind the roles bound by name.
+    pub fn roles_of_named(&self, ip: IpAddr, named: &[&str]) -> Vec<(usize, String)> {
+        let mut roles = self.roles_of(ip);
+        if !named.is_empty() {
+            for (pi, role, pattern) in self.name_bindings() {
+                if named.iter().any(|n| pattern.matches(n)) {
+                    roles.push((pi, role.to_string()));
+                }
+            }
+            roles.sort();
+            roles.dedup();
+        }
+        roles
     }
 
     /// The roles `ip` holds, as (profile index, role id), in profile

@@ -84,9 +84,74 @@ impl fmt::Display for Net {
     }
 }
 
+/// A host bound by the name its clients use for it (a TLS server name,
+/// an HTTP `Host`): `api.example.com`, or `*.example.com` for any name
+/// under it (not the name itself). Lower case.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NamePattern(String);
+
+impl NamePattern {
+    /// Parses a host name or a `*.` wildcard; `None` when `s` is not one
+    /// (then it is read as an address).
+    pub fn parse(s: &str) -> Option<NamePattern> {
+        let s = s.trim().to_ascii_lowercase();
+        let name = s.strip_prefix("*.").unwrap_or(&s);
+        let label_ok = |l: &str| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        let labels: Vec<&str> = name.split('.').collect();
+        let ok = name.len() <= 253
+            && labels.len() >= 2
+            && labels.iter().all(|l| label_ok(l))
+            && labels
+                .last()
+                .is_some_and(|l| l.bytes().any(|b| b.is_ascii_alphabetic()));
+        ok.then_some(NamePattern(s))
+    }
+
+    /// Whether a client's name for a server is this one.
+    pub fn matches(&self, name: &str) -> bool {
+        match self.0.strip_prefix("*.") {
+            Some(suffix) => name
+                .strip_suffix(suffix)
+                .is_some_and(|head| head.len() > 1 && head.ends_with('.')),
+            None => name == self.0,
+        }
+    }
+}
+
+impl fmt::Display for NamePattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_and_wildcards() {
+        let exact = NamePattern::parse("API.Telemetry.Cayosoft.com").unwrap();
+        assert!(exact.matches("api.telemetry.cayosoft.com"));
+        assert!(!exact.matches("x.api.telemetry.cayosoft.com"));
+        let any = NamePattern::parse("*.office365.com").unwrap();
+        assert!(any.matches("outlook.office365.com") && any.matches("a.b.office365.com"));
+        assert!(!any.matches("office365.com") && !any.matches("evil-office365.com"));
+        for not_a_name in [
+            "10.1.0.10",
+            "10.1.0.0/24",
+            "fd00::1",
+            "console",
+            "a b.com",
+            "*.*.com",
+        ] {
+            assert_eq!(NamePattern::parse(not_a_name), None, "{not_a_name}");
+        }
+    }
 
     #[test]
     fn parses_and_contains() {

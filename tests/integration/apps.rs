@@ -543,3 +543,101 @@ fn flow_records_take_the_protocol_their_engine_found() {
     let tls = eve.iter().find(|f| f["responder_port"] == "443").unwrap();
     assert_eq!((&*tls["client_app"], &*tls["server_app"]), ("tls", "tls"));
 }
+
+/// A role bound by host name holds every server its clients named so
+/// (TLS SNI), exactly or under a `*.` wildcard: the Cayosoft document's
+/// cloud endpoints become auditable. A name no client used is said.
+#[test]
+fn roles_bound_by_host_name_hold_the_servers_clients_named_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Scenario::new(1_790_000_000);
+    let server = "10.5.0.10";
+    let hello = |name: &str| client_hello(name);
+    s.tcp_exchange(
+        sock(&format!("{server}:40001")),
+        sock("203.0.113.5:443"),
+        &hello("api.telemetry.cayosoft.com"),
+        SERVER_HELLO,
+    );
+    s.tcp_exchange(
+        sock(&format!("{server}:40002")),
+        sock("198.51.100.7:443"),
+        &hello("outlook.office365.com"),
+        SERVER_HELLO,
+    );
+    s.tcp_exchange(
+        sock(&format!("{server}:40003")),
+        sock("192.0.2.99:443"),
+        &hello("files.elsewhere.example"),
+        SERVER_HELLO,
+    );
+    let capture = dir.path().join("names.pcap");
+    s.write_pcap(std::fs::File::create(&capture).unwrap())
+        .unwrap();
+    let deployment = dir.path().join("names.toml");
+    std::fs::write(
+        &deployment,
+        format!(
+            "name = \"names\"\nscope = \"all\"\n[profiles.cayosoft-guardian]\nfeatures = [\"online_licensing\", \"microsoft_365\", \"automatic_updates\"]\n[profiles.cayosoft-guardian.hosts]\nguardian_server = [\"{server}\"]\ncayosoft_license_service = [\"api.telemetry.cayosoft.com\"]\nmicrosoft_cloud = [\"*.office365.com\"]\ncayosoft_update_service = [\"updates.cayosoft.example\"]\n"
+        ),
+    )
+    .unwrap();
+    let stats = dir.path().join("stats.json");
+    let o = bin()
+        .args([
+            "audit",
+            "-d",
+            &path_str(&deployment),
+            "--format",
+            "csv",
+            "--stats",
+            &path_str(&stats),
+            &path_str(&capture),
+        ])
+        .output()
+        .unwrap();
+    let findings = rows(&o.stdout);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let to = |ip: &str| -> Vec<String> {
+        findings
+            .iter()
+            .filter(|f| f["dst_ip"] == ip)
+            .map(|f| f["kind"].clone())
+            .collect()
+    };
+    // Named as the document's endpoints: allowed, and of their role.
+    assert!(to("203.0.113.5").is_empty(), "{findings:#?}");
+    assert!(to("198.51.100.7").is_empty(), "{findings:#?}");
+    // Named otherwise: a server no rule allows.
+    assert_eq!(to("192.0.2.99"), ["unexpected-port"], "{findings:#?}");
+    assert!(
+        stderr.contains("host name *.office365.com: 1 server named so by clients"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("warning: host name updates.cayosoft.example: no client in the captures named a server so"),
+        "{stderr}"
+    );
+    let stats: serde_json::Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
+    assert_eq!(
+        stats["flows"]["names_bound"]["api.telemetry.cayosoft.com"], 1,
+        "{}",
+        stats["flows"]
+    );
+    assert_eq!(stats["flows"]["names_bound"]["updates.cayosoft.example"], 0);
+    // A name that is neither an address nor a host name is refused.
+    std::fs::write(
+        &deployment,
+        "name = \"n\"\n[profiles.cayosoft-guardian.hosts]\nmicrosoft_cloud = [\"*.*.com\"]\n",
+    )
+    .unwrap();
+    let o = bin()
+        .args(["rules", "check", &path_str(&deployment)])
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        e.contains("\"*.*.com\" is neither an address, a CIDR network nor a host name"),
+        "{e}"
+    );
+}

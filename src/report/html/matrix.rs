@@ -196,7 +196,8 @@ fn profile_grid(
     writeln!(s, "</tr></thead>")?;
     writeln!(s, "<tbody>")?;
     for from in &p.roles {
-        let bound = b.hosts.get(&from.id).is_some_and(|h| !h.is_empty());
+        let bound =
+            b.hosts.get(&from.id).is_some_and(|h| !h.is_empty()) || b.names.contains_key(&from.id);
         writeln!(
             s,
             "<tr><th scope=\"row\" title=\"{}\"{}>{}</th>",
@@ -241,12 +242,12 @@ fn profile_grid(
 
 /// A role's name and the hosts the deployment binds to it.
 fn role_title(b: &ProfileBinding, id: &str, name: &str) -> String {
-    match b.hosts.get(id) {
-        Some(hosts) if !hosts.is_empty() => {
-            let hosts: Vec<String> = hosts.iter().map(|h| h.to_string()).collect();
-            format!("{name}: {}", hosts.join(", "))
-        }
-        _ => format!("{name}: no host bound"),
+    let hosts = b.hosts.get(id).into_iter().flatten().map(|h| h.to_string());
+    let names = b.names.get(id).into_iter().flatten().map(|n| n.to_string());
+    let all: Vec<String> = hosts.chain(names).collect();
+    match all.is_empty() {
+        false => format!("{name}: {}", all.join(", ")),
+        true => format!("{name}: no host bound"),
     }
 }
 
