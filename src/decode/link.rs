@@ -68,6 +68,11 @@ pub fn link_payload(link: LinkType, frame: &[u8]) -> Result<IpPayload<'_>, SkipR
                 2 => 4,
                 // AF_INET6 on Linux, NetBSD/OpenBSD, FreeBSD, macOS.
                 10 | 24 | 28 | 30 => 6,
+                // Some writers put an Ethernet type in the low 16 bits (the
+                // corpus's null-loopback-af2-af30.pcap has `0f 00 08 00`,
+                // which tshark and nDPI read as IPv4).
+                f if f > 0xFFFF && f & 0xFFFF == 0x0800 => 4,
+                f if f > 0xFFFF && f & 0xFFFF == 0x86DD => 6,
                 other => return Err(SkipReason::NonIpAddressFamily(other)),
             };
             Ok(IpPayload {
@@ -223,6 +228,12 @@ mod tests {
         for raw in [[30, 0, 0, 0], [0, 0, 0, 30], [2, 0, 0, 0]] {
             assert!(link_payload(LinkType::NULL, &raw).is_ok());
         }
+        // An Ethernet type in the low 16 bits of a header in the other order.
+        let header = [0x0f, 0, 0x08, 0, 0x45, 0];
+        assert_eq!(
+            link_payload(LinkType::NULL, &header).map(|p| p.version),
+            Ok(Some(4))
+        );
         assert_eq!(
             link_payload(LinkType::NULL, &[7, 0, 0, 0]),
             Err(SkipReason::NonIpAddressFamily(7))

@@ -5,10 +5,9 @@
 //! document names for its port is a `protocol-mismatch`; no clean flow is
 //! flagged; flows with nothing to check count as unverifiable.
 
-use std::collections::BTreeMap;
-
 use portaudit_synth::{sock, Scenario};
 
+use crate::rpc::rows;
 use crate::{bin, code, path_str};
 
 const DEPLOYMENT: &str = r#"name = "apps"
@@ -30,28 +29,8 @@ admin_workstation = ["10.2.5.0/24"]
 log_source = ["10.2.50.0/24"]
 "#;
 
-/// A TLS ClientHello naming `name`, and a ServerHello.
 fn client_hello(name: &str) -> Vec<u8> {
-    let n = name.as_bytes();
-    let mut ext = vec![0, 0];
-    ext.extend(((n.len() + 5) as u16).to_be_bytes());
-    ext.extend(((n.len() + 3) as u16).to_be_bytes());
-    ext.push(0);
-    ext.extend((n.len() as u16).to_be_bytes());
-    ext.extend(n);
-    let mut body = vec![3, 3];
-    body.extend([7u8; 32]);
-    body.push(0);
-    body.extend([0, 2, 0x13, 0x01, 1, 0]);
-    body.extend((ext.len() as u16).to_be_bytes());
-    body.extend(ext);
-    let mut hs = vec![1, 0];
-    hs.extend((body.len() as u16).to_be_bytes());
-    hs.extend(body);
-    let mut rec = vec![0x16, 3, 1];
-    rec.extend((hs.len() as u16).to_be_bytes());
-    rec.extend(hs);
-    rec
+    portaudit_synth::tls_client_hello(name)
 }
 
 const SERVER_HELLO: &[u8] = &[0x16, 3, 3, 0, 6, 2, 0, 0, 2, 3, 3];
@@ -260,20 +239,6 @@ fn scenario() -> (Scenario, Vec<(&'static str, u16, &'static str, bool)>) {
     s.udp_exchange(sock("10.1.0.10:40500"), sock("10.1.0.50:514"), SYSLOG, &[]);
     expect.push(("10.1.0.50", 514, "syslog", false));
     (s, expect)
-}
-
-fn rows(csv: &[u8]) -> Vec<BTreeMap<String, String>> {
-    let mut r = csv::Reader::from_reader(csv);
-    let header = r.headers().unwrap().clone();
-    r.records()
-        .map(|row| {
-            header
-                .iter()
-                .zip(row.unwrap().iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
 }
 
 #[test]

@@ -14,6 +14,7 @@ mod html;
 mod limits;
 mod live_files;
 mod messages;
+mod ndpi;
 mod outputs;
 mod profiles_cli;
 mod records;

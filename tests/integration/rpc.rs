@@ -72,7 +72,7 @@ struct Audit {
     stats: serde_json::Value,
 }
 
-fn rows(csv: &[u8]) -> Vec<std::collections::BTreeMap<String, String>> {
+pub(crate) fn rows(csv: &[u8]) -> Vec<std::collections::BTreeMap<String, String>> {
     let mut r = csv::Reader::from_reader(csv);
     let header = r.headers().unwrap().clone();
     r.records()
