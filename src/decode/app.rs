@@ -358,8 +358,9 @@ fn tls(p: &[u8]) -> Option<Found> {
     }
 }
 
-/// An HTTP/1.x request line (RFC 9112 §3: a method, a space, a target)
-/// or a status line; a request for `/wsman` is WinRM.
+/// An HTTP/1.x request line (RFC 9112 §3: a method, a space, a target),
+/// a status line, or HTTP/2's cleartext preface; a request for `/wsman`
+/// is WinRM.
 fn http(p: &[u8]) -> Option<Found> {
     const METHODS: [&[u8]; 9] = [
         b"GET ",
@@ -374,6 +375,11 @@ fn http(p: &[u8]) -> Option<Found> {
     ];
     if p.starts_with(b"HTTP/1.") {
         return Some((App::Http, Ask::Reply));
+    }
+    // HTTP/2 over cleartext TCP begins with its connection preface
+    // (RFC 9113 §3.4).
+    if p.starts_with(b"PRI * HTTP/2.0\r\n") {
+        return Some((App::Http, Ask::Request));
     }
     let method = METHODS.iter().find(|m| p.starts_with(m))?;
     let target = &p[method.len()..];
@@ -918,6 +924,10 @@ mod tests {
         assert_eq!(
             tcp_heard(8080, 50000, b"HTTP/1.1 200 OK\r\n"),
             (App::Http, Reply)
+        );
+        assert_eq!(
+            tcp_heard(50000, 8080, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
+            (App::Http, Request)
         );
         assert_eq!(
             tcp_heard(50000, 22, b"SSH-2.0-OpenSSH_9.6\r\n"),
