@@ -236,7 +236,7 @@ type Found = (App, Ask);
 const UNKNOWN: Found = (App::Unknown, Ask::None);
 
 /// A TCP segment's payload: the first byte picks the few protocols it
-/// can begin.
+/// can begin (a MySQL greeting begins with its length, so with any).
 fn tcp(sport: u16, dport: u16, p: &[u8]) -> Found {
     let on = |port: u16| sport == port || dport == port;
     let Some(&first) = p.first() else {
@@ -277,10 +277,16 @@ fn tcp(sport: u16, dport: u16, p: &[u8]) -> Found {
             Some((App::Smtp, Ask::Request))
         }
         b'U' if on(21) && p.starts_with(b"USER ") => Some((App::Ftp, Ask::Request)),
-        _ if mysql_greeting(p) => Some((App::Mysql, Ask::Reply)),
-        _ => None,
+        // The first letters of HTTP's methods, status line and HTTP/2's
+        // preface.
+        b'G' | b'P' | b'H' | b'D' | b'O' | b'C' | b'T' => mysql(p).or_else(|| http(p)),
+        _ => mysql(p),
     };
-    found.or_else(|| http(p)).unwrap_or(UNKNOWN)
+    found.unwrap_or(UNKNOWN)
+}
+
+fn mysql(p: &[u8]) -> Option<Found> {
+    mysql_greeting(p).then_some((App::Mysql, Ask::Reply))
 }
 
 /// A UDP datagram's payload: the well-known ports first (their formats
