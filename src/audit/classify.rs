@@ -381,27 +381,17 @@ impl<'d> Auditor<'d> {
             })
             .into_iter()
             .collect();
-        let named = self.server_names(&chunks);
-        let mut names_bound: BTreeMap<String, u64> = self
-            .deployment
-            .name_bindings()
-            .map(|(_, _, n)| (n.to_string(), 0))
-            .collect();
-        for names in named.values() {
-            for (_, _, pattern) in self.deployment.name_bindings() {
-                if names.iter().any(|n| pattern.matches(n)) {
-                    *names_bound.entry(pattern.to_string()).or_default() += 1;
-                }
-            }
-        }
+        let (named_roles, names_bound) = self.roles_by_name(&chunks);
         let mut roles_cache: RolesCache = seen_hosts
             .iter()
             .map(|&ip| {
-                let names: Vec<&str> = named
-                    .get(&ip)
-                    .map(|n| n.iter().map(|n| &**n).collect())
-                    .unwrap_or_default();
-                (ip, Arc::new(self.deployment.roles_of_named(ip, &names)))
+                let mut roles = self.roles_uncached(ip);
+                if let Some(named) = named_roles.get(&ip) {
+                    roles.extend(named.iter().cloned());
+                    roles.sort();
+                    roles.dedup();
+                }
+                (ip, Arc::new(roles))
             })
             .collect();
         let mut passes: Vec<Pass> = chunks
@@ -495,14 +485,42 @@ impl<'d> Auditor<'d> {
         }
     }
 
+    /// The roles the deployment binds by host name that each server of
+    /// `chunks`' flows holds, by the names its clients used (TLS SNI,
+    /// HTTP `Host`); and, for each name bound, how many servers it bound.
+    #[allow(clippy::type_complexity)]
+    fn roles_by_name(
+        &self,
+        chunks: &[&[(PackedKey, FlowStats)]],
+    ) -> (
+        BTreeMap<IpAddr, Vec<(usize, String)>>,
+        BTreeMap<String, u64>,
+    ) {
+        let bindings: Vec<_> = self.deployment.name_bindings().collect();
+        let mut bound: BTreeMap<String, u64> = bindings
+            .iter()
+            .map(|(_, _, n)| (n.to_string(), 0))
+            .collect();
+        let mut roles: BTreeMap<IpAddr, Vec<(usize, String)>> = BTreeMap::new();
+        for (ip, names) in self.server_names(chunks, !bindings.is_empty()) {
+            for (pi, role, pattern) in &bindings {
+                if names.iter().any(|n| pattern.matches(n)) {
+                    *bound.entry(pattern.to_string()).or_default() += 1;
+                    roles.entry(ip).or_default().push((*pi, role.to_string()));
+                }
+            }
+        }
+        (roles, bound)
+    }
+
     /// The names clients used for each server of `chunks`' flows (TLS
-    /// SNI, HTTP `Host`), when the deployment binds roles by name: the
-    /// evidence that binds them.
+    /// SNI, HTTP `Host`); none unless `wanted`.
     fn server_names(
         &self,
         chunks: &[&[(PackedKey, FlowStats)]],
+        wanted: bool,
     ) -> BTreeMap<IpAddr, BTreeSet<Box<str>>> {
-        if self.deployment.name_bindings().next().is_none() {
+        if !wanted {
             return BTreeMap::new();
         }
         let server = |proto: u8, port: u16| self.is_server_port(proto, port);

@@ -75,13 +75,23 @@ fn dynamic_detail(
 /// seen, by side, and what the rule documents.
 fn app_detail(kind: FindingKind, x: &ActiveRule, row: &Row, port: u16) -> String {
     let wanted: Vec<&str> = x.rule.app_on(port).iter().map(|a| a.label()).collect();
+    // An unverified flow showed nothing to check: said in words.
+    let word = |a: App| match (kind, a) {
+        (FindingKind::UnverifiedProtocol, App::None) => "no payload",
+        (FindingKind::UnverifiedProtocol, App::Unknown) => "no protocol portaudit reads",
+        _ => a.label(),
+    };
     let seen: Vec<String> = row
         .apps
         .iter()
-        .map(|[client, server]| match (client, server) {
-            (c, s) if c == s => c.label().to_string(),
-            (c, App::None) => format!("{c} from the client, nothing from the server"),
-            (App::None, s) => format!("{s} from the server, nothing from the client"),
+        .map(|&[client, server]| match (word(client), word(server)) {
+            (c, _) if client == server => c.to_string(),
+            (c, _) if server == App::None => {
+                format!("{c} from the client, nothing from the server")
+            }
+            (_, s) if client == App::None => {
+                format!("{s} from the server, nothing from the client")
+            }
             (c, s) => format!("{c} from the client, {s} from the server"),
         })
         .collect();
@@ -106,8 +116,6 @@ fn app_detail(kind: FindingKind, x: &ActiveRule, row: &Row, port: u16) -> String
         _ => format!(
             "{documents} and requires it be checked; the flows showed {}{names}",
             seen.join("; ")
-                .replace("none", "no payload")
-                .replace("unknown", "no protocol portaudit reads")
         ),
     }
 }

@@ -272,12 +272,16 @@ impl FlowStats {
     /// asked names the client.
     #[inline]
     pub fn heard(&mut self, dir: Dir, heard: Heard) {
-        let app = heard.app();
-        let d = dir.index();
+        self.app_seen(dir.index(), heard.app());
+        self.asked(dir, heard.ask());
+    }
+
+    /// Direction `d` showed `app`: the first payload that way decides.
+    #[inline]
+    fn app_seen(&mut self, d: usize, app: App) {
         if self.apps[d] == App::None {
             self.apps[d] = app;
         }
-        self.asked(dir, heard.ask());
     }
 
     /// Takes the server name a packet named, when the flow has none yet.
@@ -366,9 +370,7 @@ impl FlowStats {
             self.fins[d] += r.fins[side];
             self.rsts[d] += r.rsts[side];
             if let Some(app) = r.app.filter(|_| r.packets[side] > 0) {
-                if self.apps[d] == App::None {
-                    self.apps[d] = app;
-                }
+                self.app_seen(d, app);
             }
         }
         self.span(r.first, r.last);
@@ -521,9 +523,7 @@ impl FlowStats {
         self.first_synack_dir = self.first_synack_dir.or(right.first_synack_dir);
         self.first_ask_dir = self.first_ask_dir.or(right.first_ask_dir);
         for d in 0..2 {
-            if self.apps[d] == App::None {
-                self.apps[d] = right.apps[d];
-            }
+            self.app_seen(d, right.apps[d]);
         }
         self.conns.merge(&right.conns);
         if let Some(r) = &right.extra {

@@ -104,6 +104,13 @@ pub struct ProfileBinding {
     pub names: BTreeMap<String, Vec<NamePattern>>,
 }
 
+impl ProfileBinding {
+    /// Whether a host is bound to `role`, by address or by name.
+    pub fn binds(&self, role: &str) -> bool {
+        self.hosts.get(role).is_some_and(|n| !n.is_empty()) || self.names.contains_key(role)
+    }
+}
+
 /// A rule the site adds beyond the vendor matrices.
 #[derive(Clone, Debug)]
 pub struct SiteRule {
@@ -316,10 +323,7 @@ impl Deployment {
     pub fn binds(&self, h: &HostRef) -> bool {
         match h {
             HostRef::AnyBound | HostRef::Net(_) => true,
-            HostRef::Role { profile, role } => {
-                let b = &self.profiles[*profile];
-                b.hosts.get(role).is_some_and(|n| !n.is_empty()) || b.names.contains_key(role)
-            }
+            HostRef::Role { profile, role } => self.profiles[*profile].binds(role),
         }
     }
 
@@ -364,23 +368,6 @@ impl Deployment {
                 .iter()
                 .flat_map(move |(role, names)| names.iter().map(move |n| (pi, role.as_str(), n)))
         })
-    }
-
-    /// The roles `ip` holds, as (profile index, role id), in profile
-    /// order, then role id order, each once; `named`: the names clients
-    /// used for it, which bind the roles bound by name.
-    pub fn roles_of_named(&self, ip: IpAddr, named: &[&str]) -> Vec<(usize, String)> {
-        let mut roles = self.roles_of(ip);
-        if !named.is_empty() {
-            for (pi, role, pattern) in self.name_bindings() {
-                if named.iter().any(|n| pattern.matches(n)) {
-                    roles.push((pi, role.to_string()));
-                }
-            }
-            roles.sort();
-            roles.dedup();
-        }
-        roles
     }
 
     /// The roles `ip` holds, as (profile index, role id), in profile

@@ -638,10 +638,7 @@ fn unknown_app(what: &str, label: &str) -> String {
         "wsman" | "ws-management" => Some(("winrm", "WS-Management over HTTP")),
         "ldap-udp" => Some(("cldap", "LDAP over UDP")),
         "none" | "unknown" => Some(("", "they say what could not be checked, not a protocol")),
-        _ if App::of_label(&lower).is_some() => Some((
-            App::of_label(&lower).map_or("", App::label),
-            "labels are lower case",
-        )),
+        known if App::of_label(known).is_some() => Some((known, "labels are lower case")),
         _ => None,
     };
     match hint {

@@ -46,196 +46,60 @@ const LDAP_BOUND: &[u8] = &[
 ];
 const SYSLOG: &[u8] = b"<134>1 2026-12-04T10:00:00Z console air - - - task done";
 
+/// A scenario connection: client, server, port, what it carries, the
+/// request and the response, and whether it must be a mismatch.
+type Exchange<'a> = (
+    &'a str,
+    &'static str,
+    u16,
+    &'static str,
+    &'a [u8],
+    &'a [u8],
+    bool,
+);
+
 /// Flows by (destination, port, what they carry), each with whether it
 /// must be a protocol-mismatch.
 fn scenario() -> (Scenario, Vec<(&'static str, u16, &'static str, bool)>) {
-    let mut s = Scenario::new(1_790_000_000);
-    let mut expect = Vec::new();
-    let mut port = 40_000u16;
-    let mut tcp = |s: &mut Scenario,
-                   from: &str,
-                   to: &'static str,
-                   dport: u16,
-                   what: &'static str,
-                   req: &[u8],
-                   resp: &[u8],
-                   bad: bool| {
-        port += 1;
-        s.tcp_exchange(
-            sock(&format!("{from}:{port}")),
-            sock(&format!("{to}:{dport}")),
-            req,
-            resp,
-        );
-        expect.push((to, dport, what, bad));
-    };
     let hello = client_hello("console.jsa.example");
-    // Binalyze AIR: the document names no protocol for 443 and 4222.
-    tcp(
-        &mut s,
-        "10.1.20.11",
-        "10.1.0.10",
-        443,
-        "tls",
-        &hello,
-        SERVER_HELLO,
-        false,
-    );
-    tcp(
-        &mut s,
-        "10.1.20.12",
-        "10.1.0.10",
-        4222,
-        "nats",
+    let (dc_hello, jsa_hello) = (client_hello("dc.corp.example"), client_hello("jsa.example"));
+    let ssl_request: &[u8] = &[0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
+    let nats: (&[u8], &[u8]) = (
         b"CONNECT {\"verbose\":false}\r\n",
         b"INFO {\"server_id\":\"x\"}\r\n",
-        false,
     );
-    // LDAP on 389, LDAPS on 636; cleartext LDAP on 636 is a mismatch.
-    tcp(
-        &mut s,
-        "10.1.0.10",
-        "10.1.0.2",
-        389,
-        "ldap",
-        LDAP_BIND,
-        LDAP_BOUND,
-        false,
-    );
-    tcp(
-        &mut s,
-        "10.1.0.10",
-        "10.1.0.2",
-        636,
-        "tls",
-        &client_hello("dc.corp.example"),
-        SERVER_HELLO,
-        false,
-    );
-    tcp(
-        &mut s,
-        "10.1.0.10",
-        "10.1.0.2",
-        636,
-        "ldap",
-        LDAP_BIND,
-        LDAP_BOUND,
-        true,
-    );
-    // Syslog on 514; TLS there is not what the document says.
-    tcp(
-        &mut s,
-        "10.1.0.10",
-        "10.1.0.50",
-        514,
-        "syslog",
-        SYSLOG,
-        &[],
-        false,
-    );
-    tcp(
-        &mut s,
-        "10.1.0.10",
-        "10.1.0.50",
-        514,
-        "tls",
-        &hello,
-        SERVER_HELLO,
-        true,
-    );
-    // Juniper JSA: Apache/HTTPS on 443, SSH on 22, encrypted syslog on 6514.
-    tcp(
-        &mut s,
-        "10.2.5.5",
-        "10.2.0.10",
-        443,
-        "tls",
-        &hello,
-        SERVER_HELLO,
-        false,
-    );
-    tcp(&mut s, "10.2.5.6", "10.2.0.10", 443, "http", GET, OK, true);
-    tcp(
-        &mut s,
-        "10.2.1.5",
-        "10.2.0.10",
-        443,
-        "ssh",
-        SSH_CLIENT,
-        SSH_SERVER,
-        true,
-    );
-    tcp(
-        &mut s,
-        "10.2.5.5",
-        "10.2.0.10",
-        22,
-        "ssh",
-        SSH_CLIENT,
-        SSH_SERVER,
-        false,
-    );
-    tcp(
-        &mut s,
-        "10.2.5.7",
-        "10.2.0.10",
-        22,
-        "tls",
-        &hello,
-        SERVER_HELLO,
-        true,
-    );
-    tcp(
-        &mut s,
-        "10.2.50.9",
-        "10.2.0.10",
-        6514,
-        "tls",
-        &client_hello("jsa.example"),
-        SERVER_HELLO,
-        false,
-    );
-    tcp(
-        &mut s,
-        "10.2.50.8",
-        "10.2.0.10",
-        6514,
-        "syslog",
-        SYSLOG,
-        &[],
-        true,
-    );
-    tcp(
-        &mut s,
-        "10.2.50.7",
-        "10.2.0.10",
-        514,
-        "syslog",
-        SYSLOG,
-        &[],
-        false,
-    );
-    tcp(
-        &mut s,
-        "10.2.1.5",
-        "10.2.0.10",
-        5432,
-        "postgresql",
-        &[0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f],
-        b"S",
-        false,
-    );
-    // Nothing to check: a payload no reader recognises.
-    tcp(
-        &mut s,
-        "10.2.5.8",
-        "10.2.0.10",
-        443,
-        "unknown",
-        &[0x5a; 64],
-        &[0x5a; 64],
-        false,
-    );
+    #[rustfmt::skip]
+    let flows: [Exchange; 17] = [
+        // Binalyze AIR: the document names no protocol for 443 and 4222.
+        ("10.1.20.11", "10.1.0.10", 443, "tls", &hello, SERVER_HELLO, false),
+        ("10.1.20.12", "10.1.0.10", 4222, "nats", nats.0, nats.1, false),
+        // LDAP on 389, LDAPS on 636; cleartext LDAP on 636 is a mismatch.
+        ("10.1.0.10", "10.1.0.2", 389, "ldap", LDAP_BIND, LDAP_BOUND, false),
+        ("10.1.0.10", "10.1.0.2", 636, "tls", &dc_hello, SERVER_HELLO, false),
+        ("10.1.0.10", "10.1.0.2", 636, "ldap", LDAP_BIND, LDAP_BOUND, true),
+        // Syslog on 514; TLS there is not what the document says.
+        ("10.1.0.10", "10.1.0.50", 514, "syslog", SYSLOG, &[], false),
+        ("10.1.0.10", "10.1.0.50", 514, "tls", &hello, SERVER_HELLO, true),
+        // Juniper JSA: Apache/HTTPS on 443, SSH on 22, encrypted syslog on 6514.
+        ("10.2.5.5", "10.2.0.10", 443, "tls", &hello, SERVER_HELLO, false),
+        ("10.2.5.6", "10.2.0.10", 443, "http", GET, OK, true),
+        ("10.2.1.5", "10.2.0.10", 443, "ssh", SSH_CLIENT, SSH_SERVER, true),
+        ("10.2.5.5", "10.2.0.10", 22, "ssh", SSH_CLIENT, SSH_SERVER, false),
+        ("10.2.5.7", "10.2.0.10", 22, "tls", &hello, SERVER_HELLO, true),
+        ("10.2.50.9", "10.2.0.10", 6514, "tls", &jsa_hello, SERVER_HELLO, false),
+        ("10.2.50.8", "10.2.0.10", 6514, "syslog", SYSLOG, &[], true),
+        ("10.2.50.7", "10.2.0.10", 514, "syslog", SYSLOG, &[], false),
+        ("10.2.1.5", "10.2.0.10", 5432, "postgresql", ssl_request, b"S", false),
+        // Nothing to check: a payload no reader recognises.
+        ("10.2.5.8", "10.2.0.10", 443, "unknown", &[0x5a; 64], &[0x5a; 64], false),
+    ];
+    let mut s = Scenario::new(1_790_000_000);
+    let mut expect = Vec::new();
+    for (i, (from, to, port, what, request, response, bad)) in flows.into_iter().enumerate() {
+        let client = sock(&format!("{from}:{}", 40_001 + i));
+        s.tcp_exchange(client, sock(&format!("{to}:{port}")), request, response);
+        expect.push((to, port, what, bad));
+    }
     s.udp_exchange(sock("10.1.0.10:40500"), sock("10.1.0.50:514"), SYSLOG, &[]);
     expect.push(("10.1.0.50", 514, "syslog", false));
     (s, expect)

@@ -196,8 +196,7 @@ fn profile_grid(
     writeln!(s, "</tr></thead>")?;
     writeln!(s, "<tbody>")?;
     for from in &p.roles {
-        let bound =
-            b.hosts.get(&from.id).is_some_and(|h| !h.is_empty()) || b.names.contains_key(&from.id);
+        let bound = b.binds(&from.id);
         writeln!(
             s,
             "<tr><th scope=\"row\" title=\"{}\"{}>{}</th>",
