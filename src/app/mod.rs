@@ -56,9 +56,11 @@ impl Output {
         }
     }
 
-    pub fn open(&self) -> io::Result<Box<dyn Write>> {
+    pub fn open(&self) -> io::Result<Box<dyn Write + Send>> {
         Ok(match self {
-            Output::Stdout => Box::new(BufWriter::new(io::stdout().lock())),
+            // Unlocked, so that a Parquet writer may move it between threads;
+            // the buffer takes the lock once per 8 KiB.
+            Output::Stdout => Box::new(BufWriter::new(io::stdout())),
             Output::File(p) => Box::new(BufWriter::new(File::create(p).map_err(|e| {
                 io::Error::new(e.kind(), format!("cannot write {}: {e}", p.display()))
             })?)),

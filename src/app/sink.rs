@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use super::Output;
 
 pub(crate) enum Sink {
-    Direct(Box<dyn Write>),
+    Direct(Box<dyn Write + Send>),
     Replacing {
         file: BufWriter<File>,
         tmp: TempPath,

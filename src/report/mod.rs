@@ -23,7 +23,8 @@ pub use doc::AuditDoc;
 pub use finding_key::{fingerprint, key_of, KEY_COLUMNS};
 pub use findings_file::{read_findings, FindingRow, ReadError};
 pub use flow_parquet::{
-    write_flows_parquet, APP_COLUMNS, OPENED_COLUMNS, PARQUET_ROWS, RECORD_COLUMNS, SOURCE_COLUMNS,
+    write_flows_parquet, APP_COLUMNS, KEYED_COLUMNS, OPENED_COLUMNS, PARQUET_ROWS, RECORD_COLUMNS,
+    SHARED_COLUMNS, SOURCE_COLUMNS,
 };
 pub use html::write_html;
 pub use junit::write_junit;

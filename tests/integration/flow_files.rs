@@ -395,3 +395,56 @@ fn version_1_flow_files_still_read() {
         );
     }
 }
+
+/// Flow files of layout version 2 (the Parquet flow by the key's sides in
+/// rec_* columns of its own, before layout 4 took them from the readable
+/// columns) still read: the capture's findings, sources included (as
+/// named when the file was written, relative to the repository).
+#[test]
+fn version_2_flow_files_still_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let deployment = root().join("examples/air-lab.toml");
+    let capture = root().join("fixtures/binalyze-air/violations.pcap");
+    let direct = audit(&deployment, std::slice::from_ref(&capture), tmp.path());
+    for name in ["violations-v2.flows.ndjson", "violations-v2.flows.parquet"] {
+        let file = root().join("tests/data/records").join(name);
+        let read = audit(&deployment, std::slice::from_ref(&file), tmp.path());
+        assert_eq!(read.0, direct.0, "{name}: status");
+        let prefix = format!("{}/", path_str(&root()));
+        let direct = String::from_utf8_lossy(&direct.1).replace(&prefix, "");
+        let read = String::from_utf8_lossy(&read.1).to_string();
+        assert!(
+            read.contains(",fixtures/binalyze-air/violations.pcap byte "),
+            "{read}"
+        );
+        assert!(
+            read == direct,
+            "{name}: findings\n{read}\nagainst\n{direct}"
+        );
+    }
+}
+
+/// A time the readable `first_seen` cannot hold (nanoseconds past 2262,
+/// as a Zeek line may give) is kept whole in `rec_first_ns`: the flows of
+/// the Parquet file read back are the conn.log's, times included.
+#[test]
+fn a_time_past_2262_survives_a_parquet_flow_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = std::fs::read_to_string(root().join("tests/data/records/zeek-conn.log")).unwrap();
+    let far = log.replacen("\n1600000001.001111\t", "\n9999999999.001111\t", 1);
+    assert_ne!(far, log, "the fixture's first line moved");
+    let input = tmp.path().join("far.conn.log");
+    std::fs::write(&input, far).unwrap();
+    let flows = |input: &Path, out: &Path| {
+        let o = run(&["flows", "-q", &path_str(input), "-o", &path_str(out)]);
+        assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+        std::fs::read_to_string(out).unwrap_or_default()
+    };
+    let direct = flows(&input, &tmp.path().join("direct.csv"));
+    assert!(direct.contains(",2286-11-20T17:46:39.001111Z,"), "{direct}");
+    let parquet = tmp.path().join("far.parquet");
+    flows(&input, &parquet);
+    let back = flows(&parquet, &tmp.path().join("back.csv"));
+    let rows = |csv: &str| crate::csv_without(csv.as_bytes(), "source");
+    assert_eq!(rows(&back), rows(&direct));
+}

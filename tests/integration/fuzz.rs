@@ -52,6 +52,8 @@ const RECORD_SEEDS: &[&str] = &[
     "tests/data/records/violations.flows.parquet",
     "tests/data/records/violations-v1.flows.ndjson",
     "tests/data/records/violations-v1.flows.parquet",
+    "tests/data/records/violations-v2.flows.ndjson",
+    "tests/data/records/violations-v2.flows.parquet",
 ];
 
 /// One seed file's bytes.

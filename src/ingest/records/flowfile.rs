@@ -7,8 +7,8 @@
 use std::io::BufRead;
 
 use arrow_array::{
-    Array, Decimal128Array, Int64Array, RecordBatch, StringArray, UInt16Array, UInt32Array,
-    UInt64Array, UInt8Array,
+    Array, Decimal128Array, Int64Array, RecordBatch, StringArray, TimestampNanosecondArray,
+    UInt16Array, UInt32Array, UInt64Array, UInt8Array,
 };
 use serde::Deserialize;
 
@@ -134,7 +134,14 @@ fn read_parquet_bytes(bytes: Vec<u8>, sink: &mut Sink) {
     let leaf =
         |name: &str| (0..schema.num_columns()).find(|&i| schema.column(i).path().string() == name);
     let mut leaves = Vec::new();
-    for name in record_columns() {
+    // Layout 4 reads the key's sides, counts, times and protocols from
+    // the readable columns; layouts 1 to 3 from rec_* columns of their own.
+    let shared = leaf("rec_initiator_side").is_some();
+    let (by_layout, optional): (&[&str], &[&str]) = match shared {
+        true => (&crate::report::SHARED_COLUMNS, &[]),
+        false => (&crate::report::KEYED_COLUMNS, &crate::report::APP_COLUMNS),
+    };
+    for name in record_columns(shared).chain(by_layout.iter().copied()) {
         match leaf(name) {
             Some(i) => leaves.push(i),
             None => {
@@ -147,7 +154,7 @@ fn read_parquet_bytes(bytes: Vec<u8>, sink: &mut Sink) {
     leaves.extend(
         crate::report::SOURCE_COLUMNS
             .iter()
-            .chain(&crate::report::APP_COLUMNS)
+            .chain(optional)
             .filter_map(|name| leaf(name)),
     );
     let mask = ProjectionMask::leaves(schema, leaves);
@@ -188,29 +195,68 @@ fn read_parquet_bytes(bytes: Vec<u8>, sink: &mut Sink) {
     sink.progress(size, 0);
 }
 
-/// The names of the columns a stored flow is spread over.
-fn record_columns() -> impl Iterator<Item = &'static str> {
+/// The names of the `rec_*` columns a stored flow is spread over: those
+/// written today, or (`shared` false) those of layouts 1 to 3 less
+/// [`crate::report::KEYED_COLUMNS`], which they had besides.
+fn record_columns(shared: bool) -> impl Iterator<Item = &'static str> {
     use crate::report::{OPENED_COLUMNS, RECORD_COLUMNS};
     RECORD_COLUMNS
         .iter()
         .map(|(n, _)| *n)
+        .filter(move |n| shared || *n != "rec_initiator_side")
         .chain(OPENED_COLUMNS.iter().copied())
 }
 
 /// A batch's record columns, typed as written.
 struct Columns<'a> {
     u8s: [&'a UInt8Array; 5],
-    u16s: [&'a UInt16Array; 2],
     u32s: [&'a UInt32Array; 12],
-    u64s: [&'a UInt64Array; 4],
     i64s: &'a Int64Array,
     times: [&'a Decimal128Array; 4],
-    texts: [&'a StringArray; 7],
+    texts: [&'a StringArray; 5],
+    /// The key's sides, counts, times, protocols and server name.
+    sides: Sides<'a>,
     /// The source's input, unit and position (none in version 1 files).
     source: Option<(&'a StringArray, &'a StringArray, &'a UInt64Array)>,
-    /// Each direction's protocol and the server name (none before
-    /// version 3).
-    apps: Option<[&'a StringArray; 3]>,
+}
+
+/// Where a batch's key, counts and protocols are.
+enum Sides<'a> {
+    /// Layout 4: in the readable columns, by initiator, turned by
+    /// `rec_initiator_side`; `first_seen` and `last_seen` where the
+    /// rec_* times are empty.
+    Shared {
+        side: &'a UInt8Array,
+        addrs: [&'a StringArray; 2],
+        ports: [&'a UInt64Array; 2],
+        counts: [&'a UInt64Array; 4],
+        seen: [&'a TimestampNanosecondArray; 2],
+        apps: [&'a StringArray; 2],
+        name: &'a StringArray,
+    },
+    /// Layouts 1 to 3: in rec_* columns by the key's sides; the protocols
+    /// and name in layout 3 only.
+    Keyed {
+        addrs: [&'a StringArray; 2],
+        ports: [&'a UInt16Array; 2],
+        counts: [&'a UInt64Array; 4],
+        apps: Option<[&'a StringArray; 3]>,
+    },
+}
+
+/// A stored flow's key sides, counts, times, protocols and name, as a
+/// row gives them.
+struct SideValues {
+    a: std::net::IpAddr,
+    a_port: u16,
+    b: std::net::IpAddr,
+    b_port: u16,
+    packets: [u64; 2],
+    bytes: [u64; 2],
+    first_ns: Option<i128>,
+    last_ns: Option<i128>,
+    apps: Option<[String; 2]>,
+    name: Option<String>,
 }
 
 impl<'a> Columns<'a> {
@@ -224,6 +270,39 @@ impl<'a> Columns<'a> {
         let many = |names: &[&str]| -> Result<Vec<&'a UInt32Array>, String> {
             names.iter().map(|n| get(batch, n)).collect()
         };
+        let sides = match batch.column_by_name("rec_initiator_side") {
+            Some(_) => Sides::Shared {
+                side: get(batch, "rec_initiator_side")?,
+                addrs: [get(batch, "initiator_ip")?, get(batch, "responder_ip")?],
+                ports: [get(batch, "initiator_port")?, get(batch, "responder_port")?],
+                counts: [
+                    get(batch, "packets_sent")?,
+                    get(batch, "packets_received")?,
+                    get(batch, "bytes_sent")?,
+                    get(batch, "bytes_received")?,
+                ],
+                seen: [get(batch, "first_seen")?, get(batch, "last_seen")?],
+                apps: [get(batch, "client_app")?, get(batch, "server_app")?],
+                name: get(batch, "server_name")?,
+            },
+            None => Sides::Keyed {
+                addrs: [get(batch, "rec_a")?, get(batch, "rec_b")?],
+                ports: [get(batch, "rec_a_port")?, get(batch, "rec_b_port")?],
+                counts: [
+                    get(batch, "rec_packets_ab")?,
+                    get(batch, "rec_packets_ba")?,
+                    get(batch, "rec_bytes_ab")?,
+                    get(batch, "rec_bytes_ba")?,
+                ],
+                apps: {
+                    let [ab, ba, name] = crate::report::APP_COLUMNS;
+                    match batch.column_by_name(ab) {
+                        None => None,
+                        Some(_) => Some([get(batch, ab)?, get(batch, ba)?, get(batch, name)?]),
+                    }
+                },
+            },
+        };
         Ok(Columns {
             u8s: [
                 get(batch, "rec_proto")?,
@@ -232,7 +311,6 @@ impl<'a> Columns<'a> {
                 get(batch, "rec_synack_dir")?,
                 get(batch, "rec_declared_dir")?,
             ],
-            u16s: [get(batch, "rec_a_port")?, get(batch, "rec_b_port")?],
             u32s: many(&[
                 "rec_version",
                 "rec_syns_ab",
@@ -249,12 +327,6 @@ impl<'a> Columns<'a> {
             ])?
             .try_into()
             .expect("12 columns"),
-            u64s: [
-                get(batch, "rec_packets_ab")?,
-                get(batch, "rec_packets_ba")?,
-                get(batch, "rec_bytes_ab")?,
-                get(batch, "rec_bytes_ba")?,
-            ],
             i64s: get(batch, "rec_conn_first")?,
             times: [
                 get(batch, "rec_first_ns")?,
@@ -263,14 +335,13 @@ impl<'a> Columns<'a> {
                 get(batch, "rec_opened_ba_ns")?,
             ],
             texts: [
-                get(batch, "rec_a")?,
-                get(batch, "rec_b")?,
                 get(batch, "rec_tunnel_kind")?,
                 get(batch, "rec_tunnel_src")?,
                 get(batch, "rec_tunnel_dst")?,
                 get(batch, "rec_declared_basis")?,
                 get(batch, "rec_carrier")?,
             ],
+            sides,
             source: {
                 let [input, unit, at] = crate::report::SOURCE_COLUMNS;
                 match batch.column_by_name(input) {
@@ -278,14 +349,140 @@ impl<'a> Columns<'a> {
                     Some(_) => Some((get(batch, input)?, get(batch, unit)?, get(batch, at)?)),
                 }
             },
-            apps: {
-                let [ab, ba, name] = crate::report::APP_COLUMNS;
-                match batch.column_by_name(ab) {
-                    None => None,
-                    Some(_) => Some([get(batch, ab)?, get(batch, ba)?, get(batch, name)?]),
-                }
-            },
         })
+    }
+
+    /// Row `i`'s key sides, counts, times, protocols and name.
+    fn sides(&self, i: usize) -> Result<SideValues, LineError> {
+        fn opt<A: Array, T>(a: &A, i: usize, v: impl Fn() -> T) -> Option<T> {
+            a.is_valid(i).then(v)
+        }
+        let missing = |name: &str| LineError::new(RecordFault::MissingField, format!("no {name}"));
+        let addr = |a: &StringArray, name: &str| -> Result<std::net::IpAddr, LineError> {
+            let text = opt(a, i, || a.value(i)).ok_or_else(|| missing(name))?;
+            text.parse().map_err(|_| {
+                LineError::new(
+                    RecordFault::BadValue,
+                    format!("{name} {text:?} is no address"),
+                )
+            })
+        };
+        let count =
+            |a: &UInt64Array, name: &str| opt(a, i, || a.value(i)).ok_or_else(|| missing(name));
+        let text = |a: &StringArray| opt(a, i, || a.value(i).to_string());
+        let time = |a: &Decimal128Array| opt(a, i, || a.value(i));
+        match &self.sides {
+            Sides::Shared {
+                side,
+                addrs,
+                ports,
+                counts,
+                seen,
+                apps,
+                name,
+            } => {
+                let port = |a: &UInt64Array, name: &str| -> Result<u16, LineError> {
+                    let p = count(a, name)?;
+                    u16::try_from(p).map_err(|_| {
+                        LineError::new(RecordFault::BadValue, format!("{name} {p} is no port"))
+                    })
+                };
+                let ends = [
+                    (
+                        addr(addrs[0], "initiator_ip")?,
+                        port(ports[0], "initiator_port")?,
+                    ),
+                    (
+                        addr(addrs[1], "responder_ip")?,
+                        port(ports[1], "responder_port")?,
+                    ),
+                ];
+                let mut packets = [
+                    count(counts[0], "packets_sent")?,
+                    count(counts[1], "packets_received")?,
+                ];
+                let mut bytes = [
+                    count(counts[2], "bytes_sent")?,
+                    count(counts[3], "bytes_received")?,
+                ];
+                let mut apps = [
+                    text(apps[0]).ok_or_else(|| missing("client_app"))?,
+                    text(apps[1]).ok_or_else(|| missing("server_app"))?,
+                ];
+                let turned = match opt(*side, i, || side.value(i)) {
+                    Some(0) => false,
+                    Some(1) => true,
+                    Some(n) => {
+                        let why = format!("rec_initiator_side {n} is no side (0 or 1)");
+                        return Err(LineError::new(RecordFault::BadValue, why));
+                    }
+                    None => return Err(missing("rec_initiator_side")),
+                };
+                let [mut a, mut b] = ends;
+                if turned {
+                    std::mem::swap(&mut a, &mut b);
+                    packets.reverse();
+                    bytes.reverse();
+                    apps.reverse();
+                }
+                let seen_ns = |c: usize| opt(seen[c], i, || i128::from(seen[c].value(i)));
+                Ok(SideValues {
+                    a: a.0,
+                    a_port: a.1,
+                    b: b.0,
+                    b_port: b.1,
+                    packets,
+                    bytes,
+                    first_ns: time(self.times[0]).or_else(|| seen_ns(0)),
+                    last_ns: time(self.times[1]).or_else(|| seen_ns(1)),
+                    apps: (apps != ["none", "none"]).then_some(apps),
+                    name: text(name),
+                })
+            }
+            Sides::Keyed {
+                addrs,
+                ports,
+                counts,
+                apps,
+            } => {
+                let port = |a: &UInt16Array, name: &str| {
+                    opt(a, i, || a.value(i)).ok_or_else(|| missing(name))
+                };
+                let (apps, name) = match apps {
+                    Some([ab, ba, name]) => {
+                        let apps = match (text(ab), text(ba)) {
+                            (Some(ab), Some(ba)) => Some([ab, ba]),
+                            (None, None) => None,
+                            _ => {
+                                return Err(missing(
+                                    "rec_app_ab and rec_app_ba, one without the other",
+                                ))
+                            }
+                        };
+                        (apps, text(name))
+                    }
+                    None => (None, None),
+                };
+                Ok(SideValues {
+                    a: addr(addrs[0], "rec_a")?,
+                    a_port: port(ports[0], "rec_a_port")?,
+                    b: addr(addrs[1], "rec_b")?,
+                    b_port: port(ports[1], "rec_b_port")?,
+                    packets: [
+                        count(counts[0], "rec_packets_ab")?,
+                        count(counts[1], "rec_packets_ba")?,
+                    ],
+                    bytes: [
+                        count(counts[2], "rec_bytes_ab")?,
+                        count(counts[3], "rec_bytes_ba")?,
+                    ],
+                    first_ns: time(self.times[0]),
+                    last_ns: time(self.times[1]),
+                    apps,
+                    name,
+                })
+            }
+        }
     }
 
     /// Row `i` as a stored flow; what is missing or wrong, when something
@@ -295,10 +492,8 @@ impl<'a> Columns<'a> {
             a.is_valid(i).then(v)
         }
         let missing = |name: &str| LineError::new(RecordFault::MissingField, format!("no {name}"));
-        let need = |v: Option<u64>, name: &str| v.ok_or_else(|| missing(name));
         let u8_at = |c: usize| opt(self.u8s[c], i, || self.u8s[c].value(i));
         let u32_at = |c: usize| opt(self.u32s[c], i, || self.u32s[c].value(i));
-        let u64_at = |c: usize| opt(self.u64s[c], i, || self.u64s[c].value(i));
         let time_at = |c: usize| opt(self.times[c], i, || self.times[c].value(i));
         let text_at = |c: usize| opt(self.texts[c], i, || self.texts[c].value(i));
         let addr = |c: usize, name: &str| -> Result<std::net::IpAddr, LineError> {
@@ -316,23 +511,20 @@ impl<'a> Columns<'a> {
                 u32_at(b).ok_or_else(|| missing(name))?,
             ])
         };
-        let port = |c: usize, name: &str| {
-            opt(self.u16s[c], i, || self.u16s[c].value(i)).ok_or_else(|| missing(name))
-        };
-        let tunnel = match text_at(2) {
+        let tunnel = match text_at(0) {
             None => None,
             Some(kind) => Some(crate::flow::StoredTunnel {
                 kind: kind.to_string(),
-                src: addr(3, "rec_tunnel_src")?,
-                dst: addr(4, "rec_tunnel_dst")?,
+                src: addr(1, "rec_tunnel_src")?,
+                dst: addr(2, "rec_tunnel_dst")?,
                 id: u32_at(11),
             }),
         };
-        let declared = match (u8_at(4), text_at(5)) {
+        let declared = match (u8_at(4), text_at(3)) {
             (Some(d), Some(b)) => Some((d, b.to_string())),
             _ => None,
         };
-        let carrier = text_at(6).map(String::from);
+        let carrier = text_at(4).map(String::from);
         let source = match self.source {
             Some((input, unit, at)) if input.is_valid(i) => Some(crate::flow::StoredSource {
                 input: input.value(i).to_string(),
@@ -343,35 +535,18 @@ impl<'a> Columns<'a> {
             }),
             _ => None,
         };
-        let text = |a: &StringArray| opt(a, i, || a.value(i).to_string());
-        let (apps, name) = match self.apps {
-            Some([ab, ba, name]) => {
-                let apps = match (text(ab), text(ba)) {
-                    (Some(ab), Some(ba)) => Some([ab, ba]),
-                    (None, None) => None,
-                    _ => return Err(missing("rec_app_ab and rec_app_ba, one without the other")),
-                };
-                (apps, text(name))
-            }
-            None => (None, None),
-        };
+        let sides = self.sides(i)?;
         Ok(StoredFlow {
             v: u32_at(0).ok_or_else(|| missing("rec_version"))?,
             proto: u8_at(0).ok_or_else(|| missing("rec_proto"))?,
-            a: addr(0, "rec_a")?,
-            a_port: port(0, "rec_a_port")?,
-            b: addr(1, "rec_b")?,
-            b_port: port(1, "rec_b_port")?,
-            packets: [
-                need(u64_at(0), "rec_packets_ab")?,
-                need(u64_at(1), "rec_packets_ba")?,
-            ],
-            bytes: [
-                need(u64_at(2), "rec_bytes_ab")?,
-                need(u64_at(3), "rec_bytes_ba")?,
-            ],
-            first_ns: time_at(0),
-            last_ns: time_at(1),
+            a: sides.a,
+            a_port: sides.a_port,
+            b: sides.b,
+            b_port: sides.b_port,
+            packets: sides.packets,
+            bytes: sides.bytes,
+            first_ns: sides.first_ns,
+            last_ns: sides.last_ns,
             first_dir: u8_at(1),
             syn_dir: u8_at(2),
             synack_dir: u8_at(3),
@@ -387,8 +562,8 @@ impl<'a> Columns<'a> {
             opened_ns: [time_at(2), time_at(3)],
             carrier,
             source,
-            apps,
-            name,
+            apps: sides.apps,
+            name: sides.name,
         })
     }
 }
