@@ -7,11 +7,13 @@
 //! `decode::server_name` gives a name only for a request, of 1 to
 //! `MAX_NAME` bytes (the property tests in `src/decode/app.rs` check the
 //! same on arbitrary payloads and on ClientHellos cut anywhere).
+//! `decode::dns_answers` reads the bytes as a DNS reply: a name of 1 to
+//! `MAX_NAME` bytes and 1 to `MAX_ANSWERS` addresses, or nothing.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use portaudit::decode::{heard, server_name, App, Ask, Heard, MAX_NAME};
+use portaudit::decode::{dns_answers, heard, server_name, App, Ask, Heard, MAX_ANSWERS, MAX_NAME};
 
 const PORTS: [u16; 22] = [
     21, 25, 53, 67, 88, 111, 123, 135, 137, 138, 161, 389, 443, 445, 514, 546, 1900, 3389, 5353,
@@ -19,6 +21,10 @@ const PORTS: [u16; 22] = [
 ];
 
 fuzz_target!(|data: &[u8]| {
+    if let Some((name, addrs)) = dns_answers(data) {
+        assert!(!name.is_empty() && name.len() <= MAX_NAME, "{name:?}");
+        assert!(!addrs.is_empty() && addrs.len() <= MAX_ANSWERS);
+    }
     for proto in [6u8, 17] {
         for port in PORTS {
             for (sport, dport) in [(port, 50_001), (50_001, port)] {

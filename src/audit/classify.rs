@@ -181,7 +181,9 @@ impl<'d> Auditor<'d> {
         }
     }
 
-    /// Judges `dynamic` rules by what the run's mappers announced.
+    /// Judges `dynamic` rules by what the run's mappers announced, and
+    /// names the servers of flows whose clients named none by what its DNS
+    /// answers said.
     pub fn knowing(mut self, rpc: Arc<Knowledge>) -> Self {
         self.rpc = rpc;
         self
@@ -514,7 +516,8 @@ impl<'d> Auditor<'d> {
     }
 
     /// The names clients used for each server of `chunks`' flows (TLS
-    /// SNI, HTTP `Host`); none unless `wanted`.
+    /// SNI, HTTP `Host`), or that DNS gave it before a flow to it when
+    /// the client named none; none unless `wanted`.
     fn server_names(
         &self,
         chunks: &[&[(PackedKey, FlowStats)]],
@@ -524,14 +527,19 @@ impl<'d> Auditor<'d> {
             return BTreeMap::new();
         }
         let server = |proto: u8, port: u16| self.is_server_port(proto, port);
+        let dns = self.rpc.has_dns_names();
         chunks
             .par_iter()
             .map(|chunk| {
                 let mut named: BTreeMap<IpAddr, BTreeSet<Box<str>>> = BTreeMap::new();
-                for (k, s) in chunk.iter().filter(|(_, s)| s.name().is_some()) {
-                    let flow = resolve(&k.unpack(), s, &server);
-                    if let Some(n) = flow.name {
-                        named.entry(flow.responder.addr).or_default().insert(n);
+                for (k, s) in chunk.iter().filter(|(_, s)| dns || s.name().is_some()) {
+                    let mut flow = resolve(&k.unpack(), s, &server);
+                    with_payload_evidence(&self.rpc, &mut flow);
+                    if let Some(n) = flow.server_name() {
+                        named
+                            .entry(flow.responder.addr)
+                            .or_default()
+                            .insert(n.into());
                     }
                 }
                 named

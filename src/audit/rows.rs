@@ -170,8 +170,8 @@ impl Row {
         self.community_ids.insert(f.community_id());
         self.source = earlier(self.source, source_key(f));
         self.apps.insert(f.apps);
-        if let Some(n) = &f.name {
-            self.add_names([n.clone()]);
+        if let Some(n) = f.server_name() {
+            self.add_names([Box::from(n)]);
         }
     }
 

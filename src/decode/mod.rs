@@ -8,14 +8,17 @@
 //! opened to the packet inside, to a bounded depth; IPv4/IPv6 and IPv6 extension headers
 //! are sliced by `etherparse`'s lax parser; the first bytes of the transport
 //! header are read directly, which also works on first fragments and on
-//! headers cut by the snap length.
+//! headers cut by the snap length. (DNS replies are the exception to the
+//! rule above: their answers are read into names, [`dns_answers`].)
 
 mod app;
+mod dns;
 mod link;
 mod packet;
 mod tunnel;
 
 pub use app::{heard, server_name, App, Ask, Heard, MAX_NAME};
+pub use dns::{answers as dns_answers, MAX_ANSWERS};
 pub use link::{link_payload, IpPayload};
 pub use packet::{
     decode, Carriers, Decap, Encap, Fragment, PacketSummary, SkipReason, Transport, MAX_NAMES,

@@ -345,7 +345,9 @@ fn decapsulate<'a>(
 /// found once for the readers: its protocol and what it says of its
 /// sender ([`super::heard`]), the server name a client named, and what
 /// RPC mappers announce and connections say of themselves
-/// ([`crate::rpc::inspect`]).
+/// ([`crate::rpc::inspect`]), and the addresses a DNS answer gives a name
+/// ([`super::dns::answers`]; the one allocation of decoding, on DNS
+/// replies only).
 #[inline(always)]
 fn look_into(p: &mut PacketSummary, body: &[u8], decap: &mut Decap) {
     let Transport::Ports { src, dst } = p.transport else {
@@ -371,6 +373,17 @@ fn look_into(p: &mut PacketSummary, body: &[u8], decap: &mut Decap) {
         }
     }
     crate::rpc::inspect(p.proto, (p.src, src), (p.dst, dst), payload, &mut decap.rpc);
+    if p.heard.app() == super::App::Dns && p.heard.ask() == super::Ask::Reply {
+        // Over TCP, after the message's two-byte length.
+        let message = if p.proto == PROTO_TCP {
+            payload.get(2..)
+        } else {
+            Some(payload)
+        };
+        if let Some((name, addrs)) = message.and_then(super::dns::answers) {
+            decap.rpc.dns_answer(p.proto, (p.src, p.dst), &name, &addrs);
+        }
+    }
 }
 
 /// What the IP layer of a packet says.

@@ -156,6 +156,9 @@ pub struct Flow {
     pub apps: [App; 2],
     /// The first server name a client named (TLS SNI, HTTP `Host`).
     pub name: Option<Box<str>>,
+    /// When the client named none: the name a DNS answer seen before the
+    /// flow gave the responder's address ([`crate::rpc::Knowledge::dns_name`]).
+    pub dns_name: Option<std::sync::Arc<str>>,
 }
 
 impl Flow {
@@ -167,6 +170,12 @@ impl Flow {
     /// No TCP handshake was seen.
     pub fn is_mid_stream(&self) -> bool {
         self.state == FlowState::MidStream
+    }
+
+    /// The server's name: the one the client named, else the one DNS
+    /// gave its address.
+    pub fn server_name(&self) -> Option<&str> {
+        self.name.as_deref().or(self.dns_name.as_deref())
     }
 
     pub fn total_packets(&self) -> u64 {
@@ -250,6 +259,7 @@ pub fn resolve(key: &FlowKey, s: &FlowStats, is_server_port: &dyn Fn(u8, u16) ->
         origin: s.origin(),
         apps: [s.apps[i], s.apps[r]],
         name: s.name().map(Box::from),
+        dns_name: None,
     }
 }
 

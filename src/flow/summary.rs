@@ -29,6 +29,10 @@ pub struct FlowSummary {
     /// Each host name a deployment binds a role to, and how many server
     /// addresses clients named so (docs/audit.md#application-protocols).
     pub names_bound: BTreeMap<String, u64>,
+    /// Flows whose server has a name: that its client named (TLS SNI,
+    /// HTTP `Host`), and else that a DNS answer gave its address.
+    pub named_by_client: u64,
+    pub named_by_dns: u64,
 }
 
 /// The flows on ports whose rule names their protocols, by what their
@@ -80,6 +84,8 @@ impl FlowSummary {
         if matches!(f.proto, crate::decode::PROTO_TCP | crate::decode::PROTO_UDP) {
             *self.apps.entry(f.app()).or_default() += 1;
         }
+        self.named_by_client += u64::from(f.name.is_some());
+        self.named_by_dns += u64::from(f.dns_name.is_some());
     }
 
     /// `vxlan 3, gre 1`: counts by tunnel kind.
@@ -103,6 +109,8 @@ impl FlowSummary {
             *self.apps.entry(*k).or_default() += n;
         }
         self.content.merge(&o.content);
+        self.named_by_client += o.named_by_client;
+        self.named_by_dns += o.named_by_dns;
     }
 
     /// Share of flows where only one side was ever seen.

@@ -454,6 +454,9 @@ pub(super) const RPC_COLUMN: usize = FLOWS_COLUMNS.len() + 2;
 pub(super) const CLIENT_APP_COLUMN: usize = FLOWS_COLUMNS.len() + 3;
 pub(super) const SERVER_APP_COLUMN: usize = FLOWS_COLUMNS.len() + 4;
 pub(super) const SERVER_NAME_COLUMN: usize = FLOWS_COLUMNS.len() + 5;
+/// The column of [`flow_value`] that gives the name a DNS answer gave the
+/// responder, when the client named none (docs/audit.md#application-protocols).
+pub(super) const DNS_NAME_COLUMN: usize = FLOWS_COLUMNS.len() + 6;
 
 /// A flow's cell as [`flow_value`] makes it.
 fn flow_cell(v: &FlowVerdict, c: usize, inputs: &Inputs) -> Cell {
@@ -530,6 +533,10 @@ pub(super) fn flow_value(v: &FlowVerdict, c: usize, inputs: &Inputs, text: &mut 
         CLIENT_APP_COLUMN => Value::Str(f.apps[0].label()),
         SERVER_APP_COLUMN => Value::Str(f.apps[1].label()),
         SERVER_NAME_COLUMN => match &f.name {
+            Some(n) => put(n),
+            None => Value::Missing,
+        },
+        DNS_NAME_COLUMN => match &f.dns_name {
             Some(n) => put(n),
             None => Value::Missing,
         },
@@ -614,11 +621,17 @@ pub(super) fn flow_columns(
         names.push("rpc");
     }
     names.extend(["client_app", "server_app", "server_name"]);
+    // Only a run whose DNS answers named a flow's server has a dns_name
+    // column.
+    let dns = flows.iter().any(|v| v.flow.dns_name.is_some());
+    if dns {
+        names.push("dns_name");
+    }
     names.push("source");
     if stored {
         names.push(FLOW_RECORD);
     }
-    (names, Extra { tunnels, rpc })
+    (names, Extra { tunnels, rpc, dns })
 }
 
 /// The optional columns of a flows report.
@@ -626,6 +639,7 @@ pub(super) fn flow_columns(
 pub(super) struct Extra {
     pub(super) tunnels: bool,
     pub(super) rpc: bool,
+    pub(super) dns: bool,
 }
 
 /// The column of a flow file that holds each flow whole
@@ -649,6 +663,9 @@ fn flow_cells(
     }
     for c in [CLIENT_APP_COLUMN, SERVER_APP_COLUMN, SERVER_NAME_COLUMN] {
         row.push(flow_cell(v, c, inputs));
+    }
+    if extra.dns {
+        row.push(flow_cell(v, DNS_NAME_COLUMN, inputs));
     }
     row.push(flow_cell(v, SOURCE_COLUMN, inputs));
     if let Some((k, s)) = stored {

@@ -448,11 +448,20 @@ impl RunSummary<'_> {
             match n {
                 0 => writeln!(
                     s,
-                    "{}: host name {name}: no client in the captures named a server so (TLS SNI, HTTP Host); the roles bound to it hold no host",
+                    "{}: host name {name}: no server in the captures was named so (by a client's TLS SNI or HTTP Host, or by a DNS answer); the roles bound to it hold no host",
                     paint(YELLOW, "warning")
                 )?,
-                n => writeln!(s, "host name {name}: {} named so by clients", crate::report::text::plural(*n as usize, "server", "servers"))?,
+                n => writeln!(s, "host name {name}: {} named so", crate::report::text::plural(*n as usize, "server", "servers"))?,
             }
+        }
+        let f = &self.flows;
+        if f.named_by_client + f.named_by_dns > 0 {
+            writeln!(
+                s,
+                "server names: {} named by their client (TLS SNI, HTTP Host), {} by a DNS answer before them",
+                crate::report::text::plural(f.named_by_client as usize, "flow", "flows"),
+                num(f.named_by_dns)
+            )?;
         }
         let c = self.flows.content;
         if c.total() > 0 {
@@ -701,6 +710,10 @@ impl RunSummary<'_> {
                 "mid_stream_share": self.flows.mid_stream_share(),
                 "by_app": self.flows.apps.iter().map(|(a, n)| (a.label().to_string(), json!(n))).collect::<serde_json::Map<String, serde_json::Value>>(),
                 "names_bound": self.flows.names_bound,
+                "server_names": {
+                    "by_client": self.flows.named_by_client,
+                    "by_dns": self.flows.named_by_dns,
+                },
                 "content_check": {
                     "flows": self.flows.content.total(),
                     "verified": self.flows.content.verified,

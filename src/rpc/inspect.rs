@@ -56,11 +56,31 @@ pub enum Shown {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         ip: Option<IpAddr>,
     },
+    /// A DNS reply's answer: the name the client asked (the packet's
+    /// destination; its source the resolver; ports are not kept) is at
+    /// `address`. Last in the order, so that past [`MAX_LEARNED`] names
+    /// go before anything RPC announced. Ordered by `hash` first (the
+    /// FNV-1a hash of the name, [`name_hash`]): a comparison in the store
+    /// is then decided, nearly always, without reading the names.
+    DnsAnswer {
+        hash: u64,
+        name: String,
+        address: IpAddr,
+    },
+}
+
+/// The FNV-1a hash (64 bits) of a DNS name: the first key of
+/// [`Shown::DnsAnswer`], the same on every machine and in every version,
+/// so that a flow file's answers keep their order.
+pub fn name_hash(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// A [`Shown`] thing with the packet's endpoints. Ordered by what was
 /// shown first (towers, then binds and calls, then portmapper calls and
-/// replies): past [`MAX_LEARNED`] the last in that order go first, so a
+/// replies, then DNS answers): past [`MAX_LEARNED`] the last in that order go first, so a
 /// flood of portmapper requests cannot push the announcements out.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Seen {
@@ -87,6 +107,30 @@ pub struct Pending {
 impl Pending {
     pub fn is_empty(&self) -> bool {
         self.seen.is_empty() && self.unreadable.is_empty() && self.mappers.is_empty()
+    }
+
+    /// Takes a DNS reply's answer ([`crate::decode::dns_answers`]) from
+    /// `resolver` to `client` over `proto`: `name` is at each of `addrs`.
+    pub fn dns_answer(
+        &mut self,
+        proto: u8,
+        (resolver, client): (IpAddr, IpAddr),
+        name: &str,
+        addrs: &[IpAddr],
+    ) {
+        let hash = name_hash(name);
+        self.seen.extend(addrs.iter().map(|&address| Seen {
+            shown: Shown::DnsAnswer {
+                hash,
+                name: name.to_string(),
+                address,
+            },
+            proto,
+            src: resolver,
+            sport: 0,
+            dst: client,
+            dport: 0,
+        }));
     }
 }
 

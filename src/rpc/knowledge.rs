@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use super::inspect::Shown;
 use super::learned::{Learned, Sightings};
@@ -108,7 +109,16 @@ pub struct Knowledge {
     pub dropped: u64,
     /// Portmapper replies no call of the capture explains.
     pub unpaired_replies: u64,
+    /// The names DNS answers gave each address, to any client and to
+    /// each ([`DnsNames`]).
+    dns: HashMap<IpAddr, DnsNames, ahash::RandomState>,
+    dns_to: HashMap<(IpAddr, IpAddr), DnsNames, ahash::RandomState>,
 }
+
+/// The names answers gave one address, with the time each was first
+/// seen, in the order of [`Knowledge::dns_name`]'s choice: by time, and
+/// among names of one time the first in order last.
+type DnsNames = Vec<(Timestamp, Arc<str>)>;
 
 impl Knowledge {
     /// Resolves what the inputs taught.
@@ -151,8 +161,32 @@ impl Knowledge {
                 );
             }
         }
+        let mut interned: BTreeSet<Arc<str>> = BTreeSet::new();
         for (s, n) in &all.seen {
             match s.shown {
+                Shown::DnsAnswer {
+                    ref name, address, ..
+                } => {
+                    let name = match interned.get(name.as_str()) {
+                        Some(n) => Arc::clone(n),
+                        None => {
+                            let n: Arc<str> = Arc::from(name.as_str());
+                            interned.insert(Arc::clone(&n));
+                            n
+                        }
+                    };
+                    // An untimed answer cannot be placed before a flow.
+                    if let Some(t) = n.first {
+                        k.dns
+                            .entry(address)
+                            .or_default()
+                            .push((t, Arc::clone(&name)));
+                        k.dns_to
+                            .entry((address, s.dst))
+                            .or_default()
+                            .push((t, name));
+                    }
+                }
                 Shown::Tower {
                     interface,
                     proto,
@@ -232,6 +266,9 @@ impl Knowledge {
             v.sort_unstable();
             v.dedup();
         }
+        for names in k.dns.values_mut().chain(k.dns_to.values_mut()) {
+            names.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.cmp(&a.1)));
+        }
         for ((server, proto, port, service, mapper, client, mapper_addr), n) in announced {
             k.by_port
                 .entry((server, proto, port))
@@ -251,6 +288,33 @@ impl Knowledge {
         }
         k.used = k.announcements.iter().map(|_| AtomicU64::new(0)).collect();
         k
+    }
+
+    /// The name DNS gave `server` for a flow from `client` that began
+    /// `at`: of the answers seen before then, the latest to first give a
+    /// name, those to `client` before those to other hosts (whose
+    /// resolver may share its cache), the first name in order among
+    /// answers of one time. None for a flow without a time.
+    pub fn dns_name(
+        &self,
+        server: IpAddr,
+        client: IpAddr,
+        at: Option<Timestamp>,
+    ) -> Option<Arc<str>> {
+        let at = at?;
+        let latest = |names: &DnsNames| {
+            let before = names.partition_point(|(t, _)| *t <= at);
+            before.checked_sub(1).map(|i| Arc::clone(&names[i].1))
+        };
+        self.dns_to
+            .get(&(server, client))
+            .and_then(latest)
+            .or_else(|| self.dns.get(&server).and_then(latest))
+    }
+
+    /// Whether any DNS answer named an address.
+    pub fn has_dns_names(&self) -> bool {
+        !self.dns.is_empty()
     }
 
     /// What is known of the connection from `client` (port `cport`) to

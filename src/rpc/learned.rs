@@ -73,6 +73,14 @@ impl Learned {
     }
 
     pub(super) fn add(&mut self, s: Seen, n: Sightings) {
+        // Full, and past the last kept: dropped with one comparison, not
+        // a walk down the tree (a DNS-heavy capture sends most answers
+        // this way).
+        if self.seen.len() >= MAX_LEARNED && self.seen.last_key_value().is_some_and(|(l, _)| s > *l)
+        {
+            self.dropped = self.dropped.saturating_add(n.count);
+            return;
+        }
         if let Some(known) = self.seen.get_mut(&s) {
             known.add(n);
             return;
@@ -104,9 +112,7 @@ impl Learned {
 
     /// Adds what another stretch (or input) taught.
     pub fn merge(&mut self, o: Learned) {
-        for (s, n) in o.seen {
-            self.add(s, n);
-        }
+        self.merge_seen(o.seen);
         for (k, v) in o.unreadable {
             self.count_unreadable(&k, v);
         }
@@ -114,6 +120,47 @@ impl Learned {
             self.add_mapper(m);
         }
         self.dropped = self.dropped.saturating_add(o.dropped);
+    }
+
+    /// Takes `other`'s things in one ordered pass over both (not a walk
+    /// down the tree for each): the first [`MAX_LEARNED`] of the two in
+    /// order, counts of one thing added, the rest counted as dropped, as
+    /// adding them one by one would.
+    fn merge_seen(&mut self, other: BTreeMap<Seen, Sightings>) {
+        if other.is_empty() {
+            return;
+        }
+        if self.seen.is_empty() && other.len() <= MAX_LEARNED {
+            self.seen = other;
+            return;
+        }
+        let mut mine = std::mem::take(&mut self.seen).into_iter().peekable();
+        let mut theirs = other.into_iter().peekable();
+        let mut kept = Vec::with_capacity(MAX_LEARNED.min(mine.len() + theirs.len()));
+        loop {
+            let next = match (mine.peek(), theirs.peek()) {
+                (None, None) => break,
+                (Some(_), None) => mine.next(),
+                (None, Some(_)) => theirs.next(),
+                (Some((a, _)), Some((b, _))) => match a.cmp(b) {
+                    std::cmp::Ordering::Less => mine.next(),
+                    std::cmp::Ordering::Greater => theirs.next(),
+                    std::cmp::Ordering::Equal => {
+                        let (s, mut n) = mine.next().expect("peeked");
+                        n.add(theirs.next().expect("peeked").1);
+                        Some((s, n))
+                    }
+                },
+            };
+            let (s, n) = next.expect("one side had a thing");
+            if kept.len() < MAX_LEARNED {
+                kept.push((s, n));
+            } else {
+                self.dropped = self.dropped.saturating_add(n.count);
+            }
+        }
+        // In order already: built in one pass.
+        self.seen = kept.into_iter().collect();
     }
 
     /// The form a flow file stores (`portaudit_inputs`' `rpc`).

@@ -373,9 +373,39 @@ fn flow_records_take_the_protocol_their_engine_found() {
     assert_eq!((&*tls["client_app"], &*tls["server_app"]), ("tls", "tls"));
 }
 
+/// A DNS query for `name` (id 0x4242, type A), and its reply giving
+/// `addr` through a CNAME (to the name's `edge.` form).
+fn dns_exchange(name: &str, addr: [u8; 4]) -> (Vec<u8>, Vec<u8>) {
+    let wire = |n: &str| {
+        let mut b = Vec::new();
+        for l in n.split('.') {
+            b.push(l.len() as u8);
+            b.extend_from_slice(l.as_bytes());
+        }
+        b.push(0);
+        b
+    };
+    let mut query = vec![0x42, 0x42, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+    query.extend(wire(name));
+    query.extend_from_slice(&[0, 1, 0, 1]);
+    let mut reply = query.clone();
+    reply[2..8].copy_from_slice(&[0x81, 0x80, 0, 1, 0, 2]);
+    let edge = format!("edge.{name}");
+    let record = |owner: &str, kind: u8, data: Vec<u8>| {
+        let mut r = wire(owner);
+        r.extend_from_slice(&[0, kind, 0, 1, 0, 0, 0, 60, 0, data.len() as u8]);
+        r.extend(data);
+        r
+    };
+    reply.extend(record(name, 5, wire(&edge)));
+    reply.extend(record(&edge, 1, addr.to_vec()));
+    (query, reply)
+}
+
 /// A role bound by host name holds every server its clients named so
-/// (TLS SNI), exactly or under a `*.` wildcard: the Cayosoft document's
-/// cloud endpoints become auditable. A name no client used is said.
+/// (TLS SNI), exactly or under a `*.` wildcard, or that a DNS answer
+/// named so before a flow to it: the Cayosoft document's cloud endpoints
+/// become auditable. A name no client used is said.
 #[test]
 fn roles_bound_by_host_name_hold_the_servers_clients_named_so() {
     let dir = tempfile::tempdir().unwrap();
@@ -400,6 +430,25 @@ fn roles_bound_by_host_name_hold_the_servers_clients_named_so() {
         &hello("files.elsewhere.example"),
         SERVER_HELLO,
     );
+    // A connection with no name of its own, before and after a DNS
+    // answer gives its server's address a name (through a CNAME).
+    let unnamed = |s: &mut Scenario, port: u16| {
+        s.tcp_exchange(
+            sock(&format!("{server}:{port}")),
+            sock("192.0.2.50:443"),
+            b"\x00\x01 not a hello",
+            b"\x00\x02",
+        )
+    };
+    unnamed(&mut s, 40004);
+    let (query, reply) = dns_exchange("updates.cayosoft.example", [192, 0, 2, 50]);
+    s.udp_exchange(
+        sock(&format!("{server}:50000")),
+        sock("10.5.0.2:53"),
+        &query,
+        &reply,
+    );
+    unnamed(&mut s, 40005);
     let capture = dir.path().join("names.pcap");
     s.write_pcap(std::fs::File::create(&capture).unwrap())
         .unwrap();
@@ -407,7 +456,7 @@ fn roles_bound_by_host_name_hold_the_servers_clients_named_so() {
     std::fs::write(
         &deployment,
         format!(
-            "name = \"names\"\nscope = \"all\"\n[profiles.cayosoft-guardian]\nfeatures = [\"online_licensing\", \"microsoft_365\", \"automatic_updates\"]\n[profiles.cayosoft-guardian.hosts]\nguardian_server = [\"{server}\"]\ncayosoft_license_service = [\"api.telemetry.cayosoft.com\"]\nmicrosoft_cloud = [\"*.office365.com\"]\ncayosoft_update_service = [\"updates.cayosoft.example\"]\n"
+            "name = \"names\"\nscope = \"all\"\n[profiles.cayosoft-guardian]\nfeatures = [\"online_licensing\", \"microsoft_365\", \"automatic_updates\"]\n[profiles.cayosoft-guardian.hosts]\nguardian_server = [\"{server}\"]\ncayosoft_license_service = [\"api.telemetry.cayosoft.com\"]\nmicrosoft_cloud = [\"*.office365.com\"]\ncayosoft_update_service = [\"updates.cayosoft.example\", \"mirror.cayosoft.example\"]\n"
         ),
     )
     .unwrap();
@@ -437,23 +486,54 @@ fn roles_bound_by_host_name_hold_the_servers_clients_named_so() {
     // Named as the document's endpoints: allowed, and of their role.
     assert!(to("203.0.113.5").is_empty(), "{findings:#?}");
     assert!(to("198.51.100.7").is_empty(), "{findings:#?}");
+    // Named by DNS: of its role, both connections to it allowed.
+    assert!(to("192.0.2.50").is_empty(), "{findings:#?}");
     // Named otherwise: a server no rule allows.
     assert_eq!(to("192.0.2.99"), ["unexpected-port"], "{findings:#?}");
     assert!(
-        stderr.contains("host name *.office365.com: 1 server named so by clients"),
+        stderr.contains("host name *.office365.com: 1 server named so\n"),
         "{stderr}"
     );
     assert!(
-        stderr.contains("warning: host name updates.cayosoft.example: no client in the captures named a server so"),
+        stderr.contains("host name updates.cayosoft.example: 1 server named so\n"),
         "{stderr}"
     );
+    assert!(
+        stderr.contains(
+            "warning: host name mirror.cayosoft.example: no server in the captures was named so"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("server names: 3 flows named by their client (TLS SNI, HTTP Host), 1 by a DNS answer before them"),
+        "{stderr}"
+    );
+    // The flow after the answer has its name; the one before, none.
+    let o = bin()
+        .args(["flows", "-q", "--format", "csv", &path_str(&capture)])
+        .output()
+        .unwrap();
+    let flows = rows(&o.stdout);
+    let dns_name = |port: &str| {
+        let f = flows.iter().find(|f| f["initiator_port"] == port).unwrap();
+        (f["server_name"].clone(), f["dns_name"].clone())
+    };
+    assert_eq!(dns_name("40004"), ("".into(), "".into()), "{flows:#?}");
+    assert_eq!(
+        dns_name("40005"),
+        ("".into(), "updates.cayosoft.example".into()),
+        "{flows:#?}"
+    );
+    assert_eq!(dns_name("40001").1, "", "a client's own name comes first");
     let stats: serde_json::Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
     assert_eq!(
         stats["flows"]["names_bound"]["api.telemetry.cayosoft.com"], 1,
         "{}",
         stats["flows"]
     );
-    assert_eq!(stats["flows"]["names_bound"]["updates.cayosoft.example"], 0);
+    assert_eq!(stats["flows"]["names_bound"]["updates.cayosoft.example"], 1);
+    assert_eq!(stats["flows"]["names_bound"]["mirror.cayosoft.example"], 0);
+    assert_eq!(stats["flows"]["server_names"]["by_dns"], 1);
     // A name that is neither an address nor a host name is refused.
     std::fs::write(
         &deployment,
