@@ -114,6 +114,7 @@ pub(super) fn fill_stats(stats: &mut FileStats, tally: Tally, overflow: Overflow
     }
     stats.tunnels_unopened.extend(tally.unopened);
     stats.rpc = tally.rpc;
+    stats.rpc.settle();
     if tally.not_matching > 0 {
         stats
             .skipped

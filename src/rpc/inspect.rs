@@ -58,14 +58,15 @@ pub enum Shown {
     },
     /// A DNS reply's answer: the name the client asked (the packet's
     /// destination; its source the resolver; ports are not kept) is at
-    /// `address`. Last in the order, so that past [`MAX_LEARNED`] names
+    /// each of `addresses`. Last in the order, so that past [`MAX_LEARNED`] names
     /// go before anything RPC announced. Ordered by `hash` first (the
     /// FNV-1a hash of the name, [`name_hash`]): a comparison in the store
     /// is then decided, nearly always, without reading the names.
     DnsAnswer {
         hash: u64,
         name: String,
-        address: IpAddr,
+        /// In order: a round-robin answer's every order is one thing.
+        addresses: Vec<IpAddr>,
     },
 }
 
@@ -118,19 +119,20 @@ impl Pending {
         name: &str,
         addrs: &[IpAddr],
     ) {
-        let hash = name_hash(name);
-        self.seen.extend(addrs.iter().map(|&address| Seen {
+        let mut addresses = addrs.to_vec();
+        addresses.sort_unstable();
+        self.seen.push(Seen {
             shown: Shown::DnsAnswer {
-                hash,
+                hash: name_hash(name),
                 name: name.to_string(),
-                address,
+                addresses,
             },
             proto,
             src: resolver,
             sport: 0,
             dst: client,
             dport: 0,
-        }));
+        });
     }
 }
 

@@ -109,20 +109,25 @@ pub struct Knowledge {
     pub dropped: u64,
     /// Portmapper replies no call of the capture explains.
     pub unpaired_replies: u64,
-    /// The names DNS answers gave each address, to any client and to
-    /// each ([`DnsNames`]).
-    dns: HashMap<IpAddr, DnsNames, ahash::RandomState>,
-    dns_to: HashMap<(IpAddr, IpAddr), DnsNames, ahash::RandomState>,
+    /// The names DNS answers gave addresses: by address, then in the
+    /// order of [`Knowledge::dns_name`]'s choice (by time, and among
+    /// names of one time the first in order last). One table, searched by
+    /// halves, rather than a list per address.
+    dns: Vec<DnsName>,
 }
 
-/// The names answers gave one address, with the time each was first
-/// seen, in the order of [`Knowledge::dns_name`]'s choice: by time, and
-/// among names of one time the first in order last.
-type DnsNames = Vec<(Timestamp, Arc<str>)>;
+/// A name a DNS answer gave an address: the address, when the answer was
+/// first seen, to which client, the name.
+type DnsName = (IpAddr, Timestamp, IpAddr, Arc<str>);
+
+/// How many of the latest answers before a flow are searched for one to
+/// its own client.
+const OWN_ANSWERS: usize = 32;
 
 impl Knowledge {
     /// Resolves what the inputs taught.
-    pub fn of(all: Learned) -> Knowledge {
+    pub fn of(mut all: Learned) -> Knowledge {
+        all.settle();
         let mut k = Knowledge {
             mappers: all.mappers,
             unreadable: all.unreadable,
@@ -161,30 +166,19 @@ impl Knowledge {
                 );
             }
         }
-        let mut interned: BTreeSet<Arc<str>> = BTreeSet::new();
         for (s, n) in &all.seen {
             match s.shown {
                 Shown::DnsAnswer {
-                    ref name, address, ..
+                    ref name,
+                    ref addresses,
+                    ..
                 } => {
-                    let name = match interned.get(name.as_str()) {
-                        Some(n) => Arc::clone(n),
-                        None => {
-                            let n: Arc<str> = Arc::from(name.as_str());
-                            interned.insert(Arc::clone(&n));
-                            n
-                        }
-                    };
+                    let name: Arc<str> = Arc::from(name.as_str());
                     // An untimed answer cannot be placed before a flow.
                     if let Some(t) = n.first {
-                        k.dns
-                            .entry(address)
-                            .or_default()
-                            .push((t, Arc::clone(&name)));
-                        k.dns_to
-                            .entry((address, s.dst))
-                            .or_default()
-                            .push((t, name));
+                        for &address in addresses {
+                            k.dns.push((address, t, s.dst, Arc::clone(&name)));
+                        }
                     }
                 }
                 Shown::Tower {
@@ -266,9 +260,8 @@ impl Knowledge {
             v.sort_unstable();
             v.dedup();
         }
-        for names in k.dns.values_mut().chain(k.dns_to.values_mut()) {
-            names.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.cmp(&a.1)));
-        }
+        k.dns
+            .sort_unstable_by(|a, b| (a.0, a.1, &b.3, b.2).cmp(&(b.0, b.1, &a.3, a.2)));
         for ((server, proto, port, service, mapper, client, mapper_addr), n) in announced {
             k.by_port
                 .entry((server, proto, port))
@@ -292,9 +285,10 @@ impl Knowledge {
 
     /// The name DNS gave `server` for a flow from `client` that began
     /// `at`: of the answers seen before then, the latest to first give a
-    /// name, those to `client` before those to other hosts (whose
-    /// resolver may share its cache), the first name in order among
-    /// answers of one time. None for a flow without a time.
+    /// name (among names of one time, the first in order); but an answer
+    /// to `client` itself among the [`OWN_ANSWERS`] latest first (another
+    /// host's answer may come from a shared resolver's cache, and a CDN's
+    /// address serves many names). None for a flow without a time.
     pub fn dns_name(
         &self,
         server: IpAddr,
@@ -302,14 +296,12 @@ impl Knowledge {
         at: Option<Timestamp>,
     ) -> Option<Arc<str>> {
         let at = at?;
-        let latest = |names: &DnsNames| {
-            let before = names.partition_point(|(t, _)| *t <= at);
-            before.checked_sub(1).map(|i| Arc::clone(&names[i].1))
-        };
-        self.dns_to
-            .get(&(server, client))
-            .and_then(latest)
-            .or_else(|| self.dns.get(&server).and_then(latest))
+        let from = self.dns.partition_point(|d| d.0 < server);
+        let names = &self.dns[from..];
+        let before = &names[..names.partition_point(|d| d.0 == server && d.1 <= at)];
+        let recent = &before[before.len().saturating_sub(OWN_ANSWERS)..];
+        let own = recent.iter().rev().find(|d| d.2 == client);
+        own.or(before.last()).map(|d| Arc::clone(&d.3))
     }
 
     /// Whether any DNS answer named an address.
@@ -610,6 +602,66 @@ mod tests {
             assert_eq!(forward, whole, "cut at {cuts:?}");
             assert_eq!(backward, whole, "cut at {cuts:?}, merged backwards");
         }
+    }
+
+    /// A flow's server gets the name of the latest answer before the flow,
+    /// one to the flow's own client first; none before any answer.
+    #[test]
+    fn dns_names_go_to_the_flows_after_them() {
+        let mut l = Learned::default();
+        let x: IpAddr = "203.0.113.7".parse().unwrap();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let mut answer = |name: &str, client: &str, t: i128| {
+            let mut p = super::super::inspect::Pending::default();
+            p.dns_answer(PROTO_UDP, (ip("10.0.0.53"), ip(client)), name, &[x]);
+            l.take(&mut p, Some(Timestamp(t)));
+        };
+        answer("a.example", "10.0.0.1", 10);
+        answer("b.example", "10.0.0.2", 20);
+        let k = Knowledge::of(l);
+        let name = |client: &str, t: Option<i128>| {
+            k.dns_name(x, ip(client), t.map(Timestamp))
+                .map(|n| n.to_string())
+        };
+        assert_eq!(name("10.0.0.1", Some(30)).as_deref(), Some("a.example"));
+        assert_eq!(name("10.0.0.3", Some(30)).as_deref(), Some("b.example"));
+        assert_eq!(name("10.0.0.2", Some(15)).as_deref(), Some("a.example"));
+        assert_eq!(name("10.0.0.1", Some(5)), None);
+        assert_eq!(name("10.0.0.1", None), None);
+        assert_eq!(
+            k.dns_name(ip("198.51.100.1"), ip("10.0.0.1"), Some(Timestamp(30))),
+            None
+        );
+    }
+
+    /// Things taken from packets (kept fresh, settled a batch at a time)
+    /// end as they do added one by one: the same kept, counted and
+    /// dropped, past the limit and before it.
+    #[test]
+    fn taking_in_batches_is_adding_one_by_one() {
+        let n = MAX_LEARNED as u64 + 700;
+        let mut taken = Learned::default();
+        let mut added = Learned::default();
+        for i in 0..3 * n {
+            let thing = i.wrapping_mul(2_654_435_761) % n;
+            let s = Shown::Call {
+                program: 100_003,
+                version: thing as u32,
+            };
+            let s = seen("10.0.0.1", 1, "10.0.0.2", 2049, s);
+            let mut pending = super::super::inspect::Pending::default();
+            pending.seen.push(s.clone());
+            taken.take(&mut pending, Some(Timestamp(i as i128)));
+            added.add(s, once(i as i128));
+            if i == 1000 {
+                let mut early = taken.clone();
+                early.settle();
+                assert_eq!(early.seen.len(), 1001);
+            }
+        }
+        taken.settle();
+        assert_eq!(taken, added);
+        assert_eq!(taken.dropped, 3 * 700);
     }
 
     /// What one input learned is bounded, and what did not fit is

@@ -43,11 +43,17 @@ pub struct Learned {
     pub mappers: BTreeSet<(IpAddr, Mapper)>,
     /// Sightings of things not kept, past [`MAX_LEARNED`].
     pub dropped: u64,
+    /// Things packets showed since `seen` was last settled, in the order
+    /// they came ([`Learned::settle`]): added to `seen` a batch at a time,
+    /// sorted, rather than each down the tree (a DNS-heavy capture shows
+    /// one per reply).
+    fresh: Vec<(Seen, Sightings)>,
 }
 
 impl Learned {
     pub fn is_empty(&self) -> bool {
         self.seen.is_empty()
+            && self.fresh.is_empty()
             && self.unreadable.is_empty()
             && self.mappers.is_empty()
             && self.dropped == 0
@@ -55,14 +61,13 @@ impl Learned {
 
     /// Takes what `pending`'s packet, seen at `ts`, showed.
     pub fn take(&mut self, pending: &mut Pending, ts: Option<Timestamp>) {
-        for s in pending.seen.drain(..) {
-            self.add(
-                s,
-                Sightings {
-                    first: ts,
-                    count: 1,
-                },
-            );
+        let once = Sightings {
+            first: ts,
+            count: 1,
+        };
+        self.fresh.extend(pending.seen.drain(..).map(|s| (s, once)));
+        if self.fresh.len() >= MAX_LEARNED {
+            self.settle();
         }
         for why in pending.unreadable.drain(..) {
             self.count_unreadable(why, 1);
@@ -110,8 +115,30 @@ impl Learned {
         }
     }
 
+    /// Adds the things taken since the last time to `seen`, as adding
+    /// each would: sorted, one sighting count per thing, then in one
+    /// ordered pass. What reads `seen` settles first; merging settles
+    /// both sides.
+    pub fn settle(&mut self) {
+        if self.fresh.is_empty() {
+            return;
+        }
+        let mut fresh = std::mem::take(&mut self.fresh);
+        fresh.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut batch: Vec<(Seen, Sightings)> = Vec::with_capacity(fresh.len());
+        for (s, n) in fresh {
+            match batch.last_mut() {
+                Some((last, seen)) if *last == s => seen.add(n),
+                _ => batch.push((s, n)),
+            }
+        }
+        self.merge_seen(batch);
+    }
+
     /// Adds what another stretch (or input) taught.
-    pub fn merge(&mut self, o: Learned) {
+    pub fn merge(&mut self, mut o: Learned) {
+        self.settle();
+        o.settle();
         self.merge_seen(o.seen);
         for (k, v) in o.unreadable {
             self.count_unreadable(&k, v);
@@ -126,12 +153,13 @@ impl Learned {
     /// down the tree for each): the first [`MAX_LEARNED`] of the two in
     /// order, counts of one thing added, the rest counted as dropped, as
     /// adding them one by one would.
-    fn merge_seen(&mut self, other: BTreeMap<Seen, Sightings>) {
-        if other.is_empty() {
-            return;
-        }
-        if self.seen.is_empty() && other.len() <= MAX_LEARNED {
-            self.seen = other;
+    fn merge_seen<I>(&mut self, other: I)
+    where
+        I: IntoIterator<Item = (Seen, Sightings)>,
+        I::IntoIter: ExactSizeIterator,
+    {
+        let other = other.into_iter();
+        if other.len() == 0 {
             return;
         }
         let mut mine = std::mem::take(&mut self.seen).into_iter().peekable();
@@ -165,6 +193,11 @@ impl Learned {
 
     /// The form a flow file stores (`portaudit_inputs`' `rpc`).
     pub fn stored(&self) -> StoredLearned {
+        if !self.fresh.is_empty() {
+            let mut settled = self.clone();
+            settled.settle();
+            return settled.stored();
+        }
         StoredLearned {
             seen: self
                 .seen

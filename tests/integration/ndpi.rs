@@ -401,15 +401,16 @@ fn our_answers(file: &Path, dir: &Path) -> BTreeSet<Answer> {
         .into_iter()
         .flatten()
         .filter(|s| s["kind"] == "dns-answer")
-        .map(|s| {
+        .flat_map(|s| {
             let asked = s["name"].as_str().unwrap().to_string();
-            (
-                name.clone(),
-                addr(&s["src"]),
-                addr(&s["dst"]),
-                asked,
-                addr(&s["address"]),
-            )
+            let (src, dst) = (addr(&s["src"]), addr(&s["dst"]));
+            let name = name.clone();
+            s["addresses"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |a| (name.clone(), src, dst, asked.clone(), addr(a)))
+                .collect::<Vec<_>>()
         })
         .collect()
 }
