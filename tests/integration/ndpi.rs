@@ -231,25 +231,41 @@ fn app_protocols_agree_with_ndpi() {
     );
 }
 
+/// The `fields` tshark prints, tab-separated, a line per packet of
+/// `file` that `filter` keeps; `None` if tshark is not installed, nothing
+/// if it cannot read the file.
+fn tshark_fields(file: &Path, filter: &str, fields: &[&str]) -> Option<String> {
+    let mut tshark = Command::new("tshark");
+    tshark.args(["-n", "-r", &path_str(file), "-Y", filter]);
+    tshark.args(["-T", "fields", "-E", "separator=/t"]);
+    for f in fields {
+        tshark.args(["-e", f]);
+    }
+    let o = tshark.output().ok()?;
+    if !o.status.success() {
+        eprintln!("{}: tshark cannot read it, left out", file.display());
+        return Some(String::new());
+    }
+    Some(String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
 /// The server name of the first TLS ClientHello of each TCP flow of `file`,
 /// lower-cased (empty for a hello without one), as tshark reads it; `None`
 /// if tshark is not installed, an empty map if it cannot read the file.
 fn tshark_hellos(file: &Path) -> Option<BTreeMap<Key, String>> {
-    let o = Command::new("tshark")
-        .args(["-n", "-r", &path_str(file), "-Y", "tls.handshake.type == 1"])
-        .args(["-T", "fields", "-E", "separator=/t"])
-        .args(["-e", "ip.src", "-e", "ipv6.src", "-e", "tcp.srcport"])
-        .args(["-e", "ip.dst", "-e", "ipv6.dst", "-e", "tcp.dstport"])
-        .args(["-e", "tls.handshake.extensions_server_name"])
-        .output()
-        .ok()?;
+    let fields = [
+        "ip.src",
+        "ipv6.src",
+        "tcp.srcport",
+        "ip.dst",
+        "ipv6.dst",
+        "tcp.dstport",
+        "tls.handshake.extensions_server_name",
+    ];
+    let text = tshark_fields(file, "tls.handshake.type == 1", &fields)?;
     let mut m = BTreeMap::new();
-    if !o.status.success() {
-        eprintln!("{}: tshark cannot read it, left out", file.display());
-        return Some(m);
-    }
     let name = file_name(file);
-    for line in String::from_utf8_lossy(&o.stdout).lines() {
+    for line in text.lines() {
         let c: Vec<&str> = line.split('\t').collect();
         // Tunnels (several addresses) and frames with several hellos are
         // not in the corpus's TLS; left out rather than guessed at.
@@ -340,22 +356,19 @@ type Answer = (String, IpAddr, IpAddr, String, IpAddr);
 fn tshark_answers(file: &Path) -> Option<BTreeSet<Answer>> {
     let filter =
         "dns.flags.response == 1 && dns.flags.rcode == 0 && (udp.port == 53 || tcp.port == 53)";
-    let o = Command::new("tshark")
-        .args(["-n", "-r", &path_str(file), "-Y", filter])
-        .args(["-T", "fields", "-E", "separator=/t"])
-        .args([
-            "-e", "ip.src", "-e", "ipv6.src", "-e", "ip.dst", "-e", "ipv6.dst",
-        ])
-        .args(["-e", "dns.qry.name", "-e", "dns.a", "-e", "dns.aaaa"])
-        .output()
-        .ok()?;
+    let fields = [
+        "ip.src",
+        "ipv6.src",
+        "ip.dst",
+        "ipv6.dst",
+        "dns.qry.name",
+        "dns.a",
+        "dns.aaaa",
+    ];
+    let text = tshark_fields(file, filter, &fields)?;
     let mut m = BTreeSet::new();
-    if !o.status.success() {
-        eprintln!("{}: tshark cannot read it, left out", file.display());
-        return Some(m);
-    }
     let name = file_name(file);
-    for line in String::from_utf8_lossy(&o.stdout).lines() {
+    for line in text.lines() {
         let c: Vec<&str> = line.split('\t').collect();
         // Tunnelled replies (several addresses) are left out.
         if c.len() != 7 || c[..4].iter().any(|f| f.contains(',')) {
