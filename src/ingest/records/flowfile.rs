@@ -207,6 +207,27 @@ fn record_columns(shared: bool) -> impl Iterator<Item = &'static str> {
         .chain(OPENED_COLUMNS.iter().copied())
 }
 
+/// Row `i` of column `a`, made by `v`, when the row has a value there.
+fn opt<A: Array, T>(a: &A, i: usize, v: impl Fn() -> T) -> Option<T> {
+    a.is_valid(i).then(v)
+}
+
+/// What a row lacks: the value of column `name`.
+fn missing(name: &str) -> LineError {
+    LineError::new(RecordFault::MissingField, format!("no {name}"))
+}
+
+/// `text`, a row's value of column `name`, as an address.
+fn address(text: Option<&str>, name: &str) -> Result<std::net::IpAddr, LineError> {
+    let text = text.ok_or_else(|| missing(name))?;
+    text.parse().map_err(|_| {
+        LineError::new(
+            RecordFault::BadValue,
+            format!("{name} {text:?} is no address"),
+        )
+    })
+}
+
 /// A batch's record columns, typed as written.
 struct Columns<'a> {
     u8s: [&'a UInt8Array; 5],
@@ -354,19 +375,7 @@ impl<'a> Columns<'a> {
 
     /// Row `i`'s key sides, counts, times, protocols and name.
     fn sides(&self, i: usize) -> Result<SideValues, LineError> {
-        fn opt<A: Array, T>(a: &A, i: usize, v: impl Fn() -> T) -> Option<T> {
-            a.is_valid(i).then(v)
-        }
-        let missing = |name: &str| LineError::new(RecordFault::MissingField, format!("no {name}"));
-        let addr = |a: &StringArray, name: &str| -> Result<std::net::IpAddr, LineError> {
-            let text = opt(a, i, || a.value(i)).ok_or_else(|| missing(name))?;
-            text.parse().map_err(|_| {
-                LineError::new(
-                    RecordFault::BadValue,
-                    format!("{name} {text:?} is no address"),
-                )
-            })
-        };
+        let addr = |a: &StringArray, name: &str| address(opt(a, i, || a.value(i)), name);
         let count =
             |a: &UInt64Array, name: &str| opt(a, i, || a.value(i)).ok_or_else(|| missing(name));
         let text = |a: &StringArray| opt(a, i, || a.value(i).to_string());
@@ -488,23 +497,11 @@ impl<'a> Columns<'a> {
     /// Row `i` as a stored flow; what is missing or wrong, when something
     /// is.
     fn row(&self, i: usize) -> Result<StoredFlow, LineError> {
-        fn opt<A: Array, T>(a: &A, i: usize, v: impl Fn() -> T) -> Option<T> {
-            a.is_valid(i).then(v)
-        }
-        let missing = |name: &str| LineError::new(RecordFault::MissingField, format!("no {name}"));
         let u8_at = |c: usize| opt(self.u8s[c], i, || self.u8s[c].value(i));
         let u32_at = |c: usize| opt(self.u32s[c], i, || self.u32s[c].value(i));
         let time_at = |c: usize| opt(self.times[c], i, || self.times[c].value(i));
         let text_at = |c: usize| opt(self.texts[c], i, || self.texts[c].value(i));
-        let addr = |c: usize, name: &str| -> Result<std::net::IpAddr, LineError> {
-            let text = text_at(c).ok_or_else(|| missing(name))?;
-            text.parse().map_err(|_| {
-                LineError::new(
-                    RecordFault::BadValue,
-                    format!("{name} {text:?} is no address"),
-                )
-            })
-        };
+        let addr = |c: usize, name: &str| address(text_at(c), name);
         let pair = |a: usize, b: usize, name: &str| -> Result<[u32; 2], LineError> {
             Ok([
                 u32_at(a).ok_or_else(|| missing(name))?,
