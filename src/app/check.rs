@@ -157,6 +157,12 @@ fn deployment_outcome(d: &Deployment) -> Outcome {
             roles.join(" or ")
         ));
     }
+    for (pi, role, name) in d.name_bindings() {
+        let profile = &d.profiles[pi].profile.id;
+        warnings.push(format!(
+            "role {profile}/{role} is bound by host name {name}: it holds a server only where a capture names it (a client's TLS SNI or HTTP Host, or a DNS answer for its address seen before the flow); flow records and captures without those hold none, and the audit warns when no server was named so"
+        ));
+    }
     let roles: usize = d.profiles.iter().map(|b| b.hosts.len()).sum();
     let features: usize = d.profiles.iter().map(|b| b.features.len()).sum();
     let ids: Vec<&str> = d.profiles.iter().map(|b| b.profile.id.as_str()).collect();

@@ -534,6 +534,19 @@ fn roles_bound_by_host_name_hold_the_servers_clients_named_so() {
     assert_eq!(stats["flows"]["names_bound"]["updates.cayosoft.example"], 1);
     assert_eq!(stats["flows"]["names_bound"]["mirror.cayosoft.example"], 0);
     assert_eq!(stats["flows"]["server_names"]["by_dns"], 1);
+    // `rules check` says, before any capture, what a name binding needs.
+    let o = bin()
+        .args(["rules", "check", &path_str(&deployment)])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out}");
+    assert!(
+        out.contains("warning: ")
+            && out.contains("role cayosoft-guardian/microsoft_cloud is bound by host name *.office365.com: it holds a server only where a capture names it"),
+        "{out}"
+    );
+    assert_eq!(out.matches("is bound by host name").count(), 4, "{out}");
     // A name that is neither an address nor a host name is refused.
     std::fs::write(
         &deployment,
