@@ -407,10 +407,11 @@ pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
     let pool = pool(cfg.run.threads)?;
     let Ingested { table, files, rpc } =
         read_all(&inputs.captures, &cfg.run.ingest, cfg.progress, &pool);
-    let flows = pool.install(|| table.finish());
+    // What the inputs taught is resolved while the flows are.
+    let (flows, knowledge) = pool.install(|| rayon::join(|| table.finish(), || Knowledge::of(rpc)));
     let auditor = Auditor::new(&deployment)
         .max_findings(cfg.setup.max_findings)
-        .knowing(Arc::new(Knowledge::of(rpc)));
+        .knowing(Arc::new(knowledge));
     let filter_report = cfg.run.ingest.filter.as_ref().map(|f| f.report());
     let left_out = crate::ingest::left_out(&files);
     let mut report = audit_flows(
@@ -446,7 +447,14 @@ pub fn run_audit(cfg: &AuditConfig) -> Result<i32, RunError> {
             summary.to_text_grouped(cfg.run.color, cfg.run.terminal)
         );
     }
-    Ok(after_writes(failed, verdict(&summary, cfg.run.quiet)))
+    let status = after_writes(failed, verdict(&summary, cfg.run.quiet));
+    // The run ends here: its largest tables (the findings, what the
+    // inputs taught) are left to the process's end rather than freed
+    // piece by piece.
+    drop(summary);
+    std::mem::forget(report);
+    std::mem::forget(auditor);
+    Ok(status)
 }
 
 /// The run summary of an audit.
@@ -652,6 +660,7 @@ pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
             crate::audit::with_payload_evidence(&rpc, &mut flow);
             FlowVerdict {
                 rpc: crate::audit::describe_rpc(&rpc, &flow),
+                dns_name: flow.dns_name.map(|n| Box::from(rpc.name(n))),
                 flow,
                 verdict: Verdict::OutOfScope,
                 profile: "",

@@ -316,7 +316,7 @@ impl<'d> Auditor<'d> {
                     port: row_port(&flow),
                 };
                 let row = p.rows[row_shard(&row_key)].entry(row_key).or_default();
-                row.add(&flow, rule_idx);
+                row.add(&flow, rule_idx, flow.server_name(&self.rpc));
                 let dynamic = rule_idx.and_then(|i| self.rules[i].rule.dynamic.as_ref());
                 if let Some(d) = dynamic.filter(|_| kind.is_about_dynamic_port()) {
                     let att = self.attribution(&flow, d);
@@ -335,6 +335,7 @@ impl<'d> Auditor<'d> {
             };
             p.verdicts.push(FlowVerdict {
                 rpc: crate::audit::describe_rpc(&self.rpc, &flow),
+                dns_name: flow.dns_name.map(|n| Box::from(self.rpc.name(n))),
                 flow,
                 verdict,
                 profile,
@@ -473,6 +474,7 @@ impl<'d> Auditor<'d> {
         ));
         findings.extend(self.limit_findings(kept_out, limits));
         findings.extend(self.rpc_limit_finding());
+        findings.extend(self.dns_limit_finding());
         findings.extend(self.dropped_findings(&dropped));
         self.apply_waivers(&mut findings, self.today);
         findings.par_sort_by_cached_key(Finding::sort_key);
@@ -535,7 +537,7 @@ impl<'d> Auditor<'d> {
                 for (k, s) in chunk.iter().filter(|(_, s)| dns || s.name().is_some()) {
                     let mut flow = resolve(&k.unpack(), s, &server);
                     with_payload_evidence(&self.rpc, &mut flow);
-                    if let Some(n) = flow.server_name() {
+                    if let Some(n) = flow.server_name(&self.rpc) {
                         named
                             .entry(flow.responder.addr)
                             .or_default()

@@ -379,6 +379,18 @@ impl Auditor<'_> {
         })
     }
 
+    /// The `tracking-limit` finding of DNS answers not learned past
+    /// [`crate::rpc::MAX_DNS_ANSWERS`].
+    pub(super) fn dns_limit_finding(&self) -> Option<Finding> {
+        let dropped = self.rpc.answers_dropped;
+        (dropped > 0).then(|| {
+            self.limit_row(format!(
+                "{dropped} DNS answers past the limit of {} distinct answers were not learned: flows to the servers they named may have no dns_name, and roles bound by those names may miss them",
+                crate::rpc::MAX_DNS_ANSWERS
+            ))
+        })
+    }
+
     pub(super) fn limit_findings(&self, kept_out: &Overflow, limits: &Limits) -> Vec<Finding> {
         let severity = self.deployment.severity_of(FindingKind::TrackingLimit);
         let row = |packets: u64, bytes: u64, detail: String| Finding {

@@ -156,7 +156,7 @@ pub(super) fn earlier(a: Option<SourceKey>, b: Option<SourceKey>) -> Option<Sour
 }
 
 impl Row {
-    pub(super) fn add(&mut self, f: &Flow, rule: Option<usize>) {
+    pub(super) fn add(&mut self, f: &Flow, rule: Option<usize>, name: Option<&str>) {
         self.rule = self.rule.or(rule);
         self.flows += 1;
         self.one_way += u64::from(f.is_one_way());
@@ -170,7 +170,14 @@ impl Row {
         self.community_ids.insert(f.community_id());
         self.source = earlier(self.source, source_key(f));
         self.apps.insert(f.apps);
-        if let Some(n) = f.server_name() {
+        // Copied only when the row keeps it: new to the row, and, when
+        // the row is full, before its last.
+        let kept = |n: &&str| {
+            !self.names.contains(*n)
+                && (self.names.len() < MAX_SERVICES
+                    || self.names.last().is_some_and(|last| **n < **last))
+        };
+        if let Some(n) = name.filter(kept) {
             self.add_names([Box::from(n)]);
         }
     }
@@ -239,12 +246,32 @@ mod tests {
                 resolve(&key, &s, &|_, _| false)
             })
             .collect();
+        // Each flow names its server: a row keeps the first names in
+        // order, whichever flows it took first.
+        let names: Vec<String> = (0..40)
+            .map(|i| format!("n{:02}.example", (i * 7) % 40))
+            .collect();
+        let name = |i: usize| Some(names[i].as_str());
         let mut whole = Row::default();
-        flows.iter().for_each(|f| whole.add(f, None));
+        flows
+            .iter()
+            .enumerate()
+            .for_each(|(i, f)| whole.add(f, None, name(i)));
         let (mut a, mut b) = (Row::default(), Row::default());
-        flows[..20].iter().for_each(|f| a.add(f, None));
-        flows[20..].iter().for_each(|f| b.add(f, None));
+        flows[..20]
+            .iter()
+            .enumerate()
+            .for_each(|(i, f)| a.add(f, None, name(i)));
+        flows[20..]
+            .iter()
+            .enumerate()
+            .for_each(|(i, f)| b.add(f, None, name(20 + i)));
         a.merge(b);
+        let mut sorted = names.clone();
+        sorted.sort();
+        let first: Vec<&str> = sorted[..MAX_SERVICES].iter().map(String::as_str).collect();
+        assert_eq!(whole.names.iter().map(|n| &**n).collect::<Vec<_>>(), first);
+        assert_eq!(a.names, whole.names);
         let mut all: Vec<String> = flows.iter().map(|f| f.community_id().to_string()).collect();
         all.sort();
         let kept: Vec<String> = whole

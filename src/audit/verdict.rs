@@ -47,6 +47,8 @@ pub struct FlowVerdict<'d> {
     /// The RPC service the flow spoke and the announcement of its port,
     /// in words, when the run learned any (docs/audit.md#announced-ports).
     pub rpc: Option<Box<str>>,
+    /// The name DNS gave the flow's server ([`Flow::dns_name`], as text).
+    pub dns_name: Option<Box<str>>,
 }
 
 pub(super) fn is_icmp_control(f: &Flow) -> bool {

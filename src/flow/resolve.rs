@@ -157,8 +157,10 @@ pub struct Flow {
     /// The first server name a client named (TLS SNI, HTTP `Host`).
     pub name: Option<Box<str>>,
     /// When the client named none: the name a DNS answer seen before the
-    /// flow gave the responder's address ([`crate::rpc::Knowledge::dns_name`]).
-    pub dns_name: Option<std::sync::Arc<str>>,
+    /// flow gave the responder's address ([`crate::rpc::Knowledge::dns_name`]),
+    /// a handle the run's knowledge reads (no name copied, nor counted,
+    /// per flow).
+    pub dns_name: Option<crate::rpc::DnsName>,
 }
 
 impl Flow {
@@ -173,9 +175,11 @@ impl Flow {
     }
 
     /// The server's name: the one the client named, else the one DNS
-    /// gave its address.
-    pub fn server_name(&self) -> Option<&str> {
-        self.name.as_deref().or(self.dns_name.as_deref())
+    /// gave its address (`k`, the run's knowledge, holds it).
+    pub fn server_name<'a>(&'a self, k: &'a crate::rpc::Knowledge) -> Option<&'a str> {
+        self.name
+            .as_deref()
+            .or_else(|| self.dns_name.map(|n| k.name(n)))
     }
 
     pub fn total_packets(&self) -> u64 {

@@ -536,7 +536,7 @@ pub(super) fn flow_value(v: &FlowVerdict, c: usize, inputs: &Inputs, text: &mut 
             Some(n) => put(n),
             None => Value::Missing,
         },
-        DNS_NAME_COLUMN => match &f.dns_name {
+        DNS_NAME_COLUMN => match &v.dns_name {
             Some(n) => put(n),
             None => Value::Missing,
         },
@@ -623,7 +623,7 @@ pub(super) fn flow_columns(
     names.extend(["client_app", "server_app", "server_name"]);
     // Only a run whose DNS answers named a flow's server has a dns_name
     // column.
-    let dns = flows.iter().any(|v| v.flow.dns_name.is_some());
+    let dns = flows.iter().any(|v| v.dns_name.is_some());
     if dns {
         names.push("dns_name");
     }

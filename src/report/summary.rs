@@ -871,6 +871,7 @@ fn announcements_json(k: &crate::rpc::Knowledge) -> serde_json::Value {
         "connections_named": k.named_connections(),
         "unreadable": k.unreadable,
         "not_learned": k.dropped,
+        "dns_answers_not_learned": k.answers_dropped,
         "unpaired_portmapper_replies": k.unpaired_replies,
     })
 }

@@ -5,6 +5,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use serde::{Deserialize, Serialize};
 
+use super::answers::AnswerRef;
 use super::dcerpc::{self, Interface, TowerTransport};
 use super::{names, onc, Mapper, PORTMAP_PROGRAM, PROTO_TCP, PROTO_UDP};
 
@@ -96,18 +97,51 @@ pub struct Seen {
 
 /// What the packet just decoded showed, before its time is known:
 /// decoding fills it, the reader stamps and empties it.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Pending {
     pub seen: Vec<Seen>,
     /// Payloads that were DCE/RPC or ONC-RPC but could not be read.
     pub unreadable: Vec<&'static str>,
     /// Servers whose mapper answered in this packet.
     pub mappers: Vec<(IpAddr, Mapper)>,
+    /// The packet's DNS answer, when `answered`: buffers kept from packet
+    /// to packet, so that taking an answer allocates nothing.
+    answer: (u8, IpAddr, IpAddr, String, Vec<IpAddr>),
+    pub(super) answered: bool,
+}
+
+impl Default for Pending {
+    fn default() -> Pending {
+        let nowhere = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+        Pending {
+            seen: Vec::new(),
+            unreadable: Vec::new(),
+            mappers: Vec::new(),
+            answer: (0, nowhere, nowhere, String::new(), Vec::new()),
+            answered: false,
+        }
+    }
 }
 
 impl Pending {
     pub fn is_empty(&self) -> bool {
-        self.seen.is_empty() && self.unreadable.is_empty() && self.mappers.is_empty()
+        self.seen.is_empty()
+            && self.unreadable.is_empty()
+            && self.mappers.is_empty()
+            && !self.answered
+    }
+
+    /// The packet's DNS answer, if it had one.
+    pub(super) fn answer(&self) -> Option<AnswerRef<'_>> {
+        let (proto, resolver, client, ref name, ref addresses) = self.answer;
+        self.answered.then(|| AnswerRef {
+            hash: name_hash(name),
+            name,
+            addresses,
+            proto,
+            resolver,
+            client,
+        })
     }
 
     /// Takes a DNS reply's answer ([`crate::decode::dns_answers`]) from
@@ -119,20 +153,14 @@ impl Pending {
         name: &str,
         addrs: &[IpAddr],
     ) {
-        let mut addresses = addrs.to_vec();
-        addresses.sort_unstable();
-        self.seen.push(Seen {
-            shown: Shown::DnsAnswer {
-                hash: name_hash(name),
-                name: name.to_string(),
-                addresses,
-            },
-            proto,
-            src: resolver,
-            sport: 0,
-            dst: client,
-            dport: 0,
-        });
+        let (p, r, c, n, a) = &mut self.answer;
+        (*p, *r, *c) = (proto, resolver, client);
+        n.clear();
+        n.push_str(name);
+        a.clear();
+        a.extend_from_slice(addrs);
+        a.sort_unstable();
+        self.answered = true;
     }
 }
 

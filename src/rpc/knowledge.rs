@@ -4,7 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+
+use rayon::prelude::*;
 
 use super::inspect::Shown;
 use super::learned::{Learned, Sightings};
@@ -109,16 +110,112 @@ pub struct Knowledge {
     pub dropped: u64,
     /// Portmapper replies no call of the capture explains.
     pub unpaired_replies: u64,
-    /// The names DNS answers gave addresses: by address, then in the
-    /// order of [`Knowledge::dns_name`]'s choice (by time, and among
-    /// names of one time the first in order last). One table, searched by
-    /// halves, rather than a list per address.
-    dns: Vec<DnsName>,
+    /// DNS answers not learned, past [`super::MAX_DNS_ANSWERS`].
+    pub answers_dropped: u64,
+    dns: DnsNames,
 }
 
-/// A name a DNS answer gave an address: the address, when the answer was
-/// first seen, to which client, the name.
-type DnsName = (IpAddr, Timestamp, IpAddr, Arc<str>);
+/// The names DNS answers gave addresses: one answer per row, by address,
+/// then in the order of [`Knowledge::dns_name`]'s choice (by time, and
+/// among names of one time the first in [`Seen`]'s order last). A column
+/// each, so that the search by time reads only times.
+#[derive(Debug, Default)]
+struct DnsNames {
+    /// Where each address's rows are.
+    rows: HashMap<IpAddr, (u32, u32), ahash::RandomState>,
+    /// When the answer was first seen.
+    at: Vec<Timestamp>,
+    /// The time of every [`BLOCK`]th row: what a search reads first, small
+    /// enough to stay in cache, before the block of rows it points to.
+    coarse: Vec<Timestamp>,
+    /// To which client: an index into `clients`, so that the search for
+    /// a flow's own client reads four bytes a row.
+    client: Vec<u32>,
+    /// The clients' indices.
+    clients: HashMap<IpAddr, u32, ahash::RandomState>,
+    /// The name, an index into `names`.
+    name: Vec<u32>,
+    /// The names, with their hash ([`super::inspect::name_hash`]).
+    names: Vec<(u64, Box<str>)>,
+}
+
+/// A name DNS gave a flow's server: a handle [`Knowledge::name`] reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DnsName(u32);
+
+/// Rows per entry of [`DnsNames::coarse`].
+const BLOCK: usize = 16;
+
+impl DnsNames {
+    /// Rows of (address, time, the name's index, client), in any order,
+    /// and the names they index.
+    fn of(answers: Vec<(IpAddr, Timestamp, u32, IpAddr)>, names: Vec<(u64, Box<str>)>) -> DnsNames {
+        type Row = (Timestamp, u32, IpAddr);
+        // Grouped by address, then each group sorted: by time, the name
+        // backwards, the client.
+        let mut by_address: HashMap<IpAddr, Vec<Row>, ahash::RandomState> = HashMap::default();
+        for (address, t, name, client) in answers {
+            by_address
+                .entry(address)
+                .or_default()
+                .push((t, name, client));
+        }
+        let mut groups: Vec<(IpAddr, Vec<Row>)> = by_address.into_iter().collect();
+        groups.sort_unstable_by_key(|g| g.0);
+        // Names of one time in Seen's order (hash, then text) backwards.
+        let name = |i: u32| {
+            let (hash, text) = &names[i as usize];
+            (*hash, &**text)
+        };
+        groups.par_iter_mut().for_each(|(_, rows)| {
+            rows.sort_unstable_by(|x, y| {
+                (x.0.cmp(&y.0))
+                    .then_with(|| name(y.1).cmp(&name(x.1)))
+                    .then_with(|| x.2.cmp(&y.2))
+            })
+        });
+        let mut d = DnsNames {
+            names,
+            ..DnsNames::default()
+        };
+        for (address, rows) in groups {
+            let from = d.at.len() as u32;
+            for (at, name, client) in rows {
+                let next = d.clients.len() as u32;
+                d.at.push(at);
+                d.client.push(*d.clients.entry(client).or_insert(next));
+                d.name.push(name);
+            }
+            d.rows.insert(address, (from, d.at.len() as u32));
+        }
+        d.coarse = d.at.iter().step_by(BLOCK).copied().collect();
+        d
+    }
+
+    /// The end of the rows of `from..to` (one address's) seen at or
+    /// before `at`.
+    fn end_at(&self, from: usize, to: usize, at: Timestamp) -> usize {
+        // The blocks that start within the rows, by their first time.
+        let (first, last) = (from.div_ceil(BLOCK), to / BLOCK);
+        let (lo, hi) = if first < last {
+            let k = self.coarse[first..last].partition_point(|t| *t <= at);
+            let lo = if k == 0 {
+                from
+            } else {
+                (first + k - 1) * BLOCK
+            };
+            let hi = if first + k < last {
+                (first + k) * BLOCK
+            } else {
+                to
+            };
+            (lo, hi)
+        } else {
+            (from, to)
+        };
+        lo + self.at[lo..hi].partition_point(|t| *t <= at)
+    }
+}
 
 /// How many of the latest answers before a flow are searched for one to
 /// its own client.
@@ -166,21 +263,24 @@ impl Knowledge {
                 );
             }
         }
+        // (address, time, the answer's index, client), and the answers,
+        // in the store's order (sorted below, by what the answers say).
+        let mut dns: Vec<(IpAddr, Timestamp, u32, IpAddr)> = Vec::new();
+        let mut dns_names: Vec<(u64, Box<str>)> = Vec::new();
+        k.answers_dropped = all.answers.dropped;
+        let answers = std::mem::take(&mut all.answers).into_answers();
+        // An untimed answer cannot be placed before a flow.
+        for (a, t) in answers.filter_map(|(a, n)| Some((a, n.first?))) {
+            let index = dns_names.len() as u32;
+            for &address in &a.addresses {
+                dns.push((address, t, index, a.client));
+            }
+            dns_names.push((a.hash, a.name));
+        }
         for (s, n) in &all.seen {
             match s.shown {
-                Shown::DnsAnswer {
-                    ref name,
-                    ref addresses,
-                    ..
-                } => {
-                    let name: Arc<str> = Arc::from(name.as_str());
-                    // An untimed answer cannot be placed before a flow.
-                    if let Some(t) = n.first {
-                        for &address in addresses {
-                            k.dns.push((address, t, s.dst, Arc::clone(&name)));
-                        }
-                    }
-                }
+                // Kept apart, in `all.answers`.
+                Shown::DnsAnswer { .. } => {}
                 Shown::Tower {
                     interface,
                     proto,
@@ -260,8 +360,7 @@ impl Knowledge {
             v.sort_unstable();
             v.dedup();
         }
-        k.dns
-            .sort_unstable_by(|a, b| (a.0, a.1, &b.3, b.2).cmp(&(b.0, b.1, &a.3, a.2)));
+        k.dns = DnsNames::of(dns, dns_names);
         for ((server, proto, port, service, mapper, client, mapper_addr), n) in announced {
             k.by_port
                 .entry((server, proto, port))
@@ -294,19 +393,29 @@ impl Knowledge {
         server: IpAddr,
         client: IpAddr,
         at: Option<Timestamp>,
-    ) -> Option<Arc<str>> {
+    ) -> Option<DnsName> {
         let at = at?;
-        let from = self.dns.partition_point(|d| d.0 < server);
-        let names = &self.dns[from..];
-        let before = &names[..names.partition_point(|d| d.0 == server && d.1 <= at)];
-        let recent = &before[before.len().saturating_sub(OWN_ANSWERS)..];
-        let own = recent.iter().rev().find(|d| d.2 == client);
-        own.or(before.last()).map(|d| Arc::clone(&d.3))
+        let d = &self.dns;
+        let &(from, to) = d.rows.get(&server)?;
+        let (from, to) = (from as usize, to as usize);
+        let end = d.end_at(from, to, at);
+        let recent = end.saturating_sub(OWN_ANSWERS).max(from)..end;
+        let own = match d.clients.get(&client) {
+            Some(&c) => recent.rev().find(|&i| d.client[i] == c),
+            None => None,
+        };
+        let row = own.or((end > from).then(|| end - 1))?;
+        Some(DnsName(d.name[row]))
+    }
+
+    /// The text of a name [`Knowledge::dns_name`] gave.
+    pub fn name(&self, n: DnsName) -> &str {
+        &self.dns.names[n.0 as usize].1
     }
 
     /// Whether any DNS answer named an address.
     pub fn has_dns_names(&self) -> bool {
-        !self.dns.is_empty()
+        !self.dns.at.is_empty()
     }
 
     /// What is known of the connection from `client` (port `cport`) to
@@ -621,7 +730,7 @@ mod tests {
         let k = Knowledge::of(l);
         let name = |client: &str, t: Option<i128>| {
             k.dns_name(x, ip(client), t.map(Timestamp))
-                .map(|n| n.to_string())
+                .map(|n| k.name(n).to_string())
         };
         assert_eq!(name("10.0.0.1", Some(30)).as_deref(), Some("a.example"));
         assert_eq!(name("10.0.0.3", Some(30)).as_deref(), Some("b.example"));

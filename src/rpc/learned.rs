@@ -6,7 +6,8 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::inspect::{Pending, Seen};
+use super::answers::{Answer, Answers};
+use super::inspect::{Pending, Seen, Shown};
 use super::{Mapper, MAX_LEARNED};
 use crate::capture::Timestamp;
 
@@ -43,6 +44,9 @@ pub struct Learned {
     pub mappers: BTreeSet<(IpAddr, Mapper)>,
     /// Sightings of things not kept, past [`MAX_LEARNED`].
     pub dropped: u64,
+    /// The DNS answers ([`Shown::DnsAnswer`]), kept apart and bounded on
+    /// their own: a DNS-heavy capture shows one in nearly every reply.
+    pub answers: Answers,
     /// Things packets showed since `seen` was last settled, in the order
     /// they came ([`Learned::settle`]): added to `seen` a batch at a time,
     /// sorted, rather than each down the tree (a DNS-heavy capture shows
@@ -57,6 +61,7 @@ impl Learned {
             && self.unreadable.is_empty()
             && self.mappers.is_empty()
             && self.dropped == 0
+            && self.answers.is_empty()
     }
 
     /// Takes what `pending`'s packet, seen at `ts`, showed.
@@ -65,6 +70,10 @@ impl Learned {
             first: ts,
             count: 1,
         };
+        if let Some(a) = pending.answer() {
+            self.answers.see(a, once);
+            pending.answered = false;
+        }
         self.fresh.extend(pending.seen.drain(..).map(|s| (s, once)));
         if self.fresh.len() >= MAX_LEARNED {
             self.settle();
@@ -78,6 +87,23 @@ impl Learned {
     }
 
     pub(super) fn add(&mut self, s: Seen, n: Sightings) {
+        if let Shown::DnsAnswer {
+            hash,
+            name,
+            addresses,
+        } = s.shown
+        {
+            let a = Answer {
+                hash,
+                name: name.into_boxed_str(),
+                addresses: addresses.into_boxed_slice(),
+                proto: s.proto,
+                resolver: s.src,
+                client: s.dst,
+            };
+            self.answers.add(a, n);
+            return;
+        }
         // Full, and past the last kept: dropped with one comparison, not
         // a walk down the tree (a DNS-heavy capture sends most answers
         // this way).
@@ -120,6 +146,7 @@ impl Learned {
     /// ordered pass. What reads `seen` settles first; merging settles
     /// both sides.
     pub fn settle(&mut self) {
+        self.answers.settle();
         if self.fresh.is_empty() {
             return;
         }
@@ -147,6 +174,8 @@ impl Learned {
             self.add_mapper(m);
         }
         self.dropped = self.dropped.saturating_add(o.dropped);
+        self.answers.merge(o.answers);
+        self.answers.settle();
     }
 
     /// Takes `other`'s things in one ordered pass over both (not a walk
@@ -193,7 +222,7 @@ impl Learned {
 
     /// The form a flow file stores (`portaudit_inputs`' `rpc`).
     pub fn stored(&self) -> StoredLearned {
-        if !self.fresh.is_empty() {
+        if !self.fresh.is_empty() || self.answers.len() > super::MAX_DNS_ANSWERS {
             let mut settled = self.clone();
             settled.settle();
             return settled.stored();
@@ -207,10 +236,27 @@ impl Learned {
                     first_ns: n.first.map(|t| t.0),
                     count: n.count,
                 })
+                .chain(self.answers.sorted().into_iter().map(|(a, n)| StoredSeen {
+                    seen: Seen {
+                        shown: Shown::DnsAnswer {
+                            hash: a.hash,
+                            name: a.name.to_string(),
+                            addresses: a.addresses.to_vec(),
+                        },
+                        proto: a.proto,
+                        src: a.resolver,
+                        sport: 0,
+                        dst: a.client,
+                        dport: 0,
+                    },
+                    first_ns: n.first.map(|t| t.0),
+                    count: n.count,
+                }))
                 .collect(),
             unreadable: self.unreadable.clone(),
             mappers: self.mappers.iter().copied().collect(),
             dropped: self.dropped,
+            answers_dropped: self.answers.dropped,
         }
     }
 
@@ -221,6 +267,7 @@ impl Learned {
             dropped: s.dropped,
             ..Learned::default()
         };
+        l.answers.dropped = s.answers_dropped;
         for x in &s.seen {
             l.add(
                 x.seen.clone(),
@@ -246,6 +293,10 @@ pub struct StoredLearned {
     pub mappers: Vec<(IpAddr, Mapper)>,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub dropped: u64,
+    /// DNS answers not kept, past [`super::MAX_DNS_ANSWERS`] (older flow
+    /// files count them in `dropped`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub answers_dropped: u64,
 }
 
 impl StoredLearned {
@@ -254,6 +305,7 @@ impl StoredLearned {
             && self.unreadable.is_empty()
             && self.mappers.is_empty()
             && self.dropped == 0
+            && self.answers_dropped == 0
     }
 }
 

@@ -12,6 +12,7 @@
 //! connection named, which the classification asks for each flow a
 //! `dynamic` rule covers.
 
+mod answers;
 pub mod dcerpc;
 mod inspect;
 mod knowledge;
@@ -25,8 +26,9 @@ use serde::{Deserialize, Serialize};
 
 use dcerpc::{Interface, Uuid};
 
+pub use answers::MAX_DNS_ANSWERS;
 pub use inspect::{inspect, Pending, Seen, Shown};
-pub use knowledge::{Announcement, Attribution, Knowledge};
+pub use knowledge::{Announcement, Attribution, DnsName, Knowledge};
 pub use learned::{Learned, Sightings, StoredLearned, StoredSeen};
 
 /// The DCE/RPC endpoint mapper's port.
