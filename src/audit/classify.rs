@@ -473,8 +473,7 @@ impl<'d> Auditor<'d> {
             flows.inputs(),
         ));
         findings.extend(self.limit_findings(kept_out, limits));
-        findings.extend(self.rpc_limit_finding());
-        findings.extend(self.dns_limit_finding());
+        findings.extend(self.learning_limit_findings());
         findings.extend(self.dropped_findings(&dropped));
         self.apply_waivers(&mut findings, self.today);
         findings.par_sort_by_cached_key(Finding::sort_key);

@@ -367,28 +367,23 @@ impl Auditor<'_> {
         }
     }
 
-    /// The `tracking-limit` finding of RPC announcements not learned
-    /// past [`crate::rpc::MAX_LEARNED`].
-    pub(super) fn rpc_limit_finding(&self) -> Option<Finding> {
-        let dropped = self.rpc.dropped;
-        (dropped > 0).then(|| {
-            self.limit_row(format!(
-                "{dropped} RPC sightings (mapper answers, binds, calls) past the limit of {} were not learned: ports they announced may be reported as unannounced-dynamic-port",
-                crate::rpc::MAX_LEARNED
-            ))
-        })
-    }
-
-    /// The `tracking-limit` finding of DNS answers not learned past
-    /// [`crate::rpc::MAX_DNS_ANSWERS`].
-    pub(super) fn dns_limit_finding(&self) -> Option<Finding> {
-        let dropped = self.rpc.answers_dropped;
-        (dropped > 0).then(|| {
-            self.limit_row(format!(
-                "{dropped} DNS answers past the limit of {} distinct answers were not learned: flows to the servers they named may have no dns_name, and roles bound by those names may miss them",
-                crate::rpc::MAX_DNS_ANSWERS
-            ))
-        })
+    /// The `tracking-limit` findings of what payloads taught and the run
+    /// did not learn: RPC sightings past [`crate::rpc::MAX_LEARNED`], DNS
+    /// answers past [`crate::rpc::MAX_DNS_ANSWERS`].
+    pub(super) fn learning_limit_findings(&self) -> Vec<Finding> {
+        let rpc = (self.rpc.dropped, format!(
+            "RPC sightings (mapper answers, binds, calls) past the limit of {} were not learned: ports they announced may be reported as unannounced-dynamic-port",
+            crate::rpc::MAX_LEARNED
+        ));
+        let dns = (self.rpc.answers_dropped, format!(
+            "DNS answers past the limit of {} distinct answers were not learned: flows to the servers they named may have no dns_name, and roles bound by those names may miss them",
+            crate::rpc::MAX_DNS_ANSWERS
+        ));
+        [rpc, dns]
+            .into_iter()
+            .filter(|(dropped, _)| *dropped > 0)
+            .map(|(dropped, what)| self.limit_row(format!("{dropped} {what}")))
+            .collect()
     }
 
     pub(super) fn limit_findings(&self, kept_out: &Overflow, limits: &Limits) -> Vec<Finding> {

@@ -298,15 +298,8 @@ mod tests {
                 }
                 p
             };
-            let (x, y, z) = (part(0..a), part(a..b), part(b..sightings.len()));
-            let mut forward = x.clone();
-            forward.merge(y.clone());
-            forward.merge(z.clone());
-            let mut backward = z;
-            backward.merge(y);
-            backward.merge(x);
-            assert_eq!(forward, whole, "cut at {a}, {b}");
-            assert_eq!(backward, whole, "cut at {a}, {b}, merged backwards");
+            let parts = [part(0..a), part(a..b), part(b..sightings.len())];
+            super::super::assert_merges_to(parts, &whole, Answers::merge, &format!("{a}, {b}"));
         }
     }
 

@@ -701,15 +701,8 @@ mod tests {
                 l
             };
             let [a, b] = cuts;
-            let (x, y, z) = (part(0..a), part(a..b), part(b..sightings.len()));
-            let mut forward = x.clone();
-            forward.merge(y.clone());
-            forward.merge(z.clone());
-            let mut backward = z;
-            backward.merge(y);
-            backward.merge(x);
-            assert_eq!(forward, whole, "cut at {cuts:?}");
-            assert_eq!(backward, whole, "cut at {cuts:?}, merged backwards");
+            let parts = [part(0..a), part(a..b), part(b..sightings.len())];
+            super::super::assert_merges_to(parts, &whole, Learned::merge, &format!("{cuts:?}"));
         }
     }
 

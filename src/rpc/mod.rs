@@ -226,3 +226,22 @@ impl fmt::Display for ServiceSpec {
         }
     }
 }
+
+/// Asserts that three parts merged forwards and backwards are `whole`
+/// (the stores' merges do not depend on order); `cut` names the split.
+#[cfg(test)]
+fn assert_merges_to<T: Clone + PartialEq + fmt::Debug>(
+    [x, y, z]: [T; 3],
+    whole: &T,
+    merge: fn(&mut T, T),
+    cut: &str,
+) {
+    let mut forward = x.clone();
+    merge(&mut forward, y.clone());
+    merge(&mut forward, z.clone());
+    let mut backward = z;
+    merge(&mut backward, y);
+    merge(&mut backward, x);
+    assert_eq!(&forward, whole, "cut at {cut}");
+    assert_eq!(&backward, whole, "cut at {cut}, merged backwards");
+}
