@@ -98,9 +98,13 @@ static TABLE_HASH: ahash::RandomState = ahash::RandomState::with_seeds(
 /// the first of every part), counts included.
 #[derive(Clone, Debug, Default)]
 pub struct Answers {
-    /// (table hash, answer, sightings). Up to twice the limit between
-    /// prunings ([`Answers::prune`]).
-    table: HashTable<(u64, Answer, Sightings)>,
+    /// (table hash, answer, sightings), in the order first taken: up to
+    /// twice the limit between prunings ([`Answers::prune`]). A list the
+    /// table points into, so that the table's slots are small and
+    /// growing it moves no answer.
+    list: Vec<(u64, Answer, Sightings)>,
+    /// Indices into `list`, by table hash.
+    index: HashTable<u32>,
     /// The last answer kept at the last pruning: an answer past it has
     /// [`MAX_DNS_ANSWERS`] before it, and is counted at sight.
     ceiling: Option<Answer>,
@@ -110,7 +114,7 @@ pub struct Answers {
 
 impl Answers {
     pub fn is_empty(&self) -> bool {
-        self.table.is_empty() && self.dropped == 0
+        self.list.is_empty() && self.dropped == 0
     }
 
     /// Takes `n` sightings of answer `a`: a known answer is counted
@@ -121,11 +125,9 @@ impl Answers {
             return;
         }
         let hash = a.key_hash();
-        match self
-            .table
-            .find_mut(hash, |(_, known, _)| known.as_ref() == a)
-        {
-            Some((_, _, seen)) => seen.add(n),
+        let list = &self.list;
+        match self.index.find(hash, |&i| list[i as usize].1.as_ref() == a) {
+            Some(&i) => self.list[i as usize].2.add(n),
             None => self.insert(hash, a.to_owned(), n),
         }
     }
@@ -133,10 +135,6 @@ impl Answers {
     /// [`Answers::see`] for an answer already owned (a flow file's, another
     /// store's).
     pub fn add(&mut self, a: Answer, n: Sightings) {
-        if self.past_ceiling(&a.as_ref()) {
-            self.dropped = self.dropped.saturating_add(n.count);
-            return;
-        }
         let hash = a.as_ref().key_hash();
         self.add_hashed(hash, a, n);
     }
@@ -147,8 +145,9 @@ impl Answers {
             self.dropped = self.dropped.saturating_add(n.count);
             return;
         }
-        match self.table.find_mut(hash, |(_, known, _)| *known == a) {
-            Some((_, _, seen)) => seen.add(n),
+        let list = &self.list;
+        match self.index.find(hash, |&i| list[i as usize].1 == a) {
+            Some(&i) => self.list[i as usize].2.add(n),
             None => self.insert(hash, a, n),
         }
     }
@@ -163,26 +162,29 @@ impl Answers {
     }
 
     fn insert(&mut self, hash: u64, a: Answer, n: Sightings) {
-        self.table.insert_unique(hash, (hash, a, n), |e| e.0);
-        if self.table.len() >= 2 * MAX_DNS_ANSWERS {
+        let at = self.list.len() as u32;
+        self.list.push((hash, a, n));
+        let list = &self.list;
+        self.index.insert_unique(hash, at, |&i| list[i as usize].0);
+        if self.list.len() >= 2 * MAX_DNS_ANSWERS {
             self.prune();
         }
     }
 
     /// Keeps the first [`MAX_DNS_ANSWERS`] in order and counts the rest;
-    /// the last kept becomes the ceiling. Linear in the table: done when
+    /// the last kept becomes the ceiling. Linear in the list: done when
     /// it holds twice the limit, so each answer pays for it once.
     fn prune(&mut self) {
-        if self.table.len() <= MAX_DNS_ANSWERS {
+        if self.list.len() <= MAX_DNS_ANSWERS {
             return;
         }
-        // The last kept, found among references; the table then keeps
-        // what is not past it, in place.
-        let mut all: Vec<&Answer> = self.table.iter().map(|e| &e.1).collect();
+        // The last kept, found among references; the list then keeps
+        // what is not past it, and the table is built again.
+        let mut all: Vec<&Answer> = self.list.iter().map(|e| &e.1).collect();
         let (_, &mut last, _) = all.select_nth_unstable(MAX_DNS_ANSWERS - 1);
         let last = last.clone();
         let mut dropped = 0u64;
-        self.table.retain(|e| {
+        self.list.retain(|e| {
             let keep = e.1 <= last;
             if !keep {
                 dropped = dropped.saturating_add(e.2.count);
@@ -191,6 +193,12 @@ impl Answers {
         });
         self.dropped = self.dropped.saturating_add(dropped);
         self.ceiling = Some(last);
+        self.index.clear();
+        let list = &self.list;
+        for (i, e) in list.iter().enumerate() {
+            self.index
+                .insert_unique(e.0, i as u32, |&j| list[j as usize].0);
+        }
     }
 
     /// Down to the limit: what is read from a store is settled first.
@@ -201,7 +209,7 @@ impl Answers {
     /// Adds what another part taught.
     pub fn merge(&mut self, mut o: Answers) {
         // The smaller is added to the larger.
-        if o.table.len() > self.table.len() {
+        if o.list.len() > self.list.len() {
             std::mem::swap(self, &mut o);
         }
         // What is past either's ceiling has the limit's count before it.
@@ -211,25 +219,25 @@ impl Answers {
             }
         }
         self.dropped = self.dropped.saturating_add(o.dropped);
-        for (hash, a, n) in o.table {
+        for (hash, a, n) in o.list {
             self.add_hashed(hash, a, n);
         }
     }
 
     /// The answers kept, in no order, with their sightings (settle first).
     pub fn into_answers(self) -> impl Iterator<Item = (Answer, Sightings)> {
-        self.table.into_iter().map(|e| (e.1, e.2))
+        self.list.into_iter().map(|e| (e.1, e.2))
     }
 
     /// The answers kept, in order, with their sightings (settle first).
     pub fn sorted(&self) -> Vec<(&Answer, Sightings)> {
-        let mut all: Vec<(&Answer, Sightings)> = self.table.iter().map(|e| (&e.1, e.2)).collect();
+        let mut all: Vec<(&Answer, Sightings)> = self.list.iter().map(|e| (&e.1, e.2)).collect();
         all.sort_unstable_by(|x, y| x.0.cmp(y.0));
         all
     }
 
     pub fn len(&self) -> usize {
-        self.table.len()
+        self.list.len()
     }
 }
 
