@@ -59,10 +59,11 @@ pub enum Shown {
     },
     /// A DNS reply's answer: the name the client asked (the packet's
     /// destination; its source the resolver; ports are not kept) is at
-    /// each of `addresses`. Last in the order, so that past [`MAX_LEARNED`] names
-    /// go before anything RPC announced. Ordered by `hash` first (the
-    /// FNV-1a hash of the name, [`name_hash`]): a comparison in the store
-    /// is then decided, nearly always, without reading the names.
+    /// each of `addresses`. The form flow files store; a run keeps
+    /// answers apart, bounded on their own (`super::answers`), in this
+    /// order: by `hash` first (the FNV-1a hash of the name,
+    /// [`name_hash`]), so that a comparison is nearly always decided
+    /// without reading the names.
     DnsAnswer {
         hash: u64,
         name: String,
@@ -82,8 +83,9 @@ pub fn name_hash(name: &str) -> u64 {
 
 /// A [`Shown`] thing with the packet's endpoints. Ordered by what was
 /// shown first (towers, then binds and calls, then portmapper calls and
-/// replies, then DNS answers): past [`MAX_LEARNED`] the last in that order go first, so a
-/// flood of portmapper requests cannot push the announcements out.
+/// replies): past [`MAX_LEARNED`] the last in that order go first, so a
+/// flood of portmapper requests cannot push the announcements out. (DNS
+/// answers, last, are kept apart with a limit of their own.)
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Seen {
     #[serde(flatten)]

@@ -736,11 +736,10 @@ mod tests {
         );
     }
 
-    /// Things taken from packets (kept fresh, settled a batch at a time)
-    /// end as they do added one by one: the same kept, counted and
-    /// dropped, past the limit and before it.
+    /// Things taken from packets end as they do added one by one: the
+    /// same kept, counted and dropped, past the limit and before it.
     #[test]
-    fn taking_in_batches_is_adding_one_by_one() {
+    fn taking_from_packets_is_adding_one_by_one() {
         let n = MAX_LEARNED as u64 + 700;
         let mut taken = Learned::default();
         let mut added = Learned::default();

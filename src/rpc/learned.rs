@@ -47,17 +47,11 @@ pub struct Learned {
     /// The DNS answers ([`Shown::DnsAnswer`]), kept apart and bounded on
     /// their own: a DNS-heavy capture shows one in nearly every reply.
     pub answers: Answers,
-    /// Things packets showed since `seen` was last settled, in the order
-    /// they came ([`Learned::settle`]): added to `seen` a batch at a time,
-    /// sorted, rather than each down the tree (a DNS-heavy capture shows
-    /// one per reply).
-    fresh: Vec<(Seen, Sightings)>,
 }
 
 impl Learned {
     pub fn is_empty(&self) -> bool {
         self.seen.is_empty()
-            && self.fresh.is_empty()
             && self.unreadable.is_empty()
             && self.mappers.is_empty()
             && self.dropped == 0
@@ -74,9 +68,8 @@ impl Learned {
             self.answers.see(a, once);
             pending.answered = false;
         }
-        self.fresh.extend(pending.seen.drain(..).map(|s| (s, once)));
-        if self.fresh.len() >= MAX_LEARNED {
-            self.settle();
+        for s in pending.seen.drain(..) {
+            self.add(s, once);
         }
         for why in pending.unreadable.drain(..) {
             self.count_unreadable(why, 1);
@@ -105,8 +98,7 @@ impl Learned {
             return;
         }
         // Full, and past the last kept: dropped with one comparison, not
-        // a walk down the tree (a DNS-heavy capture sends most answers
-        // this way).
+        // a walk down the tree.
         if self.seen.len() >= MAX_LEARNED && self.seen.last_key_value().is_some_and(|(l, _)| s > *l)
         {
             self.dropped = self.dropped.saturating_add(n.count);
@@ -141,31 +133,14 @@ impl Learned {
         }
     }
 
-    /// Adds the things taken since the last time to `seen`, as adding
-    /// each would: sorted, one sighting count per thing, then in one
-    /// ordered pass. What reads `seen` settles first; merging settles
-    /// both sides.
+    /// Prunes the DNS answers to their limit ([`Answers::settle`]): what
+    /// reads the answers settles first.
     pub fn settle(&mut self) {
         self.answers.settle();
-        if self.fresh.is_empty() {
-            return;
-        }
-        let mut fresh = std::mem::take(&mut self.fresh);
-        fresh.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        let mut batch: Vec<(Seen, Sightings)> = Vec::with_capacity(fresh.len());
-        for (s, n) in fresh {
-            match batch.last_mut() {
-                Some((last, seen)) if *last == s => seen.add(n),
-                _ => batch.push((s, n)),
-            }
-        }
-        self.merge_seen(batch);
     }
 
     /// Adds what another stretch (or input) taught.
-    pub fn merge(&mut self, mut o: Learned) {
-        self.settle();
-        o.settle();
+    pub fn merge(&mut self, o: Learned) {
         self.merge_seen(o.seen);
         for (k, v) in o.unreadable {
             self.count_unreadable(&k, v);
@@ -175,7 +150,6 @@ impl Learned {
         }
         self.dropped = self.dropped.saturating_add(o.dropped);
         self.answers.merge(o.answers);
-        self.answers.settle();
     }
 
     /// Takes `other`'s things in one ordered pass over both (not a walk
@@ -222,7 +196,7 @@ impl Learned {
 
     /// The form a flow file stores (`portaudit_inputs`' `rpc`).
     pub fn stored(&self) -> StoredLearned {
-        if !self.fresh.is_empty() || self.answers.len() > super::MAX_DNS_ANSWERS {
+        if self.answers.len() > super::MAX_DNS_ANSWERS {
             let mut settled = self.clone();
             settled.settle();
             return settled.stored();
