@@ -660,7 +660,7 @@ pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
             crate::audit::with_payload_evidence(&rpc, &mut flow);
             FlowVerdict {
                 rpc: crate::audit::describe_rpc(&rpc, &flow),
-                dns_name: flow.dns_name.map(|n| Box::from(rpc.name(n))),
+                dns_name: flow.dns_name(&rpc).map(Box::from),
                 flow,
                 verdict: Verdict::OutOfScope,
                 profile: "",
@@ -707,7 +707,7 @@ pub fn run_flows(cfg: &FlowsConfig) -> Result<i32, RunError> {
     let filter_report = cfg.run.ingest.filter.as_ref().map(|f| f.report());
     let summary = RunSummary {
         files: &ingested.files,
-        flows: FlowSummary::of(flows.iter().map(|v| &v.flow)),
+        flows: FlowSummary::of(flows.iter().map(|v| (&v.flow, v.dns_name.is_some()))),
         findings: None,
         coverage: &[],
         not_captures: &inputs.not_captures,

@@ -291,7 +291,7 @@ impl<'d> Auditor<'d> {
         for (key, stats) in flows {
             let mut flow = resolve(&key.unpack(), stats, &server);
             with_payload_evidence(&self.rpc, &mut flow);
-            p.summary.add(&flow);
+            p.summary.add(&flow, flow.named_by_dns(&self.rpc));
             // Every address of the flows has its roles looked up already.
             let ri = &roles[&flow.initiator.addr];
             let rr = &roles[&flow.responder.addr];
@@ -335,7 +335,7 @@ impl<'d> Auditor<'d> {
             };
             p.verdicts.push(FlowVerdict {
                 rpc: crate::audit::describe_rpc(&self.rpc, &flow),
-                dns_name: flow.dns_name.map(|n| Box::from(self.rpc.name(n))),
+                dns_name: flow.dns_name(&self.rpc).map(Box::from),
                 flow,
                 verdict,
                 profile,

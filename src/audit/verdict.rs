@@ -47,7 +47,7 @@ pub struct FlowVerdict<'d> {
     /// The RPC service the flow spoke and the announcement of its port,
     /// in words, when the run learned any (docs/audit.md#announced-ports).
     pub rpc: Option<Box<str>>,
-    /// The name DNS gave the flow's server ([`Flow::dns_name`], as text).
+    /// The name DNS gave the flow's server ([`Flow::dns_name`]).
     pub dns_name: Option<Box<str>>,
 }
 
@@ -74,17 +74,7 @@ pub fn describe_rpc(k: &crate::rpc::Knowledge, f: &Flow) -> Option<Box<str>> {
 /// Turns flow `f` round, or confirms it, when its initiator was inferred
 /// and its payload says who asked: the sender of a DCE/RPC bind or an
 /// ONC-RPC call is the client (`payload`, evidence; docs/audit.md#initiator).
-/// Then, when its client named no server, gives it the name DNS gave
-/// the responder (docs/audit.md#application-protocols).
 pub fn with_payload_evidence(k: &crate::rpc::Knowledge, f: &mut Flow) {
-    turned_by_payload(k, f);
-    if f.name.is_none() && k.has_dns_names() {
-        f.dns_name = k.dns_name(f.responder.addr, f.initiator.addr, f.first_ts);
-    }
-}
-
-/// The turn of [`with_payload_evidence`].
-fn turned_by_payload(k: &crate::rpc::Knowledge, f: &mut Flow) {
     if f.basis.is_evidence() || !matches!(f.proto, PROTO_TCP | PROTO_UDP) {
         return;
     }

@@ -1,10 +1,17 @@
 //! What a DNS answer says of server names ([`answers`]): the name a
 //! client asked, and the addresses the answer gives for it through its
 //! CNAME chain. Read only on payloads already heard as DNS replies, by a
-//! walker that allocates nothing but the name it returns (`simple-dns`,
-//! which allocates every section, name and label, tripled the decoding
-//! time of a DNS-heavy capture); the tests hold it to `simple-dns`'s
-//! reading of the same bytes.
+//! walker that allocates nothing (`simple-dns`, which allocates every
+//! section, name and label, tripled the decoding time of a DNS-heavy
+//! capture); the tests hold it to `simple-dns`'s reading of the same
+//! bytes.
+//!
+//! Only the asked name is written out as text. The names of the answer
+//! records are compared by a 64-bit hash of their text ([`Key`]): a
+//! record names the question's chain when its owner's hash is one of the
+//! chain's. Two names of one reply with one hash would take 2^-64 odds,
+//! or a reply crafted to collide, which only the resolver can send, and
+//! the resolver can already say anything it likes of these addresses.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -28,12 +35,35 @@ const MAX_JUMPS: usize = 64;
 /// A name as text: lower case, labels joined by dots, no root dot.
 type Text = ArrayVec<u8, MAX_NAME>;
 
+/// A host name of one reply, as the FNV-1a hash of its text (lower case,
+/// dots between labels): what the records' names are compared by.
+type Key = u64;
+
+/// The name a DNS reply asked: a host name of at most [`MAX_NAME`]
+/// bytes, lower case, without the root's dot; read as a `str`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Asked(Text);
+
+impl std::ops::Deref for Asked {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("host-name bytes are ASCII")
+    }
+}
+
+impl std::fmt::Display for Asked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self)
+    }
+}
+
 /// The name the first question of a DNS reply `message` asked (lower
 /// case, without the root's dot) and the A and AAAA addresses the reply
 /// gives for it, directly or through CNAME records. `None` for a reply
 /// that gives none, is an error (RCODE not 0), cannot be read, or names
 /// what is no host name.
-pub fn answers(message: &[u8]) -> Option<(String, ArrayVec<IpAddr, MAX_ANSWERS>)> {
+pub fn answers(message: &[u8]) -> Option<(Asked, ArrayVec<IpAddr, MAX_ANSWERS>)> {
     let word = |at: usize| -> Option<u16> {
         let b = message.get(at..at + 2)?;
         Some(u16::from_be_bytes([b[0], b[1]]))
@@ -44,15 +74,18 @@ pub fn answers(message: &[u8]) -> Option<(String, ArrayVec<IpAddr, MAX_ANSWERS>)
     if flags & 0x8000 == 0 || flags & 0x000f != 0 || questions == 0 || records == 0 {
         return None;
     }
-    let (asked, mut at) = name(message, 12)?;
+    let mut keys = Keys::default();
+    let (Some(asked_key), mut at) = keys.of(message, 12)? else {
+        return None;
+    };
     at += 4;
     for _ in 1..questions {
-        at = name(message, at)?.1 + 4;
+        at = keys.of(message, at)?.1 + 4;
     }
-    let mut links: ArrayVec<(Text, Text), MAX_CHAIN> = ArrayVec::new();
-    let mut addrs: ArrayVec<(Text, IpAddr), MAX_RECORDS> = ArrayVec::new();
+    let mut links: ArrayVec<(Key, Key), MAX_CHAIN> = ArrayVec::new();
+    let mut addrs: ArrayVec<(Key, IpAddr), MAX_RECORDS> = ArrayVec::new();
     for _ in 0..usize::from(records).min(MAX_RECORDS) {
-        let (owner, end) = name_or_skip(message, at)?;
+        let (owner, end) = keys.of(message, at)?;
         let (kind, len) = (word(end)?, usize::from(word(end + 8)?));
         let data = end + 10;
         let rdata = message.get(data..data + len)?;
@@ -68,7 +101,7 @@ pub fn answers(message: &[u8]) -> Option<(String, ArrayVec<IpAddr, MAX_ANSWERS>)
                 let _ = addrs.try_push((owner, IpAddr::V6(Ipv6Addr::from(a))));
             }
             (5, _) => {
-                if let Some((target, _)) = name(message, data) {
+                if let Some((Some(target), _)) = keys.of(message, data) {
                     let _ = links.try_push((owner, target));
                 }
             }
@@ -76,12 +109,12 @@ pub fn answers(message: &[u8]) -> Option<(String, ArrayVec<IpAddr, MAX_ANSWERS>)
         }
     }
     // The names the question reaches: itself, then CNAME targets.
-    let mut chain: ArrayVec<&Text, MAX_CHAIN> = ArrayVec::new();
-    chain.push(&asked);
+    let mut chain: ArrayVec<Key, MAX_CHAIN> = ArrayVec::new();
+    chain.push(asked_key);
     for _ in 0..MAX_CHAIN {
         let before = chain.len();
         for (owner, target) in &links {
-            if chain.contains(&owner) && !chain.contains(&target) && chain.try_push(target).is_err()
+            if chain.contains(owner) && !chain.contains(target) && chain.try_push(*target).is_err()
             {
                 break;
             }
@@ -92,30 +125,91 @@ pub fn answers(message: &[u8]) -> Option<(String, ArrayVec<IpAddr, MAX_ANSWERS>)
     }
     let mut found = ArrayVec::new();
     for (owner, addr) in &addrs {
-        if chain.contains(&owner) && !found.contains(addr) && found.try_push(*addr).is_err() {
+        if chain.contains(owner) && !found.contains(addr) && found.try_push(*addr).is_err() {
             break;
         }
     }
-    let asked = String::from_utf8(asked.to_vec()).expect("host-name bytes are ASCII");
-    (!found.is_empty()).then_some((asked, found))
+    if found.is_empty() {
+        return None;
+    }
+    let mut text = Text::new();
+    // Its key was read: a host name that fits.
+    walk(message, 12, |label| {
+        if !text.is_empty() {
+            text.push(b'.');
+        }
+        let from = text.len();
+        text.try_extend_from_slice(label).expect("a host name fits");
+        text[from..].make_ascii_lowercase();
+    });
+    Some((Asked(text), found))
 }
 
-/// The host name at `at` of `message` and where the bytes after it
-/// begin; `None` when it cannot be read or is no host name.
-fn name(message: &[u8], at: usize) -> Option<(Text, usize)> {
-    match name_or_skip(message, at)? {
-        (Some(text), end) => Some((text, end)),
-        (None, _) => None,
+/// The names of one reply read so far, by where they begin: the owner of
+/// an answer record is most often a pointer to the question, read once.
+#[derive(Default)]
+struct Keys {
+    seen: ArrayVec<(usize, Option<Key>), 8>,
+}
+
+impl Keys {
+    /// The key of the name at `at` of `message` (`None` when it is no
+    /// host name: empty, longer than [`MAX_NAME`], or with a byte other
+    /// than letters, digits, `-` and `_` in a label), and where the bytes
+    /// after it begin; `None` when it cannot be read at all.
+    fn of(&mut self, message: &[u8], at: usize) -> Option<(Option<Key>, usize)> {
+        // A name that is a pointer alone is the name it points to.
+        let &first = message.get(at)?;
+        let (from, end) = if first >> 6 == 3 {
+            let to = u16::from_be_bytes([first, *message.get(at + 1)?]) & 0x3fff;
+            (usize::from(to), Some(at + 2))
+        } else {
+            (at, None)
+        };
+        if let Some(&(_, key)) = self.seen.iter().find(|(f, _)| *f == from) {
+            if let Some(end) = end {
+                return Some((key, end));
+            }
+        }
+        let (key, after) = key(message, from)?;
+        if self.seen.is_full() {
+            self.seen.remove(0);
+        }
+        self.seen.push((from, key));
+        Some((key, end.unwrap_or(after)))
     }
 }
 
-/// The name at `at` of `message` (`None` when it is no host name: empty,
-/// longer than [`MAX_NAME`], or with a byte other than letters, digits,
-/// `-` and `_` in a label), and where the bytes after it begin; `None`
-/// when it cannot be read at all.
-fn name_or_skip(message: &[u8], mut at: usize) -> Option<(Option<Text>, usize)> {
-    let mut text = Text::new();
+/// The key of the name at `at` (see [`Keys::of`]) and where the bytes
+/// after it begin.
+fn key(message: &[u8], at: usize) -> Option<(Option<Key>, usize)> {
+    const BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let mut hash = BASIS;
+    let mut len = 0;
     let mut host = true;
+    let end = walk(message, at, |label| {
+        let ok = |b: &u8| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_';
+        let dot = usize::from(len > 0);
+        host = host && len + dot + label.len() <= MAX_NAME && label.iter().all(ok);
+        if !host {
+            return;
+        }
+        if dot == 1 {
+            hash = (hash ^ u64::from(b'.')).wrapping_mul(PRIME);
+        }
+        for b in label {
+            hash = (hash ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(PRIME);
+        }
+        len += dot + label.len();
+    })?;
+    Some(((host && len > 0).then_some(hash), end))
+}
+
+/// Walks the name at `at` of `message`, through its compression
+/// pointers, handing `label` each label; where the bytes after the name
+/// begin, or `None` when it cannot be read.
+fn walk(message: &[u8], mut at: usize, mut label: impl FnMut(&[u8])) -> Option<usize> {
     let mut end = None;
     for _ in 0..MAX_JUMPS {
         loop {
@@ -128,21 +222,10 @@ fn name_or_skip(message: &[u8], mut at: usize) -> Option<(Option<Text>, usize)> 
                     at = to;
                     break;
                 }
-                0 if len == 0 => {
-                    let end = end.unwrap_or(at + 1);
-                    return Some(((host && !text.is_empty()).then_some(text), end));
-                }
+                0 if len == 0 => return Some(end.unwrap_or(at + 1)),
                 0 => {
-                    let label = message.get(at + 1..at + 1 + usize::from(len))?;
+                    label(message.get(at + 1..at + 1 + usize::from(len))?);
                     at += 1 + usize::from(len);
-                    if !host {
-                        continue;
-                    }
-                    let ok = |b: &u8| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_';
-                    host = label.iter().all(ok)
-                        && (text.is_empty() || text.try_push(b'.').is_ok())
-                        && text.try_extend_from_slice(label).is_ok();
-                    text.make_ascii_lowercase();
                 }
                 // Label types 01 and 10 (RFC 6891 §5): not read.
                 _ => return None,
@@ -250,9 +333,12 @@ mod tests {
                 ("unrelated.example", 1, vec![198, 51, 100, 1]),
             ],
         );
-        assert_eq!(answers(&m).map(|(n, a)| (n, a.to_vec())), reference(&m));
+        assert_eq!(
+            answers(&m).map(|(n, a)| (n.to_string(), a.to_vec())),
+            reference(&m)
+        );
         let (name, addrs) = answers(&m).unwrap();
-        assert_eq!(name, "outlook.office365.com");
+        assert_eq!(&*name, "outlook.office365.com");
         assert_eq!(
             addrs.as_slice(),
             [
@@ -269,6 +355,30 @@ mod tests {
         let cname_only = reply(0, "a.example", &[("a.example", 5, b"b.example".to_vec())]);
         assert_eq!(answers(&cname_only), None);
         assert_eq!(answers(&[0x12, 0x34, 0x81]), None);
+    }
+
+    /// Compressed names (RFC 1035 §4.1.4), as resolvers write them: owners
+    /// that point to the question or to a CNAME's target, and a target
+    /// that ends in a pointer.
+    #[test]
+    fn compressed_names_read_as_simple_dns_reads_them() {
+        let mut m = vec![0x12, 0x34, 0x81, 0x80, 0, 1, 0, 4, 0, 0, 0, 0];
+        // 12: "WWW.example.com" (the question; "example.com" at 16).
+        m.extend_from_slice(b"\x03WWW\x07example\x03com\x00\x00\x01\x00\x01");
+        // www CNAME edge.example.com: the target's "edge" at 12 + 21 + 12.
+        m.extend_from_slice(&[0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 7]);
+        let edge = m.len();
+        m.extend_from_slice(&[4, b'e', b'd', b'g', b'e', 0xc0, 16]);
+        // edge A 192.0.2.1, www A 192.0.2.2, example.com A 192.0.2.3.
+        for (owner, last) in [(edge as u8, 1), (12, 2), (16, 3)] {
+            m.extend_from_slice(&[0xc0, owner, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, last]);
+        }
+        let ours = answers(&m).map(|(n, a)| (n.to_string(), a.to_vec()));
+        assert_eq!(ours, reference(&m));
+        let (name, addrs) = ours.unwrap();
+        assert_eq!(name, "www.example.com");
+        let want: Vec<IpAddr> = vec!["192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap()];
+        assert_eq!(addrs, want);
     }
 
     /// A reply of up to eight records among a few names (one not a host
@@ -311,7 +421,7 @@ mod tests {
         /// Built replies read as `simple-dns` reads them.
         #[test]
         fn replies_read_as_simple_dns_reads_them(m in structured()) {
-            let ours = answers(&m).map(|(n, a)| (n, a.to_vec()));
+            let ours = answers(&m).map(|(n, a)| (n.to_string(), a.to_vec()));
             proptest::prop_assert_eq!(ours, reference(&m));
         }
 

@@ -346,8 +346,7 @@ fn decapsulate<'a>(
 /// sender ([`super::heard`]), the server name a client named, and what
 /// RPC mappers announce and connections say of themselves
 /// ([`crate::rpc::inspect`]), and the addresses a DNS answer gives a name
-/// ([`super::dns::answers`]; the one allocation of decoding, on DNS
-/// replies only).
+/// ([`super::dns::answers`]).
 #[inline(always)]
 fn look_into(p: &mut PacketSummary, body: &[u8], decap: &mut Decap) {
     let Transport::Ports { src, dst } = p.transport else {

@@ -156,11 +156,6 @@ pub struct Flow {
     pub apps: [App; 2],
     /// The first server name a client named (TLS SNI, HTTP `Host`).
     pub name: Option<Box<str>>,
-    /// When the client named none: the name a DNS answer seen before the
-    /// flow gave the responder's address ([`crate::rpc::Knowledge::dns_name`]),
-    /// a handle the run's knowledge reads (no name copied, nor counted,
-    /// per flow).
-    pub dns_name: Option<crate::rpc::DnsName>,
 }
 
 impl Flow {
@@ -175,11 +170,25 @@ impl Flow {
     }
 
     /// The server's name: the one the client named, else the one DNS
-    /// gave its address (`k`, the run's knowledge, holds it).
+    /// gave its address ([`Flow::dns_name`]).
     pub fn server_name<'a>(&'a self, k: &'a crate::rpc::Knowledge) -> Option<&'a str> {
-        self.name
-            .as_deref()
-            .or_else(|| self.dns_name.map(|n| k.name(n)))
+        self.name.as_deref().or_else(|| self.dns_name(k))
+    }
+
+    /// When the client named none: the name a DNS answer seen before the
+    /// flow gave the responder's address ([`crate::rpc::Knowledge::dns_name`]).
+    /// Looked up when asked for, not per flow: most flows' names are
+    /// never read.
+    pub fn dns_name<'k>(&self, k: &'k crate::rpc::Knowledge) -> Option<&'k str> {
+        if self.name.is_some() {
+            return None;
+        }
+        k.dns_name(self.responder.addr, self.initiator.addr, self.first_ts)
+    }
+
+    /// Whether [`Flow::dns_name`] gives a name, without finding which.
+    pub fn named_by_dns(&self, k: &crate::rpc::Knowledge) -> bool {
+        self.name.is_none() && k.names_server(self.responder.addr, self.first_ts)
     }
 
     pub fn total_packets(&self) -> u64 {
@@ -263,7 +272,6 @@ pub fn resolve(key: &FlowKey, s: &FlowStats, is_server_port: &dyn Fn(u8, u16) ->
         origin: s.origin(),
         apps: [s.apps[i], s.apps[r]],
         name: s.name().map(Box::from),
-        dns_name: None,
     }
 }
 

@@ -60,15 +60,17 @@ impl ContentCheck {
 }
 
 impl FlowSummary {
-    pub fn of<'a>(flows: impl Iterator<Item = &'a Flow>) -> FlowSummary {
+    /// The summary of `flows`, each with whether DNS named its server
+    /// ([`Flow::named_by_dns`]).
+    pub fn of<'a>(flows: impl Iterator<Item = (&'a Flow, bool)>) -> FlowSummary {
         let mut s = FlowSummary::default();
-        for f in flows {
-            s.add(f);
+        for (f, named_by_dns) in flows {
+            s.add(f, named_by_dns);
         }
         s
     }
 
-    pub fn add(&mut self, f: &Flow) {
+    pub fn add(&mut self, f: &Flow, named_by_dns: bool) {
         self.flows += 1;
         self.one_way += u64::from(f.is_one_way());
         if f.proto == crate::decode::PROTO_TCP {
@@ -85,7 +87,7 @@ impl FlowSummary {
             *self.apps.entry(f.app()).or_default() += 1;
         }
         self.named_by_client += u64::from(f.name.is_some());
-        self.named_by_dns += u64::from(f.dns_name.is_some());
+        self.named_by_dns += u64::from(named_by_dns);
     }
 
     /// `vxlan 3, gre 1`: counts by tunnel kind.

@@ -224,9 +224,27 @@ impl Answers {
         }
     }
 
-    /// The answers kept, in no order, with their sightings (settle first).
-    pub fn into_answers(self) -> impl Iterator<Item = (Answer, Sightings)> {
-        self.list.into_iter().map(|e| (e.1, e.2))
+    /// The answers kept, in no order, with their sightings (settle
+    /// first); [`Answers::get`] finds each by its index here.
+    pub fn iter(&self) -> impl Iterator<Item = (&Answer, Sightings)> {
+        self.list.iter().map(|e| (&e.1, e.2))
+    }
+
+    /// The answer at `i` of [`Answers::iter`].
+    pub fn get(&self, i: usize) -> &Answer {
+        &self.list[i].1
+    }
+
+    /// The place in order of each answer of [`Answers::iter`].
+    pub fn ranks(&self) -> Vec<u32> {
+        let mut order: Vec<u32> = (0..self.list.len() as u32).collect();
+        // Distinct answers: no two compare equal.
+        order.sort_unstable_by(|&x, &y| self.list[x as usize].1.cmp(&self.list[y as usize].1));
+        let mut rank = vec![0; order.len()];
+        for (r, i) in order.into_iter().enumerate() {
+            rank[i as usize] = r as u32;
+        }
+        rank
     }
 
     /// The answers kept, in order, with their sightings (settle first).

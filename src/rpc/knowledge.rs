@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
+use super::answers::Answers;
 use super::inspect::Shown;
 use super::learned::{Learned, Sightings};
 use super::{Mapper, Service};
@@ -133,62 +134,78 @@ struct DnsNames {
     client: Vec<u32>,
     /// The clients' indices.
     clients: HashMap<IpAddr, u32, ahash::RandomState>,
-    /// The name, an index into `names`.
+    /// The answer, an index into `answers`.
     name: Vec<u32>,
-    /// The names, with their hash ([`super::inspect::name_hash`]).
-    names: Vec<(u64, Box<str>)>,
+    /// The answers the rows are of.
+    answers: Answers,
 }
-
-/// A name DNS gave a flow's server: a handle [`Knowledge::name`] reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DnsName(u32);
 
 /// Rows per entry of [`DnsNames::coarse`].
 const BLOCK: usize = 16;
 
 impl DnsNames {
-    /// Rows of (address, time, the name's index, client), in any order,
-    /// and the names they index.
-    fn of(answers: Vec<(IpAddr, Timestamp, u32, IpAddr)>, names: Vec<(u64, Box<str>)>) -> DnsNames {
-        type Row = (Timestamp, u32, IpAddr);
-        // Grouped by address, then each group sorted: by time, the name
-        // backwards, the client.
-        let mut by_address: HashMap<IpAddr, Vec<Row>, ahash::RandomState> = HashMap::default();
-        for (address, t, name, client) in answers {
-            by_address
-                .entry(address)
-                .or_default()
-                .push((t, name, client));
-        }
-        let mut groups: Vec<(IpAddr, Vec<Row>)> = by_address.into_iter().collect();
-        groups.sort_unstable_by_key(|g| g.0);
-        // Names of one time in Seen's order (hash, then text) backwards.
-        let name = |i: u32| {
-            let (hash, text) = &names[i as usize];
-            (*hash, &**text)
-        };
-        groups.par_iter_mut().for_each(|(_, rows)| {
-            rows.sort_unstable_by(|x, y| {
-                (x.0.cmp(&y.0))
-                    .then_with(|| name(y.1).cmp(&name(x.1)))
-                    .then_with(|| x.2.cmp(&y.2))
-            })
-        });
-        let mut d = DnsNames {
-            names,
-            ..DnsNames::default()
-        };
-        for (address, rows) in groups {
-            let from = d.at.len() as u32;
-            for (at, name, client) in rows {
-                let next = d.clients.len() as u32;
-                d.at.push(at);
-                d.client.push(*d.clients.entry(client).or_insert(next));
-                d.name.push(name);
+    /// The rows of the timed `answers` (settled), which it keeps: their
+    /// names are read from it, neither copied nor freed here.
+    fn of(answers: Answers) -> DnsNames {
+        // Rows are grouped by address (in order of first sight: where an
+        // address's rows lie changes no search), then each address's are
+        // sorted by time and, within a time, by the answer's place in
+        // order backwards: distinct keys, as an answer gives an address
+        // once, so the order is the same whatever the store's.
+        let timed =
+            || (answers.iter().enumerate()).filter_map(|(i, (a, n))| Some((i as u32, a, n.first?)));
+        let mut group_of: HashMap<IpAddr, u32, ahash::RandomState> = HashMap::default();
+        let mut counts: Vec<u32> = Vec::new();
+        for (_, a, _) in timed() {
+            for address in a.addresses.iter() {
+                let next = group_of.len() as u32;
+                let g = *group_of.entry(*address).or_insert(next) as usize;
+                if g == counts.len() {
+                    counts.push(0);
+                }
+                counts[g] += 1;
             }
-            d.rows.insert(address, (from, d.at.len() as u32));
         }
+        let mut starts: Vec<u32> = Vec::with_capacity(counts.len() + 1);
+        let mut total = 0u32;
+        for c in &counts {
+            starts.push(total);
+            total += c;
+        }
+        starts.push(total);
+        // (time, place in order, index in the store, client)
+        type Row = (Timestamp, u32, u32, u32);
+        let mut rows: Vec<Row> = vec![(Timestamp(0), 0, 0, 0); total as usize];
+        let mut fill = starts.clone();
+        let ranks = answers.ranks();
+        let mut d = DnsNames::default();
+        for (i, a, t) in timed() {
+            let next = d.clients.len() as u32;
+            let client = *d.clients.entry(a.client).or_insert(next);
+            for address in a.addresses.iter() {
+                let g = group_of[address] as usize;
+                rows[fill[g] as usize] = (t, ranks[i as usize], i, client);
+                fill[g] += 1;
+            }
+        }
+        let mut groups: Vec<&mut [Row]> = Vec::with_capacity(counts.len());
+        let mut rest = rows.as_mut_slice();
+        for c in &counts {
+            let (group, after) = std::mem::take(&mut rest).split_at_mut(*c as usize);
+            groups.push(group);
+            rest = after;
+        }
+        groups
+            .par_iter_mut()
+            .for_each(|g| g.sort_unstable_by(|x, y| x.0.cmp(&y.0).then(y.1.cmp(&x.1))));
+        d.rows = (group_of.into_iter())
+            .map(|(address, g)| (address, (starts[g as usize], starts[g as usize + 1])))
+            .collect();
+        d.at = rows.iter().map(|r| r.0).collect();
+        d.name = rows.iter().map(|r| r.2).collect();
+        d.client = rows.iter().map(|r| r.3).collect();
         d.coarse = d.at.iter().step_by(BLOCK).copied().collect();
+        d.answers = answers;
         d
     }
 
@@ -263,20 +280,8 @@ impl Knowledge {
                 );
             }
         }
-        // (address, time, the answer's index, client), and the answers,
-        // in the store's order (sorted below, by what the answers say).
-        let mut dns: Vec<(IpAddr, Timestamp, u32, IpAddr)> = Vec::new();
-        let mut dns_names: Vec<(u64, Box<str>)> = Vec::new();
         k.answers_dropped = all.answers.dropped;
-        let answers = std::mem::take(&mut all.answers).into_answers();
-        // An untimed answer cannot be placed before a flow.
-        for (a, t) in answers.filter_map(|(a, n)| Some((a, n.first?))) {
-            let index = dns_names.len() as u32;
-            for &address in &a.addresses {
-                dns.push((address, t, index, a.client));
-            }
-            dns_names.push((a.hash, a.name));
-        }
+        let answers = std::mem::take(&mut all.answers);
         for (s, n) in &all.seen {
             match s.shown {
                 // Kept apart, in `all.answers`.
@@ -360,7 +365,7 @@ impl Knowledge {
             v.sort_unstable();
             v.dedup();
         }
-        k.dns = DnsNames::of(dns, dns_names);
+        k.dns = DnsNames::of(answers);
         for ((server, proto, port, service, mapper, client, mapper_addr), n) in announced {
             k.by_port
                 .entry((server, proto, port))
@@ -388,12 +393,7 @@ impl Knowledge {
     /// to `client` itself among the [`OWN_ANSWERS`] latest first (another
     /// host's answer may come from a shared resolver's cache, and a CDN's
     /// address serves many names). None for a flow without a time.
-    pub fn dns_name(
-        &self,
-        server: IpAddr,
-        client: IpAddr,
-        at: Option<Timestamp>,
-    ) -> Option<DnsName> {
+    pub fn dns_name(&self, server: IpAddr, client: IpAddr, at: Option<Timestamp>) -> Option<&str> {
         let at = at?;
         let d = &self.dns;
         let &(from, to) = d.rows.get(&server)?;
@@ -405,12 +405,17 @@ impl Knowledge {
             None => None,
         };
         let row = own.or((end > from).then(|| end - 1))?;
-        Some(DnsName(d.name[row]))
+        Some(&d.answers.get(d.name[row] as usize).name)
     }
 
-    /// The text of a name [`Knowledge::dns_name`] gave.
-    pub fn name(&self, n: DnsName) -> &str {
-        &self.dns.names[n.0 as usize].1
+    /// Whether a DNS answer seen before `at` named `server`: whether
+    /// [`Knowledge::dns_name`] gives it a name, without finding which.
+    pub fn names_server(&self, server: IpAddr, at: Option<Timestamp>) -> bool {
+        let d = &self.dns;
+        match (at, d.rows.get(&server)) {
+            (Some(at), Some(&(from, _))) => d.at[from as usize] <= at,
+            _ => false,
+        }
     }
 
     /// Whether any DNS answer named an address.
@@ -723,7 +728,7 @@ mod tests {
         let k = Knowledge::of(l);
         let name = |client: &str, t: Option<i128>| {
             k.dns_name(x, ip(client), t.map(Timestamp))
-                .map(|n| k.name(n).to_string())
+                .map(str::to_string)
         };
         assert_eq!(name("10.0.0.1", Some(30)).as_deref(), Some("a.example"));
         assert_eq!(name("10.0.0.3", Some(30)).as_deref(), Some("b.example"));

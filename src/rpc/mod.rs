@@ -28,7 +28,7 @@ use dcerpc::{Interface, Uuid};
 
 pub use answers::MAX_DNS_ANSWERS;
 pub use inspect::{inspect, Pending, Seen, Shown};
-pub use knowledge::{Announcement, Attribution, DnsName, Knowledge};
+pub use knowledge::{Announcement, Attribution, Knowledge};
 pub use learned::{Learned, Sightings, StoredLearned, StoredSeen};
 
 /// The DCE/RPC endpoint mapper's port.
