@@ -16,7 +16,8 @@ use hashbrown::HashTable;
 use super::learned::Sightings;
 
 /// Distinct DNS answers a store keeps at most; past it the last in order
-/// are counted in [`Answers::dropped`]. About 8 MB at the limit.
+/// are counted in [`Answers::dropped`]. About 13 MB at the limit (an
+/// entry of 128 bytes, a name, a few addresses).
 pub const MAX_DNS_ANSWERS: usize = 65_536;
 
 /// One DNS answer: the name a client asked, the addresses the answer gave
@@ -96,15 +97,22 @@ static TABLE_HASH: ahash::RandomState = ahash::RandomState::with_seeds(
 /// order of the whole, whichever parts it was read in and in whichever
 /// order they are merged (an answer among the first of the whole is among
 /// the first of every part), counts included.
+///
+/// The names and addresses of all answers lie in two buffers the entries
+/// point into: a new answer costs no allocation of its own, and a store
+/// is freed in a few.
 #[derive(Clone, Debug, Default)]
 pub struct Answers {
-    /// (table hash, answer, sightings), in the order first taken: up to
-    /// twice the limit between prunings ([`Answers::prune`]). A list the
-    /// table points into, so that the table's slots are small and
-    /// growing it moves no answer.
-    list: Vec<(u64, Answer, Sightings)>,
-    /// Indices into `list`, by table hash.
-    index: HashTable<u32>,
+    /// The answers, in the order first taken: up to twice the limit
+    /// between prunings ([`Answers::prune`]).
+    list: Vec<Entry>,
+    /// The names of `list`, one after the other.
+    text: String,
+    /// The addresses of `list`, one list after the other.
+    addresses: Vec<IpAddr>,
+    /// Indices into `list`, with their table hash: growing the table
+    /// reads only the table.
+    index: HashTable<(u64, u32)>,
     /// The last answer kept at the last pruning: an answer past it has
     /// [`MAX_DNS_ANSWERS`] before it, and is counted at sight.
     ceiling: Option<Answer>,
@@ -112,43 +120,60 @@ pub struct Answers {
     pub dropped: u64,
 }
 
+/// An answer of a store, its name and addresses as places in the store's
+/// buffers.
+#[derive(Clone, Debug)]
+struct Entry {
+    /// The table's hash ([`AnswerRef::key_hash`]).
+    key: u64,
+    hash: u64,
+    text: u32,
+    text_len: u32,
+    addresses: u32,
+    addresses_len: u32,
+    proto: u8,
+    resolver: IpAddr,
+    client: IpAddr,
+    seen: Sightings,
+}
+
 impl Answers {
     pub fn is_empty(&self) -> bool {
         self.list.is_empty() && self.dropped == 0
     }
 
+    /// Entry `e` as an answer.
+    fn view(&self, e: &Entry) -> AnswerRef<'_> {
+        let text = e.text as usize;
+        let addresses = e.addresses as usize;
+        AnswerRef {
+            hash: e.hash,
+            name: &self.text[text..text + e.text_len as usize],
+            addresses: &self.addresses[addresses..addresses + e.addresses_len as usize],
+            proto: e.proto,
+            resolver: e.resolver,
+            client: e.client,
+        }
+    }
+
     /// Takes `n` sightings of answer `a`: a known answer is counted
     /// without an allocation, one past the ceiling with one comparison.
     pub fn see(&mut self, a: AnswerRef<'_>, n: Sightings) {
+        self.see_hashed(a.key_hash(), a, n);
+    }
+
+    /// [`Answers::see`] of an answer whose table hash is known.
+    fn see_hashed(&mut self, key: u64, a: AnswerRef<'_>, n: Sightings) {
         if self.past_ceiling(&a) {
             self.dropped = self.dropped.saturating_add(n.count);
             return;
         }
-        let hash = a.key_hash();
-        let list = &self.list;
-        match self.index.find(hash, |&i| list[i as usize].1.as_ref() == a) {
-            Some(&i) => self.list[i as usize].2.add(n),
-            None => self.insert(hash, a.to_owned(), n),
-        }
-    }
-
-    /// [`Answers::see`] for an answer already owned (a flow file's, another
-    /// store's).
-    pub fn add(&mut self, a: Answer, n: Sightings) {
-        let hash = a.as_ref().key_hash();
-        self.add_hashed(hash, a, n);
-    }
-
-    /// [`Answers::add`] of an answer whose table hash is known.
-    fn add_hashed(&mut self, hash: u64, a: Answer, n: Sightings) {
-        if self.past_ceiling(&a.as_ref()) {
-            self.dropped = self.dropped.saturating_add(n.count);
-            return;
-        }
-        let list = &self.list;
-        match self.index.find(hash, |&i| list[i as usize].1 == a) {
-            Some(&i) => self.list[i as usize].2.add(n),
-            None => self.insert(hash, a, n),
+        let found = (self.index).find(key, |&(k, i)| {
+            k == key && self.view(&self.list[i as usize]) == a
+        });
+        match found {
+            Some(&(_, i)) => self.list[i as usize].seen.add(n),
+            None => self.insert(key, a, n),
         }
     }
 
@@ -161,11 +186,40 @@ impl Answers {
             })
     }
 
-    fn insert(&mut self, hash: u64, a: Answer, n: Sightings) {
+    fn insert(&mut self, key: u64, a: AnswerRef<'_>, n: Sightings) {
         let at = self.list.len() as u32;
-        self.list.push((hash, a, n));
-        let list = &self.list;
-        self.index.insert_unique(hash, at, |&i| list[i as usize].0);
+        let place = |used: usize, len: usize| {
+            let end = used.checked_add(len)?;
+            Some((
+                u32::try_from(used).ok()?,
+                u32::try_from(len).ok()?,
+                u32::try_from(end).ok()?,
+            ))
+        };
+        // Buffers past 4 GiB (only a flow file's names could fill them).
+        let (Some((text, text_len, _)), Some((addresses, addresses_len, _))) = (
+            place(self.text.len(), a.name.len()),
+            place(self.addresses.len(), a.addresses.len()),
+        ) else {
+            self.dropped = self.dropped.saturating_add(n.count);
+            return;
+        };
+        let e = Entry {
+            key,
+            hash: a.hash,
+            text,
+            text_len,
+            addresses,
+            addresses_len,
+            proto: a.proto,
+            resolver: a.resolver,
+            client: a.client,
+            seen: n,
+        };
+        self.text.push_str(a.name);
+        self.addresses.extend_from_slice(a.addresses);
+        self.list.push(e);
+        self.index.insert_unique(key, (key, at), |e| e.0);
         if self.list.len() >= 2 * MAX_DNS_ANSWERS {
             self.prune();
         }
@@ -178,26 +232,46 @@ impl Answers {
         if self.list.len() <= MAX_DNS_ANSWERS {
             return;
         }
-        // The last kept, found among references; the list then keeps
-        // what is not past it, and the table is built again.
-        let mut all: Vec<&Answer> = self.list.iter().map(|e| &e.1).collect();
-        let (_, &mut last, _) = all.select_nth_unstable(MAX_DNS_ANSWERS - 1);
-        let last = last.clone();
-        let mut dropped = 0u64;
-        self.list.retain(|e| {
-            let keep = e.1 <= last;
-            if !keep {
-                dropped = dropped.saturating_add(e.2.count);
+        // The last kept, found among the names' hashes (the answers are
+        // read only where two are equal); the store then keeps what is
+        // not past it, its buffers and table built again.
+        let mut all = self.hashes();
+        let (_, &mut (_, last), _) = all.select_nth_unstable_by(MAX_DNS_ANSWERS - 1, self.order());
+        let last = self.view(&self.list[last as usize]).to_owned();
+        let old = std::mem::take(self);
+        *self = Answers {
+            ceiling: Some(last),
+            dropped: old.dropped,
+            ..Answers::default()
+        };
+        self.list.reserve(MAX_DNS_ANSWERS);
+        self.index.reserve(MAX_DNS_ANSWERS, |e| e.0);
+        self.text.reserve(old.text.len());
+        self.addresses.reserve(old.addresses.len());
+        for e in &old.list {
+            let a = old.view(e);
+            if self.past_ceiling(&a) {
+                self.dropped = self.dropped.saturating_add(e.seen.count);
+            } else {
+                self.insert(e.key, a, e.seen);
             }
-            keep
-        });
-        self.dropped = self.dropped.saturating_add(dropped);
-        self.ceiling = Some(last);
-        self.index.clear();
-        let list = &self.list;
-        for (i, e) in list.iter().enumerate() {
-            self.index
-                .insert_unique(e.0, i as u32, |&j| list[j as usize].0);
+        }
+    }
+
+    /// Each answer's name hash, with its index in `list`.
+    fn hashes(&self) -> Vec<(u64, u32)> {
+        (self.list.iter().enumerate())
+            .map(|(i, e)| (e.hash, i as u32))
+            .collect()
+    }
+
+    /// The order of answers on [`Answers::hashes`]' pairs.
+    fn order(&self) -> impl Fn(&(u64, u32), &(u64, u32)) -> Ordering + '_ {
+        |x, y| {
+            x.0.cmp(&y.0).then_with(|| {
+                let (a, b) = (&self.list[x.1 as usize], &self.list[y.1 as usize]);
+                self.view(a).cmp(&self.view(b))
+            })
         }
     }
 
@@ -213,44 +287,44 @@ impl Answers {
             std::mem::swap(self, &mut o);
         }
         // What is past either's ceiling has the limit's count before it.
-        if let Some(c) = o.ceiling {
+        if let Some(c) = o.ceiling.take() {
             if self.ceiling.as_ref().is_none_or(|mine| c < *mine) {
                 self.ceiling = Some(c);
             }
         }
         self.dropped = self.dropped.saturating_add(o.dropped);
-        for (hash, a, n) in o.list {
-            self.add_hashed(hash, a, n);
+        for e in &o.list {
+            self.see_hashed(e.key, o.view(e), e.seen);
         }
     }
 
     /// The answers kept, in no order, with their sightings (settle
     /// first); [`Answers::get`] finds each by its index here.
-    pub fn iter(&self) -> impl Iterator<Item = (&Answer, Sightings)> {
-        self.list.iter().map(|e| (&e.1, e.2))
+    pub fn iter(&self) -> impl Iterator<Item = (AnswerRef<'_>, Sightings)> {
+        self.list.iter().map(|e| (self.view(e), e.seen))
     }
 
     /// The answer at `i` of [`Answers::iter`].
-    pub fn get(&self, i: usize) -> &Answer {
-        &self.list[i].1
+    pub fn get(&self, i: usize) -> AnswerRef<'_> {
+        self.view(&self.list[i])
     }
 
     /// The place in order of each answer of [`Answers::iter`].
     pub fn ranks(&self) -> Vec<u32> {
-        let mut order: Vec<u32> = (0..self.list.len() as u32).collect();
+        let mut order = self.hashes();
         // Distinct answers: no two compare equal.
-        order.sort_unstable_by(|&x, &y| self.list[x as usize].1.cmp(&self.list[y as usize].1));
+        order.sort_unstable_by(self.order());
         let mut rank = vec![0; order.len()];
-        for (r, i) in order.into_iter().enumerate() {
+        for (r, (_, i)) in order.into_iter().enumerate() {
             rank[i as usize] = r as u32;
         }
         rank
     }
 
     /// The answers kept, in order, with their sightings (settle first).
-    pub fn sorted(&self) -> Vec<(&Answer, Sightings)> {
-        let mut all: Vec<(&Answer, Sightings)> = self.list.iter().map(|e| (&e.1, e.2)).collect();
-        all.sort_unstable_by(|x, y| x.0.cmp(y.0));
+    pub fn sorted(&self) -> Vec<(AnswerRef<'_>, Sightings)> {
+        let mut all: Vec<(AnswerRef<'_>, Sightings)> = self.iter().collect();
+        all.sort_unstable_by(|x, y| x.0.cmp(&y.0));
         all
     }
 
@@ -314,13 +388,17 @@ mod tests {
         // Each kept answer is among the first in order of all of them.
         let mut every: Vec<Answer> = (0..n).map(answer).collect();
         every.sort_unstable();
-        let firsts: Vec<&Answer> = whole.sorted().into_iter().map(|(a, _)| a).collect();
-        assert_eq!(firsts, every[..MAX_DNS_ANSWERS].iter().collect::<Vec<_>>());
+        let firsts: Vec<AnswerRef<'_>> = whole.sorted().into_iter().map(|(a, _)| a).collect();
+        let want: Vec<AnswerRef<'_>> = every[..MAX_DNS_ANSWERS]
+            .iter()
+            .map(Answer::as_ref)
+            .collect();
+        assert_eq!(firsts, want);
         for [a, b] in [[1, 2], [7, 90_000], [150_000, 300_000]] {
             let part = |range: std::ops::Range<usize>| {
                 let mut p = Answers::default();
                 for (x, s) in &sightings[range] {
-                    p.add(x.clone(), *s);
+                    p.see(x.as_ref(), *s);
                 }
                 p
             };
@@ -338,7 +416,11 @@ mod tests {
         s.see(answer(2).as_ref(), once(20));
         let sorted = s.sorted();
         assert_eq!(sorted.len(), 2);
-        let one = sorted.iter().find(|(a, _)| **a == answer(1)).unwrap().1;
+        let one = sorted
+            .iter()
+            .find(|(a, _)| *a == answer(1).as_ref())
+            .unwrap()
+            .1;
         assert_eq!(one.count, 2);
         assert_eq!(one.first, Some(crate::capture::Timestamp(10)));
     }

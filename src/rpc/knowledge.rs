@@ -405,7 +405,7 @@ impl Knowledge {
             None => None,
         };
         let row = own.or((end > from).then(|| end - 1))?;
-        Some(&d.answers.get(d.name[row] as usize).name)
+        Some(d.answers.get(d.name[row] as usize).name)
     }
 
     /// Whether a DNS answer seen before `at` named `server`: whether

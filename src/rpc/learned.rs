@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-use super::answers::{Answer, Answers};
+use super::answers::{AnswerRef, Answers};
 use super::inspect::{Pending, Seen, Shown};
 use super::{Mapper, MAX_LEARNED};
 use crate::capture::Timestamp;
@@ -86,15 +86,15 @@ impl Learned {
             addresses,
         } = s.shown
         {
-            let a = Answer {
+            let a = AnswerRef {
                 hash,
-                name: name.into_boxed_str(),
-                addresses: addresses.into_boxed_slice(),
+                name: &name,
+                addresses: &addresses,
                 proto: s.proto,
                 resolver: s.src,
                 client: s.dst,
             };
-            self.answers.add(a, n);
+            self.answers.see(a, n);
             return;
         }
         // Full, and past the last kept: dropped with one comparison, not
