@@ -6,14 +6,18 @@
 //! at least `unknown` and an empty one `none`; what it packs reads back;
 //! `decode::server_name` gives a name only for a request, of 1 to
 //! `MAX_NAME` bytes (the property tests in `src/decode/app.rs` check the
-//! same on arbitrary payloads and on ClientHellos cut anywhere).
+//! same on arbitrary payloads and on ClientHellos cut anywhere);
+//! `decode::alpn` gives an offer only for a request, of 1 to `MAX_ALPN`
+//! bytes.
 //! `decode::dns_answers` reads the bytes as a DNS reply: a name of 1 to
 //! `MAX_NAME` bytes and 1 to `MAX_ANSWERS` addresses, or nothing.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use portaudit::decode::{dns_answers, heard, server_name, App, Ask, Heard, MAX_ANSWERS, MAX_NAME};
+use portaudit::decode::{
+    alpn, dns_answers, heard, server_name, App, Ask, Heard, MAX_ALPN, MAX_ANSWERS, MAX_NAME,
+};
 
 const PORTS: [u16; 22] = [
     21, 25, 53, 67, 88, 111, 123, 135, 137, 138, 161, 389, 443, 445, 514, 546, 1900, 3389, 5353,
@@ -34,6 +38,10 @@ fuzz_target!(|data: &[u8]| {
                 if let Some(name) = server_name(h, data) {
                     assert!(h.ask() == Ask::Request, "{h:?}");
                     assert!(!name.is_empty() && name.len() <= MAX_NAME, "{name:?}");
+                }
+                if let Some(offer) = alpn(h, data) {
+                    assert!(h.ask() == Ask::Request, "{h:?}");
+                    assert!(!offer.is_empty() && offer.len() <= MAX_ALPN, "{offer:?}");
                 }
             }
         }

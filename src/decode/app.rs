@@ -800,9 +800,57 @@ pub fn server_name(heard: Heard, p: &[u8]) -> Option<String> {
     Some(String::from_utf8_lossy(raw).to_ascii_lowercase())
 }
 
+/// The longest ALPN offer kept, as text ([`alpn`]).
+pub const MAX_ALPN: usize = 64;
+
+/// The protocols a TLS ClientHello offers in its
+/// `application_layer_protocol_negotiation` extension (RFC 7301 §3.1), in
+/// its order, joined by commas: `h2,http/1.1`. Identifiers that are not
+/// printable ASCII (GREASE values, RFC 8701) or hold a comma are left
+/// out, and the offer is cut after the last that fits in [`MAX_ALPN`]
+/// bytes. `None` for any other payload, a hello without the extension,
+/// or one not whole in this segment up to it.
+pub fn alpn(heard: Heard, p: &[u8]) -> Option<String> {
+    if (heard.app(), heard.ask()) != (App::Tls, Ask::Request) {
+        return None;
+    }
+    let body = hello_extension(p, 16)?;
+    let [hi, lo, ref list @ ..] = *body else {
+        return None;
+    };
+    let mut list = list.get(..usize::from(u16::from_be_bytes([hi, lo])))?;
+    let mut offer = String::new();
+    while let [len, ref rest @ ..] = *list {
+        let id = rest.get(..usize::from(len))?;
+        list = &rest[usize::from(len)..];
+        let printable = |b: &u8| b.is_ascii_graphic() && *b != b',';
+        if id.is_empty() || !id.iter().all(printable) {
+            continue;
+        }
+        if offer.len() + usize::from(!offer.is_empty()) + id.len() > MAX_ALPN {
+            break;
+        }
+        if !offer.is_empty() {
+            offer.push(',');
+        }
+        offer.push_str(std::str::from_utf8(id).ok()?);
+    }
+    (!offer.is_empty()).then_some(offer)
+}
+
 /// The host name of a ClientHello's `server_name` extension, read as far
 /// as this segment holds the hello.
 fn sni(p: &[u8]) -> Option<&[u8]> {
+    // server_name_list: its length, then (type, length, name).
+    let [_, _, 0, hi, lo, ref name @ ..] = *hello_extension(p, 0)? else {
+        return None;
+    };
+    name.get(..usize::from(u16::from_be_bytes([hi, lo])))
+}
+
+/// The body of the first extension of type `kind` of a ClientHello,
+/// read as far as this segment holds the hello.
+fn hello_extension(p: &[u8], kind: usize) -> Option<&[u8]> {
     let u16_at = |b: &[u8], i: usize| {
         b.get(i..i + 2)
             .map(|w| usize::from(u16::from_be_bytes([w[0], w[1]])))
@@ -816,14 +864,10 @@ fn sni(p: &[u8]) -> Option<&[u8]> {
     let end = (at + 2 + u16_at(p, at)?).min(p.len());
     at += 2;
     while at + 4 <= end {
-        let (kind, len) = (u16_at(p, at)?, u16_at(p, at + 2)?);
+        let (found, len) = (u16_at(p, at)?, u16_at(p, at + 2)?);
         let body = p.get(at + 4..at + 4 + len)?;
-        if kind == 0 {
-            // server_name_list: its length, then (type, length, name).
-            let [_, _, 0, hi, lo, ref name @ ..] = *body else {
-                return None;
-            };
-            return name.get(..usize::from(u16::from_be_bytes([hi, lo])));
+        if found == kind {
+            return Some(body);
         }
         at += 4 + len;
     }
@@ -1074,6 +1118,70 @@ mod tests {
         assert_eq!(server_name(reply, &hello), None);
     }
 
+    /// The hello of [`client_hello`] with its ALPN extension's list
+    /// replaced by `ids`.
+    fn hello_offering(ids: &[&[u8]]) -> Vec<u8> {
+        let mut hello = client_hello(b"a.example");
+        // The synthetic hello ends in ALPN "h2": 00 10, 00 05, 00 03, 02 h2.
+        hello.truncate(hello.len() - 9);
+        let list: Vec<u8> = ids
+            .iter()
+            .flat_map(|id| [&[id.len() as u8][..], id].concat())
+            .collect();
+        let mut ext = vec![0, 0x10];
+        ext.extend(((list.len() + 2) as u16).to_be_bytes());
+        ext.extend((list.len() as u16).to_be_bytes());
+        ext.extend(list);
+        hello.extend(&ext);
+        // Lengths: record (at 3), handshake (at 6), extensions (at 5 + 4
+        // + 2 + 32 + 33 + 4 + 2).
+        let grow = |h: &mut Vec<u8>, at: usize, by: usize, wide: usize| {
+            let mut n = 0usize;
+            for b in &h[at..at + wide] {
+                n = n << 8 | usize::from(*b);
+            }
+            let n = n - 9 + by;
+            for (i, b) in h[at..at + wide].iter_mut().enumerate() {
+                *b = (n >> (8 * (wide - 1 - i))) as u8;
+            }
+        };
+        let by = ext.len();
+        grow(&mut hello, 3, by, 2);
+        grow(&mut hello, 6, by, 3);
+        grow(&mut hello, 5 + 4 + 2 + 32 + 33 + 4 + 2, by, 2);
+        hello
+    }
+
+    /// ALPN offers read as tshark shows them (`tls.handshake.extensions_alpn_str`),
+    /// GREASE left out, bounded.
+    #[test]
+    fn alpn_offers_from_client_hellos() {
+        let hello = client_hello(b"a.example");
+        let h = heard(PROTO_TCP, 50000, 443, &hello);
+        assert_eq!(alpn(h, &hello).as_deref(), Some("h2"));
+        assert_eq!(server_name(h, &hello).as_deref(), Some("a.example"));
+        let both = hello_offering(&[b"\x0a\x0a", b"h2", b"http/1.1"]);
+        let h = heard(PROTO_TCP, 50000, 443, &both);
+        assert_eq!(server_name(h, &both).as_deref(), Some("a.example"));
+        assert_eq!(alpn(h, &both).as_deref(), Some("h2,http/1.1"));
+        let long: Vec<u8> = vec![b'x'; 40];
+        let many = hello_offering(&[b"h2", &long, &long]);
+        assert_eq!(
+            alpn(h, &many).as_deref(),
+            Some(&*format!("h2,{}", "x".repeat(40)))
+        );
+        // Cut inside the list, or a list longer than its extension: none.
+        assert_eq!(alpn(h, &both[..both.len() - 3]), None);
+        let mut lying = both.clone();
+        // The list's length, before its 15 bytes.
+        let at = lying.len() - 15 - 2;
+        lying[at..at + 2].copy_from_slice(&[0, 99]);
+        assert_eq!(alpn(h, &lying), None);
+        // Not a client's hello: none.
+        let reply = heard(PROTO_TCP, 443, 50000, &[0x16, 3, 3, 0, 90, 2]);
+        assert_eq!(alpn(reply, &hello), None);
+    }
+
     proptest! {
         /// Any payload on any port of either protocol is read without a
         /// panic; a non-empty one is at least unknown, and a name found
@@ -1090,6 +1198,9 @@ mod tests {
             if let Some(n) = server_name(h, &payload) {
                 prop_assert!(!n.is_empty() && n.len() <= MAX_NAME);
             }
+            if let Some(a) = alpn(h, &payload) {
+                prop_assert!(!a.is_empty() && a.len() <= MAX_ALPN);
+            }
         }
 
         /// A ClientHello's name is found whatever it is, and any cut of
@@ -1102,7 +1213,9 @@ mod tests {
             let hello = client_hello(name.as_bytes());
             let h = heard(PROTO_TCP, 50000, 443, &hello);
             prop_assert_eq!(server_name(h, &hello), Some(name));
+            prop_assert_eq!(alpn(h, &hello), Some("h2".to_string()));
             let _ = server_name(h, &hello[..cut.min(hello.len())]);
+            let _ = alpn(h, &hello[..cut.min(hello.len())]);
         }
     }
 }

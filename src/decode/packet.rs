@@ -151,7 +151,7 @@ pub struct PacketSummary {
     /// What the payload is and says of its sender: its application
     /// protocol, and whether it asked or answered ([`super::heard`]).
     pub heard: super::Heard,
-    /// The server name the payload names (TLS SNI, HTTP `Host`): its
+    /// What a client's payload names (TLS SNI and ALPN, HTTP `Host`): its
     /// index in [`Decap::names`], or [`NO_NAME`].
     pub name: u8,
 }
@@ -194,10 +194,19 @@ pub struct Decap {
     /// What the payloads of the packets decoded say of RPC services
     /// ([`crate::rpc::inspect`]); the caller stamps and empties it.
     pub rpc: crate::rpc::Pending,
-    /// The server names packets named, which their summaries name by
-    /// index ([`PacketSummary::name`]); the caller clears it with the
-    /// packets that name it, at the latest when it holds [`MAX_NAMES`].
-    pub names: Vec<Box<str>>,
+    /// What packets' payloads named, which their summaries name by index
+    /// ([`PacketSummary::name`]); the caller clears it with the packets
+    /// that name it, at the latest when it holds [`MAX_NAMES`].
+    pub names: Vec<Hello>,
+}
+
+/// What a client's first payload names of the service it wants.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Hello {
+    /// The server name (TLS SNI, HTTP `Host`; [`super::server_name`]).
+    pub name: Option<Box<str>>,
+    /// The protocols a TLS ClientHello offers ([`super::alpn`]).
+    pub alpn: Option<Box<str>>,
 }
 
 /// No server name ([`PacketSummary::name`]).
@@ -366,9 +375,13 @@ fn look_into(p: &mut PacketSummary, body: &[u8], decap: &mut Decap) {
     };
     p.heard = super::heard(p.proto, src, dst, payload);
     if p.heard.ask() == super::Ask::Request && decap.names.len() < MAX_NAMES {
-        if let Some(name) = super::server_name(p.heard, payload) {
+        let hello = Hello {
+            name: super::server_name(p.heard, payload).map(String::into_boxed_str),
+            alpn: super::alpn(p.heard, payload).map(String::into_boxed_str),
+        };
+        if hello != Hello::default() {
             p.name = decap.names.len() as u8;
-            decap.names.push(name.into_boxed_str());
+            decap.names.push(hello);
         }
     }
     crate::rpc::inspect(p.proto, (p.src, src), (p.dst, dst), payload, &mut decap.rpc);

@@ -156,6 +156,8 @@ pub struct Flow {
     pub apps: [App; 2],
     /// The first server name a client named (TLS SNI, HTTP `Host`).
     pub name: Option<Box<str>>,
+    /// The first ALPN offer a client made ([`crate::decode::alpn`]).
+    pub alpn: Option<Box<str>>,
 }
 
 impl Flow {
@@ -272,6 +274,7 @@ pub fn resolve(key: &FlowKey, s: &FlowStats, is_server_port: &dyn Fn(u8, u16) ->
         origin: s.origin(),
         apps: [s.apps[i], s.apps[r]],
         name: s.name().map(Box::from),
+        alpn: s.alpn().map(Box::from),
     }
 }
 

@@ -163,6 +163,8 @@ struct FlowExtra {
     opened_at: [Option<Timestamp>; 2],
     /// The first server name a client named (TLS SNI, HTTP `Host`).
     name: Option<Box<str>>,
+    /// The first ALPN offer a client made.
+    alpn: Option<Box<str>>,
 }
 
 /// What one flow record (a Zeek conn.log line, a Suricata flow event)
@@ -284,19 +286,27 @@ impl FlowStats {
         }
     }
 
-    /// Takes the server name a packet named, when the flow has none yet.
+    /// Takes the server name and ALPN offer a packet named, each when
+    /// the flow has none yet.
     #[cold]
-    pub fn named(&mut self, name: Option<&str>) {
-        if let Some(name) = name {
-            if self.name().is_none() {
-                self.extra.get_or_insert_default().name = Some(Box::from(name));
-            }
+    pub fn named(&mut self, hello: &crate::decode::Hello) {
+        if let Some(name) = hello.name.as_deref().filter(|_| self.name().is_none()) {
+            self.extra.get_or_insert_default().name = Some(Box::from(name));
+        }
+        if let Some(alpn) = hello.alpn.as_deref().filter(|_| self.alpn().is_none()) {
+            self.extra.get_or_insert_default().alpn = Some(Box::from(alpn));
         }
     }
 
     /// The first server name a client of the flow named.
     pub fn name(&self) -> Option<&str> {
         self.extra.as_ref().and_then(|e| e.name.as_deref())
+    }
+
+    /// The protocols the flow's first ClientHello with an ALPN extension
+    /// offered ([`crate::decode::alpn`]).
+    pub fn alpn(&self) -> Option<&str> {
+        self.extra.as_ref().and_then(|e| e.alpn.as_deref())
     }
 
     /// Takes what a packet going `dir` says of its sender: the first
@@ -473,6 +483,7 @@ impl FlowStats {
             }),
             opened_at: extra.map_or([None; 2], |e| e.opened_at),
             name: extra.and_then(|e| e.name.clone()),
+            alpn: extra.and_then(|e| e.alpn.clone()),
         }
     }
 
@@ -492,6 +503,7 @@ impl FlowStats {
             declared,
             opened_at: p.opened_at,
             name: p.name,
+            alpn: p.alpn,
         };
         FlowStats {
             first_ts: Stamp::set(p.first_ts),
@@ -532,6 +544,9 @@ impl FlowStats {
             extra.declared = extra.declared.or(r.declared);
             if extra.name.is_none() {
                 extra.name.clone_from(&r.name);
+            }
+            if extra.alpn.is_none() {
+                extra.alpn.clone_from(&r.alpn);
             }
             for d in 0..2 {
                 extra.opened_at[d] = Timestamp::earliest(extra.opened_at[d], r.opened_at[d]);

@@ -17,8 +17,8 @@ use crate::decode::{App, Tunnel, TunnelKind};
 
 /// The version of [`StoredFlow`]'s layout written; a file of a version
 /// after it is refused. Version 1 had no `source`, version 2 no `apps`
-/// and `name`.
-pub const STORED_VERSION: u32 = 3;
+/// and `name`, version 3 no `alpn`.
+pub const STORED_VERSION: u32 = 4;
 
 /// One flow's state, as JSON (the `state` of a flow file's row).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,6 +81,9 @@ pub struct StoredFlow {
     /// The first server name a client named (TLS SNI, HTTP `Host`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The first ALPN offer a client made (`h2,http/1.1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alpn: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,6 +119,7 @@ pub(super) struct Parts {
     pub declared: Option<(Dir, InitiatorBasis)>,
     pub opened_at: [Option<Timestamp>; 2],
     pub name: Option<Box<str>>,
+    pub alpn: Option<Box<str>>,
 }
 
 impl StoredFlow {
@@ -164,6 +168,7 @@ impl StoredFlow {
             }),
             apps: (s.apps != [App::None; 2]).then(|| s.apps.map(|a| a.label().to_string())),
             name: p.name.map(String::from),
+            alpn: p.alpn.map(String::from),
         }
     }
 
@@ -233,6 +238,16 @@ impl StoredFlow {
                     return Err(format!("name {n:?} is no server name"));
                 }
                 n => n.as_deref().map(Box::from),
+            },
+            alpn: match &self.alpn {
+                Some(a)
+                    if a.is_empty()
+                        || a.len() > crate::decode::MAX_ALPN
+                        || !a.bytes().all(|b| b.is_ascii_graphic()) =>
+                {
+                    return Err(format!("alpn {a:?} is no ALPN offer"));
+                }
+                a => a.as_deref().map(Box::from),
             },
         };
         let mut s = FlowStats::from_parts(parts);
@@ -321,6 +336,7 @@ mod tests {
                 0..12,
             ),
             name in proptest::option::of("[a-z0-9.-]{1,40}"),
+            alpn in proptest::option::of("[a-z0-9/.]{1,8}(,[a-z0-9/.]{1,8}){0,3}"),
             tunnel in any::<Option<(u8, Option<u32>)>>(),
             carrier in any::<Option<u8>>(),
             record in any::<Option<(bool, bool, [bool; 2], Option<i64>)>>(),
@@ -344,7 +360,10 @@ mod tests {
                 s.add(dir, len, ts.map(|t| Timestamp(i128::from(t))), tcp);
                 let app = App::ALL[usize::from(app) % App::ALL.len()];
                 s.heard(dir, crate::decode::Heard::new(app, crate::decode::Ask::None));
-                s.named(name.as_deref());
+                s.named(&crate::decode::Hello {
+                    name: name.as_deref().map(Box::from),
+                    alpn: alpn.as_deref().map(Box::from),
+                });
                 if !tunnels.is_empty() {
                     s.encap(&Encap::Inner(0), &tunnels);
                 }

@@ -378,12 +378,12 @@ pub struct KeyedRecord {
 }
 
 /// What the packets of a batch name by index: the tunnels they came
-/// through ([`crate::decode::Encap::Inner`]) and the server names they
+/// through ([`crate::decode::Encap::Inner`]) and what their payloads
 /// named ([`PacketSummary::name`]).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Named<'a> {
     pub tunnels: &'a [Tunnel],
-    pub names: &'a [Box<str>],
+    pub names: &'a [crate::decode::Hello],
 }
 
 /// A table that takes decoded packets. A walk of records feeds one.
@@ -931,7 +931,9 @@ fn count_packet(
     s.add(dir, p.wire_len, ts, tcp_of(p));
     s.heard(dir, p.heard);
     if p.name != crate::decode::NO_NAME {
-        s.named(named.names.get(usize::from(p.name)).map(|n| &**n));
+        if let Some(hello) = named.names.get(usize::from(p.name)) {
+            s.named(hello);
+        }
     }
     s.encap(&p.encap, named.tunnels);
 }

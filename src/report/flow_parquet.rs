@@ -24,8 +24,8 @@ use parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
 
 use super::records::{
-    flow_columns, flow_value, FlowColumns, FlowFile, Value, CLIENT_APP_COLUMN, DNS_NAME_COLUMN,
-    RPC_COLUMN, SERVER_APP_COLUMN, SERVER_NAME_COLUMN, TUNNEL_COLUMN,
+    flow_columns, flow_value, FlowColumns, FlowFile, Value, ALPN_COLUMN, CLIENT_APP_COLUMN,
+    DNS_NAME_COLUMN, RPC_COLUMN, SERVER_APP_COLUMN, SERVER_NAME_COLUMN, TUNNEL_COLUMN,
 };
 use crate::audit::FlowVerdict;
 use crate::flow::{FlowStats, Inputs, PackedKey, StoredFlow};
@@ -147,6 +147,7 @@ fn nullable(name: &str) -> bool {
             | "tunnel"
             | "rpc"
             | "server_name"
+            | "alpn"
             | "dns_name"
             | "rec_first_ns"
             | "rec_last_ns"
@@ -362,6 +363,7 @@ pub fn write_flows_parquet<W: Write + Send>(
             "client_app" => CLIENT_APP_COLUMN,
             "server_app" => SERVER_APP_COLUMN,
             "server_name" => SERVER_NAME_COLUMN,
+            "alpn" => ALPN_COLUMN,
             "dns_name" => DNS_NAME_COLUMN,
             _ => c,
         })

@@ -457,6 +457,9 @@ pub(super) const SERVER_NAME_COLUMN: usize = FLOWS_COLUMNS.len() + 5;
 /// The column of [`flow_value`] that gives the name a DNS answer gave the
 /// responder, when the client named none (docs/audit.md#application-protocols).
 pub(super) const DNS_NAME_COLUMN: usize = FLOWS_COLUMNS.len() + 6;
+/// The column of [`flow_value`] that gives the protocols the client's
+/// ClientHello offered (ALPN; docs/audit.md#application-protocols).
+pub(super) const ALPN_COLUMN: usize = FLOWS_COLUMNS.len() + 7;
 
 /// A flow's cell as [`flow_value`] makes it.
 fn flow_cell(v: &FlowVerdict, c: usize, inputs: &Inputs) -> Cell {
@@ -540,6 +543,10 @@ pub(super) fn flow_value(v: &FlowVerdict, c: usize, inputs: &Inputs, text: &mut 
             Some(n) => put(n),
             None => Value::Missing,
         },
+        ALPN_COLUMN => match &f.alpn {
+            Some(a) => put(a),
+            None => Value::Missing,
+        },
         SOURCE_COLUMN => match inputs.get_place(f.origin) {
             Some((input, at)) => put(&format_args!("{} {} {at}", input.name, input.unit.label())),
             None => Value::Missing,
@@ -621,6 +628,11 @@ pub(super) fn flow_columns(
         names.push("rpc");
     }
     names.extend(["client_app", "server_app", "server_name"]);
+    // Only a run where a client offered ALPN protocols has an alpn column.
+    let alpn = flows.iter().any(|v| v.flow.alpn.is_some());
+    if alpn {
+        names.push("alpn");
+    }
     // Only a run whose DNS answers named a flow's server has a dns_name
     // column.
     let dns = flows.iter().any(|v| v.dns_name.is_some());
@@ -631,7 +643,15 @@ pub(super) fn flow_columns(
     if stored {
         names.push(FLOW_RECORD);
     }
-    (names, Extra { tunnels, rpc, dns })
+    (
+        names,
+        Extra {
+            tunnels,
+            rpc,
+            alpn,
+            dns,
+        },
+    )
 }
 
 /// The optional columns of a flows report.
@@ -639,6 +659,7 @@ pub(super) fn flow_columns(
 pub(super) struct Extra {
     pub(super) tunnels: bool,
     pub(super) rpc: bool,
+    pub(super) alpn: bool,
     pub(super) dns: bool,
 }
 
@@ -663,6 +684,9 @@ fn flow_cells(
     }
     for c in [CLIENT_APP_COLUMN, SERVER_APP_COLUMN, SERVER_NAME_COLUMN] {
         row.push(flow_cell(v, c, inputs));
+    }
+    if extra.alpn {
+        row.push(flow_cell(v, ALPN_COLUMN, inputs));
     }
     if extra.dns {
         row.push(flow_cell(v, DNS_NAME_COLUMN, inputs));

@@ -209,6 +209,13 @@ fn every_mismatch_is_found_and_no_clean_flow_flagged() {
         named.contains(&"dc.corp.example") && named.contains(&"jsa.example"),
         "{named:?}"
     );
+    // So are the protocols each ClientHello offered (ALPN), and only
+    // for flows that began with one.
+    for f in &flows {
+        let hello = f["client_app"] == "tls" && !f["server_name"].is_empty();
+        let want = if hello { "h2" } else { "" };
+        assert_eq!(f["alpn"], want, "{f:?}");
+    }
     // --stats counts flows by protocol and what the content check found.
     let stats: serde_json::Value = serde_json::from_slice(&std::fs::read(&stats).unwrap()).unwrap();
     let f = &stats["flows"];

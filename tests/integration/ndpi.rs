@@ -35,6 +35,7 @@ fn file_name(p: &Path) -> String {
 struct Ours {
     app: String,
     server_name: String,
+    alpn: String,
 }
 
 /// The TCP and UDP flows `portaudit flows` finds in `file`, by key.
@@ -63,6 +64,7 @@ fn our_flows(file: &Path) -> BTreeMap<Key, Ours> {
         m.entry(key(&name, proto, a, b)).or_insert(Ours {
             app,
             server_name: row["server_name"].clone(),
+            alpn: row.get("alpn").cloned().unwrap_or_default(),
         });
     }
     m
@@ -250,9 +252,11 @@ fn tshark_fields(file: &Path, filter: &str, fields: &[&str]) -> Option<String> {
 }
 
 /// The server name of the first TLS ClientHello of each TCP flow of `file`,
-/// lower-cased (empty for a hello without one), as tshark reads it; `None`
-/// if tshark is not installed, an empty map if it cannot read the file.
-fn tshark_hellos(file: &Path) -> Option<BTreeMap<Key, String>> {
+/// lower-cased (empty for a hello without one), and its ALPN offer (as
+/// portaudit writes it: printable identifiers, comma-joined), as tshark
+/// reads them; `None` if tshark is not installed, an empty map if it
+/// cannot read the file.
+fn tshark_hellos(file: &Path) -> Option<BTreeMap<Key, (String, String)>> {
     let fields = [
         "ip.src",
         "ipv6.src",
@@ -261,6 +265,7 @@ fn tshark_hellos(file: &Path) -> Option<BTreeMap<Key, String>> {
         "ipv6.dst",
         "tcp.dstport",
         "tls.handshake.extensions_server_name",
+        "tls.handshake.extensions_alpn_str",
     ];
     let text = tshark_fields(file, "tls.handshake.type == 1", &fields)?;
     let mut m = BTreeMap::new();
@@ -269,7 +274,7 @@ fn tshark_hellos(file: &Path) -> Option<BTreeMap<Key, String>> {
         let c: Vec<&str> = line.split('\t').collect();
         // Tunnels (several addresses) and frames with several hellos are
         // not in the corpus's TLS; left out rather than guessed at.
-        if c.len() != 7 || c[..6].iter().any(|f| f.contains(',')) {
+        if c.len() != 8 || c[..6].iter().any(|f| f.contains(',')) {
             eprintln!("{name}: hello left out: {line}");
             continue;
         }
@@ -278,8 +283,12 @@ fn tshark_hellos(file: &Path) -> Option<BTreeMap<Key, String>> {
         let (Some(a), Some(b)) = (end(src, c[2]), end(dst, c[5])) else {
             continue;
         };
-        m.entry(key(&name, 6, a, b))
-            .or_insert_with(|| c[6].split(',').next().unwrap_or("").to_lowercase());
+        let printable = |id: &&str| !id.is_empty() && id.bytes().all(|b| b.is_ascii_graphic());
+        let alpn: Vec<&str> = c[7].split(',').filter(printable).collect();
+        m.entry(key(&name, 6, a, b)).or_insert_with(|| {
+            let sni = c[6].split(',').next().unwrap_or("").to_lowercase();
+            (sni, alpn.join(","))
+        });
     }
     Some(m)
 }
@@ -293,6 +302,7 @@ fn tls_server_names_agree_with_tshark() {
     let mut equal = 0; // portaudit's TLS names equal to tshark's
     let mut wrong = Vec::new();
     let mut missing = Vec::new();
+    let (mut offers, mut alpn_equal, mut alpn_wrong) = (0, 0, Vec::new());
     for file in corpus_captures() {
         let Some(theirs) = tshark_hellos(&file) else {
             return crate::tool_missing("tshark", "the TLS server name comparison");
@@ -306,15 +316,27 @@ fn tls_server_names_agree_with_tshark() {
                 continue;
             }
             match theirs.get(k) {
-                Some(sni) if *sni == f.server_name => equal += 1,
+                Some((sni, _)) if *sni == f.server_name => equal += 1,
                 sni => wrong.push(format!(
                     "{k:?}: portaudit {}, tshark {}",
                     f.server_name,
-                    sni.map_or("(no hello)", |s| s.as_str())
+                    sni.map_or("(no hello)", |s| s.0.as_str())
                 )),
             }
         }
-        for (k, sni) in &theirs {
+        // ALPN offers: the same on every flow either reads a hello of.
+        for (k, (_, alpn)) in &theirs {
+            let ours = ours.get(k).map_or("(no flow)", |f| f.alpn.as_str());
+            if !alpn.is_empty() || !ours.is_empty() {
+                offers += 1;
+                if ours == alpn {
+                    alpn_equal += 1;
+                } else {
+                    alpn_wrong.push(format!("{k:?}: portaudit {ours:?}, tshark {alpn:?}"));
+                }
+            }
+        }
+        for (k, (sni, _)) in &theirs {
             if sni.is_empty() {
                 continue;
             }
@@ -335,6 +357,18 @@ fn tls_server_names_agree_with_tshark() {
     assert!(
         wrong.is_empty(),
         "server names tshark reads otherwise: {wrong:#?}"
+    );
+    eprintln!(
+        "TLS ALPN offers: {offers} flows, equal {alpn_equal}, different {}",
+        alpn_wrong.len()
+    );
+    assert!(
+        alpn_wrong.is_empty(),
+        "ALPN offers tshark reads otherwise: {alpn_wrong:#?}"
+    );
+    assert!(
+        offers >= 50,
+        "only {offers} ALPN offers: the corpus is not what it was"
     );
     assert!(
         named >= 300,

@@ -155,6 +155,7 @@ fn read_parquet_bytes(bytes: Vec<u8>, sink: &mut Sink) {
         crate::report::SOURCE_COLUMNS
             .iter()
             .chain(optional)
+            .chain(&["alpn"])
             .filter_map(|name| leaf(name)),
     );
     let mask = ProjectionMask::leaves(schema, leaves);
@@ -239,6 +240,8 @@ struct Columns<'a> {
     sides: Sides<'a>,
     /// The source's input, unit and position (none in version 1 files).
     source: Option<(&'a StringArray, &'a StringArray, &'a UInt64Array)>,
+    /// The ALPN offers (a readable column, written when a flow has one).
+    alpn: Option<&'a StringArray>,
 }
 
 /// Where a batch's key, counts and protocols are.
@@ -369,6 +372,10 @@ impl<'a> Columns<'a> {
                     None => None,
                     Some(_) => Some((get(batch, input)?, get(batch, unit)?, get(batch, at)?)),
                 }
+            },
+            alpn: match batch.column_by_name("alpn") {
+                None => None,
+                Some(_) => Some(get(batch, "alpn")?),
             },
         })
     }
@@ -561,6 +568,7 @@ impl<'a> Columns<'a> {
             source,
             apps: sides.apps,
             name: sides.name,
+            alpn: self.alpn.and_then(|a| opt(a, i, || a.value(i).to_string())),
         })
     }
 }
