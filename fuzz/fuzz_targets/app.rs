@@ -8,7 +8,8 @@
 //! `MAX_NAME` bytes (the property tests in `src/decode/app.rs` check the
 //! same on arbitrary payloads and on ClientHellos cut anywhere);
 //! `decode::alpn` gives an offer only for a request, of 1 to `MAX_ALPN`
-//! bytes.
+//! bytes; `decode::quote` quotes only a known protocol, in 1 to
+//! `MAX_QUOTE` characters, none of them a control character.
 //! `decode::dns_answers` reads the bytes as a DNS reply: a name of 1 to
 //! `MAX_NAME` bytes and 1 to `MAX_ANSWERS` addresses, or nothing.
 
@@ -16,7 +17,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use portaudit::decode::{
-    alpn, dns_answers, heard, server_name, App, Ask, Heard, MAX_ALPN, MAX_ANSWERS, MAX_NAME,
+    alpn, dns_answers, heard, quote, server_name, App, Ask, Heard, MAX_ALPN, MAX_ANSWERS,
+    MAX_NAME, MAX_QUOTE,
 };
 
 const PORTS: [u16; 22] = [
@@ -42,6 +44,11 @@ fuzz_target!(|data: &[u8]| {
                 if let Some(offer) = alpn(h, data) {
                     assert!(h.ask() == Ask::Request, "{h:?}");
                     assert!(!offer.is_empty() && offer.len() <= MAX_ALPN, "{offer:?}");
+                }
+                if let Some(q) = quote(h, sport, dport, data) {
+                    assert!(h.app().is_known(), "{h:?}");
+                    assert!(!q.is_empty() && q.chars().count() <= MAX_QUOTE, "{q:?}");
+                    assert!(!q.chars().any(char::is_control), "{q:?}");
                 }
             }
         }

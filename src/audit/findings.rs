@@ -109,9 +109,15 @@ fn app_detail(kind: FindingKind, x: &ActiveRule, row: &Row, port: u16) -> String
         x.rule.purpose,
         x.rule.proto.label(),
     );
+    let said = match row.said.as_ref().map(|(_, s)| s) {
+        Some([Some(c), Some(s)]) => format!("; the client sent \"{c}\" and the server \"{s}\""),
+        Some([Some(c), None]) => format!("; the client sent \"{c}\""),
+        Some([None, Some(s)]) => format!("; the server sent \"{s}\""),
+        _ => String::new(),
+    };
     match kind {
         FindingKind::ProtocolMismatch => {
-            format!("{}, where {documents}{names}", seen.join("; "))
+            format!("{}, where {documents}{names}{said}", seen.join("; "))
         }
         _ => format!(
             "{documents} and requires it be checked; the flows showed {}{names}",

@@ -133,6 +133,18 @@ pub(super) struct Row {
     /// their clients named.
     pub(super) apps: BTreeSet<[App; 2]>,
     pub(super) names: BTreeSet<Box<str>>,
+    /// What the client's and the server's first payloads said, from the
+    /// earliest flow that quoted one ([`Flow::said`]), and its origin.
+    pub(super) said: Option<(Option<SourceKey>, Said)>,
+}
+
+/// A flow's quotes of its client's and server's first payloads.
+pub(super) type Said = [Option<Box<str>>; 2];
+
+/// What orders the quotes of a row's flows: the earliest origin first
+/// (flows without one last), ties by the quotes.
+fn said_order(k: &Option<SourceKey>) -> (bool, Option<SourceKey>) {
+    (k.is_none(), *k)
 }
 
 /// RPC services a row names at most.
@@ -170,6 +182,9 @@ impl Row {
         self.community_ids.insert(f.community_id());
         self.source = earlier(self.source, source_key(f));
         self.apps.insert(f.apps);
+        if let Some(said) = &f.said {
+            self.keep_said(source_key(f), said);
+        }
         // Copied only when the row keeps it: new to the row, and, when
         // the row is full, before its last.
         let kept = |n: &&str| {
@@ -179,6 +194,18 @@ impl Row {
         };
         if let Some(n) = name.filter(kept) {
             self.add_names([Box::from(n)]);
+        }
+    }
+
+    /// Keeps `said`, the quotes of a flow of origin `key`, when it is
+    /// earlier than the row's.
+    fn keep_said(&mut self, key: Option<SourceKey>, said: &Said) {
+        let earlier = match &self.said {
+            None => true,
+            Some((k, s)) => (said_order(&key), said) < (said_order(k), s),
+        };
+        if earlier {
+            self.said = Some((key, said.clone()));
         }
     }
 
@@ -208,6 +235,9 @@ impl Row {
         self.add_services(later.services, later.announced);
         self.apps.extend(later.apps);
         self.add_names(later.names);
+        if let Some((key, said)) = &later.said {
+            self.keep_said(*key, said);
+        }
     }
 
     /// Adds RPC services the row's flows spoke, and whether a mapper

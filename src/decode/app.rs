@@ -838,6 +838,134 @@ pub fn alpn(heard: Heard, p: &[u8]) -> Option<String> {
     (!offer.is_empty()).then_some(offer)
 }
 
+/// The longest quote kept of a payload, in characters ([`quote`]).
+pub const MAX_QUOTE: usize = 64;
+
+/// The ports a protocol is registered (or customary) on, where a flow of
+/// it needs no quote to show what it spoke ([`quote`]).
+fn own_ports(app: App) -> &'static [u16] {
+    match app {
+        App::None | App::Unknown => &[],
+        App::Tls => &[
+            443, 636, 853, 989, 990, 993, 995, 3269, 5061, 5671, 5986, 6514, 8443,
+        ],
+        App::Http => &[80, 8080],
+        App::Winrm => &[5985],
+        App::Ssh => &[22],
+        App::Dns => &[53],
+        App::Mdns => &[MDNS],
+        App::Llmnr => &[LLMNR],
+        App::Netbios => &[137, 138, 139],
+        App::Ldap => &[389, 3268],
+        App::Cldap => &[389],
+        App::Kerberos => &KERBEROS,
+        App::Smb => &[139, 445],
+        // DCE/RPC and ONC-RPC live on ports their mappers hand out: what
+        // they spoke is named by interface and program (src/rpc), not
+        // quoted.
+        App::Dcerpc | App::OncRpc => &[],
+        App::Ntp => &[NTP],
+        App::Snmp => &[161, 162],
+        App::Syslog => &[514, 601],
+        App::Amqp => &[5672],
+        App::Postgresql => &[POSTGRESQL],
+        App::Nats => &[4222, 6222],
+        App::Rdp => &[3389],
+        App::Smtp => &[25, 587],
+        App::Ftp => &[21],
+        App::Dhcp => &[67, 68],
+        App::Dhcpv6 => &[546, 547],
+        App::Ssdp => &[1900],
+        App::Quic => &[443],
+        App::Mysql => &[3306],
+        App::Pptp => &[1723],
+        App::WsDiscovery => &[3702],
+        App::SamsungSdp => &[],
+        App::Bjnp => &[8610, 8611, 8612],
+        App::DropboxLansync => &[17500],
+        App::Bacnet => &[47808],
+    }
+}
+
+/// What a payload between ports `sport` and `dport` showed, quoted for a
+/// finding's detail (`protocol-mismatch`): the first line of a text
+/// protocol (a request line, a banner, a syslog header), the record and
+/// handshake of TLS, the first 16 bytes in hex of any other. At most
+/// [`MAX_QUOTE`] characters, bytes that are not printable ASCII escaped
+/// as `\xNN` (and `\` and `"` by a backslash), `…` where it was cut.
+///
+/// Only for a protocol off its own ports ([`own_ports`]): a flow keeps a
+/// quote where a rule may document another protocol on the port, and
+/// not, say, for every HTTP request on port 80. `None` as well for no
+/// payload, an unknown one, and RPC (named by its interface instead).
+pub fn quote(heard: Heard, sport: u16, dport: u16, p: &[u8]) -> Option<String> {
+    let app = heard.app();
+    let own = own_ports(app);
+    if own.is_empty() || own.contains(&sport) || own.contains(&dport) {
+        return None;
+    }
+    let mut q = String::new();
+    match app {
+        App::Tls => {
+            let content = match p.first()? {
+                0x14 => "change_cipher_spec",
+                0x15 => "alert",
+                0x16 => "handshake",
+                _ => "application_data",
+            };
+            let message = match (p[0], p.get(5)) {
+                (0x16, Some(1)) => " ClientHello",
+                (0x16, Some(2)) => " ServerHello",
+                _ => "",
+            };
+            let (major, minor) = (p.get(1)?, p.get(2)?);
+            q = format!("TLS {content}{message}, record version {major}.{minor}");
+        }
+        App::Http
+        | App::Winrm
+        | App::Ssh
+        | App::Syslog
+        | App::Amqp
+        | App::Nats
+        | App::Smtp
+        | App::Ftp
+        | App::Ssdp
+        | App::WsDiscovery
+        | App::SamsungSdp
+        | App::DropboxLansync => {
+            let line = p.split(|&b| b == b'\r' || b == b'\n').next().unwrap_or(p);
+            // Where the quote ends before the last escape that leaves
+            // room for the mark of a cut.
+            let mut fits = 0;
+            for &b in line {
+                let escaped = match b {
+                    b'\\' | b'"' => format!("\\{}", b as char),
+                    b' '..=b'~' => (b as char).to_string(),
+                    _ => format!("\\x{b:02x}"),
+                };
+                if q.len() + escaped.len() > MAX_QUOTE {
+                    q.truncate(fits);
+                    q.push('…');
+                    break;
+                }
+                q.push_str(&escaped);
+                if q.len() < MAX_QUOTE {
+                    fits = q.len();
+                }
+            }
+        }
+        _ => {
+            let shown = &p[..p.len().min(16)];
+            let hex: Vec<String> = shown.iter().map(|b| format!("{b:02x}")).collect();
+            q = hex.join(" ");
+            if p.len() > shown.len() {
+                q.push_str(" …");
+            }
+        }
+    }
+    (!q.is_empty()).then_some(q)
+}
+
 /// The host name of a ClientHello's `server_name` extension, read as far
 /// as this segment holds the hello.
 fn sni(p: &[u8]) -> Option<&[u8]> {
@@ -1182,6 +1310,65 @@ mod tests {
         assert_eq!(alpn(reply, &hello), None);
     }
 
+    /// A quote is kept only off the protocol's own ports; text by its
+    /// first line, escaped and cut with a mark; TLS by its record; other
+    /// protocols by their first bytes in hex.
+    #[test]
+    fn quotes_show_what_a_payload_said_off_its_own_ports() {
+        let q = |sport, dport, p: &[u8]| quote(heard(PROTO_TCP, sport, dport, p), sport, dport, p);
+        let ssh = b"SSH-2.0-OpenSSH_9.6\r\nrest";
+        assert_eq!(q(50000, 22, ssh), None);
+        assert_eq!(q(22, 50000, ssh), None);
+        assert_eq!(q(50000, 443, ssh).as_deref(), Some("SSH-2.0-OpenSSH_9.6"));
+        // Escaped: a quote, a backslash, a byte that is not printable.
+        let odd = b"GET /a\"b\\c\x01 HTTP/1.1\r\n";
+        assert_eq!(
+            q(50000, 443, odd).as_deref(),
+            Some(r#"GET /a\"b\\c\x01 HTTP/1.1"#)
+        );
+        // Cut at MAX_QUOTE characters, never inside an escape.
+        let mut long = b"GET /".to_vec();
+        long.extend(std::iter::repeat_n(0x01u8, 40));
+        let cut = q(50000, 443, &long).unwrap();
+        assert!(
+            cut.ends_with("\\x01…") && cut.chars().count() <= MAX_QUOTE,
+            "{cut}"
+        );
+        let mut exact = b"GET /".to_vec();
+        exact.extend(std::iter::repeat_n(b'a', MAX_QUOTE - 5));
+        assert_eq!(
+            q(50000, 443, &exact).as_deref(),
+            std::str::from_utf8(&exact).ok()
+        );
+        exact.push(b'a');
+        let cut = q(50000, 443, &exact).unwrap();
+        assert_eq!(cut.chars().count(), MAX_QUOTE);
+        assert!(cut.ends_with("a…"), "{cut}");
+        // TLS: its record; on its own ports nothing.
+        let hello = client_hello(b"a.example");
+        assert_eq!(q(50000, 443, &hello), None);
+        assert_eq!(
+            q(50000, 22, &hello).as_deref(),
+            Some("TLS handshake ClientHello, record version 3.1")
+        );
+        // LDAP off 389: the first 16 bytes in hex, a mark for the rest.
+        let bind = [
+            0x30, 0x12, 0x02, 0x01, 0x01, 0x60, 0x0d, 0x02, 0x01, 0x03, 4, 0, 0x80, 6, b's', b'e',
+            b'c', b'r', b'e', b't',
+        ];
+        assert_eq!(q(50000, 389, &bind), None);
+        assert_eq!(
+            q(50000, 636, &bind).as_deref(),
+            Some("30 12 02 01 01 60 0d 02 01 03 04 00 80 06 73 65 …")
+        );
+        // Nothing for an unknown payload, and nothing for RPC.
+        assert_eq!(q(50000, 636, &[0x5a; 20]), None);
+        let bind_rpc = [5, 0, 11, 3, 0x10, 0, 0, 0, 72, 0, 0, 0, 1, 0, 0, 0];
+        let h = heard(PROTO_TCP, 50000, 49671, &bind_rpc);
+        assert_eq!(h.app(), App::Dcerpc);
+        assert_eq!(quote(h, 50000, 49671, &bind_rpc), None);
+    }
+
     proptest! {
         /// Any payload on any port of either protocol is read without a
         /// panic; a non-empty one is at least unknown, and a name found
@@ -1200,6 +1387,11 @@ mod tests {
             }
             if let Some(a) = alpn(h, &payload) {
                 prop_assert!(!a.is_empty() && a.len() <= MAX_ALPN);
+            }
+            if let Some(q) = quote(h, sport, dport, &payload) {
+                prop_assert!(h.app().is_known());
+                prop_assert!(!q.is_empty() && q.chars().count() <= MAX_QUOTE, "{:?}", q);
+                prop_assert!(!q.chars().any(char::is_control), "{:?}", q);
             }
         }
 

@@ -17,7 +17,7 @@ mod link;
 mod packet;
 mod tunnel;
 
-pub use app::{alpn, heard, server_name, App, Ask, Heard, MAX_ALPN, MAX_NAME};
+pub use app::{alpn, heard, quote, server_name, App, Ask, Heard, MAX_ALPN, MAX_NAME, MAX_QUOTE};
 pub use dns::{answers as dns_answers, MAX_ANSWERS};
 pub use link::{link_payload, IpPayload};
 pub use packet::{

@@ -151,8 +151,9 @@ pub struct PacketSummary {
     /// What the payload is and says of its sender: its application
     /// protocol, and whether it asked or answered ([`super::heard`]).
     pub heard: super::Heard,
-    /// What a client's payload names (TLS SNI and ALPN, HTTP `Host`): its
-    /// index in [`Decap::names`], or [`NO_NAME`].
+    /// What the payload names (TLS SNI and ALPN, HTTP `Host`) or says
+    /// off its protocol's ports: its index in [`Decap::names`], or
+    /// [`NO_NAME`].
     pub name: u8,
 }
 
@@ -200,13 +201,16 @@ pub struct Decap {
     pub names: Vec<Hello>,
 }
 
-/// What a client's first payload names of the service it wants.
+/// What a payload names of the service a client wants, and what it
+/// says where its protocol is off its own ports.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Hello {
     /// The server name (TLS SNI, HTTP `Host`; [`super::server_name`]).
     pub name: Option<Box<str>>,
     /// The protocols a TLS ClientHello offers ([`super::alpn`]).
     pub alpn: Option<Box<str>>,
+    /// The payload quoted ([`super::quote`]).
+    pub said: Option<Box<str>>,
 }
 
 /// No server name ([`PacketSummary::name`]).
@@ -374,10 +378,12 @@ fn look_into(p: &mut PacketSummary, body: &[u8], decap: &mut Decap) {
         return;
     };
     p.heard = super::heard(p.proto, src, dst, payload);
-    if p.heard.ask() == super::Ask::Request && decap.names.len() < MAX_NAMES {
+    let said = super::quote(p.heard, src, dst, payload);
+    if (said.is_some() || p.heard.ask() == super::Ask::Request) && decap.names.len() < MAX_NAMES {
         let hello = Hello {
             name: super::server_name(p.heard, payload).map(String::into_boxed_str),
             alpn: super::alpn(p.heard, payload).map(String::into_boxed_str),
+            said: said.map(String::into_boxed_str),
         };
         if hello != Hello::default() {
             p.name = decap.names.len() as u8;

@@ -158,6 +158,10 @@ pub struct Flow {
     pub name: Option<Box<str>>,
     /// The first ALPN offer a client made ([`crate::decode::alpn`]).
     pub alpn: Option<Box<str>>,
+    /// What the initiator's first payload said, then the responder's,
+    /// where either was quoted ([`crate::decode::quote`]); boxed, so that
+    /// flows without pay 8 bytes for it.
+    pub said: Option<Box<[Option<Box<str>>; 2]>>,
 }
 
 impl Flow {
@@ -275,6 +279,10 @@ pub fn resolve(key: &FlowKey, s: &FlowStats, is_server_port: &dyn Fn(u8, u16) ->
         apps: [s.apps[i], s.apps[r]],
         name: s.name().map(Box::from),
         alpn: s.alpn().map(Box::from),
+        said: match [s.said(init_dir), s.said(init_dir.reverse())] {
+            [None, None] => None,
+            said => Some(Box::new(said.map(|q| q.map(Box::from)))),
+        },
     }
 }
 

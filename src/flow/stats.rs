@@ -165,6 +165,10 @@ struct FlowExtra {
     name: Option<Box<str>>,
     /// The first ALPN offer a client made.
     alpn: Option<Box<str>>,
+    /// What each direction's first payload said, quoted where its
+    /// protocol was off its own ports ([`crate::decode::quote`]), by
+    /// [`Dir::index`].
+    said: [Option<Box<str>>; 2],
 }
 
 /// What one flow record (a Zeek conn.log line, a Suricata flow event)
@@ -286,16 +290,27 @@ impl FlowStats {
         }
     }
 
-    /// Takes the server name and ALPN offer a packet named, each when
-    /// the flow has none yet.
+    /// Takes the server name and ALPN offer a packet going `dir` named,
+    /// each when the flow has none yet, and its quote when it is the
+    /// `first` payload that way.
     #[cold]
-    pub fn named(&mut self, hello: &crate::decode::Hello) {
+    pub fn named(&mut self, dir: Dir, first: bool, hello: &crate::decode::Hello) {
+        if let Some(said) = hello.said.as_deref().filter(|_| first) {
+            self.extra.get_or_insert_default().said[dir.index()] = Some(Box::from(said));
+        }
         if let Some(name) = hello.name.as_deref().filter(|_| self.name().is_none()) {
             self.extra.get_or_insert_default().name = Some(Box::from(name));
         }
         if let Some(alpn) = hello.alpn.as_deref().filter(|_| self.alpn().is_none()) {
             self.extra.get_or_insert_default().alpn = Some(Box::from(alpn));
         }
+    }
+
+    /// What the first payload going `dir` said, where it was quoted.
+    pub fn said(&self, dir: Dir) -> Option<&str> {
+        self.extra
+            .as_ref()
+            .and_then(|e| e.said[dir.index()].as_deref())
     }
 
     /// The first server name a client of the flow named.
@@ -484,6 +499,7 @@ impl FlowStats {
             opened_at: extra.map_or([None; 2], |e| e.opened_at),
             name: extra.and_then(|e| e.name.clone()),
             alpn: extra.and_then(|e| e.alpn.clone()),
+            said: extra.map(|e| e.said.clone()).unwrap_or_default(),
         }
     }
 
@@ -504,6 +520,7 @@ impl FlowStats {
             opened_at: p.opened_at,
             name: p.name,
             alpn: p.alpn,
+            said: p.said,
         };
         FlowStats {
             first_ts: Stamp::set(p.first_ts),
@@ -534,6 +551,9 @@ impl FlowStats {
         self.first_syn_dir = self.first_syn_dir.or(right.first_syn_dir);
         self.first_synack_dir = self.first_synack_dir.or(right.first_synack_dir);
         self.first_ask_dir = self.first_ask_dir.or(right.first_ask_dir);
+        // A direction's quote is its first payload's: the right's, where
+        // the left sent none that way.
+        let silent = self.apps.map(|a| a == App::None);
         for d in 0..2 {
             self.app_seen(d, right.apps[d]);
         }
@@ -548,10 +568,20 @@ impl FlowStats {
             if extra.alpn.is_none() {
                 extra.alpn.clone_from(&r.alpn);
             }
+            for ((said, theirs), silent) in extra.said.iter_mut().zip(&r.said).zip(silent) {
+                if silent && said.is_none() {
+                    said.clone_from(theirs);
+                }
+            }
             for d in 0..2 {
                 extra.opened_at[d] = Timestamp::earliest(extra.opened_at[d], r.opened_at[d]);
             }
             self.order_opening();
+            // The right's quotes of later payloads are not taken: an
+            // extra with nothing left in it is none.
+            if self.extra.as_deref() == Some(&FlowExtra::default()) {
+                self.extra = None;
+            }
         }
         self.carrier = self.carrier.or(right.carrier);
         if self.origin.is_none() {
@@ -571,6 +601,35 @@ mod tests {
             s.add(dir, 60, Some(Timestamp(i as i128)), Some((flags, seq)));
         }
         s
+    }
+
+    /// A packet as the flow table counts it: a segment at time `i`, with
+    /// a payload of a protocol (an index into [`App::ALL`]) that may be
+    /// quoted.
+    type Packet = (Dir, u8, u32, Option<(u8, bool)>);
+
+    fn feed(s: &mut FlowStats, i: usize, &(dir, flags, seq, payload): &Packet) {
+        s.add(dir, 60, Some(Timestamp(i as i128)), Some((flags, seq)));
+        let Some((app, quoted)) = payload else {
+            return;
+        };
+        let app = App::ALL[usize::from(app) % App::ALL.len()];
+        let first = s.apps[dir.index()] == App::None;
+        s.heard(
+            dir,
+            crate::decode::Heard::new(app, crate::decode::Ask::None),
+        );
+        if quoted {
+            let said = format!("{app} at {i}");
+            s.named(
+                dir,
+                first,
+                &crate::decode::Hello {
+                    said: Some(said.into()),
+                    ..Default::default()
+                },
+            );
+        }
     }
 
     #[test]
@@ -594,7 +653,7 @@ mod tests {
         assert_eq!(s.conns.total(), 0, "mid-stream: no SYN seen");
     }
 
-    fn event() -> impl Strategy<Value = (Dir, u8, u32)> {
+    fn event() -> impl Strategy<Value = Packet> {
         (
             prop_oneof![Just(Dir::AtoB), Just(Dir::BtoA)],
             prop_oneof![
@@ -605,17 +664,22 @@ mod tests {
                 Just(TCP_RST),
             ],
             0u32..3,
+            proptest::option::of((2u8..8, any::<bool>())),
         )
     }
 
     proptest! {
-        /// Any split of a packet sequence, merged back, equals the whole.
+        /// Any split of a packet sequence, merged back, equals the whole:
+        /// counts, connections, each direction's protocol and quote.
         #[test]
         fn merge_is_exact_for_any_split(
             events in proptest::collection::vec(event(), 0..40),
             cuts in proptest::collection::vec(0usize..40, 0..5),
         ) {
-            let whole = run(&events);
+            let mut whole = FlowStats::default();
+            for (i, e) in events.iter().enumerate() {
+                feed(&mut whole, i, e);
+            }
             let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(events.len())).collect();
             cuts.push(0);
             cuts.push(events.len());
@@ -623,8 +687,8 @@ mod tests {
             let mut merged = FlowStats::default();
             for w in cuts.windows(2) {
                 let mut part = FlowStats::default();
-                for (i, &(dir, flags, seq)) in events[w[0]..w[1]].iter().enumerate() {
-                    part.add(dir, 60, Some(Timestamp((w[0] + i) as i128)), Some((flags, seq)));
+                for (i, e) in events[w[0]..w[1]].iter().enumerate() {
+                    feed(&mut part, w[0] + i, e);
                 }
                 merged.merge(&part);
             }

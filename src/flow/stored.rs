@@ -17,8 +17,8 @@ use crate::decode::{App, Tunnel, TunnelKind};
 
 /// The version of [`StoredFlow`]'s layout written; a file of a version
 /// after it is refused. Version 1 had no `source`, version 2 no `apps`
-/// and `name`, version 3 no `alpn`.
-pub const STORED_VERSION: u32 = 4;
+/// and `name`, version 3 no `alpn`, version 4 no `said`.
+pub const STORED_VERSION: u32 = 5;
 
 /// One flow's state, as JSON (the `state` of a flow file's row).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,6 +84,10 @@ pub struct StoredFlow {
     /// The first ALPN offer a client made (`h2,http/1.1`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alpn: Option<String>,
+    /// What each direction's first payload said (0: a to b), quoted where
+    /// its protocol was off its own ports (`decode::quote`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub said: Option<[Option<String>; 2]>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,6 +124,7 @@ pub(super) struct Parts {
     pub opened_at: [Option<Timestamp>; 2],
     pub name: Option<Box<str>>,
     pub alpn: Option<Box<str>>,
+    pub said: [Option<Box<str>>; 2],
 }
 
 impl StoredFlow {
@@ -169,6 +174,7 @@ impl StoredFlow {
             apps: (s.apps != [App::None; 2]).then(|| s.apps.map(|a| a.label().to_string())),
             name: p.name.map(String::from),
             alpn: p.alpn.map(String::from),
+            said: (p.said != [None, None]).then(|| p.said.map(|q| q.map(String::from))),
         }
     }
 
@@ -248,6 +254,25 @@ impl StoredFlow {
                     return Err(format!("alpn {a:?} is no ALPN offer"));
                 }
                 a => a.as_deref().map(Box::from),
+            },
+            said: match &self.said {
+                None => [None, None],
+                Some(said) => {
+                    let mut quotes = [None, None];
+                    for (q, s) in quotes.iter_mut().zip(said) {
+                        match s {
+                            Some(s)
+                                if s.is_empty()
+                                    || s.chars().count() > crate::decode::MAX_QUOTE
+                                    || s.chars().any(char::is_control) =>
+                            {
+                                return Err(format!("said {s:?} is no quote of a payload"));
+                            }
+                            s => *q = s.as_deref().map(Box::from),
+                        }
+                    }
+                    quotes
+                }
             },
         };
         let mut s = FlowStats::from_parts(parts);
@@ -337,6 +362,7 @@ mod tests {
             ),
             name in proptest::option::of("[a-z0-9.-]{1,40}"),
             alpn in proptest::option::of("[a-z0-9/.]{1,8}(,[a-z0-9/.]{1,8}){0,3}"),
+            said in proptest::option::of("[ -~]{1,63}…?"),
             tunnel in any::<Option<(u8, Option<u32>)>>(),
             carrier in any::<Option<u8>>(),
             record in any::<Option<(bool, bool, [bool; 2], Option<i64>)>>(),
@@ -359,10 +385,12 @@ mod tests {
                 let tcp = (proto == 6).then_some((flags, seq));
                 s.add(dir, len, ts.map(|t| Timestamp(i128::from(t))), tcp);
                 let app = App::ALL[usize::from(app) % App::ALL.len()];
+                let first = s.apps[dir.index()] == App::None;
                 s.heard(dir, crate::decode::Heard::new(app, crate::decode::Ask::None));
-                s.named(&crate::decode::Hello {
+                s.named(dir, first, &crate::decode::Hello {
                     name: name.as_deref().map(Box::from),
                     alpn: alpn.as_deref().map(Box::from),
+                    said: said.as_deref().map(Box::from),
                 });
                 if !tunnels.is_empty() {
                     s.encap(&Encap::Inner(0), &tunnels);

@@ -25,7 +25,8 @@ use rayon::prelude::*;
 
 use super::records::{
     flow_columns, flow_value, FlowColumns, FlowFile, Value, ALPN_COLUMN, CLIENT_APP_COLUMN,
-    DNS_NAME_COLUMN, RPC_COLUMN, SERVER_APP_COLUMN, SERVER_NAME_COLUMN, TUNNEL_COLUMN,
+    CLIENT_SAID_COLUMN, DNS_NAME_COLUMN, RPC_COLUMN, SERVER_APP_COLUMN, SERVER_NAME_COLUMN,
+    SERVER_SAID_COLUMN, TUNNEL_COLUMN,
 };
 use crate::audit::FlowVerdict;
 use crate::flow::{FlowStats, Inputs, PackedKey, StoredFlow};
@@ -148,6 +149,8 @@ fn nullable(name: &str) -> bool {
             | "rpc"
             | "server_name"
             | "alpn"
+            | "client_said"
+            | "server_said"
             | "dns_name"
             | "rec_first_ns"
             | "rec_last_ns"
@@ -364,6 +367,8 @@ pub fn write_flows_parquet<W: Write + Send>(
             "server_app" => SERVER_APP_COLUMN,
             "server_name" => SERVER_NAME_COLUMN,
             "alpn" => ALPN_COLUMN,
+            "client_said" => CLIENT_SAID_COLUMN,
+            "server_said" => SERVER_SAID_COLUMN,
             "dns_name" => DNS_NAME_COLUMN,
             _ => c,
         })

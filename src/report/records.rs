@@ -460,6 +460,11 @@ pub(super) const DNS_NAME_COLUMN: usize = FLOWS_COLUMNS.len() + 6;
 /// The column of [`flow_value`] that gives the protocols the client's
 /// ClientHello offered (ALPN; docs/audit.md#application-protocols).
 pub(super) const ALPN_COLUMN: usize = FLOWS_COLUMNS.len() + 7;
+/// The columns of [`flow_value`] that quote what the initiator's first
+/// payload said, and the responder's, where a protocol was off its own
+/// ports ([`crate::decode::quote`]).
+pub(super) const CLIENT_SAID_COLUMN: usize = FLOWS_COLUMNS.len() + 8;
+pub(super) const SERVER_SAID_COLUMN: usize = FLOWS_COLUMNS.len() + 9;
 
 /// A flow's cell as [`flow_value`] makes it.
 fn flow_cell(v: &FlowVerdict, c: usize, inputs: &Inputs) -> Cell {
@@ -547,6 +552,13 @@ pub(super) fn flow_value(v: &FlowVerdict, c: usize, inputs: &Inputs, text: &mut 
             Some(a) => put(a),
             None => Value::Missing,
         },
+        CLIENT_SAID_COLUMN | SERVER_SAID_COLUMN => {
+            let side = usize::from(c == SERVER_SAID_COLUMN);
+            match f.said.as_ref().and_then(|s| s[side].as_deref()) {
+                Some(q) => put(&q),
+                None => Value::Missing,
+            }
+        }
         SOURCE_COLUMN => match inputs.get_place(f.origin) {
             Some((input, at)) => put(&format_args!("{} {} {at}", input.name, input.unit.label())),
             None => Value::Missing,
@@ -633,6 +645,11 @@ pub(super) fn flow_columns(
     if alpn {
         names.push("alpn");
     }
+    // Only a run where a protocol was off its own ports has said columns.
+    let said = flows.iter().any(|v| v.flow.said.is_some());
+    if said {
+        names.extend(["client_said", "server_said"]);
+    }
     // Only a run whose DNS answers named a flow's server has a dns_name
     // column.
     let dns = flows.iter().any(|v| v.dns_name.is_some());
@@ -649,6 +666,7 @@ pub(super) fn flow_columns(
             tunnels,
             rpc,
             alpn,
+            said,
             dns,
         },
     )
@@ -660,6 +678,7 @@ pub(super) struct Extra {
     pub(super) tunnels: bool,
     pub(super) rpc: bool,
     pub(super) alpn: bool,
+    pub(super) said: bool,
     pub(super) dns: bool,
 }
 
@@ -687,6 +706,10 @@ fn flow_cells(
     }
     if extra.alpn {
         row.push(flow_cell(v, ALPN_COLUMN, inputs));
+    }
+    if extra.said {
+        row.push(flow_cell(v, CLIENT_SAID_COLUMN, inputs));
+        row.push(flow_cell(v, SERVER_SAID_COLUMN, inputs));
     }
     if extra.dns {
         row.push(flow_cell(v, DNS_NAME_COLUMN, inputs));

@@ -199,6 +199,101 @@ fn every_mismatch_is_found_and_no_clean_flow_flagged() {
         tls["detail"].contains("the client named console.jsa.example"),
         "{tls:?}"
     );
+    // Each mismatch quotes what its payloads said: text by its first
+    // line, TLS by its record, binary as hex.
+    let detail = |port: &str, src: &str| {
+        let f = findings
+            .iter()
+            .find(|f| {
+                f["kind"] == "protocol-mismatch"
+                    && f["dst_port"] == port
+                    && f["src_ip"].starts_with(src)
+            })
+            .unwrap_or_else(|| panic!("no mismatch on {port}: {findings:#?}"));
+        f["detail"].clone()
+    };
+    for (port, src, quote) in [
+        (
+            "443",
+            "10.2.1.5",
+            r#"; the client sent "SSH-2.0-OpenSSH_9.6" and the server "SSH-2.0-OpenSSH_8.0""#,
+        ),
+        (
+            "443",
+            "10.2.5.6",
+            r#"; the client sent "GET /console/ HTTP/1.1" and the server "HTTP/1.1 200 OK""#,
+        ),
+        (
+            "636",
+            "10.1.0.10",
+            r#"; the client sent "30 0c 02 01 01 60 07 02 01 03 04 00 80 00" and the server "30 0c 02 01 01 61 07 0a 01 00 04 00 04 00""#,
+        ),
+        (
+            "22",
+            "10.2.5.7",
+            r#"; the client sent "TLS handshake ClientHello, record version 3.1" and the server "TLS handshake ServerHello, record version 3.3""#,
+        ),
+        (
+            "6514",
+            "10.2.50.8",
+            r#"; the client sent "<134>1 2026-12-04T10:00:00Z console air - - - task done""#,
+        ),
+    ] {
+        let d = detail(port, src);
+        assert!(d.ends_with(quote), "{port}: {d}");
+    }
+    // Only flows whose protocol is off its own ports keep a quote: here,
+    // exactly the mismatches.
+    let quoted: Vec<(String, String)> = flows
+        .iter()
+        .filter(|f| !f["client_said"].is_empty() || !f["server_said"].is_empty())
+        .map(|f| (f["responder_ip"].clone(), f["responder_port"].clone()))
+        .collect();
+    let mut quoted_sorted = quoted.clone();
+    quoted_sorted.sort();
+    assert_eq!(quoted_sorted, want_sorted, "{flows:#?}");
+    // Flow files carry the quotes: an audit of the capture's NDJSON and
+    // Parquet flow files gives the same findings and flows.
+    for ext in ["ndjson", "parquet"] {
+        let file = dir.path().join(format!("flows.{ext}"));
+        let o = bin()
+            .args([
+                "flows",
+                "-q",
+                "--format",
+                ext,
+                "-o",
+                &path_str(&file),
+                &path_str(&capture),
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+        let (f2, flows2) = (dir.path().join("f2.csv"), dir.path().join("flows2.csv"));
+        let o = bin()
+            .args([
+                "audit",
+                "-q",
+                "-d",
+                &path_str(&deployment),
+                "-o",
+                &path_str(&f2),
+            ])
+            .args(["--flows", &path_str(&flows2), &path_str(&file)])
+            .output()
+            .unwrap();
+        assert_eq!(code(&o), 1, "{}", String::from_utf8_lossy(&o.stderr));
+        let again = rows(&std::fs::read(&f2).unwrap());
+        assert_eq!(again, findings, "{ext}");
+        let again = rows(&std::fs::read(&flows2).unwrap());
+        for (a, b) in again.iter().zip(&flows) {
+            assert_eq!(
+                (&a["client_said"], &a["server_said"]),
+                (&b["client_said"], &b["server_said"]),
+                "{ext}"
+            );
+        }
+    }
     // TLS server names are in --flows.
     let named: Vec<&str> = flows
         .iter()

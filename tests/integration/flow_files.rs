@@ -239,7 +239,8 @@ fn a_damaged_flow_file_is_counted_and_the_rest_read() {
     // Flows, and a last line that lists the inputs (not a record).
     assert!(lines.last().unwrap().starts_with("{\"portaudit_inputs\":"));
     let n = lines.len() - 1;
-    lines[1] = lines[1].replace("\"v\":4", "\"v\":99");
+    let version = format!("\"v\":{}", portaudit::flow::STORED_VERSION);
+    lines[1] = lines[1].replace(&version, "\"v\":99");
     lines[2] = lines[2].replace("\"syn_dir\":1", "\"syn_dir\":7");
     lines[3].truncate(40);
     let bad = tmp.path().join("bad.ndjson");

@@ -155,7 +155,7 @@ fn read_parquet_bytes(bytes: Vec<u8>, sink: &mut Sink) {
         crate::report::SOURCE_COLUMNS
             .iter()
             .chain(optional)
-            .chain(&["alpn"])
+            .chain(&["alpn", "client_said", "server_said"])
             .filter_map(|name| leaf(name)),
     );
     let mask = ProjectionMask::leaves(schema, leaves);
@@ -242,6 +242,9 @@ struct Columns<'a> {
     source: Option<(&'a StringArray, &'a StringArray, &'a UInt64Array)>,
     /// The ALPN offers (a readable column, written when a flow has one).
     alpn: Option<&'a StringArray>,
+    /// The quotes of the client's and the server's first payloads
+    /// (readable columns, written when a flow has one).
+    said: Option<[&'a StringArray; 2]>,
 }
 
 /// Where a batch's key, counts and protocols are.
@@ -281,6 +284,7 @@ struct SideValues {
     last_ns: Option<i128>,
     apps: Option<[String; 2]>,
     name: Option<String>,
+    said: Option<[Option<String>; 2]>,
 }
 
 impl<'a> Columns<'a> {
@@ -377,6 +381,10 @@ impl<'a> Columns<'a> {
                 None => None,
                 Some(_) => Some(get(batch, "alpn")?),
             },
+            said: match batch.column_by_name("client_said") {
+                None => None,
+                Some(_) => Some([get(batch, "client_said")?, get(batch, "server_said")?]),
+            },
         })
     }
 
@@ -435,11 +443,15 @@ impl<'a> Columns<'a> {
                     None => return Err(missing("rec_initiator_side")),
                 };
                 let [mut a, mut b] = ends;
+                let mut said = self.said.map(|[c, s]| [text(c), text(s)]);
                 if turned {
                     std::mem::swap(&mut a, &mut b);
                     packets.reverse();
                     bytes.reverse();
                     apps.reverse();
+                    if let Some(said) = &mut said {
+                        said.reverse();
+                    }
                 }
                 let seen_ns = |c: usize| opt(seen[c], i, || i128::from(seen[c].value(i)));
                 Ok(SideValues {
@@ -453,6 +465,7 @@ impl<'a> Columns<'a> {
                     last_ns: time(self.times[1]).or_else(|| seen_ns(1)),
                     apps: (apps != ["none", "none"]).then_some(apps),
                     name: text(name),
+                    said: said.filter(|s| *s != [None, None]),
                 })
             }
             Sides::Keyed {
@@ -496,6 +509,7 @@ impl<'a> Columns<'a> {
                     last_ns: time(self.times[1]),
                     apps,
                     name,
+                    said: None,
                 })
             }
         }
@@ -569,6 +583,7 @@ impl<'a> Columns<'a> {
             apps: sides.apps,
             name: sides.name,
             alpn: self.alpn.and_then(|a| opt(a, i, || a.value(i).to_string())),
+            said: sides.said,
         })
     }
 }
