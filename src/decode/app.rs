@@ -843,13 +843,15 @@ pub const MAX_QUOTE: usize = 64;
 
 /// The ports a protocol is registered (or customary) on, where a flow of
 /// it needs no quote to show what it spoke ([`quote`]).
+#[inline]
 fn own_ports(app: App) -> &'static [u16] {
     match app {
         App::None | App::Unknown => &[],
         App::Tls => &[
             443, 636, 853, 989, 990, 993, 995, 3269, 5061, 5671, 5986, 6514, 8443,
         ],
-        App::Http => &[80, 8080],
+        // WinRM's port too: a WinRM server's replies are plain HTTP.
+        App::Http => &[80, 8080, 5985],
         App::Winrm => &[5985],
         App::Ssh => &[22],
         App::Dns => &[53],
@@ -898,12 +900,21 @@ fn own_ports(app: App) -> &'static [u16] {
 /// quote where a rule may document another protocol on the port, and
 /// not, say, for every HTTP request on port 80. `None` as well for no
 /// payload, an unknown one, and RPC (named by its interface instead).
+#[inline]
 pub fn quote(heard: Heard, sport: u16, dport: u16, p: &[u8]) -> Option<String> {
-    let app = heard.app();
-    let own = own_ports(app);
+    // Most payloads are unknown, or on their own port: decided here,
+    // inline, before the call that quotes.
+    let own = own_ports(heard.app());
     if own.is_empty() || own.contains(&sport) || own.contains(&dport) {
         return None;
     }
+    quote_off_port(heard.app(), p)
+}
+
+/// The quote of a payload of `app` off its own ports ([`quote`]).
+#[cold]
+#[inline(never)]
+fn quote_off_port(app: App, p: &[u8]) -> Option<String> {
     let mut q = String::new();
     match app {
         App::Tls => {
