@@ -234,27 +234,51 @@ impl Answers {
         }
         // The last kept, found among the names' hashes (the answers are
         // read only where two are equal); the store then keeps what is
-        // not past it, its buffers and table built again.
+        // not past it, in the order it had, and its table is built
+        // again. Names and addresses stay where they are in the buffers
+        // (the dropped ones' until the buffers are mostly theirs): the
+        // last prune of a run, the one `settle` makes, copies none.
         let mut all = self.hashes();
         let (_, &mut (_, last), _) = all.select_nth_unstable_by(MAX_DNS_ANSWERS - 1, self.order());
-        let last = self.view(&self.list[last as usize]).to_owned();
-        let old = std::mem::take(self);
-        *self = Answers {
-            ceiling: Some(last),
-            dropped: old.dropped,
-            ..Answers::default()
-        };
-        self.list.reserve(MAX_DNS_ANSWERS);
-        self.index.reserve(MAX_DNS_ANSWERS, |e| e.0);
-        self.text.reserve(old.text.len());
-        self.addresses.reserve(old.addresses.len());
-        for e in &old.list {
-            let a = old.view(e);
-            if self.past_ceiling(&a) {
-                self.dropped = self.dropped.saturating_add(e.seen.count);
-            } else {
-                self.insert(e.key, a, e.seen);
+        drop(all);
+        self.ceiling = Some(self.view(&self.list[last as usize]).to_owned());
+        let mut list = std::mem::take(&mut self.list);
+        let mut dropped = 0u64;
+        list.retain(|e| {
+            let past = self.past_ceiling(&self.view(e));
+            if past {
+                dropped = dropped.saturating_add(e.seen.count);
             }
+            !past
+        });
+        self.dropped = self.dropped.saturating_add(dropped);
+        self.list = list;
+        let live: usize = self.list.iter().map(|e| e.text_len as usize).sum();
+        if self.text.len() > 2 * live.max(1 << 16) {
+            self.compact();
+        }
+        self.index.clear();
+        self.index.reserve(self.list.len(), |e| e.0);
+        for (i, e) in self.list.iter().enumerate() {
+            self.index.insert_unique(e.key, (e.key, i as u32), |e| e.0);
+        }
+    }
+
+    /// Copies the names and addresses of the answers kept into buffers of
+    /// their own, leaving those of the answers dropped.
+    fn compact(&mut self) {
+        let (old_text, old_addresses) = (
+            std::mem::take(&mut self.text),
+            std::mem::take(&mut self.addresses),
+        );
+        for e in &mut self.list {
+            let (t, a) = (e.text as usize, e.addresses as usize);
+            // Offsets fit: the kept are fewer than what the buffers held.
+            e.text = self.text.len() as u32;
+            self.text.push_str(&old_text[t..t + e.text_len as usize]);
+            e.addresses = self.addresses.len() as u32;
+            self.addresses
+                .extend_from_slice(&old_addresses[a..a + e.addresses_len as usize]);
         }
     }
 
@@ -404,6 +428,35 @@ mod tests {
             };
             let parts = [part(0..a), part(a..b), part(b..sightings.len())];
             super::super::assert_merges_to(parts, &whole, Answers::merge, &format!("{a}, {b}"));
+        }
+    }
+
+    /// A store pruned again and again keeps its buffers bounded by what
+    /// it keeps, and keeps the first in order of all it saw.
+    #[test]
+    fn pruning_keeps_the_buffers_bounded() {
+        let n = 10 * MAX_DNS_ANSWERS as u64;
+        let mut s = Answers::default();
+        for i in 0..n {
+            s.see(answer(i).as_ref(), once(i as i128));
+        }
+        s.settle();
+        assert_eq!(s.len(), MAX_DNS_ANSWERS);
+        assert_eq!(s.dropped, n - MAX_DNS_ANSWERS as u64);
+        let live: usize = s.list.iter().map(|e| e.text_len as usize).sum();
+        assert!(s.text.len() <= 4 * live, "{} for {live}", s.text.len());
+        assert!(s.addresses.len() <= 4 * MAX_DNS_ANSWERS);
+        let mut every: Vec<Answer> = (0..n).map(answer).collect();
+        every.sort_unstable();
+        let kept: Vec<AnswerRef<'_>> = s.sorted().into_iter().map(|(a, _)| a).collect();
+        let want: Vec<AnswerRef<'_>> = (every[..MAX_DNS_ANSWERS].iter())
+            .map(Answer::as_ref)
+            .collect();
+        assert_eq!(kept, want);
+        // The table finds every kept answer where the list has it.
+        for (i, e) in s.list.iter().enumerate() {
+            let found = s.index.find(e.key, |&(k, j)| k == e.key && j as usize == i);
+            assert!(found.is_some(), "{i}");
         }
     }
 
