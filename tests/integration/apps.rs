@@ -119,24 +119,17 @@ fn every_mismatch_is_found_and_no_clean_flow_flagged() {
         dir.path().join("flows.csv"),
         dir.path().join("stats.json"),
     );
-    let o = bin()
-        .args([
-            "audit",
-            "-q",
-            "-d",
-            &path_str(&deployment),
-            "-o",
-            &path_str(&findings),
-        ])
-        .args([
-            "--flows",
-            &path_str(&flows),
-            "--stats",
-            &path_str(&stats),
-            &path_str(&capture),
-        ])
-        .output()
-        .unwrap();
+    // Audits `input` against the deployment into `out`: findings and
+    // flows as CSV, and the stats.
+    let audit = |input: &std::path::Path, out: [&std::path::Path; 3]| {
+        bin()
+            .args(["audit", "-q", "-d", &path_str(&deployment)])
+            .args(["-o", &path_str(out[0]), "--flows", &path_str(out[1])])
+            .args(["--stats", &path_str(out[2]), &path_str(input)])
+            .output()
+            .unwrap()
+    };
+    let o = audit(&capture, [&findings, &flows, &stats]);
     assert_eq!(code(&o), 1, "{}", String::from_utf8_lossy(&o.stderr));
     let findings = rows(&std::fs::read(&findings).unwrap());
     let flows = rows(&std::fs::read(&flows).unwrap());
@@ -270,18 +263,7 @@ fn every_mismatch_is_found_and_no_clean_flow_flagged() {
             .unwrap();
         assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
         let (f2, flows2) = (dir.path().join("f2.csv"), dir.path().join("flows2.csv"));
-        let o = bin()
-            .args([
-                "audit",
-                "-q",
-                "-d",
-                &path_str(&deployment),
-                "-o",
-                &path_str(&f2),
-            ])
-            .args(["--flows", &path_str(&flows2), &path_str(&file)])
-            .output()
-            .unwrap();
+        let o = audit(&file, [&f2, &flows2, &dir.path().join("stats2.json")]);
         assert_eq!(code(&o), 1, "{}", String::from_utf8_lossy(&o.stderr));
         let again = rows(&std::fs::read(&f2).unwrap());
         assert_eq!(again, findings, "{ext}");
