@@ -275,11 +275,14 @@ impl FlowStats {
 
     /// Takes what a packet going `dir` showed: the first payload each way
     /// gives that direction's protocol, and the first that tells who
-    /// asked names the client.
+    /// asked names the client. Whether it was the first payload that way
+    /// (what [`FlowStats::named`] takes as `first`).
     #[inline]
-    pub fn heard(&mut self, dir: Dir, heard: Heard) {
+    pub fn heard(&mut self, dir: Dir, heard: Heard) -> bool {
+        let first = self.apps[dir.index()] == App::None && heard.app() != App::None;
         self.app_seen(dir.index(), heard.app());
         self.asked(dir, heard.ask());
+        first
     }
 
     /// Direction `d` showed `app`: the first payload that way decides.
@@ -614,8 +617,7 @@ mod tests {
             return;
         };
         let app = App::ALL[usize::from(app) % App::ALL.len()];
-        let first = s.apps[dir.index()] == App::None;
-        s.heard(
+        let first = s.heard(
             dir,
             crate::decode::Heard::new(app, crate::decode::Ask::None),
         );

@@ -385,8 +385,7 @@ mod tests {
                 let tcp = (proto == 6).then_some((flags, seq));
                 s.add(dir, len, ts.map(|t| Timestamp(i128::from(t))), tcp);
                 let app = App::ALL[usize::from(app) % App::ALL.len()];
-                let first = s.apps[dir.index()] == App::None;
-                s.heard(dir, crate::decode::Heard::new(app, crate::decode::Ask::None));
+                let first = s.heard(dir, crate::decode::Heard::new(app, crate::decode::Ask::None));
                 s.named(dir, first, &crate::decode::Hello {
                     name: name.as_deref().map(Box::from),
                     alpn: alpn.as_deref().map(Box::from),

@@ -929,8 +929,7 @@ fn count_packet(
     named: &Named<'_>,
 ) {
     s.add(dir, p.wire_len, ts, tcp_of(p));
-    let first = s.apps[dir.index()] == crate::decode::App::None;
-    s.heard(dir, p.heard);
+    let first = s.heard(dir, p.heard);
     if p.name != crate::decode::NO_NAME {
         if let Some(hello) = named.names.get(usize::from(p.name)) {
             s.named(dir, first, hello);
