@@ -577,8 +577,7 @@ fn packets(c: &Case) -> Vec<PacketSummary> {
         wire_len: 60,
         encap: crate::decode::Encap::None,
         at: 0,
-        heard: crate::decode::Heard::NOTHING,
-        name: crate::decode::NO_NAME,
+        payload: crate::decode::NO_PAYLOAD,
     };
     let ports = |from: SocketAddr, to: SocketAddr| Transport::Ports {
         src: from.port(),

@@ -10,7 +10,7 @@
 //! leaves the protocol it claims unconfirmed ([`App::Unknown`]), never a
 //! panic.
 
-use super::packet::{PROTO_TCP, PROTO_UDP};
+use super::packet::{Hello, PROTO_TCP, PROTO_UDP};
 
 /// What a packet's payload says of its sender.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -213,11 +213,32 @@ impl Heard {
 }
 
 const DNS: u16 = 53;
+/// The port DNS answers are read on ([`super::dns::answers`]).
+pub(super) const DNS_PORT: u16 = DNS;
 const MDNS: u16 = 5353;
 const LLMNR: u16 = 5355;
 const NTP: u16 = 123;
 const KERBEROS: [u16; 2] = [88, 464];
 const POSTGRESQL: u16 = 5432;
+
+/// What a flow learns from its first payload one way, between ports
+/// `sport` and `dport`: what it is and says of its sender ([`heard`]),
+/// and, when it asks or is off its protocol's own ports, the server name
+/// and ALPN it names and its quote ([`Hello`]).
+pub fn listen(proto: u8, sport: u16, dport: u16, payload: &[u8]) -> (Heard, Hello) {
+    let heard = heard(proto, sport, dport, payload);
+    let said = quote(heard, sport, dport, payload);
+    let hello = if said.is_some() || heard.ask() == Ask::Request {
+        Hello {
+            name: server_name(heard, payload).map(String::into_boxed_str),
+            alpn: alpn(heard, payload).map(String::into_boxed_str),
+            said: said.map(String::into_boxed_str),
+        }
+    } else {
+        Hello::default()
+    };
+    (heard, hello)
+}
 
 /// What a TCP or UDP `payload` between ports `sport` and `dport` is, and
 /// what it says of its sender. A non-empty payload is at least

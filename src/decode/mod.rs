@@ -17,12 +17,15 @@ mod link;
 mod packet;
 mod tunnel;
 
-pub use app::{alpn, heard, quote, server_name, App, Ask, Heard, MAX_ALPN, MAX_NAME, MAX_QUOTE};
+use app::DNS_PORT;
+pub use app::{
+    alpn, heard, listen, quote, server_name, App, Ask, Heard, MAX_ALPN, MAX_NAME, MAX_QUOTE,
+};
 pub use dns::{answers as dns_answers, MAX_ANSWERS};
 pub use link::{link_payload, IpPayload};
 pub use packet::{
-    decode, Carriers, Decap, Encap, Fragment, Hello, PacketSummary, SkipReason, Transport,
-    MAX_NAMES, NO_NAME, PROTO_ICMP, PROTO_ICMPV6, PROTO_SCTP, PROTO_TCP, PROTO_UDP, TCP_ACK,
+    decode, Carriers, Decap, Encap, Fragment, Hello, PacketSummary, Payload, SkipReason, Transport,
+    MAX_PAYLOADS, NO_PAYLOAD, PROTO_ICMP, PROTO_ICMPV6, PROTO_SCTP, PROTO_TCP, PROTO_UDP, TCP_ACK,
     TCP_FIN, TCP_RST, TCP_SYN,
 };
 pub use tunnel::{Tunnel, TunnelKind, TunnelMode, MAX_ENCAPSULATIONS, TUNNEL_UDP_PORTS};

@@ -148,13 +148,10 @@ pub struct PacketSummary {
     /// file, its number in a live capture. Set by the reader (decoding
     /// leaves 0); a flow's first packet gives the flow its origin.
     pub at: u64,
-    /// What the payload is and says of its sender: its application
-    /// protocol, and whether it asked or answered ([`super::heard`]).
-    pub heard: super::Heard,
-    /// What the payload names (TLS SNI and ALPN, HTTP `Host`) or says
-    /// off its protocol's ports: its index in [`Decap::names`], or
-    /// [`NO_NAME`].
-    pub name: u8,
+    /// Where the TCP or UDP payload lies, to be read by the flow table
+    /// if it is its flow's first that way: its index in
+    /// [`Decap::payloads`], or [`NO_PAYLOAD`].
+    pub payload: u8,
 }
 
 /// Where a packet stands among tunnels.
@@ -195,10 +192,39 @@ pub struct Decap {
     /// What the payloads of the packets decoded say of RPC services
     /// ([`crate::rpc::inspect`]); the caller stamps and empties it.
     pub rpc: crate::rpc::Pending,
-    /// What packets' payloads named, which their summaries name by index
-    /// ([`PacketSummary::name`]); the caller clears it with the packets
-    /// that name it, at the latest when it holds [`MAX_NAMES`].
-    pub names: Vec<Hello>,
+    /// Where the payloads of the packets decoded lie, which their
+    /// summaries name by index ([`PacketSummary::payload`]); the caller
+    /// clears it with the packets that name it, at the latest when it
+    /// holds [`MAX_PAYLOADS`].
+    pub payloads: Vec<Payload>,
+}
+
+/// Where a packet's payload lies in memory, found again in the buffer
+/// that held the frame ([`Payload::in_buffer`]) while the buffer is
+/// unchanged: the flow table reads a payload only if it is its flow's
+/// first that way, a few packets of each flow, and decoding copies none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Payload {
+    /// The address of its first byte.
+    addr: usize,
+    len: usize,
+}
+
+impl Payload {
+    fn of(bytes: &[u8]) -> Payload {
+        Payload {
+            addr: bytes.as_ptr() as usize,
+            len: bytes.len(),
+        }
+    }
+
+    /// The payload's bytes, where `buffer` holds them: the buffer the
+    /// frame was decoded from, unchanged since. `None` for any other
+    /// buffer (no read outside it, whatever it is given).
+    pub fn in_buffer(self, buffer: &[u8]) -> Option<&[u8]> {
+        let start = self.addr.checked_sub(buffer.as_ptr() as usize)?;
+        buffer.get(start..start.checked_add(self.len)?)
+    }
 }
 
 /// What a payload names of the service a client wants, and what it
@@ -213,11 +239,11 @@ pub struct Hello {
     pub said: Option<Box<str>>,
 }
 
-/// No server name ([`PacketSummary::name`]).
-pub const NO_NAME: u8 = u8::MAX;
+/// No payload ([`PacketSummary::payload`]).
+pub const NO_PAYLOAD: u8 = u8::MAX;
 
-/// The names a batch of packets may name ([`Decap::names`]).
-pub const MAX_NAMES: usize = NO_NAME as usize;
+/// The payloads a batch of packets may name ([`Decap::payloads`]).
+pub const MAX_PAYLOADS: usize = NO_PAYLOAD as usize;
 
 /// Decodes one frame of link type `link`, opening tunnels as `tunnels`
 /// says: the packet its flow is keyed on, and its tunnels in `decap`.
@@ -354,12 +380,13 @@ fn decapsulate<'a>(
     Ok(packet)
 }
 
-/// Looks into the payload of a TCP or UDP packet (not a later fragment),
-/// found once for the readers: its protocol and what it says of its
-/// sender ([`super::heard`]), the server name a client named, and what
-/// RPC mappers announce and connections say of themselves
-/// ([`crate::rpc::inspect`]), and the addresses a DNS answer gives a name
-/// ([`super::dns::answers`]).
+/// Finds the payload of a TCP or UDP packet (not a later fragment) and
+/// reads what every packet must be read for: what RPC mappers announce
+/// and connections say of themselves ([`crate::rpc::inspect`]), and the
+/// addresses a DNS answer gives a name ([`super::dns::answers`]). Its
+/// protocol, and what it says of its sender and names, are read by the
+/// flow table from the flow's first payload each way ([`Payload`],
+/// [`super::listen`]).
 #[inline(always)]
 fn look_into(p: &mut PacketSummary, body: &[u8], decap: &mut Decap) {
     let Transport::Ports { src, dst } = p.transport else {
@@ -377,30 +404,31 @@ fn look_into(p: &mut PacketSummary, body: &[u8], decap: &mut Decap) {
     let Some(payload) = payload.filter(|p| !p.is_empty()) else {
         return;
     };
-    p.heard = super::heard(p.proto, src, dst, payload);
-    let said = super::quote(p.heard, src, dst, payload);
-    if (said.is_some() || p.heard.ask() == super::Ask::Request) && decap.names.len() < MAX_NAMES {
-        let hello = Hello {
-            name: super::server_name(p.heard, payload).map(String::into_boxed_str),
-            alpn: super::alpn(p.heard, payload).map(String::into_boxed_str),
-            said: said.map(String::into_boxed_str),
-        };
-        if hello != Hello::default() {
-            p.name = decap.names.len() as u8;
-            decap.names.push(hello);
-        }
+    if decap.payloads.len() < MAX_PAYLOADS {
+        p.payload = decap.payloads.len() as u8;
+        decap.payloads.push(Payload::of(payload));
     }
     crate::rpc::inspect(p.proto, (p.src, src), (p.dst, dst), payload, &mut decap.rpc);
-    if p.heard.app() == super::App::Dns && p.heard.ask() == super::Ask::Reply {
-        // Over TCP, after the message's two-byte length.
-        let message = if p.proto == PROTO_TCP {
-            payload.get(2..)
-        } else {
-            Some(payload)
-        };
-        if let Some((name, addrs)) = message.and_then(super::dns::answers) {
-            decap.rpc.dns_answer(p.proto, (p.src, p.dst), &name, &addrs);
-        }
+    if src == super::DNS_PORT || dst == super::DNS_PORT {
+        dns_answer(p, src, dst, payload, decap);
+    }
+}
+
+/// Reads a DNS reply's answers (every reply: each names its own).
+#[inline(never)]
+fn dns_answer(p: &PacketSummary, src: u16, dst: u16, payload: &[u8], decap: &mut Decap) {
+    let heard = super::heard(p.proto, src, dst, payload);
+    if heard.app() != super::App::Dns || heard.ask() != super::Ask::Reply {
+        return;
+    }
+    // Over TCP, after the message's two-byte length.
+    let message = if p.proto == PROTO_TCP {
+        payload.get(2..)
+    } else {
+        Some(payload)
+    };
+    if let Some((name, addrs)) = message.and_then(super::dns::answers) {
+        decap.rpc.dns_answer(p.proto, (p.src, p.dst), &name, &addrs);
     }
 }
 
@@ -547,8 +575,7 @@ fn transport(ip: IpPacket<'_>, wire_len: u32) -> Result<PacketSummary, SkipReaso
         wire_len,
         encap: Encap::None,
         at: 0,
-        heard: super::Heard::NOTHING,
-        name: NO_NAME,
+        payload: NO_PAYLOAD,
     };
     if matches!(fragment, Some(Fragment { first: false, .. })) {
         summary.transport = Transport::LaterFragment;

@@ -322,8 +322,7 @@ mod tests {
             wire_len: 60,
             encap: crate::decode::Encap::None,
             at: 0,
-            heard: crate::decode::Heard::NOTHING,
-            name: crate::decode::NO_NAME,
+            payload: crate::decode::NO_PAYLOAD,
         }
     }
 

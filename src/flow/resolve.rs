@@ -392,7 +392,7 @@ fn initiator(
     }
     // The payload says who asked: a DNS query, an NTP client packet, a
     // TLS ClientHello, an HTTP request... (docs/audit.md#initiator).
-    if let Some(d) = s.first_ask_dir {
+    if let Some(d) = s.first_ask_dir() {
         return (d, InitiatorBasis::Payload);
     }
     match listening_side(key, is_server_port) {

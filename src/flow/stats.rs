@@ -4,7 +4,9 @@
 //! exactly the flows of a single sequential pass.
 
 use crate::capture::Timestamp;
-use crate::decode::{App, Encap, Heard, Tunnel, TunnelKind, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN};
+use crate::decode::{
+    App, Ask, Encap, Heard, Hello, Tunnel, TunnelKind, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN,
+};
 
 use super::key::Dir;
 use super::origin::Origin;
@@ -128,9 +130,11 @@ pub struct FlowStats {
     pub first_syn_dir: Option<Dir>,
     /// Direction of the first SYN-ACK.
     pub first_synack_dir: Option<Dir>,
-    /// Direction of the client, as the first payload that says who asked
-    /// tells it ([`crate::decode::Ask`]).
-    pub first_ask_dir: Option<Dir>,
+    /// What each direction's first payload said of its sender, by
+    /// [`Dir::index`] ([`FlowStats::first_ask_dir`]).
+    asks: [Ask; 2],
+    /// Direction of the first payload.
+    first_payload_dir: Option<Dir>,
     /// The application protocol of each direction's first payload
     /// ([`App::None`] until one is seen).
     pub apps: [App; 2],
@@ -161,14 +165,10 @@ struct FlowExtra {
     /// When each direction's first record that ORed a SYN with ACKs began
     /// (one-direction records: NetFlow, IPFIX), by [`Dir::index`].
     opened_at: [Option<Timestamp>; 2],
-    /// The first server name a client named (TLS SNI, HTTP `Host`).
-    name: Option<Box<str>>,
-    /// The first ALPN offer a client made.
-    alpn: Option<Box<str>>,
-    /// What each direction's first payload said, quoted where its
-    /// protocol was off its own ports ([`crate::decode::quote`]), by
-    /// [`Dir::index`].
-    said: [Option<Box<str>>; 2],
+    /// What each direction's first payload named (TLS SNI and ALPN,
+    /// HTTP `Host`) and said, quoted where its protocol was off its own
+    /// ports ([`crate::decode::listen`]), by [`Dir::index`].
+    hello: [Hello; 2],
 }
 
 /// What one flow record (a Zeek conn.log line, a Suricata flow event)
@@ -273,16 +273,25 @@ impl FlowStats {
         }
     }
 
-    /// Takes what a packet going `dir` showed: the first payload each way
-    /// gives that direction's protocol, and the first that tells who
-    /// asked names the client. Whether it was the first payload that way
-    /// (what [`FlowStats::named`] takes as `first`).
+    /// Whether a payload going `dir` is to be read: only the first each
+    /// way is ([`FlowStats::first_payload`]).
     #[inline]
-    pub fn heard(&mut self, dir: Dir, heard: Heard) -> bool {
-        let first = self.apps[dir.index()] == App::None && heard.app() != App::None;
+    pub fn listening(&self, dir: Dir) -> bool {
+        self.apps[dir.index()] == App::None
+    }
+
+    /// Takes what the first payload going `dir` showed
+    /// ([`crate::decode::listen`]): that direction's protocol, what it
+    /// says of its sender, what it names and its quote.
+    pub fn first_payload(&mut self, dir: Dir, heard: Heard, hello: Hello) {
         self.app_seen(dir.index(), heard.app());
         self.asked(dir, heard.ask());
-        first
+        if hello != Hello::default() {
+            let mine = &mut self.extra.get_or_insert_default().hello[dir.index()];
+            if *mine == Hello::default() {
+                *mine = hello;
+            }
+        }
     }
 
     /// Direction `d` showed `app`: the first payload that way decides.
@@ -293,51 +302,55 @@ impl FlowStats {
         }
     }
 
-    /// Takes the server name and ALPN offer a packet going `dir` named,
-    /// each when the flow has none yet, and its quote when it is the
-    /// `first` payload that way.
-    #[cold]
-    pub fn named(&mut self, dir: Dir, first: bool, hello: &crate::decode::Hello) {
-        if let Some(said) = hello.said.as_deref().filter(|_| first) {
-            self.extra.get_or_insert_default().said[dir.index()] = Some(Box::from(said));
-        }
-        if let Some(name) = hello.name.as_deref().filter(|_| self.name().is_none()) {
-            self.extra.get_or_insert_default().name = Some(Box::from(name));
-        }
-        if let Some(alpn) = hello.alpn.as_deref().filter(|_| self.alpn().is_none()) {
-            self.extra.get_or_insert_default().alpn = Some(Box::from(alpn));
-        }
+    /// What each direction's first payload named and said, the first
+    /// payload's first.
+    fn hellos(&self) -> impl Iterator<Item = &Hello> {
+        let first = self.first_payload_dir.unwrap_or(Dir::AtoB);
+        let extra = self.extra.as_deref();
+        [first, first.reverse()]
+            .into_iter()
+            .filter_map(move |d| extra.map(|e| &e.hello[d.index()]))
     }
 
     /// What the first payload going `dir` said, where it was quoted.
     pub fn said(&self, dir: Dir) -> Option<&str> {
-        self.extra
-            .as_ref()
-            .and_then(|e| e.said[dir.index()].as_deref())
+        self.extra.as_ref()?.hello[dir.index()].said.as_deref()
     }
 
-    /// The first server name a client of the flow named.
+    /// The server name a client named (TLS SNI, HTTP `Host`) in a first
+    /// payload, the first payload's first.
     pub fn name(&self) -> Option<&str> {
-        self.extra.as_ref().and_then(|e| e.name.as_deref())
+        self.hellos().find_map(|h| h.name.as_deref())
     }
 
-    /// The protocols the flow's first ClientHello with an ALPN extension
-    /// offered ([`crate::decode::alpn`]).
+    /// The protocols a first payload's ClientHello offered (ALPN,
+    /// [`crate::decode::alpn`]).
     pub fn alpn(&self) -> Option<&str> {
-        self.extra.as_ref().and_then(|e| e.alpn.as_deref())
+        self.hellos().find_map(|h| h.alpn.as_deref())
     }
 
-    /// Takes what a packet going `dir` says of its sender: the first
-    /// that tells names the client.
+    /// Takes what a first payload going `dir` says of its sender.
     #[inline]
-    pub fn asked(&mut self, dir: Dir, ask: crate::decode::Ask) {
-        use crate::decode::Ask;
-        let client = match ask {
-            Ask::None => return,
-            Ask::Request => dir,
-            Ask::Reply => dir.reverse(),
-        };
-        self.first_ask_dir.get_or_insert(client);
+    pub fn asked(&mut self, dir: Dir, ask: Ask) {
+        let d = dir.index();
+        if self.asks[d] == Ask::None {
+            self.asks[d] = ask;
+        }
+        self.first_payload_dir.get_or_insert(dir);
+    }
+
+    /// Direction of the client, as the first payloads tell it
+    /// ([`crate::decode::Ask`]): the first payload's word first, then
+    /// the other direction's.
+    pub fn first_ask_dir(&self) -> Option<Dir> {
+        let first = self.first_payload_dir?;
+        [first, first.reverse()]
+            .into_iter()
+            .find_map(|d| match self.asks[d.index()] {
+                Ask::None => None,
+                Ask::Request => Some(d),
+                Ask::Reply => Some(d.reverse()),
+            })
     }
 
     /// Records the tunnel a packet came through, or that it carried one;
@@ -496,13 +509,13 @@ impl FlowStats {
             // A flow file keeps the payload's word where a record's goes
             // (a flow has one or the other; a record's wins).
             declared: extra.and_then(|e| e.declared).or_else(|| {
-                self.first_ask_dir
+                self.first_ask_dir()
                     .map(|d| (d, crate::flow::InitiatorBasis::Payload))
             }),
             opened_at: extra.map_or([None; 2], |e| e.opened_at),
-            name: extra.and_then(|e| e.name.clone()),
-            alpn: extra.and_then(|e| e.alpn.clone()),
-            said: extra.map(|e| e.said.clone()).unwrap_or_default(),
+            name: self.name().map(Box::from),
+            alpn: self.alpn().map(Box::from),
+            said: [Dir::AtoB, Dir::BtoA].map(|d| self.said(d).map(Box::from)),
         }
     }
 
@@ -517,14 +530,26 @@ impl FlowStats {
             Some((d, crate::flow::InitiatorBasis::Payload)) => (None, Some(d)),
             other => (other, None),
         };
+        // A stored flow keeps its name and ALPN offer, not which first
+        // payload named them: the client's, where the payload said who
+        // it is.
+        let [said_a, said_b] = p.said;
+        let mut hello = [said_a, said_b].map(|said| Hello {
+            said,
+            ..Hello::default()
+        });
+        let named = &mut hello[asked.unwrap_or(Dir::AtoB).index()];
+        (named.name, named.alpn) = (p.name, p.alpn);
         let extra = FlowExtra {
             tunnel: p.tunnel,
             declared,
             opened_at: p.opened_at,
-            name: p.name,
-            alpn: p.alpn,
-            said: p.said,
+            hello,
         };
+        let mut asks = [Ask::None; 2];
+        if let Some(d) = asked {
+            asks[d.index()] = Ask::Request;
+        }
         FlowStats {
             first_ts: Stamp::set(p.first_ts),
             last_ts: Stamp::set(p.last_ts),
@@ -534,9 +559,27 @@ impl FlowStats {
                 open: p.conn.2,
             },
             extra: (extra != FlowExtra::default()).then(|| Box::new(extra)),
-            first_ask_dir: asked,
+            asks,
+            first_payload_dir: asked,
             ..FlowStats::default()
         }
+    }
+
+    /// The stats without what the first payloads showed beyond their
+    /// protocols: which payload told who asked, and what each named and
+    /// said (a stored flow keeps what they told, [`FlowStats::parts`]).
+    #[cfg(test)]
+    pub(super) fn without_payload_evidence(&self) -> FlowStats {
+        let mut s = self.clone();
+        s.asks = [Ask::None; 2];
+        s.first_payload_dir = None;
+        if let Some(e) = &mut s.extra {
+            e.hello = Default::default();
+        }
+        if s.extra.as_deref() == Some(&FlowExtra::default()) {
+            s.extra = None;
+        }
+        s
     }
 
     /// Appends the summary of the packets that follow (`right`).
@@ -553,34 +596,31 @@ impl FlowStats {
         self.first_dir = self.first_dir.or(right.first_dir);
         self.first_syn_dir = self.first_syn_dir.or(right.first_syn_dir);
         self.first_synack_dir = self.first_synack_dir.or(right.first_synack_dir);
-        self.first_ask_dir = self.first_ask_dir.or(right.first_ask_dir);
-        // A direction's quote is its first payload's: the right's, where
-        // the left sent none that way.
+        // What a direction's first payload showed: the right's, where the
+        // left sent none that way.
         let silent = self.apps.map(|a| a == App::None);
-        for d in 0..2 {
+        for (d, silent) in silent.into_iter().enumerate() {
             self.app_seen(d, right.apps[d]);
+            if silent && self.asks[d] == Ask::None {
+                self.asks[d] = right.asks[d];
+            }
         }
+        self.first_payload_dir = self.first_payload_dir.or(right.first_payload_dir);
         self.conns.merge(&right.conns);
         if let Some(r) = &right.extra {
             let extra = self.extra.get_or_insert_default();
             extra.tunnel = extra.tunnel.or(r.tunnel);
             extra.declared = extra.declared.or(r.declared);
-            if extra.name.is_none() {
-                extra.name.clone_from(&r.name);
-            }
-            if extra.alpn.is_none() {
-                extra.alpn.clone_from(&r.alpn);
-            }
-            for ((said, theirs), silent) in extra.said.iter_mut().zip(&r.said).zip(silent) {
-                if silent && said.is_none() {
-                    said.clone_from(theirs);
+            for ((mine, theirs), silent) in extra.hello.iter_mut().zip(&r.hello).zip(silent) {
+                if silent && *mine == Hello::default() {
+                    mine.clone_from(theirs);
                 }
             }
             for d in 0..2 {
                 extra.opened_at[d] = Timestamp::earliest(extra.opened_at[d], r.opened_at[d]);
             }
             self.order_opening();
-            // The right's quotes of later payloads are not taken: an
+            // What the right's later payloads named is not taken: an
             // extra with nothing left in it is none.
             if self.extra.as_deref() == Some(&FlowExtra::default()) {
                 self.extra = None;
@@ -607,31 +647,26 @@ mod tests {
     }
 
     /// A packet as the flow table counts it: a segment at time `i`, with
-    /// a payload of a protocol (an index into [`App::ALL`]) that may be
-    /// quoted.
-    type Packet = (Dir, u8, u32, Option<(u8, bool)>);
+    /// a payload of a protocol (an index into [`App::ALL`]) that may say
+    /// who asked (0 to 2), name a server, and be quoted.
+    type Packet = (Dir, u8, u32, Option<(u8, u8, bool, bool)>);
 
     fn feed(s: &mut FlowStats, i: usize, &(dir, flags, seq, payload): &Packet) {
         s.add(dir, 60, Some(Timestamp(i as i128)), Some((flags, seq)));
-        let Some((app, quoted)) = payload else {
+        let Some((app, ask, named, quoted)) = payload else {
             return;
         };
-        let app = App::ALL[usize::from(app) % App::ALL.len()];
-        let first = s.heard(
-            dir,
-            crate::decode::Heard::new(app, crate::decode::Ask::None),
-        );
-        if quoted {
-            let said = format!("{app} at {i}");
-            s.named(
-                dir,
-                first,
-                &crate::decode::Hello {
-                    said: Some(said.into()),
-                    ..Default::default()
-                },
-            );
+        if !s.listening(dir) {
+            return;
         }
+        let app = App::ALL[usize::from(app) % App::ALL.len()];
+        let ask = [Ask::None, Ask::Request, Ask::Reply][usize::from(ask % 3)];
+        let hello = Hello {
+            name: named.then(|| format!("{app}.at.{i}").into()),
+            alpn: None,
+            said: quoted.then(|| format!("{app} at {i}").into()),
+        };
+        s.first_payload(dir, Heard::new(app, ask), hello);
     }
 
     #[test]
@@ -666,13 +701,14 @@ mod tests {
                 Just(TCP_RST),
             ],
             0u32..3,
-            proptest::option::of((2u8..8, any::<bool>())),
+            proptest::option::of((2u8..8, 0u8..3, any::<bool>(), any::<bool>())),
         )
     }
 
     proptest! {
         /// Any split of a packet sequence, merged back, equals the whole:
-        /// counts, connections, each direction's protocol and quote.
+        /// counts, connections, and what each direction's first payload
+        /// showed (protocol, who asked, name, quote).
         #[test]
         fn merge_is_exact_for_any_split(
             events in proptest::collection::vec(event(), 0..40),

@@ -378,12 +378,14 @@ pub struct KeyedRecord {
 }
 
 /// What the packets of a batch name by index: the tunnels they came
-/// through ([`crate::decode::Encap::Inner`]) and what their payloads
-/// named ([`PacketSummary::name`]).
+/// through ([`crate::decode::Encap::Inner`]) and where their payloads lie
+/// ([`PacketSummary::payload`]), in `buffer`, which holds the frames they
+/// were decoded from.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Named<'a> {
     pub tunnels: &'a [Tunnel],
-    pub names: &'a [crate::decode::Hello],
+    pub payloads: &'a [crate::decode::Payload],
+    pub buffer: &'a [u8],
 }
 
 /// A table that takes decoded packets. A walk of records feeds one.
@@ -929,13 +931,23 @@ fn count_packet(
     named: &Named<'_>,
 ) {
     s.add(dir, p.wire_len, ts, tcp_of(p));
-    let first = s.heard(dir, p.heard);
-    if p.name != crate::decode::NO_NAME {
-        if let Some(hello) = named.names.get(usize::from(p.name)) {
-            s.named(dir, first, hello);
-        }
+    if p.payload != crate::decode::NO_PAYLOAD && s.listening(dir) {
+        listen(s, dir, p, named);
     }
     s.encap(&p.encap, named.tunnels);
+}
+
+/// Reads the payload of packet `p`, its flow's first going `dir`.
+#[inline(never)]
+fn listen(s: &mut FlowStats, dir: Dir, p: &PacketSummary, named: &Named<'_>) {
+    let (Transport::Ports { src, dst }, Some(payload)) = (
+        p.transport,
+        (named.payloads.get(usize::from(p.payload))).and_then(|at| at.in_buffer(named.buffer)),
+    ) else {
+        return;
+    };
+    let (heard, hello) = crate::decode::listen(p.proto, src, dst, payload);
+    s.first_payload(dir, heard, hello);
 }
 
 /// Appends flow record `r` to its flow's stats `s`.
@@ -1043,8 +1055,7 @@ mod tests {
             wire_len: 100 + u32::from(f),
             encap: crate::decode::Encap::None,
             at: 0,
-            heard: crate::decode::Heard::NOTHING,
-            name: crate::decode::NO_NAME,
+            payload: crate::decode::NO_PAYLOAD,
         }
     }
 

@@ -8,7 +8,7 @@ use super::IngestOptions;
 use super::{FileStats, Skip, TimeFacts};
 use crate::capture::{Damage, LinkType, RecordSkip, Timestamp};
 use crate::decode::{
-    decode, Decap, PacketSummary, SkipReason, TunnelMode, MAX_ENCAPSULATIONS, MAX_NAMES,
+    decode, Decap, PacketSummary, SkipReason, TunnelMode, MAX_ENCAPSULATIONS, MAX_PAYLOADS,
 };
 use crate::filter::{FilterCursor, FilterVerdict};
 use crate::flow::{Overflow, PacketTable};
@@ -137,9 +137,9 @@ pub(super) fn fill_stats(stats: &mut FileStats, tally: Tally, overflow: Overflow
 /// Decoded packets wait in a [`Feed`] to be added this many at a time.
 pub(super) const PENDING: usize = 64;
 
-/// The server names a batch holds before it is flushed: room is left for
-/// one frame's names, one per packet inside it.
-const FLUSH_NAMES: usize = MAX_NAMES - MAX_ENCAPSULATIONS - 1;
+/// The payloads a batch holds at most before it is flushed: room is left
+/// for one frame's, one per packet inside it.
+const FLUSH_PAYLOADS: usize = MAX_PAYLOADS - MAX_ENCAPSULATIONS - 1;
 
 /// What every packet record goes through, read from a file or captured
 /// live: counted, its time judged, filtered, decoded, and queued for the
@@ -171,8 +171,10 @@ impl Feed {
     }
 
     /// Takes one packet, found `at` in its input (a byte offset, a live
-    /// packet's number); `true` when the table has gone over its budget
-    /// ([`PacketTable::over`]).
+    /// packet's number), its frame `data` in `buffer`, which must stay
+    /// unchanged until the next [`Feed::flush`] (the flow table reads
+    /// first payloads in it); `true` when the table has gone over its
+    /// budget ([`PacketTable::over`]).
     #[inline]
     #[allow(clippy::too_many_arguments)]
     pub(super) fn packet(
@@ -182,6 +184,7 @@ impl Feed {
         orig_len: u32,
         ts: Option<Timestamp>,
         at: u64,
+        buffer: &[u8],
         table: &mut impl PacketTable,
     ) -> bool {
         let tally = &mut self.tally;
@@ -224,25 +227,34 @@ impl Feed {
                         .extend(carriers.map(|carrier| (PacketSummary { at, ..carrier }, ts)));
                 }
                 self.pending.push((packet, ts));
-                if self.pending.len() >= PENDING || self.decap.names.len() >= FLUSH_NAMES {
-                    self.flush(table);
+                if self.pending.len() >= PENDING || self.decap.payloads.len() >= FLUSH_PAYLOADS {
+                    self.flush(table, buffer);
                     return table.over();
                 }
             }
-            Err(reason) => *tally.skipped.entry(reason).or_default() += 1,
+            Err(reason) => {
+                *tally.skipped.entry(reason).or_default() += 1;
+                // A frame skipped after its payload was found leaves its
+                // place taken until the batch is added.
+                if self.decap.payloads.len() >= FLUSH_PAYLOADS {
+                    self.flush(table, buffer);
+                }
+            }
         }
         false
     }
 
-    /// Adds the packets waiting to the table.
-    pub(super) fn flush(&mut self, table: &mut impl PacketTable) {
+    /// Adds the packets waiting to the table; `buffer` holds their
+    /// frames, unchanged since they were taken.
+    pub(super) fn flush(&mut self, table: &mut impl PacketTable, buffer: &[u8]) {
         let named = crate::flow::Named {
             tunnels: &self.decap.tunnels,
-            names: &self.decap.names,
+            payloads: &self.decap.payloads,
+            buffer,
         };
         table.add_all(&self.pending, &named);
         self.pending.clear();
         self.decap.tunnels.clear();
-        self.decap.names.clear();
+        self.decap.payloads.clear();
     }
 }

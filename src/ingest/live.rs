@@ -25,11 +25,21 @@ impl LiveIngest {
         }
     }
 
-    /// Takes one captured packet.
+    /// Takes one captured packet, added to the table at once: its
+    /// payload is read, if it is its flow's first that way, while `data`
+    /// holds it.
     pub fn packet(&mut self, link: LinkType, data: &[u8], orig_len: u32, ts: Timestamp) {
         let number = self.feed.tally.read + 1;
-        self.feed
-            .packet(link, data, orig_len, Some(ts), number, &mut self.table);
+        self.feed.packet(
+            link,
+            data,
+            orig_len,
+            Some(ts),
+            number,
+            data,
+            &mut self.table,
+        );
+        self.feed.flush(&mut self.table, data);
     }
 
     /// Notes why capturing stopped before it was asked to.
@@ -40,7 +50,7 @@ impl LiveIngest {
     /// A copy of the flows so far (to audit elsewhere), and the
     /// counts; the table keeps growing.
     pub fn snapshot(&mut self) -> (Flows, FileStats) {
-        self.feed.flush(&mut self.table);
+        self.feed.flush(&mut self.table, &[]);
         let mut stats = FileStats::named(self.name.clone());
         stats.format = "live capture".to_string();
         fill_stats(

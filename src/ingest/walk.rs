@@ -58,7 +58,15 @@ pub(super) fn walk<S: Source, T: PacketTable>(
                     let at = win.base + pos as u64;
                     pos = next;
                     let r = record;
-                    if feed.packet(r.link, r.data, r.orig_len, r.ts, at, &mut table) {
+                    if feed.packet(
+                        r.link,
+                        r.data,
+                        r.orig_len,
+                        r.ts,
+                        at,
+                        win.bytes(),
+                        &mut table,
+                    ) {
                         break 'walk Stop::OverBudget;
                     }
                 }
@@ -100,6 +108,9 @@ pub(super) fn walk<S: Source, T: PacketTable>(
                 .fetch_add(feed.tally.read - counted, Ordering::Relaxed);
             counted = feed.tally.read;
         }
+        // The batch's payloads lie in the window: it is added before the
+        // window moves.
+        feed.flush(&mut table, win.bytes());
         feed.tally.damage.extend(win.advance(pos, need));
         pos = 0;
     };
@@ -108,7 +119,7 @@ pub(super) fn walk<S: Source, T: PacketTable>(
         p.packets
             .fetch_add(feed.tally.read - counted, Ordering::Relaxed);
     }
-    feed.flush(&mut table);
+    feed.flush(&mut table, win.bytes());
     Walked {
         table,
         tally: feed.tally,
