@@ -317,6 +317,16 @@ impl Answers {
             }
         }
         self.dropped = self.dropped.saturating_add(o.dropped);
+        // Room for all of them at once: the table grows once, not by
+        // doubling as they come.
+        let room = o
+            .list
+            .len()
+            .min(2 * MAX_DNS_ANSWERS - self.list.len().min(2 * MAX_DNS_ANSWERS));
+        self.list.reserve(room);
+        self.index.reserve(room, |e| e.0);
+        self.text.reserve(o.text.len());
+        self.addresses.reserve(o.addresses.len());
         for e in &o.list {
             self.see_hashed(e.key, o.view(e), e.seen);
         }
@@ -331,18 +341,6 @@ impl Answers {
     /// The answer at `i` of [`Answers::iter`].
     pub fn get(&self, i: usize) -> AnswerRef<'_> {
         self.view(&self.list[i])
-    }
-
-    /// The place in order of each answer of [`Answers::iter`].
-    pub fn ranks(&self) -> Vec<u32> {
-        let mut order = self.hashes();
-        // Distinct answers: no two compare equal.
-        order.sort_unstable_by(self.order());
-        let mut rank = vec![0; order.len()];
-        for (r, (_, i)) in order.into_iter().enumerate() {
-            rank[i as usize] = r as u32;
-        }
-        rank
     }
 
     /// The answers kept, in order, with their sightings (settle first).

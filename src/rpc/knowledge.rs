@@ -151,19 +151,25 @@ impl DnsNames {
         // address's rows lie changes no search), then each address's are
         // sorted by time and, within a time, by the answer's place in
         // order backwards: distinct keys, as an answer gives an address
-        // once, so the order is the same whatever the store's.
+        // once, so the order is the same whatever the store's. A store
+        // lists its answers about in the order they came: an address's
+        // rows, written in the store's order, are mostly in order already,
+        // and only a group that is not is sorted.
         let timed =
             || (answers.iter().enumerate()).filter_map(|(i, (a, n))| Some((i as u32, a, n.first?)));
         let mut group_of: HashMap<IpAddr, u32, ahash::RandomState> = HashMap::default();
         let mut counts: Vec<u32> = Vec::new();
+        // The group of each row, in the order rows are written.
+        let mut group: Vec<u32> = Vec::new();
         for (_, a, _) in timed() {
             for address in a.addresses.iter() {
                 let next = group_of.len() as u32;
-                let g = *group_of.entry(*address).or_insert(next) as usize;
-                if g == counts.len() {
+                let g = *group_of.entry(*address).or_insert(next);
+                if g as usize == counts.len() {
                     counts.push(0);
                 }
-                counts[g] += 1;
+                counts[g as usize] += 1;
+                group.push(g);
             }
         }
         let mut starts: Vec<u32> = Vec::with_capacity(counts.len() + 1);
@@ -173,37 +179,55 @@ impl DnsNames {
             total += c;
         }
         starts.push(total);
-        // (time, place in order, index in the store, client)
-        type Row = (Timestamp, u32, u32, u32);
-        let mut rows: Vec<Row> = vec![(Timestamp(0), 0, 0, 0); total as usize];
+        let mut d = DnsNames {
+            at: vec![Timestamp(0); total as usize],
+            name: vec![0; total as usize],
+            client: vec![0; total as usize],
+            ..DnsNames::default()
+        };
         let mut fill = starts.clone();
-        let ranks = answers.ranks();
-        let mut d = DnsNames::default();
+        let mut row_groups = group.into_iter();
         for (i, a, t) in timed() {
             let next = d.clients.len() as u32;
             let client = *d.clients.entry(a.client).or_insert(next);
-            for address in a.addresses.iter() {
-                let g = group_of[address] as usize;
-                rows[fill[g] as usize] = (t, ranks[i as usize], i, client);
-                fill[g] += 1;
+            for g in row_groups.by_ref().take(a.addresses.len()) {
+                let row = fill[g as usize] as usize;
+                (d.at[row], d.name[row], d.client[row]) = (t, i, client);
+                fill[g as usize] += 1;
             }
         }
-        let mut groups: Vec<&mut [Row]> = Vec::with_capacity(counts.len());
-        let mut rest = rows.as_mut_slice();
-        for c in &counts {
-            let (group, after) = std::mem::take(&mut rest).split_at_mut(*c as usize);
-            groups.push(group);
-            rest = after;
+        // Each group's rows, in the three columns.
+        let mut groups = Vec::with_capacity(counts.len());
+        let (mut at, mut name, mut client) = (&mut d.at[..], &mut d.name[..], &mut d.client[..]);
+        for &c in &counts {
+            let c = c as usize;
+            let (a, rest_at) = std::mem::take(&mut at).split_at_mut(c);
+            let (n, rest_name) = std::mem::take(&mut name).split_at_mut(c);
+            let (k, rest_client) = std::mem::take(&mut client).split_at_mut(c);
+            groups.push((a, n, k));
+            (at, name, client) = (rest_at, rest_name, rest_client);
         }
-        groups
-            .par_iter_mut()
-            .for_each(|g| g.sort_unstable_by(|x, y| x.0.cmp(&y.0).then(y.1.cmp(&x.1))));
+        let order = |x: (Timestamp, u32), y: (Timestamp, u32)| {
+            x.0.cmp(&y.0)
+                .then_with(|| answers.get(y.1 as usize).cmp(&answers.get(x.1 as usize)))
+        };
+        groups.par_iter_mut().for_each(|(at, name, client)| {
+            let key = |r: usize| (at[r], name[r]);
+            if (1..at.len()).all(|r| order(key(r - 1), key(r)).is_le()) {
+                return;
+            }
+            let mut rows: Vec<usize> = (0..at.len()).collect();
+            rows.sort_unstable_by(|&x, &y| order(key(x), key(y)));
+            let sorted: Vec<(Timestamp, u32, u32)> =
+                rows.iter().map(|&r| (at[r], name[r], client[r])).collect();
+            for (r, (t, n, c)) in sorted.into_iter().enumerate() {
+                (at[r], name[r], client[r]) = (t, n, c);
+            }
+        });
+        drop(groups);
         d.rows = (group_of.into_iter())
             .map(|(address, g)| (address, (starts[g as usize], starts[g as usize + 1])))
             .collect();
-        d.at = rows.iter().map(|r| r.0).collect();
-        d.name = rows.iter().map(|r| r.2).collect();
-        d.client = rows.iter().map(|r| r.3).collect();
         d.coarse = d.at.iter().step_by(BLOCK).copied().collect();
         d.answers = answers;
         d
@@ -739,6 +763,42 @@ mod tests {
             k.dns_name(ip("198.51.100.1"), ip("10.0.0.1"), Some(Timestamp(30))),
             None
         );
+    }
+
+    /// Answers seen out of time order are searched in time order, and of
+    /// two answers seen at one time the first in order names the flows
+    /// after them, whichever came first in the capture.
+    #[test]
+    fn dns_names_are_searched_in_time_order() {
+        let x: IpAddr = "203.0.113.7".parse().unwrap();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let knowing = |answers: &[(&str, i128)]| {
+            let mut l = Learned::default();
+            for (name, t) in answers {
+                let mut p = super::super::inspect::Pending::default();
+                p.dns_answer(PROTO_UDP, (ip("10.0.0.53"), ip("10.0.0.9")), name, &[x]);
+                l.take(&mut p, Some(Timestamp(*t)));
+            }
+            Knowledge::of(l)
+        };
+        let name = |k: &Knowledge, t: i128| {
+            k.dns_name(x, ip("10.0.0.1"), Some(Timestamp(t)))
+                .map(str::to_string)
+        };
+        let k = knowing(&[("c.example", 30), ("a.example", 10), ("b.example", 20)]);
+        assert_eq!(name(&k, 15).as_deref(), Some("a.example"));
+        assert_eq!(name(&k, 25).as_deref(), Some("b.example"));
+        assert_eq!(name(&k, 35).as_deref(), Some("c.example"));
+        let hash = super::super::inspect::name_hash;
+        let first = if hash("d1.example") < hash("d2.example") {
+            "d1.example"
+        } else {
+            "d2.example"
+        };
+        for order in [["d1.example", "d2.example"], ["d2.example", "d1.example"]] {
+            let k = knowing(&[(order[0], 40), (order[1], 40)]);
+            assert_eq!(name(&k, 50).as_deref(), Some(first), "{order:?}");
+        }
     }
 
     /// Things taken from packets end as they do added one by one: the
