@@ -255,6 +255,12 @@ fn watch_reports_every_interval_and_stops_after_its_duration() {
     assert_eq!(file["file"], "live:lo");
     assert!(file["packets_read"].as_u64().unwrap() >= 12, "{file}");
     assert_eq!(file["live"]["dropped"], 0, "{file}");
+    // Each packet's payload is read while libpcap's buffer holds it: the
+    // two UDP exchanges' first payloads are syslog messages, the TCP
+    // ones' `hello` nothing known.
+    let by_app = &v["flows"]["by_app"];
+    assert_eq!(by_app["syslog"], 2, "{by_app}");
+    assert_eq!(by_app["unknown"], 2, "{by_app}");
     assert!(
         !dir.path().read_dir().unwrap().any(|e| e
             .unwrap()
