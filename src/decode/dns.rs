@@ -40,9 +40,18 @@ type Text = ArrayVec<u8, MAX_NAME>;
 type Key = u64;
 
 /// The name a DNS reply asked: a host name of at most [`MAX_NAME`]
-/// bytes, lower case, without the root's dot; read as a `str`.
+/// bytes, lower case, without the root's dot; read as a `str`. With the
+/// hash of its text the walker compared it by ([`Asked::hash`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Asked(Text);
+pub struct Asked(Text, Key);
+
+impl Asked {
+    /// The FNV-1a hash of the name's text, as [`crate::rpc::name_hash`]
+    /// makes it: found while reading, not computed again.
+    pub fn hash(&self) -> u64 {
+        self.1
+    }
+}
 
 impl std::ops::Deref for Asked {
     type Target = str;
@@ -142,7 +151,7 @@ pub fn answers(message: &[u8]) -> Option<(Asked, ArrayVec<IpAddr, MAX_ANSWERS>)>
         text.try_extend_from_slice(label).expect("a host name fits");
         text[from..].make_ascii_lowercase();
     });
-    Some((Asked(text), found))
+    Some((Asked(text, asked_key), found))
 }
 
 /// The names of one reply read so far, by where they begin: the owner of
@@ -423,6 +432,10 @@ mod tests {
         fn replies_read_as_simple_dns_reads_them(m in structured()) {
             let ours = answers(&m).map(|(n, a)| (n.to_string(), a.to_vec()));
             proptest::prop_assert_eq!(ours, reference(&m));
+            // The hash found while reading is the name's own.
+            if let Some((name, _)) = answers(&m) {
+                proptest::prop_assert_eq!(name.hash(), crate::rpc::name_hash(&name));
+            }
         }
 
         /// Any bytes: an answer or none, never a panic, names bounded.

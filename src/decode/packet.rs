@@ -428,7 +428,10 @@ fn dns_answer(p: &PacketSummary, src: u16, dst: u16, payload: &[u8], decap: &mut
         Some(payload)
     };
     if let Some((name, addrs)) = message.and_then(super::dns::answers) {
-        decap.rpc.dns_answer(p.proto, (p.src, p.dst), &name, &addrs);
+        let ends = (p.src, p.dst);
+        decap
+            .rpc
+            .dns_answer(p.proto, ends, (&name, name.hash()), &addrs);
     }
 }
 

@@ -21,8 +21,9 @@ pub struct FlowSummary {
     /// Outer flows of tunnels, by kind (docs/audit.md#tunnels).
     pub carriers: BTreeMap<TunnelKind, u64>,
     /// TCP and UDP flows by the application protocol their payloads
-    /// showed ([`Flow::app`]).
-    pub apps: BTreeMap<App, u64>,
+    /// showed ([`Flow::app`]), by [`App`]'s place in [`App::ALL`]
+    /// ([`FlowSummary::apps`]): counted per flow without a lookup.
+    by_app: AppCounts,
     /// What the content check found of the flows a rule naming their
     /// port's protocols allowed or judged (docs/audit.md#application-protocols).
     pub content: ContentCheck,
@@ -33,6 +34,16 @@ pub struct FlowSummary {
     /// HTTP `Host`), and else that a DNS answer gave its address.
     pub named_by_client: u64,
     pub named_by_dns: u64,
+}
+
+/// Flows by application protocol, by [`App`]'s place in [`App::ALL`].
+#[derive(Clone, Debug)]
+struct AppCounts([u64; App::ALL.len()]);
+
+impl Default for AppCounts {
+    fn default() -> Self {
+        AppCounts([0; App::ALL.len()])
+    }
 }
 
 /// The flows on ports whose rule names their protocols, by what their
@@ -84,10 +95,19 @@ impl FlowSummary {
             *self.carriers.entry(k).or_default() += 1;
         }
         if matches!(f.proto, crate::decode::PROTO_TCP | crate::decode::PROTO_UDP) {
-            *self.apps.entry(f.app()).or_default() += 1;
+            self.by_app.0[f.app() as usize] += 1;
         }
         self.named_by_client += u64::from(f.name.is_some());
         self.named_by_dns += u64::from(named_by_dns);
+    }
+
+    /// TCP and UDP flows by the application protocol their payloads
+    /// showed ([`Flow::app`]), the protocols of none left out.
+    pub fn apps(&self) -> BTreeMap<App, u64> {
+        (App::ALL.iter().zip(self.by_app.0))
+            .filter(|(_, n)| *n > 0)
+            .map(|(a, n)| (*a, n))
+            .collect()
     }
 
     /// `vxlan 3, gre 1`: counts by tunnel kind.
@@ -107,8 +127,8 @@ impl FlowSummary {
         for (k, n) in &o.carriers {
             *self.carriers.entry(*k).or_default() += n;
         }
-        for (k, n) in &o.apps {
-            *self.apps.entry(*k).or_default() += n;
+        for (mine, theirs) in self.by_app.0.iter_mut().zip(&o.by_app.0) {
+            *mine += theirs;
         }
         self.content.merge(&o.content);
         self.named_by_client += o.named_by_client;

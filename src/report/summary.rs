@@ -708,7 +708,7 @@ impl RunSummary<'_> {
                 "tcp": self.flows.tcp_flows,
                 "mid_stream": self.flows.mid_stream,
                 "mid_stream_share": self.flows.mid_stream_share(),
-                "by_app": self.flows.apps.iter().map(|(a, n)| (a.label().to_string(), json!(n))).collect::<serde_json::Map<String, serde_json::Value>>(),
+                "by_app": self.flows.apps().iter().map(|(a, n)| (a.label().to_string(), json!(n))).collect::<serde_json::Map<String, serde_json::Value>>(),
                 "names_bound": self.flows.names_bound,
                 "server_names": {
                     "by_client": self.flows.named_by_client,

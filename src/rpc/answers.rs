@@ -111,8 +111,12 @@ pub struct Answers {
     /// The addresses of `list`, one list after the other.
     addresses: Vec<IpAddr>,
     /// Indices into `list`, with their table hash: growing the table
-    /// reads only the table.
+    /// reads only the table. Built again after a pruning only when an
+    /// answer is taken (most stores are pruned last when they are
+    /// settled, to be read).
     index: HashTable<(u64, u32)>,
+    /// `index` is to be built again before it is used.
+    stale: bool,
     /// The last answer kept at the last pruning: an answer past it has
     /// [`MAX_DNS_ANSWERS`] before it, and is counted at sight.
     ceiling: Option<Answer>,
@@ -167,6 +171,9 @@ impl Answers {
         if self.past_ceiling(&a) {
             self.dropped = self.dropped.saturating_add(n.count);
             return;
+        }
+        if self.stale {
+            self.index_again();
         }
         let found = (self.index).find(key, |&(k, i)| {
             k == key && self.view(&self.list[i as usize]) == a
@@ -258,10 +265,16 @@ impl Answers {
             self.compact();
         }
         self.index.clear();
+        self.stale = true;
+    }
+
+    /// Builds the table again after a pruning.
+    fn index_again(&mut self) {
         self.index.reserve(self.list.len(), |e| e.0);
         for (i, e) in self.list.iter().enumerate() {
             self.index.insert_unique(e.key, (e.key, i as u32), |e| e.0);
         }
+        self.stale = false;
     }
 
     /// Copies the names and addresses of the answers kept into buffers of
@@ -451,7 +464,9 @@ mod tests {
             .map(Answer::as_ref)
             .collect();
         assert_eq!(kept, want);
-        // The table finds every kept answer where the list has it.
+        // The table, built again, finds every kept answer where the list
+        // has it.
+        s.index_again();
         for (i, e) in s.list.iter().enumerate() {
             let found = s.index.find(e.key, |&(k, j)| k == e.key && j as usize == i);
             assert!(found.is_some(), "{i}");

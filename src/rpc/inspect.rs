@@ -107,8 +107,9 @@ pub struct Pending {
     /// Servers whose mapper answered in this packet.
     pub mappers: Vec<(IpAddr, Mapper)>,
     /// The packet's DNS answer, when `answered`: buffers kept from packet
-    /// to packet, so that taking an answer allocates nothing.
-    answer: (u8, IpAddr, IpAddr, String, Vec<IpAddr>),
+    /// to packet, so that taking an answer allocates nothing; the name's
+    /// hash ([`name_hash`]) last.
+    answer: (u8, IpAddr, IpAddr, String, Vec<IpAddr>, u64),
     pub(super) answered: bool,
 }
 
@@ -119,7 +120,7 @@ impl Default for Pending {
             seen: Vec::new(),
             unreadable: Vec::new(),
             mappers: Vec::new(),
-            answer: (0, nowhere, nowhere, String::new(), Vec::new()),
+            answer: (0, nowhere, nowhere, String::new(), Vec::new(), 0),
             answered: false,
         }
     }
@@ -135,9 +136,9 @@ impl Pending {
 
     /// The packet's DNS answer, if it had one.
     pub(super) fn answer(&self) -> Option<AnswerRef<'_>> {
-        let (proto, resolver, client, ref name, ref addresses) = self.answer;
+        let (proto, resolver, client, ref name, ref addresses, hash) = self.answer;
         self.answered.then(|| AnswerRef {
-            hash: name_hash(name),
+            hash,
             name,
             addresses,
             proto,
@@ -147,16 +148,18 @@ impl Pending {
     }
 
     /// Takes a DNS reply's answer ([`crate::decode::dns_answers`]) from
-    /// `resolver` to `client` over `proto`: `name` is at each of `addrs`.
+    /// `resolver` to `client` over `proto`: `name`, whose [`name_hash`]
+    /// is `hash`, is at each of `addrs`.
     pub fn dns_answer(
         &mut self,
         proto: u8,
         (resolver, client): (IpAddr, IpAddr),
-        name: &str,
+        (name, hash): (&str, u64),
         addrs: &[IpAddr],
     ) {
-        let (p, r, c, n, a) = &mut self.answer;
-        (*p, *r, *c) = (proto, resolver, client);
+        debug_assert_eq!(hash, name_hash(name));
+        let (p, r, c, n, a, h) = &mut self.answer;
+        (*p, *r, *c, *h) = (proto, resolver, client, hash);
         n.clear();
         n.push_str(name);
         a.clear();

@@ -744,6 +744,7 @@ mod tests {
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
         let mut answer = |name: &str, client: &str, t: i128| {
             let mut p = super::super::inspect::Pending::default();
+            let name = (name, super::super::inspect::name_hash(name));
             p.dns_answer(PROTO_UDP, (ip("10.0.0.53"), ip(client)), name, &[x]);
             l.take(&mut p, Some(Timestamp(t)));
         };
@@ -776,6 +777,7 @@ mod tests {
             let mut l = Learned::default();
             for (name, t) in answers {
                 let mut p = super::super::inspect::Pending::default();
+                let name = (*name, super::super::inspect::name_hash(name));
                 p.dns_answer(PROTO_UDP, (ip("10.0.0.53"), ip("10.0.0.9")), name, &[x]);
                 l.take(&mut p, Some(Timestamp(*t)));
             }

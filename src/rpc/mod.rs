@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use dcerpc::{Interface, Uuid};
 
 pub use answers::MAX_DNS_ANSWERS;
-pub use inspect::{inspect, Pending, Seen, Shown};
+pub use inspect::{inspect, name_hash, Pending, Seen, Shown};
 pub use knowledge::{Announcement, Attribution, Knowledge};
 pub use learned::{Learned, Sightings, StoredLearned, StoredSeen};
 

@@ -145,14 +145,15 @@ pub(super) fn decode(s: &mut String, doc: &AuditDoc) -> fmt::Result {
         fl.mid_stream,
         fl.mid_stream_share() * 100.0
     )?;
-    if !fl.apps.is_empty() {
+    let apps = fl.apps();
+    if !apps.is_empty() {
         writeln!(s, "<h3>Application protocols</h3>")?;
         writeln!(
             s,
             "<p>TCP and UDP flows by the protocol their first payloads showed (<code>none</code>: no payload; <code>unknown</code>: none portaudit reads).</p>"
         )?;
         writeln!(s, "<table class=\"counts\" id=\"apps\"><tbody>")?;
-        for (app, n) in &fl.apps {
+        for (app, n) in &apps {
             writeln!(s, "<tr><td>{app}</td><td class=\"num\">{n}</td></tr>")?;
         }
         writeln!(s, "</tbody></table>")?;
