@@ -307,6 +307,12 @@ impl<'d> Auditor<'d> {
                     _ => {}
                 }
             }
+            // The name DNS gave the server, looked up once for what reads
+            // it: a finding row, a flow of `--flows`.
+            let finding = matches!(verdict, Verdict::Finding(_));
+            let dns_name = (finding || keep)
+                .then(|| flow.dns_name(&self.rpc))
+                .flatten();
             if let Verdict::Finding(kind) = &verdict {
                 let row_key = RowKey {
                     kind: *kind,
@@ -316,7 +322,7 @@ impl<'d> Auditor<'d> {
                     port: row_port(&flow),
                 };
                 let row = p.rows[row_shard(&row_key)].entry(row_key).or_default();
-                row.add(&flow, rule_idx, flow.server_name(&self.rpc));
+                row.add(&flow, rule_idx, flow.name.as_deref().or(dns_name));
                 let dynamic = rule_idx.and_then(|i| self.rules[i].rule.dynamic.as_ref());
                 if let Some(d) = dynamic.filter(|_| kind.is_about_dynamic_port()) {
                     let att = self.attribution(&flow, d);
@@ -335,7 +341,7 @@ impl<'d> Auditor<'d> {
             };
             p.verdicts.push(FlowVerdict {
                 rpc: crate::audit::describe_rpc(&self.rpc, &flow),
-                dns_name: flow.dns_name(&self.rpc).map(Box::from),
+                dns_name: dns_name.map(Box::from),
                 flow,
                 verdict,
                 profile,
