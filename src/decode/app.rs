@@ -212,9 +212,9 @@ impl Heard {
     }
 }
 
-const DNS: u16 = 53;
-/// The port DNS answers are read on ([`super::dns::answers`]).
-pub(super) const DNS_PORT: u16 = DNS;
+/// DNS's port: where its format is read, and its answers
+/// ([`super::dns::answers`]).
+pub(super) const DNS: u16 = 53;
 const MDNS: u16 = 5353;
 const LLMNR: u16 = 5355;
 const NTP: u16 = 123;

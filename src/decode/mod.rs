@@ -17,7 +17,7 @@ mod link;
 mod packet;
 mod tunnel;
 
-use app::DNS_PORT;
+use app::DNS;
 pub use app::{
     alpn, heard, listen, quote, server_name, App, Ask, Heard, MAX_ALPN, MAX_NAME, MAX_QUOTE,
 };

@@ -409,7 +409,7 @@ fn look_into(p: &mut PacketSummary, body: &[u8], decap: &mut Decap) {
         decap.payloads.push(Payload::of(payload));
     }
     crate::rpc::inspect(p.proto, (p.src, src), (p.dst, dst), payload, &mut decap.rpc);
-    if src == super::DNS_PORT || dst == super::DNS_PORT {
+    if src == super::DNS || dst == super::DNS {
         dns_answer(p, src, dst, payload, decap);
     }
 }

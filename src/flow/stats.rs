@@ -302,14 +302,18 @@ impl FlowStats {
         }
     }
 
+    /// The directions in the order their first payloads came (either,
+    /// before any).
+    fn payload_order(&self) -> [Dir; 2] {
+        let first = self.first_payload_dir.unwrap_or(Dir::AtoB);
+        [first, first.reverse()]
+    }
+
     /// What each direction's first payload named and said, the first
     /// payload's first.
     fn hellos(&self) -> impl Iterator<Item = &Hello> {
-        let first = self.first_payload_dir.unwrap_or(Dir::AtoB);
         let extra = self.extra.as_deref();
-        [first, first.reverse()]
-            .into_iter()
-            .filter_map(move |d| extra.map(|e| &e.hello[d.index()]))
+        (self.payload_order().into_iter()).filter_map(move |d| extra.map(|e| &e.hello[d.index()]))
     }
 
     /// What the first payload going `dir` said, where it was quoted.
@@ -343,14 +347,12 @@ impl FlowStats {
     /// ([`crate::decode::Ask`]): the first payload's word first, then
     /// the other direction's.
     pub fn first_ask_dir(&self) -> Option<Dir> {
-        let first = self.first_payload_dir?;
-        [first, first.reverse()]
-            .into_iter()
-            .find_map(|d| match self.asks[d.index()] {
-                Ask::None => None,
-                Ask::Request => Some(d),
-                Ask::Reply => Some(d.reverse()),
-            })
+        // A direction that said something had a first payload.
+        (self.payload_order().into_iter()).find_map(|d| match self.asks[d.index()] {
+            Ask::None => None,
+            Ask::Request => Some(d),
+            Ask::Reply => Some(d.reverse()),
+        })
     }
 
     /// Records the tunnel a packet came through, or that it carried one;

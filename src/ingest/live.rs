@@ -50,6 +50,8 @@ impl LiveIngest {
     /// A copy of the flows so far (to audit elsewhere), and the
     /// counts; the table keeps growing.
     pub fn snapshot(&mut self) -> (Flows, FileStats) {
+        // Nothing waits: each packet was added as it came, while its
+        // buffer held it.
         self.feed.flush(&mut self.table, &[]);
         let mut stats = FileStats::named(self.name.clone());
         stats.format = "live capture".to_string();

@@ -332,10 +332,7 @@ impl Answers {
         self.dropped = self.dropped.saturating_add(o.dropped);
         // Room for all of them at once: the table grows once, not by
         // doubling as they come.
-        let room = o
-            .list
-            .len()
-            .min(2 * MAX_DNS_ANSWERS - self.list.len().min(2 * MAX_DNS_ANSWERS));
+        let room = (o.list.len()).min((2 * MAX_DNS_ANSWERS).saturating_sub(self.list.len()));
         self.list.reserve(room);
         self.index.reserve(room, |e| e.0);
         self.text.reserve(o.text.len());
