@@ -322,7 +322,7 @@ impl<'d> Auditor<'d> {
                     port: row_port(&flow),
                 };
                 let row = p.rows[row_shard(&row_key)].entry(row_key).or_default();
-                row.add(&flow, rule_idx, flow.name.as_deref().or(dns_name));
+                row.add(&flow, rule_idx, flow.name_or(dns_name));
                 let dynamic = rule_idx.and_then(|i| self.rules[i].rule.dynamic.as_ref());
                 if let Some(d) = dynamic.filter(|_| kind.is_about_dynamic_port()) {
                     let att = self.attribution(&flow, d);

@@ -178,7 +178,13 @@ impl Flow {
     /// The server's name: the one the client named, else the one DNS
     /// gave its address ([`Flow::dns_name`]).
     pub fn server_name<'a>(&'a self, k: &'a crate::rpc::Knowledge) -> Option<&'a str> {
-        self.name.as_deref().or_else(|| self.dns_name(k))
+        self.name_or(self.dns_name(k))
+    }
+
+    /// [`Flow::server_name`] when its [`Flow::dns_name`], `dns`, was
+    /// already looked up: the client's name first.
+    pub fn name_or<'a>(&'a self, dns: Option<&'a str>) -> Option<&'a str> {
+        self.name.as_deref().or(dns)
     }
 
     /// When the client named none: the name a DNS answer seen before the
