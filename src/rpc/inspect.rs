@@ -106,11 +106,23 @@ pub struct Pending {
     pub unreadable: Vec<&'static str>,
     /// Servers whose mapper answered in this packet.
     pub mappers: Vec<(IpAddr, Mapper)>,
-    /// The packet's DNS answer, when `answered`: buffers kept from packet
-    /// to packet, so that taking an answer allocates nothing; the name's
-    /// hash ([`name_hash`]) last.
-    answer: (u8, IpAddr, IpAddr, String, Vec<IpAddr>, u64),
+    /// The packet's DNS answer, when `answered`.
+    answer: AnswerBuffer,
     pub(super) answered: bool,
+}
+
+/// A DNS answer in buffers kept from packet to packet, so that taking an
+/// answer allocates nothing: what [`AnswerRef`] borrows.
+#[derive(Debug)]
+struct AnswerBuffer {
+    proto: u8,
+    resolver: IpAddr,
+    client: IpAddr,
+    name: String,
+    /// Sorted: a round-robin answer's every order is one answer.
+    addresses: Vec<IpAddr>,
+    /// The name's [`name_hash`].
+    hash: u64,
 }
 
 impl Default for Pending {
@@ -120,7 +132,14 @@ impl Default for Pending {
             seen: Vec::new(),
             unreadable: Vec::new(),
             mappers: Vec::new(),
-            answer: (0, nowhere, nowhere, String::new(), Vec::new(), 0),
+            answer: AnswerBuffer {
+                proto: 0,
+                resolver: nowhere,
+                client: nowhere,
+                name: String::new(),
+                addresses: Vec::new(),
+                hash: 0,
+            },
             answered: false,
         }
     }
@@ -136,14 +155,14 @@ impl Pending {
 
     /// The packet's DNS answer, if it had one.
     pub(super) fn answer(&self) -> Option<AnswerRef<'_>> {
-        let (proto, resolver, client, ref name, ref addresses, hash) = self.answer;
+        let a = &self.answer;
         self.answered.then(|| AnswerRef {
-            hash,
-            name,
-            addresses,
-            proto,
-            resolver,
-            client,
+            hash: a.hash,
+            name: &a.name,
+            addresses: &a.addresses,
+            proto: a.proto,
+            resolver: a.resolver,
+            client: a.client,
         })
     }
 
@@ -158,13 +177,13 @@ impl Pending {
         addrs: &[IpAddr],
     ) {
         debug_assert_eq!(hash, name_hash(name));
-        let (p, r, c, n, a, h) = &mut self.answer;
-        (*p, *r, *c, *h) = (proto, resolver, client, hash);
-        n.clear();
-        n.push_str(name);
-        a.clear();
-        a.extend_from_slice(addrs);
-        a.sort_unstable();
+        let a = &mut self.answer;
+        (a.proto, a.resolver, a.client, a.hash) = (proto, resolver, client, hash);
+        a.name.clear();
+        a.name.push_str(name);
+        a.addresses.clear();
+        a.addresses.extend_from_slice(addrs);
+        a.addresses.sort_unstable();
         self.answered = true;
     }
 }
