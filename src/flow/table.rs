@@ -940,10 +940,12 @@ fn count_packet(
 /// Reads the payload of packet `p`, its flow's first going `dir`.
 #[inline(never)]
 fn listen(s: &mut FlowStats, dir: Dir, p: &PacketSummary, named: &Named<'_>) {
-    let (Transport::Ports { src, dst }, Some(payload)) = (
-        p.transport,
-        (named.payloads.get(usize::from(p.payload))).and_then(|at| at.in_buffer(named.buffer)),
-    ) else {
+    let payload =
+        (named.payloads.get(usize::from(p.payload))).and_then(|at| at.in_buffer(named.buffer));
+    // A payload noted at decoding lies in the buffer it was decoded from,
+    // which is added before it moves ([`crate::ingest`]'s flush).
+    debug_assert!(payload.is_some(), "payload {} not in its buffer", p.payload);
+    let (Transport::Ports { src, dst }, Some(payload)) = (p.transport, payload) else {
         return;
     };
     let (heard, hello) = crate::decode::listen(p.proto, src, dst, payload);
