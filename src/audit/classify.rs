@@ -308,9 +308,9 @@ impl<'d> Auditor<'d> {
                 }
             }
             // The name DNS gave the server, looked up once for what reads
-            // it: a finding row, a flow of `--flows`.
-            let finding = matches!(verdict, Verdict::Finding(_));
-            let dns_name = (finding || keep)
+            // it: a finding row on content, a flow of `--flows`.
+            let content = matches!(verdict, Verdict::Finding(k) if k.is_about_content());
+            let dns_name = (content || keep)
                 .then(|| flow.dns_name(&self.rpc))
                 .flatten();
             if let Verdict::Finding(kind) = &verdict {
@@ -322,7 +322,10 @@ impl<'d> Auditor<'d> {
                     port: row_port(&flow),
                 };
                 let row = p.rows[row_shard(&row_key)].entry(row_key).or_default();
-                row.add(&flow, rule_idx, flow.name_or(dns_name));
+                row.add(&flow, rule_idx);
+                if content {
+                    row.add_content(&flow, flow.name_or(dns_name));
+                }
                 let dynamic = rule_idx.and_then(|i| self.rules[i].rule.dynamic.as_ref());
                 if let Some(d) = dynamic.filter(|_| kind.is_about_dynamic_port()) {
                     let att = self.attribution(&flow, d);

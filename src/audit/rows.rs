@@ -130,7 +130,8 @@ pub(super) struct Row {
     pub(super) announced: bool,
     /// The application protocols the flows' payloads showed, by side
     /// (client's, server's), and the first [`MAX_SERVICES`] server names
-    /// their clients named.
+    /// their clients named: kept by rows of findings on content alone
+    /// ([`Row::add_content`]).
     pub(super) apps: BTreeSet<[App; 2]>,
     pub(super) names: BTreeSet<Box<str>>,
     /// What the client's and the server's first payloads said, from the
@@ -168,7 +169,7 @@ pub(super) fn earlier(a: Option<SourceKey>, b: Option<SourceKey>) -> Option<Sour
 }
 
 impl Row {
-    pub(super) fn add(&mut self, f: &Flow, rule: Option<usize>, name: Option<&str>) {
+    pub(super) fn add(&mut self, f: &Flow, rule: Option<usize>) {
         self.rule = self.rule.or(rule);
         self.flows += 1;
         self.one_way += u64::from(f.is_one_way());
@@ -181,6 +182,13 @@ impl Row {
         self.states.insert(f.state);
         self.community_ids.insert(f.community_id());
         self.source = earlier(self.source, source_key(f));
+    }
+
+    /// Adds what flow `f`, already added, showed of its content, and
+    /// `name`, the server name its client used or DNS gave: read only by
+    /// findings on content ([`crate::rules::FindingKind::is_about_content`]),
+    /// so only their rows pay for them.
+    pub(super) fn add_content(&mut self, f: &Flow, name: Option<&str>) {
         self.apps.insert(f.apps);
         if let Some(said) = &f.said {
             self.keep_said(source_key(f), said);
@@ -283,19 +291,19 @@ mod tests {
             .collect();
         let name = |i: usize| Some(names[i].as_str());
         let mut whole = Row::default();
-        flows
-            .iter()
-            .enumerate()
-            .for_each(|(i, f)| whole.add(f, None, name(i)));
+        flows.iter().enumerate().for_each(|(i, f)| {
+            whole.add(f, None);
+            whole.add_content(f, name(i));
+        });
         let (mut a, mut b) = (Row::default(), Row::default());
-        flows[..20]
-            .iter()
-            .enumerate()
-            .for_each(|(i, f)| a.add(f, None, name(i)));
-        flows[20..]
-            .iter()
-            .enumerate()
-            .for_each(|(i, f)| b.add(f, None, name(20 + i)));
+        flows[..20].iter().enumerate().for_each(|(i, f)| {
+            a.add(f, None);
+            a.add_content(f, name(i));
+        });
+        flows[20..].iter().enumerate().for_each(|(i, f)| {
+            b.add(f, None);
+            b.add_content(f, name(20 + i));
+        });
         a.merge(b);
         let mut sorted = names.clone();
         sorted.sort();

@@ -111,6 +111,15 @@ impl FindingKind {
             FindingKind::UnannouncedDynamicPort | FindingKind::UncoveredRpcService
         )
     }
+
+    /// The kinds of findings on what a flow's payload showed: their
+    /// detail quotes the protocols, the server names and the payloads.
+    pub fn is_about_content(self) -> bool {
+        matches!(
+            self,
+            FindingKind::ProtocolMismatch | FindingKind::UnverifiedProtocol
+        )
+    }
 }
 
 impl fmt::Display for FindingKind {
