@@ -397,6 +397,17 @@ pub trait PacketTable {
     /// Whether the table holds more than it may before it is absorbed
     /// (only a [`SegmentTable`] ever does).
     fn over(&self) -> bool;
+
+    /// The flows, and the fragments, it holds: what it takes of the
+    /// limits while read ahead of its turn.
+    fn held(&self) -> (usize, usize) {
+        (0, 0)
+    }
+
+    /// Sets what it may hold from now on (see [`PacketTable::over`]):
+    /// read ahead, its share of the limits is what the other tables read
+    /// ahead leave.
+    fn set_budget(&mut self, _budget: Limits) {}
 }
 
 /// The table of a capture read front to back from its first packet: the
@@ -509,9 +520,18 @@ impl PacketTable for SegmentTable {
     /// unclaimed), than the budget allows.
     #[inline]
     fn over(&self) -> bool {
+        let (flows, fragments) = self.held();
+        flows > self.budget.max_flows || fragments > self.budget.max_fragments
+    }
+
+    #[inline]
+    fn held(&self) -> (usize, usize) {
         let s = &self.stretch;
-        s.flows.len() > self.budget.max_flows
-            || s.fragments.len() + s.orphans.len() > self.budget.max_fragments
+        (s.flows.len(), s.fragments.len() + s.orphans.len())
+    }
+
+    fn set_budget(&mut self, budget: Limits) {
+        self.budget = budget;
     }
 }
 

@@ -16,10 +16,14 @@
 //! again from the true position. Segment tables are absorbed in file order
 //! (set aside, and joined on every core at the end, while no limit can
 //! bite), which gives exactly the table of one walk from the start, limits
-//! included (see [`FlowTable`]). A segment that would track more than its
-//! share of the limits (the limits divided by the segments) stops, and the
-//! file is walked again as one segment, within the limits: memory stays
-//! bounded by the limits, results by the capture alone. Streams (stdin,
+//! included (see [`FlowTable`]). A thread whose segment is done takes the
+//! second half of what is left of the segment with the most left, and so
+//! on while a few MB are left ([`MIN_SPLIT_BYTES`]): a capture whose flows
+//! crowd one part of it keeps every thread busy to the end. The tables
+//! read ahead share the limits: a segment that would track more than the
+//! others leave stops, and the file is walked again as one segment, within
+//! the limits: memory stays bounded by the limits, results by the capture
+//! alone. Streams (stdin,
 //! gzip, pipes) are walked once, from the start, while a thread of their own
 //! reads or inflates ahead.
 //!
@@ -72,6 +76,9 @@ pub use skip::Skip;
 pub const CHUNK_BYTES: usize = 256 << 10;
 /// A plain file is cut into segments of at least this size, one per thread.
 pub const MIN_SEGMENT_BYTES: u64 = 16 << 20;
+/// A thread whose segment is done splits another that has at least this
+/// much left (about a millisecond of walking).
+pub const MIN_SPLIT_BYTES: u64 = 4 << 20;
 
 /// How reading is bounded and judged; the same for every input of a run.
 #[derive(Clone, Debug)]
@@ -86,6 +93,10 @@ pub struct IngestOptions {
     /// pool, each at least [`MIN_SEGMENT_BYTES`]. Tests set it to put
     /// segment boundaries everywhere, which must change nothing.
     pub segments: Option<usize>,
+    /// A segment with this much left is split for a thread out of work
+    /// ([`MIN_SPLIT_BYTES`]). Tests make it tiny to split everywhere,
+    /// which must change nothing.
+    pub split_bytes: u64,
     /// Counts bytes and packets as they are walked, for a progress line.
     pub progress: Option<Arc<Progress>>,
     /// `--filter`: packets it rejects are counted, not decoded.
@@ -104,6 +115,7 @@ impl Default for IngestOptions {
             future_after: None,
             chunk_bytes: CHUNK_BYTES,
             segments: None,
+            split_bytes: MIN_SPLIT_BYTES,
             progress: None,
             filter: None,
             tunnels: TunnelMode::default(),

@@ -26,7 +26,7 @@ pub(super) fn read_stream(
     let mut win = Window::new(source, 0, opts.chunk_bytes, compressed);
     let (walker, pos) = open_walk(&mut win, stats)?;
     let table = SequentialTable::new(opts.limits).within(opts.frozen.clone());
-    let mut w = walk(&mut win, pos, walker, table, u64::MAX, opts);
+    let mut w = walk(&mut win, pos, walker, table, &u64::MAX, opts);
     if w.stop == Stop::Damaged && compressed {
         // Corrupt records in a compressed capture are most likely a
         // corrupt stream: read on to say so if the checksum tells.

@@ -6,7 +6,7 @@ use super::feed::{Feed, Tally};
 use super::window::{Source, Window};
 use super::{FileStats, IngestOptions};
 use crate::capture::{Damage, DamageKind, Step, Walker};
-use crate::flow::PacketTable;
+use crate::flow::{Limits, PacketTable};
 
 /// Why a walk stopped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,6 +32,23 @@ pub(super) struct Walked<T> {
     pub(super) stop: Stop,
 }
 
+/// Where a walk ends: a fixed input offset, or the end of a segment that
+/// a thread out of work may move back to take the rest
+/// ([`super::segments`]).
+pub(super) trait Until {
+    /// The offset the walk stops at (the first record at or after it),
+    /// asked each time the window is refilled: the walk has read the input
+    /// up to `reached` and its table holds `held` flows and fragments. With
+    /// it, what the table may hold from now on, if that changes.
+    fn at(&self, reached: u64, held: (usize, usize)) -> (u64, Option<Limits>);
+}
+
+impl Until for u64 {
+    fn at(&self, _: u64, _: (usize, usize)) -> (u64, Option<Limits>) {
+        (*self, None)
+    }
+}
+
 /// Walks the records from `pos` of the window (a record start, in the
 /// state `walker` holds there) until the first record at or after input
 /// offset `until`, the end of the input, damage that stops the walk, or,
@@ -41,7 +58,7 @@ pub(super) fn walk<S: Source, T: PacketTable>(
     mut pos: usize,
     mut walker: Walker,
     mut table: T,
-    until: u64,
+    bound: &impl Until,
     opts: &IngestOptions,
 ) -> Walked<T> {
     let mut feed = Feed::new(opts);
@@ -49,6 +66,12 @@ pub(super) fn walk<S: Source, T: PacketTable>(
     let mut counted = 0;
     let stop = 'walk: loop {
         let mut need = 0;
+        // Every record the walk reaches before it asks again lies in the
+        // window: the end cannot move back past them.
+        let (until, budget) = bound.at(win.base + win.len as u64, table.held());
+        if let Some(budget) = budget {
+            table.set_budget(budget);
+        }
         loop {
             if win.base + pos as u64 >= until {
                 break 'walk Stop::Boundary;

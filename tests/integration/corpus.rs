@@ -164,8 +164,9 @@ fn skipped_packets_are_counted_by_reason() {
 }
 
 /// Every corpus file read as a file cut into segments, walked at once from
-/// guessed starts, gives what one walk from the start gives: damaged,
-/// multi-section and odd files included.
+/// guessed starts and split again for threads out of work, gives what one
+/// walk from the start gives: damaged, multi-section and odd files
+/// included.
 #[test]
 fn every_corpus_file_reads_the_same_in_segments() {
     if crate::shared_missing("corpus::every_corpus_file_reads_the_same_in_segments") {
@@ -177,13 +178,17 @@ fn every_corpus_file_reads_the_same_in_segments() {
         let bytes = std::fs::read(&path).unwrap();
         let (t, whole) = ingest_bytes("corpus", &bytes);
         let flows = t.finish();
-        for (segments, chunk) in [(2, 1 << 18), (5, 4096), (33, 1500)] {
+        // Segments split for threads out of work wherever a few KB are
+        // left, as well as not at all.
+        for (segments, chunk, split) in [(2, 1 << 18, u64::MAX), (5, 4096, 4096), (33, 1500, 1500)]
+        {
             let opts = IngestOptions {
                 segments: Some(segments),
                 chunk_bytes: chunk,
+                split_bytes: split,
                 ..IngestOptions::default()
             };
-            let what = format!("{}, {segments} segments", path.display());
+            let what = format!("{}, {segments} segments split past {split}", path.display());
             assert_file_reads_as(&path, &opts, &whole, &flows, &what);
         }
     }

@@ -122,6 +122,8 @@ fn check_both_readers(buf: &[u8], chunk: usize, segments: usize) -> Result<(), T
     let opts = IngestOptions {
         chunk_bytes: chunk,
         segments: Some(segments),
+        // Split again for threads out of work wherever a chunk is left.
+        split_bytes: chunk as u64,
         ..IngestOptions::default()
     };
     let (t3, c) = ingest_one(&CaptureInput::File(path), &opts);

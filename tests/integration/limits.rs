@@ -204,8 +204,11 @@ fn segments_keep_out_what_one_walk_keeps_out() {
         );
         let flows = t.finish();
         for segments in [2, 7] {
+            // Split again for threads out of work: the tables read ahead
+            // share the limits however many they become.
             let opts = IngestOptions {
                 segments: Some(segments),
+                split_bytes: 64 << 10,
                 ..stream.clone()
             };
             let what = format!("{limits:?}, {segments} segments");
