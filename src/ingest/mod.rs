@@ -17,14 +17,14 @@
 //! (set aside, and joined on every core at the end, while no limit can
 //! bite), which gives exactly the table of one walk from the start, limits
 //! included (see [`FlowTable`]). A thread whose segment is done takes the
-//! second half of what is left of the segment with the most left, and so
-//! on while a few MB are left ([`MIN_SPLIT_BYTES`]): a capture whose flows
-//! crowd one part of it keeps every thread busy to the end. The tables
-//! read ahead share the limits: a segment that would track more than the
-//! others leave stops, and the file is walked again as one segment, within
-//! the limits: memory stays bounded by the limits, results by the capture
-//! alone. Streams (stdin,
-//! gzip, pipes) are walked once, from the start, while a thread of their own
+//! second half of what is left of the segment with the most left, while a
+//! few MB are left ([`MIN_SPLIT_BYTES`]), up to twice the segments the file
+//! was cut into: a capture whose flows crowd one part of it keeps every
+//! thread busy to the end. The tables read ahead share the limits: a
+//! segment that would track more than the others leave stops, and the file
+//! is walked again as one segment, within the limits: memory stays bounded
+//! by the limits, results by the capture alone. Streams (stdin, gzip,
+//! pipes) are walked once, from the start, while a thread of their own
 //! reads or inflates ahead.
 //!
 //! Files run in parallel too, a wave of as many as there are threads at a
@@ -77,8 +77,8 @@ pub const CHUNK_BYTES: usize = 256 << 10;
 /// A plain file is cut into segments of at least this size, one per thread.
 pub const MIN_SEGMENT_BYTES: u64 = 16 << 20;
 /// A thread whose segment is done splits another that has at least this
-/// much left (about a millisecond of walking).
-pub const MIN_SPLIT_BYTES: u64 = 4 << 20;
+/// much left (a few milliseconds of walking).
+pub const MIN_SPLIT_BYTES: u64 = 8 << 20;
 
 /// How reading is bounded and judged; the same for every input of a run.
 #[derive(Clone, Debug)]

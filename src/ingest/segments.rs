@@ -34,6 +34,10 @@ struct Segments {
     size: u64,
     /// Less than this left of a segment is not split.
     min_split: u64,
+    /// Segments there may be at most, split ones included: twice those
+    /// the file was cut into. Joining the tables costs each flow a look
+    /// into every table before its own.
+    max_spans: usize,
 }
 
 #[derive(Default)]
@@ -73,6 +77,7 @@ impl Segments {
             limits,
             size,
             min_split,
+            max_spans: 2 * bounds.len().saturating_sub(1),
         }
     }
 
@@ -92,7 +97,7 @@ impl Segments {
     /// left, if that is worth a walk of its own: the new segment's index.
     fn split(&self) -> Option<usize> {
         let mut spans = self.spans();
-        if spans.over {
+        if spans.over || spans.all.len() >= self.max_spans {
             return None;
         }
         let left = |s: &Span| s.until.min(self.size).saturating_sub(s.reached);
@@ -334,7 +339,9 @@ mod tests {
     /// segment it split now ends where its own begins.
     #[test]
     fn a_thread_out_of_work_takes_half_of_what_is_left_of_the_longest_segment() {
-        let segments = Segments::new(&[0, 100, u64::MAX], limits(10, 10), 200, 10);
+        let mut segments = Segments::new(&[0, 100, u64::MAX], limits(10, 10), 200, 10);
+        assert_eq!(segments.max_spans, 4);
+        segments.max_spans = 6;
         let first = SpanOf {
             segments: &segments,
             id: 0,
@@ -372,6 +379,11 @@ mod tests {
         assert_eq!(segments.spans().all[3].until, 92);
         // Less than 10 left anywhere: nothing is split, nor once all are
         // done.
+        assert_eq!(segments.split(), None);
+        segments.spans().all[4].reached = 0;
+        assert_eq!(segments.split(), Some(5));
+        // Six segments: no more.
+        segments.spans().all[5].reached = 0;
         assert_eq!(segments.split(), None);
         for id in 0..5 {
             segments.done(id, false);
