@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use crate::capture::Timestamp;
 use crate::decode::{PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP};
 use crate::flow::{resolve, Flow, FlowStats, FlowSummary, Flows, Limits, Overflow, PackedKey};
 use crate::rpc::{Attribution, Knowledge, Mapper, Service};
@@ -46,8 +47,16 @@ pub(super) struct ActiveRule<'d> {
 
 /// Role bindings of one address: (profile index, role id).
 pub(super) type Roles = Vec<(usize, String)>;
-/// Roles by address, looked up once per address per pass.
-pub(super) type RolesCache = HashMap<IpAddr, Arc<Roles>, ahash::RandomState>;
+/// What the audit looks up once per address: its roles, and when a DNS
+/// answer first named it ([`crate::rpc::Knowledge::named_from`]).
+#[derive(Clone, Debug)]
+pub(super) struct Host {
+    pub(super) roles: Arc<Roles>,
+    pub(super) named_from: Option<Timestamp>,
+}
+
+/// Hosts by address, looked up once per address per pass.
+pub(super) type RolesCache = HashMap<IpAddr, Host, ahash::RandomState>;
 
 /// Classifies flows against a deployment.
 pub struct Auditor<'d> {
@@ -291,10 +300,12 @@ impl<'d> Auditor<'d> {
         for (key, stats) in flows {
             let mut flow = resolve(&key.unpack(), stats, &server);
             with_payload_evidence(&self.rpc, &mut flow);
-            p.summary.add(&flow, flow.named_by_dns(&self.rpc));
             // Every address of the flows has its roles looked up already.
-            let ri = &roles[&flow.initiator.addr];
-            let rr = &roles[&flow.responder.addr];
+            let ri = &roles[&flow.initiator.addr].roles;
+            let responder = &roles[&flow.responder.addr];
+            let rr = &responder.roles;
+            p.summary
+                .add(&flow, flow.named_by_dns(responder.named_from));
             let (verdict, rule_idx) = self.classify(&flow, ri, rr, &mut p.coverage);
             if let Some(i) = rule_idx {
                 let named = !self.rules[i].rule.app_on(flow.service_port()).is_empty();
@@ -403,7 +414,11 @@ impl<'d> Auditor<'d> {
                     roles.sort();
                     roles.dedup();
                 }
-                (ip, Arc::new(roles))
+                let host = Host {
+                    roles: Arc::new(roles),
+                    named_from: self.rpc.named_from(ip),
+                };
+                (ip, host)
             })
             .collect();
         let mut passes: Vec<Pass> = chunks
@@ -563,10 +578,11 @@ impl<'d> Auditor<'d> {
     }
 
     pub(super) fn roles_of(&self, ip: IpAddr, cache: &mut RolesCache) -> Arc<Roles> {
-        cache
-            .entry(ip)
-            .or_insert_with(|| Arc::new(self.roles_uncached(ip)))
-            .clone()
+        let host = cache.entry(ip).or_insert_with(|| Host {
+            roles: Arc::new(self.roles_uncached(ip)),
+            named_from: self.rpc.named_from(ip),
+        });
+        Arc::clone(&host.roles)
     }
 
     /// The roles `ip` holds, in profile order, then role order (through

@@ -137,7 +137,7 @@ impl Auditor<'_> {
         cache: &RolesCache,
         inputs: &Inputs,
     ) -> Finding {
-        let (ri, rr) = (&cache[&k.src], &cache[&k.dst]);
+        let (ri, rr) = (&cache[&k.src].roles, &cache[&k.dst].roles);
         let base = self.deployment.severity_of(k.kind);
         let all_inferred = row.bases.iter().all(|b| !b.is_evidence());
         let rule = row.rule.map(|i| &self.rules[i]);

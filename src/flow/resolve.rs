@@ -198,9 +198,11 @@ impl Flow {
         k.dns_name(self.responder.addr, self.initiator.addr, self.first_ts)
     }
 
-    /// Whether [`Flow::dns_name`] gives a name, without finding which.
-    pub fn named_by_dns(&self, k: &crate::rpc::Knowledge) -> bool {
-        self.name.is_none() && k.names_server(self.responder.addr, self.first_ts)
+    /// Whether [`Flow::dns_name`] gives a name, without finding which:
+    /// `named_from` is when a DNS answer first named the responder
+    /// ([`crate::rpc::Knowledge::named_from`]).
+    pub fn named_by_dns(&self, named_from: Option<Timestamp>) -> bool {
+        self.name.is_none() && matches!((named_from, self.first_ts), (Some(n), Some(at)) if n <= at)
     }
 
     pub fn total_packets(&self) -> u64 {

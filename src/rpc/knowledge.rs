@@ -432,14 +432,11 @@ impl Knowledge {
         Some(d.answers.get(d.name[row] as usize).name)
     }
 
-    /// Whether a DNS answer seen before `at` named `server`: whether
-    /// [`Knowledge::dns_name`] gives it a name, without finding which.
-    pub fn names_server(&self, server: IpAddr, at: Option<Timestamp>) -> bool {
+    /// When a DNS answer first named `server`: [`Knowledge::dns_name`]
+    /// gives a name to flows to it that began then or later.
+    pub fn named_from(&self, server: IpAddr) -> Option<Timestamp> {
         let d = &self.dns;
-        match (at, d.rows.get(&server)) {
-            (Some(at), Some(&(from, _))) => d.at[from as usize] <= at,
-            _ => false,
-        }
+        d.rows.get(&server).map(|&(from, _)| d.at[from as usize])
     }
 
     /// Whether any DNS answer named an address.
