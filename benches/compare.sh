@@ -104,13 +104,17 @@ for ((r = 0; r < rounds; r++)); do
         cmd=${entry#*|}
         rm -rf "$work/out.argus" "$work/nf" && mkdir -p "$work/nf"
         status=0
-        /usr/bin/time -f "%e %U %S %M" -o "$work/time" $cmd >/dev/null 2>&1 || status=$?
+        # Wall time to the nanosecond (GNU time's %e has 10 ms steps, a
+        # few percent of a run here); CPU and peak memory from GNU time.
+        start=$(date +%s%N)
+        /usr/bin/time -f "%U %S %M" -o "$work/time" $cmd >/dev/null 2>&1 || status=$?
+        wall=$(( $(date +%s%N) - start ))
         if [ "$status" -gt 1 ]; then
             echo "compare.sh: $name failed (status $status): $cmd" >&2
             exit 1
         fi
         # GNU time prefixes a note when the command exits non-zero.
-        echo "$name $(tail -n 1 "$work/time")" >>"$results"
+        echo "$name $(awk -v ns="$wall" 'BEGIN { printf "%.4f", ns / 1e9 }') $(tail -n 1 "$work/time")" >>"$results"
     done
     echo "round $((r + 1))/$rounds done" >&2
 done
@@ -140,7 +144,7 @@ pa = med.get("portaudit")
 for n in names:
     w = med[n]
     vs = f"{w / pa:.2f}×" if pa and n not in ("portaudit", "cat") else ""
-    print(f"| {n} | {w:.2f} | {cpu[n]:.2f} | {peak[n]:.0f} | {size / 1e6 / w:.0f} | "
+    print(f"| {n} | {w:.3f} | {cpu[n]:.2f} | {peak[n]:.0f} | {size / 1e6 / w:.0f} | "
           f"{packets / 1e6 / w:.2f} | {w / med['cat']:.2f} | {vs} |")
 if pa and "portaudit-1t" in med:
     print()
