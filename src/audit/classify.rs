@@ -414,11 +414,7 @@ impl<'d> Auditor<'d> {
                     roles.sort();
                     roles.dedup();
                 }
-                let host = Host {
-                    roles: Arc::new(roles),
-                    named_from: self.rpc.named_from(ip),
-                };
-                (ip, host)
+                (ip, self.host(ip, roles))
             })
             .collect();
         let mut passes: Vec<Pass> = chunks
@@ -578,11 +574,18 @@ impl<'d> Auditor<'d> {
     }
 
     pub(super) fn roles_of(&self, ip: IpAddr, cache: &mut RolesCache) -> Arc<Roles> {
-        let host = cache.entry(ip).or_insert_with(|| Host {
-            roles: Arc::new(self.roles_uncached(ip)),
-            named_from: self.rpc.named_from(ip),
-        });
+        let host = cache
+            .entry(ip)
+            .or_insert_with(|| self.host(ip, self.roles_uncached(ip)));
         Arc::clone(&host.roles)
+    }
+
+    /// What the audit keeps of `ip`, which holds `roles`.
+    fn host(&self, ip: IpAddr, roles: Roles) -> Host {
+        Host {
+            roles: Arc::new(roles),
+            named_from: self.rpc.named_from(ip),
+        }
     }
 
     /// The roles `ip` holds, in profile order, then role order (through
