@@ -40,7 +40,6 @@ struct Segments {
     max_spans: usize,
 }
 
-#[derive(Default)]
 struct Spans {
     all: Vec<Span>,
     /// A table went over its share: the file is walked again as one
@@ -174,10 +173,11 @@ pub(super) fn read_file(
     };
     // Walks from a record start at `at`, in `state`.
     let window_at = |at: u64| Window::new(FileAt { file, offset: at }, at, chunk, false);
+    // The table of a segment (its budget is set again as it walks).
+    let segment_table = || SegmentTable::new(share).within(opts.frozen.clone());
     // Walks a segment again from a record start at `at`, in `state`.
     let walk_at = |at: u64, state: Walker, until: u64| {
-        let table = SegmentTable::new(share).within(opts.frozen.clone());
-        walk(&mut window_at(at), 0, state, table, &until, opts)
+        walk(&mut window_at(at), 0, state, segment_table(), &until, opts)
     };
     // Walks the whole file within the limits.
     let whole = || {
@@ -214,12 +214,11 @@ pub(super) fn read_file(
         };
         let from = shared.spans().all[id].from;
         if id == 0 {
-            let table = SegmentTable::new(share).within(opts.frozen.clone());
             let walked = walk(
                 &mut window_at(first),
                 0,
                 walker.clone(),
-                table,
+                segment_table(),
                 &bound,
                 opts,
             );
@@ -235,8 +234,7 @@ pub(super) fn read_file(
         }
         let state = at_first_packet.clone();
         let walked = state.find_record(win.bytes(), 0, from).map(|pos| {
-            let table = SegmentTable::new(share).within(opts.frozen.clone());
-            let w = walk(&mut win, pos, state.clone(), table, &bound, opts);
+            let w = walk(&mut win, pos, state.clone(), segment_table(), &bound, opts);
             (from + pos as u64, w)
         });
         Guessed { state, walked }
