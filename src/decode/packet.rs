@@ -417,16 +417,23 @@ fn look_into(p: &mut PacketSummary, body: &[u8], decap: &mut Decap) {
 /// Reads a DNS reply's answers (every reply: each names its own).
 #[inline(never)]
 fn dns_answer(p: &PacketSummary, src: u16, dst: u16, payload: &[u8], decap: &mut Decap) {
-    let heard = super::heard(p.proto, src, dst, payload);
-    if heard.app() != super::App::Dns || heard.ask() != super::Ask::Reply {
-        return;
-    }
     // Over TCP, after the message's two-byte length.
     let message = if p.proto == PROTO_TCP {
         payload.get(2..)
     } else {
         Some(payload)
     };
+    // Half are questions: told by their QR bit before anything else.
+    if message
+        .and_then(|m| m.get(2))
+        .is_none_or(|flags| flags & 0x80 == 0)
+    {
+        return;
+    }
+    let heard = super::heard(p.proto, src, dst, payload);
+    if heard.app() != super::App::Dns || heard.ask() != super::Ask::Reply {
+        return;
+    }
     if let Some((name, addrs)) = message.and_then(super::dns::answers) {
         let ends = (p.src, p.dst);
         decap

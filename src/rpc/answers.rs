@@ -14,6 +14,7 @@ use std::net::IpAddr;
 use hashbrown::HashTable;
 
 use super::learned::Sightings;
+use crate::capture::Timestamp;
 
 /// Distinct DNS answers a store keeps at most; past it the last in order
 /// are counted in [`Answers::dropped`]. About 13 MB at the limit (an
@@ -98,25 +99,24 @@ static TABLE_HASH: ahash::RandomState = ahash::RandomState::with_seeds(
 /// order they are merged (an answer among the first of the whole is among
 /// the first of every part), counts included.
 ///
-/// The names and addresses of all answers lie in two buffers the entries
-/// point into: a new answer costs no allocation of its own, and a store
-/// is freed in a few.
+/// A sighting is appended as it comes, and repeated ones are folded
+/// together in one pass when the list is full and when the store is
+/// settled to be read ([`Answers::settle`]): a reader pays for a
+/// sequential write per answer, not for a probe of a table that most
+/// answers, each naming another host, miss. The names and addresses of
+/// all answers lie in two buffers the entries point into: a new answer
+/// costs no allocation of its own, and a store is freed in a few.
 #[derive(Clone, Debug, Default)]
 pub struct Answers {
-    /// The answers, in the order first taken: up to twice the limit
-    /// between prunings ([`Answers::prune`]).
+    /// The answers in the order they came: the first `distinct` are
+    /// distinct and not past the ceiling, the rest not yet compared.
+    /// Up to twice the limit between foldings ([`Answers::fold`]).
     list: Vec<Entry>,
+    distinct: usize,
     /// The names of `list`, one after the other.
     text: String,
     /// The addresses of `list`, one list after the other.
     addresses: Vec<IpAddr>,
-    /// Indices into `list`, with their table hash: growing the table
-    /// reads only the table. Built again after a pruning only when an
-    /// answer is taken (most stores are pruned last when they are
-    /// settled, to be read).
-    index: HashTable<(u64, u32)>,
-    /// `index` is to be built again before it is used.
-    stale: bool,
     /// The last answer kept at the last pruning: an answer past it has
     /// [`MAX_DNS_ANSWERS`] before it, and is counted at sight.
     ceiling: Option<Answer>,
@@ -125,20 +125,40 @@ pub struct Answers {
 }
 
 /// An answer of a store, its name and addresses as places in the store's
-/// buffers.
+/// buffers, and its sightings: 80 bytes.
 #[derive(Clone, Debug)]
 struct Entry {
-    /// The table's hash ([`AnswerRef::key_hash`]).
-    key: u64,
+    /// When first seen, [`NO_TIME`] when never with a time.
+    first: i128,
+    count: u64,
     hash: u64,
     text: u32,
-    text_len: u32,
     addresses: u32,
-    addresses_len: u32,
+    text_len: u16,
+    addresses_len: u8,
     proto: u8,
     resolver: IpAddr,
     client: IpAddr,
-    seen: Sightings,
+}
+
+/// [`Entry::first`] of an answer seen without a time (no capture's time
+/// is this far before 1970).
+const NO_TIME: i128 = i128::MIN;
+
+impl Entry {
+    fn seen(&self) -> Sightings {
+        Sightings {
+            first: (self.first != NO_TIME).then_some(Timestamp(self.first)),
+            count: self.count,
+        }
+    }
+
+    fn add(&mut self, n: Sightings) {
+        let mut seen = self.seen();
+        seen.add(n);
+        self.first = seen.first.map_or(NO_TIME, |t| t.0);
+        self.count = seen.count;
+    }
 }
 
 impl Answers {
@@ -152,35 +172,24 @@ impl Answers {
         let addresses = e.addresses as usize;
         AnswerRef {
             hash: e.hash,
-            name: &self.text[text..text + e.text_len as usize],
-            addresses: &self.addresses[addresses..addresses + e.addresses_len as usize],
+            name: &self.text[text..text + usize::from(e.text_len)],
+            addresses: &self.addresses[addresses..addresses + usize::from(e.addresses_len)],
             proto: e.proto,
             resolver: e.resolver,
             client: e.client,
         }
     }
 
-    /// Takes `n` sightings of answer `a`: a known answer is counted
-    /// without an allocation, one past the ceiling with one comparison.
+    /// Takes `n` sightings of answer `a`: appended, or counted with one
+    /// comparison when past the ceiling.
     pub fn see(&mut self, a: AnswerRef<'_>, n: Sightings) {
-        self.see_hashed(a.key_hash(), a, n);
-    }
-
-    /// [`Answers::see`] of an answer whose table hash is known.
-    fn see_hashed(&mut self, key: u64, a: AnswerRef<'_>, n: Sightings) {
         if self.past_ceiling(&a) {
             self.dropped = self.dropped.saturating_add(n.count);
             return;
         }
-        if self.stale {
-            self.index_again();
-        }
-        let found = (self.index).find(key, |&(k, i)| {
-            k == key && self.view(&self.list[i as usize]) == a
-        });
-        match found {
-            Some(&(_, i)) => self.list[i as usize].seen.add(n),
-            None => self.insert(key, a, n),
+        self.append(a, n);
+        if self.list.len() >= 2 * MAX_DNS_ANSWERS {
+            self.fold();
         }
     }
 
@@ -193,58 +202,97 @@ impl Answers {
             })
     }
 
-    fn insert(&mut self, key: u64, a: AnswerRef<'_>, n: Sightings) {
-        let at = self.list.len() as u32;
+    fn append(&mut self, a: AnswerRef<'_>, n: Sightings) {
         let place = |used: usize, len: usize| {
-            let end = used.checked_add(len)?;
-            Some((
-                u32::try_from(used).ok()?,
-                u32::try_from(len).ok()?,
-                u32::try_from(end).ok()?,
-            ))
+            used.checked_add(len)?;
+            u32::try_from(used).ok()
         };
-        // Buffers past 4 GiB (only a flow file's names could fill them).
-        let (Some((text, text_len, _)), Some((addresses, addresses_len, _))) = (
+        // Buffers past 4 GiB, a name past 64 KB or more than 255
+        // addresses: only a flow file's answers could hold them.
+        let (Some(text), Some(addresses), Ok(text_len), Ok(addresses_len)) = (
             place(self.text.len(), a.name.len()),
             place(self.addresses.len(), a.addresses.len()),
+            u16::try_from(a.name.len()),
+            u8::try_from(a.addresses.len()),
         ) else {
             self.dropped = self.dropped.saturating_add(n.count);
             return;
         };
-        let e = Entry {
-            key,
+        self.list.push(Entry {
+            first: n.first.map_or(NO_TIME, |t| t.0),
+            count: n.count,
             hash: a.hash,
             text,
-            text_len,
             addresses,
+            text_len,
             addresses_len,
             proto: a.proto,
             resolver: a.resolver,
             client: a.client,
-            seen: n,
-        };
+        });
         self.text.push_str(a.name);
         self.addresses.extend_from_slice(a.addresses);
-        self.list.push(e);
-        self.index.insert_unique(key, (key, at), |e| e.0);
-        if self.list.len() >= 2 * MAX_DNS_ANSWERS {
-            self.prune();
+    }
+
+    /// Folds the sightings of each answer into its first place in the
+    /// list, counts those past the ceiling as dropped, and prunes to the
+    /// limit. Linear in the list: done when it holds twice the limit, so
+    /// each sighting pays for it once, and when the store is settled.
+    fn fold(&mut self) {
+        let mut index: HashTable<(u64, u32)> = HashTable::with_capacity(self.list.len());
+        let mut keep = vec![true; self.list.len()];
+        let mut dropped = 0u64;
+        for (i, keep) in keep.iter_mut().enumerate() {
+            let a = self.view(&self.list[i]);
+            // Folded before: neither past the ceiling nor among the others.
+            if i < self.distinct {
+                let key = a.key_hash();
+                index.insert_unique(key, (key, i as u32), |e| e.0);
+                continue;
+            }
+            if self.past_ceiling(&a) {
+                dropped = dropped.saturating_add(self.list[i].count);
+                *keep = false;
+                continue;
+            }
+            let key = a.key_hash();
+            let list = &self.list;
+            let found = index.find(key, |&(k, j)| k == key && self.view(&list[j as usize]) == a);
+            match found {
+                Some(&(_, j)) => {
+                    let n = self.list[i].seen();
+                    self.list[j as usize].add(n);
+                    *keep = false;
+                }
+                None => {
+                    index.insert_unique(key, (key, i as u32), |e| e.0);
+                }
+            }
+        }
+        drop(index);
+        self.dropped = self.dropped.saturating_add(dropped);
+        let mut kept = keep.into_iter();
+        self.list.retain(|_| kept.next().unwrap_or(false));
+        self.distinct = self.list.len();
+        self.prune();
+        let live: usize = self.list.iter().map(|e| usize::from(e.text_len)).sum();
+        if self.text.len() > 2 * live.max(1 << 16) {
+            self.repack();
         }
     }
 
-    /// Keeps the first [`MAX_DNS_ANSWERS`] in order and counts the rest;
-    /// the last kept becomes the ceiling. Linear in the list: done when
-    /// it holds twice the limit, so each answer pays for it once.
+    /// Keeps the first [`MAX_DNS_ANSWERS`] of distinct answers in order
+    /// and counts the rest; the last kept becomes the ceiling.
     fn prune(&mut self) {
         if self.list.len() <= MAX_DNS_ANSWERS {
             return;
         }
         // The last kept, found among the names' hashes (the answers are
         // read only where two are equal); the store then keeps what is
-        // not past it, in the order it had, and its table is built
-        // again. Names and addresses stay where they are in the buffers
-        // (the dropped ones' until the buffers are mostly theirs): the
-        // last prune of a run, the one `settle` makes, copies none.
+        // not past it, in the order it had. Names and addresses stay
+        // where they are in the buffers (the dropped ones' until the
+        // buffers are mostly theirs): the last prune of a run, the one
+        // `settle` makes, copies none.
         let mut all = self.hashes();
         let (_, &mut (_, last), _) = all.select_nth_unstable_by(MAX_DNS_ANSWERS - 1, self.order());
         drop(all);
@@ -254,32 +302,18 @@ impl Answers {
         list.retain(|e| {
             let past = self.past_ceiling(&self.view(e));
             if past {
-                dropped = dropped.saturating_add(e.seen.count);
+                dropped = dropped.saturating_add(e.count);
             }
             !past
         });
         self.dropped = self.dropped.saturating_add(dropped);
         self.list = list;
-        let live: usize = self.list.iter().map(|e| e.text_len as usize).sum();
-        if self.text.len() > 2 * live.max(1 << 16) {
-            self.compact();
-        }
-        self.index.clear();
-        self.stale = true;
-    }
-
-    /// Builds the table again after a pruning.
-    fn index_again(&mut self) {
-        self.index.reserve(self.list.len(), |e| e.0);
-        for (i, e) in self.list.iter().enumerate() {
-            self.index.insert_unique(e.key, (e.key, i as u32), |e| e.0);
-        }
-        self.stale = false;
+        self.distinct = self.list.len();
     }
 
     /// Copies the names and addresses of the answers kept into buffers of
     /// their own, leaving those of the answers dropped.
-    fn compact(&mut self) {
+    fn repack(&mut self) {
         let (old_text, old_addresses) = (
             std::mem::take(&mut self.text),
             std::mem::take(&mut self.addresses),
@@ -288,10 +322,11 @@ impl Answers {
             let (t, a) = (e.text as usize, e.addresses as usize);
             // Offsets fit: the kept are fewer than what the buffers held.
             e.text = self.text.len() as u32;
-            self.text.push_str(&old_text[t..t + e.text_len as usize]);
+            self.text
+                .push_str(&old_text[t..t + usize::from(e.text_len)]);
             e.addresses = self.addresses.len() as u32;
             self.addresses
-                .extend_from_slice(&old_addresses[a..a + e.addresses_len as usize]);
+                .extend_from_slice(&old_addresses[a..a + usize::from(e.addresses_len)]);
         }
     }
 
@@ -312,9 +347,18 @@ impl Answers {
         }
     }
 
-    /// Down to the limit: what is read from a store is settled first.
+    /// Each answer once, down to the limit: what is read from a store is
+    /// settled first.
     pub fn settle(&mut self) {
-        self.prune();
+        if !self.is_settled() {
+            self.fold();
+        }
+    }
+
+    /// Whether each answer is in the list once, and no more than the
+    /// limit: what [`Answers::iter`] and [`Answers::sorted`] ask.
+    pub fn is_settled(&self) -> bool {
+        self.distinct == self.list.len() && self.list.len() <= MAX_DNS_ANSWERS
     }
 
     /// Adds what another part taught.
@@ -327,25 +371,25 @@ impl Answers {
         if let Some(c) = o.ceiling.take() {
             if self.ceiling.as_ref().is_none_or(|mine| c < *mine) {
                 self.ceiling = Some(c);
+                // Some of the list may be past it now.
+                self.distinct = 0;
             }
         }
         self.dropped = self.dropped.saturating_add(o.dropped);
-        // Room for all of them at once: the table grows once, not by
-        // doubling as they come.
         let room = (o.list.len()).min((2 * MAX_DNS_ANSWERS).saturating_sub(self.list.len()));
         self.list.reserve(room);
-        self.index.reserve(room, |e| e.0);
         self.text.reserve(o.text.len());
         self.addresses.reserve(o.addresses.len());
         for e in &o.list {
-            self.see_hashed(e.key, o.view(e), e.seen);
+            self.see(o.view(e), e.seen());
         }
     }
 
     /// The answers kept, in no order, with their sightings (settle
     /// first); [`Answers::get`] finds each by its index here.
     pub fn iter(&self) -> impl Iterator<Item = (AnswerRef<'_>, Sightings)> {
-        self.list.iter().map(|e| (self.view(e), e.seen))
+        debug_assert!(self.is_settled(), "answers read before they are settled");
+        self.list.iter().map(|e| (self.view(e), e.seen()))
     }
 
     /// The answer at `i` of [`Answers::iter`].
@@ -355,6 +399,7 @@ impl Answers {
 
     /// The answers kept, in order, with their sightings (settle first).
     pub fn sorted(&self) -> Vec<(AnswerRef<'_>, Sightings)> {
+        debug_assert!(self.is_settled(), "answers read before they are settled");
         let mut all: Vec<(AnswerRef<'_>, Sightings)> = self.iter().collect();
         all.sort_unstable_by(|x, y| x.0.cmp(&y.0));
         all
@@ -461,13 +506,8 @@ mod tests {
             .map(Answer::as_ref)
             .collect();
         assert_eq!(kept, want);
-        // The table, built again, finds every kept answer where the list
-        // has it.
-        s.index_again();
-        for (i, e) in s.list.iter().enumerate() {
-            let found = s.index.find(e.key, |&(k, j)| k == e.key && j as usize == i);
-            assert!(found.is_some(), "{i}");
-        }
+        // Each kept answer once (sorted: a repeat would be next to it).
+        assert!(kept.windows(2).all(|w| w[0] != w[1]));
     }
 
     /// A repeated answer is one, its first time the earliest.
@@ -477,6 +517,8 @@ mod tests {
         s.see(answer(1).as_ref(), once(30));
         s.see(answer(1).as_ref(), once(10));
         s.see(answer(2).as_ref(), once(20));
+        assert!(!s.is_settled());
+        s.settle();
         let sorted = s.sorted();
         assert_eq!(sorted.len(), 2);
         let one = sorted

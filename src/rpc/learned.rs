@@ -196,7 +196,7 @@ impl Learned {
 
     /// The form a flow file stores (`portaudit_inputs`' `rpc`).
     pub fn stored(&self) -> StoredLearned {
-        if self.answers.len() > super::MAX_DNS_ANSWERS {
+        if !self.answers.is_settled() {
             let mut settled = self.clone();
             settled.settle();
             return settled.stored();
