@@ -113,8 +113,9 @@ pub(super) fn fill_stats(stats: &mut FileStats, tally: Tally, overflow: Overflow
         stats.skipped.insert(Skip::Record(k), v);
     }
     stats.tunnels_unopened.extend(tally.unopened);
+    // Settled when read (`Knowledge::of`, off the path that reads): what
+    // is folded there is folded once for the run, not once a file too.
     stats.rpc = tally.rpc;
-    stats.rpc.settle();
     if tally.not_matching > 0 {
         stats
             .skipped
