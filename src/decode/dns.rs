@@ -83,11 +83,12 @@ pub fn answers(message: &[u8]) -> Option<(Asked, ArrayVec<IpAddr, MAX_ANSWERS>)>
     if flags & 0x8000 == 0 || flags & 0x000f != 0 || questions == 0 || records == 0 {
         return None;
     }
+    // The question's name, written out and hashed in one walk.
+    let (asked, after) = question(message)?;
+    let (text, asked_key) = asked?;
     let mut keys = Keys::default();
-    let (Some(asked_key), mut at) = keys.of(message, 12)? else {
-        return None;
-    };
-    at += 4;
+    keys.seen.push((12, Some(asked_key)));
+    let mut at = after + 4;
     for _ in 1..questions {
         at = keys.of(message, at)?.1 + 4;
     }
@@ -141,18 +142,41 @@ pub fn answers(message: &[u8]) -> Option<(Asked, ArrayVec<IpAddr, MAX_ANSWERS>)>
     if found.is_empty() {
         return None;
     }
-    let mut text = Text::new();
-    // Its key was read: a host name that fits.
-    walk(message, 12, |label| {
-        if !text.is_empty() {
-            text.push(b'.');
-        }
-        let from = text.len();
-        text.try_extend_from_slice(label).expect("a host name fits");
-        text[from..].make_ascii_lowercase();
-    });
     Some((Asked(text, asked_key), found))
 }
+
+/// The name of a reply's first question as text and its key (`None` when
+/// it is no host name, as for [`key`]), and where the bytes after it
+/// begin; `None` when it cannot be read at all.
+fn question(message: &[u8]) -> Option<(Option<(Text, Key)>, usize)> {
+    let mut text = Text::new();
+    let mut host = true;
+    let end = walk(message, 12, |label| {
+        let dot = usize::from(!text.is_empty());
+        host = host && text.len() + dot + label.len() <= MAX_NAME && label.iter().all(host_byte);
+        if host {
+            if dot == 1 {
+                text.push(b'.');
+            }
+            let from = text.len();
+            text.try_extend_from_slice(label).expect("checked to fit");
+            text[from..].make_ascii_lowercase();
+        }
+    })?;
+    let hash = text
+        .iter()
+        .fold(BASIS, |h, &b| (h ^ u64::from(b)).wrapping_mul(PRIME));
+    Some(((host && !text.is_empty()).then_some((text, hash)), end))
+}
+
+/// A byte a host name's label may hold.
+fn host_byte(b: &u8) -> bool {
+    b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_'
+}
+
+/// FNV-1a, as [`crate::rpc::name_hash`] makes it.
+const BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+const PRIME: u64 = 0x0000_0100_0000_01b3;
 
 /// The names of one reply read so far, by where they begin: the owner of
 /// an answer record is most often a pointer to the question, read once.
@@ -192,22 +216,24 @@ impl Keys {
 /// The key of the name at `at` (see [`Keys::of`]) and where the bytes
 /// after it begin.
 fn key(message: &[u8], at: usize) -> Option<(Option<Key>, usize)> {
-    const BASIS: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
     let mut hash = BASIS;
     let mut len = 0;
     let mut host = true;
     let end = walk(message, at, |label| {
-        let ok = |b: &u8| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_';
         let dot = usize::from(len > 0);
-        host = host && len + dot + label.len() <= MAX_NAME && label.iter().all(ok);
+        host = host && len + dot + label.len() <= MAX_NAME;
         if !host {
             return;
         }
         if dot == 1 {
             hash = (hash ^ u64::from(b'.')).wrapping_mul(PRIME);
         }
+        // Checked and hashed in one pass over the label.
         for b in label {
+            if !host_byte(b) {
+                host = false;
+                return;
+            }
             hash = (hash ^ u64::from(b.to_ascii_lowercase())).wrapping_mul(PRIME);
         }
         len += dot + label.len();
