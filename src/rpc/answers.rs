@@ -1,6 +1,6 @@
 //! The DNS answers an input showed ([`Answers`]): kept apart from the RPC
-//! sightings of [`super::Learned`], in a hash table a repeated answer
-//! finds without allocating, and bounded as they are: the first
+//! sightings of [`super::Learned`], in a log whose repeats are folded
+//! together in passes, and bounded as they are: the first
 //! [`MAX_DNS_ANSWERS`] in [`Seen`](super::Seen)'s order (the name's hash
 //! first), whatever the threads or shards.
 //!
@@ -17,8 +17,9 @@ use super::learned::Sightings;
 use crate::capture::Timestamp;
 
 /// Distinct DNS answers a store keeps at most; past it the last in order
-/// are counted in [`Answers::dropped`]. About 13 MB at the limit (an
-/// entry of 128 bytes, a name, a few addresses).
+/// are counted in [`Answers::dropped`]. A store holds up to twice as
+/// many sightings between foldings: about 20 MB then (an entry of 80
+/// bytes, a name, a few addresses).
 pub const MAX_DNS_ANSWERS: usize = 65_536;
 
 /// One DNS answer: the name a client asked, the addresses the answer gave
