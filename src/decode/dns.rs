@@ -163,20 +163,18 @@ fn question(message: &[u8]) -> Option<(Option<(Text, Key)>, usize)> {
             text[from..].make_ascii_lowercase();
         }
     })?;
-    let hash = text
-        .iter()
-        .fold(BASIS, |h, &b| (h ^ u64::from(b)).wrapping_mul(PRIME));
-    Some(((host && !text.is_empty()).then_some((text, hash)), end))
+    if !host || text.is_empty() {
+        return Some((None, end));
+    }
+    let hash =
+        crate::rpc::name_hash(std::str::from_utf8(&text).expect("host-name bytes are ASCII"));
+    Some((Some((text, hash)), end))
 }
 
 /// A byte a host name's label may hold.
 fn host_byte(b: &u8) -> bool {
     b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_'
 }
-
-/// FNV-1a, as [`crate::rpc::name_hash`] makes it.
-const BASIS: u64 = 0xcbf2_9ce4_8422_2325;
-const PRIME: u64 = 0x0000_0100_0000_01b3;
 
 /// The names of one reply read so far, by where they begin: the owner of
 /// an answer record is most often a pointer to the question, read once.
@@ -216,6 +214,9 @@ impl Keys {
 /// The key of the name at `at` (see [`Keys::of`]) and where the bytes
 /// after it begin.
 fn key(message: &[u8], at: usize) -> Option<(Option<Key>, usize)> {
+    // FNV-1a, as [`crate::rpc::name_hash`] makes it, a label at a time.
+    const BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
     let mut hash = BASIS;
     let mut len = 0;
     let mut host = true;
