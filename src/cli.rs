@@ -11,9 +11,10 @@ const EXIT_STATUS: &str = "\
 Exit status:
   0  no finding at or above --fail-on (default: error)
   1  findings at or above --fail-on
-  2  usage, deployment or rules error, or a capture that cannot be read
-  3  a capture is damaged (truncated, corrupt record): what could be read
-     was audited and reported; the damage is named with file and byte offset";
+  2  usage, deployment or rules error, or an input that cannot be read
+  3  an input is damaged (a truncated capture, a corrupt packet record, a
+     flow record that cannot be used): what could be read was audited and
+     reported; the damage is named with file and byte offset or line";
 
 const DIFF_HELP: &str = "\
 Findings are matched by what they are about (kind, profile, rule, source
@@ -28,10 +29,11 @@ Exit status:
 
 const FLOWS_EXIT_STATUS: &str = "\
 Exit status:
-  0  every capture was read whole
-  2  usage error, or a capture that cannot be read
-  3  a capture is damaged (truncated, corrupt record): what could be read is
-     in the flows; the damage is named with file and byte offset";
+  0  every input was read whole
+  2  usage error, or an input that cannot be read
+  3  an input is damaged (a truncated capture, a corrupt packet record, a
+     flow record that cannot be used): what could be read is in the flows;
+     the damage is named with file and byte offset or line";
 
 const WATCH_HELP: &str = "\
 Every --interval the findings file (-o) and the other reports are replaced
@@ -64,7 +66,8 @@ Exit status:
   3  records were lost (sequence gaps) or damaged: what was received was
      audited and reported";
 
-/// Audit packet captures against the port matrices vendors publish.
+/// Audit packet captures and flow records against the port matrices
+/// vendors publish.
 #[derive(Parser, Debug)]
 #[command(name = "portaudit", version, about, after_help = EXIT_STATUS)]
 pub struct Cli {
@@ -78,7 +81,8 @@ pub enum Command {
     /// and JUnit, SARIF or HTML reports.
     #[command(after_help = EXIT_STATUS)]
     Audit(AuditArgs),
-    /// Write the flow table of captures (CSV, NDJSON or JSON), with no rules.
+    /// Write the flow table of captures and flow records (CSV, NDJSON, JSON
+    /// or Parquet), with no rules.
     #[command(after_help = FLOWS_EXIT_STATUS)]
     Flows(FlowsArgs),
     /// Audit live traffic on an interface: reports rewritten every
@@ -220,9 +224,11 @@ pub enum MatrixFormatArg {
 
 #[derive(Args, Debug)]
 pub struct CommonArgs {
-    /// Capture files (pcap, pcapng, gzip of either), directories of them,
-    /// or - for stdin.
-    #[arg(required = true, value_name = "CAPTURE")]
+    /// Inputs, recognised by content: captures (pcap, pcapng), flow
+    /// records (Zeek conn.log as TSV or JSON, Suricata EVE, IPFIX or
+    /// NetFlow v5/v7/v9 export files, portaudit flow files as NDJSON or
+    /// Parquet), any of them gzipped; directories of them; - for stdin.
+    #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
     /// Only packets that match this tcpdump filter expression (e.g.
     /// 'host 10.0.0.5 and not port 22'); the others are counted as

@@ -28,7 +28,7 @@ pub fn deployment_skeleton(profiles: &[&Profile]) -> String {
 # 3. Add [[site_rule]] tables for traffic your site allows beyond the
 #    vendor documents, and [severity] overrides if you need them.
 # Check it with:   portaudit rules check THIS-FILE
-# Audit with:      portaudit audit -d THIS-FILE CAPTURE...
+# Audit with:      portaudit audit -d THIS-FILE INPUT...
 
 name = \"my-deployment\"
 # bound: audit flows whose two ends hold roles, or that touch a dedicated

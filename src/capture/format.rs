@@ -1,5 +1,6 @@
 //! Recognising an input by its first bytes, in one place: pcap (either
-//! byte order, micro- or nanosecond), pcapng, or gzip around one of them.
+//! byte order, micro- or nanosecond), pcapng, or gzip around an input
+//! ([`Container`]); or a file of flow records ([`RecordFormat`]).
 
 use std::fmt;
 
