@@ -679,8 +679,12 @@ fn dcerpc_cl(p: &[u8]) -> Option<Found> {
 /// A syslog message's priority (RFC 5424 §6.2.1, RFC 3164 §4.1.1): `<`,
 /// one to three digits of at most 191, `>`. The sender only tells.
 fn syslog(p: &[u8]) -> Option<Found> {
-    let end = p.iter().take(5).position(|&b| b == b'>')?;
-    let digits = &p[1..end];
+    // After octet counting's length nothing has checked the `<` yet.
+    let [b'<', after @ ..] = p else {
+        return None;
+    };
+    let end = after.iter().take(4).position(|&b| b == b'>')?;
+    let digits = &after[..end];
     let pri = std::str::from_utf8(digits).ok()?.parse::<u16>().ok()?;
     let well_formed = !digits.is_empty() && digits.iter().all(u8::is_ascii_digit);
     (well_formed && pri <= 191).then_some((App::Syslog, Ask::Request))
@@ -1178,6 +1182,11 @@ mod tests {
             ),
             (App::Syslog, Request)
         );
+        // A length and a space with no `<` after them (found by the `app`
+        // fuzz target: the priority was sliced before its `<` was checked).
+        for odd in [&b"8 >>>>"[..], b"8 >", b"8 ", b"12 x<1>", b"3 <>"] {
+            assert_eq!(tcp_heard(50000, 6514, odd), (App::Unknown, Ask::None));
+        }
         assert_eq!(
             tcp_heard(50000, 5672, b"AMQP\x00\x00\x09\x01"),
             (App::Amqp, Request)
