@@ -3,8 +3,8 @@
 # one run, alternating, and prints a table of medians.
 #
 #   benches/compare.sh [--rounds N] [--size 2G] [--flows 200000]
-#                      [--dir DIR] [--skip TOOL,...] [--install]
-#                      [--before BIN]
+#                      [--dns-names N] [--dir DIR] [--skip TOOL,...]
+#                      [--install] [--before BIN]
 #
 # The capture is made once by `portaudit-fixtures enterprise SIZE FLOWS`
 # (the generator of the workspace crate synth/)
@@ -24,19 +24,25 @@
 # earlier portaudit build (portaudit-before, portaudit-before-1t) to the
 # same rounds, so that a change is measured against what it changed, side
 # by side on the same machine.
+#
+# By default every DNS query of the capture asks a name never asked before
+# (the worst case for portaudit's store of DNS answers: every answer is
+# new, and the store fills to its limit); --dns-names N draws them from N
+# names, as a site's resolvers see the same names again and again.
 set -euo pipefail
 
-rounds=5 size=2G flows=200000 dir=target/bench skip="" install=0 before=""
+rounds=5 size=2G flows=200000 dir=target/bench skip="" install=0 before="" dns_names=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --rounds) rounds=$2; shift 2 ;;
         --size) size=$2; shift 2 ;;
         --flows) flows=$2; shift 2 ;;
+        --dns-names) dns_names=$2; shift 2 ;;
         --dir) dir=$2; shift 2 ;;
         --skip) skip=$2; shift 2 ;;
         --install) install=1; shift ;;
         --before) before=$2; shift 2 ;;
-        -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
         *) echo "compare.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -51,8 +57,9 @@ cargo build --release --quiet --workspace --bins
 bin=target/release/portaudit
 mkdir -p "$dir"
 cap="$dir/enterprise-$size-$flows.pcap"
+[ "$dns_names" = 0 ] || cap="$dir/enterprise-$size-$flows-dns$dns_names.pcap"
 if [ ! -f "$cap" ]; then
-    target/release/portaudit-fixtures enterprise "$size" "$flows" "$cap"
+    target/release/portaudit-fixtures enterprise "$size" "$flows" "$cap" --dns-names "$dns_names"
 fi
 work=$(mktemp -d)
 lock_pid=""

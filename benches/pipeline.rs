@@ -22,6 +22,7 @@ fn capture() -> Vec<u8> {
         bytes: 64 << 20,
         flows: 50_000,
         seed: 1,
+        dns_names: 0,
     };
     write_enterprise(Vec::new(), &spec).unwrap().0
 }

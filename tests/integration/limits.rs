@@ -229,6 +229,7 @@ fn the_same_enterprise_capture_gives_the_same_audit_on_any_thread_count() {
         bytes: 40 << 20,
         flows: 30_000,
         seed: 7,
+        dns_names: 0,
     };
     let file = std::io::BufWriter::new(std::fs::File::create(&capture).unwrap());
     write_enterprise(file, &spec).unwrap();

@@ -64,6 +64,7 @@ const SPEC: EnterpriseSpec = EnterpriseSpec {
     bytes: 3_000_000,
     flows: 800,
     seed: 7,
+    dns_names: 0,
 };
 
 #[test]
@@ -123,6 +124,7 @@ fn few_large_flows_and_many_small_ones_still_meet_the_target() {
             bytes,
             flows,
             seed: 1,
+            dns_names: 0,
         };
         let (out, st) = write_enterprise(Vec::new(), &spec).unwrap();
         let (table, fs) = ingest_bytes("ent", &out);
@@ -135,4 +137,48 @@ fn few_large_flows_and_many_small_ones_still_meet_the_target() {
             assert!(off <= 0.05, "{bytes} bytes, {flows} flows: {}", st.bytes);
         }
     }
+}
+
+/// The names the DNS replies of a generated capture give addresses for.
+fn answered_names(bytes: &[u8]) -> (usize, std::collections::BTreeSet<String>) {
+    let (mut replies, mut names) = (0, std::collections::BTreeSet::new());
+    let mut at = 24;
+    while at < bytes.len() {
+        let len = u32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap()) as usize;
+        let frame = &bytes[at + 16..at + 16 + len];
+        at += 16 + len;
+        let Ok(e) = etherparse::SlicedPacket::from_ethernet(frame) else {
+            continue;
+        };
+        let Some(etherparse::TransportSlice::Udp(u)) = e.transport else {
+            continue;
+        };
+        if u.source_port() == 53 {
+            let (name, addrs) = portaudit::decode::dns_answers(u.payload()).expect("a reply");
+            assert!(!addrs.is_empty());
+            replies += 1;
+            names.insert(name.to_string());
+        }
+    }
+    (replies, names)
+}
+
+/// `dns_names` draws the queries' names from that many; without it every
+/// reply names a host no reply named before (benches/compare.sh's two
+/// regimes for the store of DNS answers).
+#[test]
+fn dns_names_bounds_the_names_the_replies_give() {
+    let (bytes, _) = write_enterprise(Vec::new(), &SPEC).unwrap();
+    let (replies, names) = answered_names(&bytes);
+    assert!(replies > 50, "{replies} replies");
+    assert!(names.len() * 10 >= replies * 9, "{} names", names.len());
+    let few = EnterpriseSpec {
+        dns_names: 7,
+        ..SPEC
+    };
+    let (bytes, _) = write_enterprise(Vec::new(), &few).unwrap();
+    let (replies, names) = answered_names(&bytes);
+    assert!(replies > 50, "{replies} replies");
+    assert!((2..=7).contains(&names.len()), "{names:?}");
+    assert!(names.iter().all(|n| n.ends_with(".corp.example.com")));
 }

@@ -4,7 +4,7 @@
 //!
 //!   cargo run -p portaudit-synth --bin portaudit-fixtures -- fixtures [DIR]
 //!   cargo run --release -p portaudit-synth --bin portaudit-fixtures -- flood PACKETS FILE [--seed N]
-//!   cargo run --release -p portaudit-synth --bin portaudit-fixtures -- enterprise BYTES FLOWS FILE [--seed N]
+//!   cargo run --release -p portaudit-synth --bin portaudit-fixtures -- enterprise BYTES FLOWS FILE [--seed N] [--dns-names N]
 //!
 //! The seed may also come last without `--seed`, as in earlier versions.
 //! Counts take a decimal suffix: 2G, 200M, 50k. Bad arguments exit 2, a
@@ -65,6 +65,11 @@ enum Command {
         file: PathBuf,
         #[command(flatten)]
         seed: Seed,
+        /// DNS queries ask one of this many names, as real resolvers see
+        /// the same names again and again (default: every query asks a
+        /// new name).
+        #[arg(long, value_name = "N", value_parser = parse_count)]
+        dns_names: Option<u64>,
     },
 }
 
@@ -105,6 +110,7 @@ fn main() -> ExitCode {
             flows,
             file,
             seed,
+            dns_names,
         } => {
             if flows > EnterpriseSpec::MAX_FLOWS {
                 let mut cli = Cli::command();
@@ -124,6 +130,7 @@ fn main() -> ExitCode {
                 bytes,
                 flows,
                 seed: seed.value(),
+                dns_names: dns_names.unwrap_or(0),
             };
             let written = enterprise(&file, &spec);
             (file, written)

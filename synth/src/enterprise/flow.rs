@@ -19,6 +19,8 @@ pub(super) struct Ctx {
     /// Frames and frame bytes so far, to steer the mean frame size.
     pub(super) frames: u64,
     pub(super) frame_bytes: u64,
+    /// [`crate::EnterpriseSpec::dns_names`].
+    pub(super) dns_names: u64,
 }
 
 impl Ctx {
@@ -290,6 +292,9 @@ impl Flow {
             let payload = match (self.kind, from) {
                 (Kind::Dns, 0) => {
                     self.dns_name = rng.next_u64();
+                    if c.dns_names > 0 {
+                        self.dns_name %= c.dns_names;
+                    }
                     self.query = dns_query_len(self.dns_name) as u32;
                     self.query
                 }

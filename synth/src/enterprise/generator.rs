@@ -61,6 +61,7 @@ impl Generator {
                 noise,
                 frames: 0,
                 frame_bytes: 0,
+                dns_names: spec.dns_names,
             },
             spaces,
             started: 0,

@@ -139,6 +139,7 @@ mod tests {
         bytes: 3_000_000,
         flows: 800,
         seed: 7,
+        dns_names: 0,
     };
 
     #[test]

@@ -17,6 +17,11 @@ pub struct EnterpriseSpec {
     pub flows: u64,
     /// Seed of the generator: the same spec writes the same bytes.
     pub seed: u64,
+    /// How many distinct names the DNS queries ask, drawn uniformly, as a
+    /// site's resolvers see the same names again and again; 0: every query
+    /// asks a name never asked before (the worst case for a store of
+    /// answers, and the benchmark's default).
+    pub dns_names: u64,
 }
 
 impl EnterpriseSpec {
