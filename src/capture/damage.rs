@@ -87,7 +87,7 @@ impl fmt::Display for DamageKind {
                 f,
                 "not a pcap or pcapng file nor flow records (first bytes {:02x} {:02x} {:02x} {:02x}); \
                  give a .pcap, .pcapng, a Zeek conn.log, a Suricata EVE file, IPFIX or NetFlow \
-                 export messages, or a gzip of one",
+                 export messages, a portaudit flow file, or a gzip of one",
                 m[0], m[1], m[2], m[3]
             ),
             DamageKind::Record {
