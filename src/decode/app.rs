@@ -1410,6 +1410,30 @@ mod tests {
         assert_eq!(quote(h, 50000, 49671, &bind_rpc), None);
     }
 
+    /// What any payload must give: `none` only when empty, and a name,
+    /// an offer and a quote each bounded and printable.
+    fn read_whole(
+        proto: u8,
+        sport: u16,
+        dport: u16,
+        payload: &[u8],
+    ) -> Result<(), proptest::test_runner::TestCaseError> {
+        let h = heard(proto, sport, dport, payload);
+        prop_assert_eq!(h.app() == App::None, payload.is_empty());
+        if let Some(n) = server_name(h, payload) {
+            prop_assert!(!n.is_empty() && n.len() <= MAX_NAME);
+        }
+        if let Some(a) = alpn(h, payload) {
+            prop_assert!(!a.is_empty() && a.len() <= MAX_ALPN);
+        }
+        if let Some(q) = quote(h, sport, dport, payload) {
+            prop_assert!(h.app().is_known());
+            prop_assert!(!q.is_empty() && q.chars().count() <= MAX_QUOTE, "{:?}", q);
+            prop_assert!(!q.chars().any(char::is_control), "{:?}", q);
+        }
+        Ok(())
+    }
+
     proptest! {
         /// Any payload on any port of either protocol is read without a
         /// panic; a non-empty one is at least unknown, and a name found
@@ -1421,19 +1445,21 @@ mod tests {
             sport in prop_oneof![Just(53u16), Just(88), Just(123), Just(443), Just(5432), any::<u16>()],
             dport in any::<u16>(),
         ) {
-            let h = heard(proto, sport, dport, &payload);
-            prop_assert_eq!(h.app() == App::None, payload.is_empty());
-            if let Some(n) = server_name(h, &payload) {
-                prop_assert!(!n.is_empty() && n.len() <= MAX_NAME);
-            }
-            if let Some(a) = alpn(h, &payload) {
-                prop_assert!(!a.is_empty() && a.len() <= MAX_ALPN);
-            }
-            if let Some(q) = quote(h, sport, dport, &payload) {
-                prop_assert!(h.app().is_known());
-                prop_assert!(!q.is_empty() && q.chars().count() <= MAX_QUOTE, "{:?}", q);
-                prop_assert!(!q.chars().any(char::is_control), "{:?}", q);
-            }
+            read_whole(proto, sport, dport, &payload)?;
+        }
+
+        /// The same for text shaped as the text protocols' readers expect
+        /// (an octet count, a priority's digits and `<>`, then printable
+        /// text and line ends): random bytes almost never spell `8 >`,
+        /// which once panicked the syslog reader.
+        #[test]
+        fn any_text_payload_is_read(
+            payload in "([0-9]{1,4} )?[0-9 <>]{0,8}[ -~\\r\\n]{0,32}",
+            proto in prop_oneof![Just(PROTO_TCP), Just(PROTO_UDP)],
+            sport in prop_oneof![Just(21u16), Just(25), Just(80), Just(514), Just(6514), any::<u16>()],
+            dport in any::<u16>(),
+        ) {
+            read_whole(proto, sport, dport, payload.as_bytes())?;
         }
 
         /// A ClientHello's name is found whatever it is, and any cut of
