@@ -15,6 +15,12 @@
 #   collector       tests/data/records/*.ipfix cut into their messages,
 #                   each as a datagram from exporter 0 (a byte for the
 #                   exporter, two for the length, then the message).
+#   app, rpc        TCP and UDP payloads of the corpus's packets that
+#                   tshark decodes as one of the protocols the target
+#                   reads (DNS replies, TLS ClientHellos, HTTP, SSH, LDAP,
+#                   Kerberos, SMB, NTP, syslog; DCE/RPC and ONC-RPC), up
+#                   to 40 per capture and protocol filter; only where
+#                   tshark is installed.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -28,7 +34,7 @@ if [ ! -d "$captures" ]; then
 fi
 
 mkdir -p "$here/corpus/capture_reader" "$here/corpus/decoder" "$here/corpus/rules_parser" \
-    "$here/corpus/flow_records" "$here/corpus/collector"
+    "$here/corpus/flow_records" "$here/corpus/collector" "$here/corpus/app" "$here/corpus/rpc"
 
 n_capture=0
 n_decoder=0
@@ -92,4 +98,40 @@ sys.stdout.buffer.write(out)
     n_collector=$((n_collector + 1))
 done
 
-echo "seeded capture_reader=$n_capture decoder=$n_decoder rules_parser=$n_rules flow_records=$n_records collector=$n_collector"
+# The payloads tshark finds with display filter $2 in every capture, at
+# most 40 a capture, written under corpus/$1 (named after the capture and
+# the payload's hash, so that a re-run writes the same files); prints how
+# many.
+payloads() {
+    local target=$1 filter=$2 f n=0 k
+    for f in "$captures"/*.pcap*; do
+        [ -f "$f" ] || continue
+        k=$(tshark -r "$f" -Y "$filter" -T fields -e tcp.payload -e udp.payload 2>/dev/null \
+            | python3 -c '
+import hashlib, sys
+out, name, seen = sys.argv[1], sys.argv[2], set()
+for line in sys.stdin:
+    for field in line.strip().replace("\t", ",").split(","):
+        try:
+            data = bytes.fromhex(field.replace(":", ""))
+        except ValueError:
+            continue
+        if not data or data in seen or len(seen) >= 40:
+            continue
+        seen.add(data)
+        with open(f"{out}/{name}-{hashlib.sha1(data).hexdigest()[:12]}", "wb") as w:
+            w.write(data)
+print(len(seen))
+' "$here/corpus/$target" "$(basename "$f")")
+        n=$((n + k))
+    done
+    echo "$n"
+}
+n_app=0 n_rpc=0
+if command -v tshark >/dev/null 2>&1; then
+    n_app=$(payloads app 'dns.flags.response == 1 or tls.handshake.type == 1 or http.request
+        or ssh.protocol or ldap or kerberos or smb or smb2 or ntp or syslog or snmp')
+    n_rpc=$(payloads rpc 'dcerpc or rpc')
+fi
+
+echo "seeded capture_reader=$n_capture decoder=$n_decoder rules_parser=$n_rules flow_records=$n_records collector=$n_collector app=$n_app rpc=$n_rpc"
