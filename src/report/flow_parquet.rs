@@ -334,7 +334,7 @@ pub fn write_flows_parquet<W: Write + Send>(
         // Most columns are nearly unique per flow (addresses, ports,
         // times, Community IDs): dictionaries cost time and save little.
         .set_dictionary_enabled(false)
-        .set_max_row_group_size(PARQUET_ROWS);
+        .set_max_row_group_row_count(Some(PARQUET_ROWS));
     // A few take a handful of values (the input's name on every row):
     // a dictionary makes them almost free to encode and compress.
     for name in DICTIONARY_COLUMNS {
@@ -355,7 +355,8 @@ pub fn write_flows_parquet<W: Write + Send>(
         .map_err(io_error)?;
     let mut writer = SerializedFileWriter::new(out, parquet_schema.root_schema_ptr(), props)
         .map_err(io_error)?;
-    let factory = ArrowRowGroupWriterFactory::new(&writer, Arc::clone(&schema));
+    let factory =
+        ArrowRowGroupWriterFactory::try_new(&writer, Arc::clone(&schema)).map_err(io_error)?;
     let readable = names.len();
     let record = RECORD_COLUMNS.len() + OPENED_COLUMNS.len() + SOURCE_COLUMNS.len();
     // The readable columns: those of the CSV (src/report/records.rs).

@@ -449,3 +449,45 @@ fn a_time_past_2262_survives_a_parquet_flow_file() {
     let rows = |csv: &str| crate::csv_without(csv.as_bytes(), "source");
     assert_eq!(rows(&back), rows(&direct));
 }
+
+/// A Parquet footer whose schema list claims 300 million elements in a
+/// 25-byte file: parquet 57 reserved them all first (28.8 GB) and the
+/// process aborted; now the file is damage, named, exit 3, and the capture
+/// beside it is audited as it is alone (found by the `flow_records` fuzz
+/// target).
+#[test]
+fn a_parquet_footer_that_lies_about_its_lists_is_damage_not_an_abort() {
+    fn varint(mut n: u64, out: &mut Vec<u8>) {
+        while n >= 0x80 {
+            out.push(n as u8 | 0x80);
+            n >>= 7;
+        }
+        out.push(n as u8);
+    }
+    // FileMetaData, Thrift compact: version (i32) 2, then the schema as a
+    // list of structs whose size says 300 000 000.
+    let mut meta = vec![0x15, 0x04, 0x19, 0xfc];
+    varint(300_000_000, &mut meta);
+    meta.extend([0; 4]);
+    let mut file = b"PAR1".to_vec();
+    file.extend(&meta);
+    file.extend((meta.len() as u32).to_le_bytes());
+    file.extend(b"PAR1");
+    let tmp = tempfile::tempdir().unwrap();
+    let lying = tmp.path().join("lying.parquet");
+    std::fs::write(&lying, &file).unwrap();
+    let deployment = root().join("examples/air-lab.toml");
+    let capture = root().join("fixtures/binalyze-air/violations.pcap");
+    let alone = audit(&deployment, std::slice::from_ref(&capture), tmp.path());
+    let both = audit(&deployment, &[capture, lying.clone()], tmp.path());
+    assert_eq!(alone.0, 1, "the capture's violations");
+    assert_eq!(both.0, 3, "damage");
+    assert_eq!((&both.1, &both.2), (&alone.1, &alone.2));
+    let o = run(&["flows", "-q", &path_str(&lying)]);
+    assert_eq!(code(&o), 3);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("lying.parquet: byte 0: not a Parquet file") && err.contains("300000000"),
+        "{err}"
+    );
+}
