@@ -44,8 +44,8 @@ fn flood_frames_decode_as_intended() {
     );
 }
 
-/// (timestamp in µs, frame length) of every record of a classic pcap.
-fn records(bytes: &[u8]) -> Vec<(u64, usize)> {
+/// (timestamp in µs, frame) of every record of a classic pcap.
+fn records(bytes: &[u8]) -> Vec<(u64, &[u8])> {
     let mut out = Vec::new();
     let mut at = 24;
     while at < bytes.len() {
@@ -53,7 +53,8 @@ fn records(bytes: &[u8]) -> Vec<(u64, usize)> {
         let word = |i: usize| u32::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
         let len = word(8) as usize;
         assert_eq!(word(12) as usize, len, "nothing is cut");
-        out.push((u64::from(word(0)) * 1_000_000 + u64::from(word(4)), len));
+        let time = u64::from(word(0)) * 1_000_000 + u64::from(word(4));
+        out.push((time, &bytes[at + 16..at + 16 + len]));
         at += 16 + len;
     }
     assert_eq!(at, bytes.len());
@@ -95,7 +96,7 @@ fn every_frame_decodes_into_exactly_the_flows_asked_for() {
     assert!(recs.windows(2).all(|w| w[0].0 < w[1].0), "time moves on");
     assert!(recs
         .iter()
-        .all(|r| (60..=EnterpriseSpec::MAX_FRAME).contains(&r.1)));
+        .all(|r| (60..=EnterpriseSpec::MAX_FRAME).contains(&r.1.len())));
 
     let mut refused = 0;
     let mut mid_stream = 0;
@@ -142,11 +143,7 @@ fn few_large_flows_and_many_small_ones_still_meet_the_target() {
 /// The names the DNS replies of a generated capture give addresses for.
 fn answered_names(bytes: &[u8]) -> (usize, std::collections::BTreeSet<String>) {
     let (mut replies, mut names) = (0, std::collections::BTreeSet::new());
-    let mut at = 24;
-    while at < bytes.len() {
-        let len = u32::from_le_bytes(bytes[at + 8..at + 12].try_into().unwrap()) as usize;
-        let frame = &bytes[at + 16..at + 16 + len];
-        at += 16 + len;
+    for (_, frame) in records(bytes) {
         let Ok(e) = etherparse::SlicedPacket::from_ethernet(frame) else {
             continue;
         };
